@@ -1,0 +1,63 @@
+"""``create_app``: the one place that wires routes, middleware, error handlers and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+import httpx
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from node.config import Settings
+from node.services.context import KeyPair, NodeContext, generate_keys, utcnow
+from node.services.errors import ServiceError
+from node.store.db import Database
+from node.web import activitypub, api, inbox, ui, wellknown
+from node.web.common import protocol_error_handler, service_error_handler
+from protocol.errors import ProtocolError
+
+
+def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
+               clock: Callable[[], datetime] = utcnow, database: Database | None = None,
+               keygen: Callable[[], KeyPair] = generate_keys) -> Starlette:
+    """A node application. The schema must exist (``kennisknoop migrate`` / ``serve`` do that).
+
+    ``http`` is the outbound client (tests pass one mounted on other in-process nodes);
+    ``clock`` is injectable so tests control time.
+    """
+    db = database or Database.connect(settings.database_url)
+    own_http = http is None
+    if http is None:
+        # interop: Mastodon expects a User-Agent; remote.py sets it per request.
+        http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
+    ctx = NodeContext(settings=settings, db=db, clock=clock, http=http, keygen=keygen)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if own_http:
+                await http.aclose()
+            if database is None:
+                await db.dispose()
+
+    routes: list[BaseRoute] = [
+        *wellknown.routes,
+        *inbox.routes,
+        *activitypub.routes,
+        *api.routes,
+        *ui.routes,
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            ServiceError: service_error_handler,
+            ProtocolError: protocol_error_handler,
+        },
+    )
+    app.state.ctx = ctx
+    return app

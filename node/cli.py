@@ -1,0 +1,421 @@
+"""The ``kennisknoop`` command line: set up, run and feed a node (docs/cli.md).
+
+Every command takes the node directory (holding ``kennisknoop.toml``) first. This module is the
+only place that loads settings. Failures a user can act on — configuration, validation, files,
+an unreachable database — are one line on stderr and exit status 1; usage errors exit with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import re
+import signal
+import sys
+import tomllib
+import unicodedata
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+
+from node.config import CONFIG_FILE, ROLES, ConfigError, Settings, build_settings, load_settings
+from node.config import render_toml as _render_toml
+from node.services import transfer, users
+from node.services.actors import ensure_node_actor
+from node.services.context import NodeContext
+from node.services.errors import ServiceError
+from node.services.validation import parse_handle
+from node.store.db import Database
+from node.store.migrate import upgrade
+from protocol import themes
+from protocol.errors import ProtocolError
+
+log = logging.getLogger("kennisknoop.cli")
+PROG = "kennisknoop"
+
+
+class CliError(Exception):
+    """A command cannot go on; ``str(exc)`` is the one line shown to the user."""
+
+
+# --- building blocks (also used by node.demo and the tests) ---------------------------------------
+
+
+def slugify(name: str) -> str:
+    """A handle from a display name: ``"Doarpswurk Fryslân"`` -> ``"doarpswurk-fryslan"``."""
+    ascii_text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40].rstrip("-")
+
+
+def redact(url: str) -> str:
+    """A database URL fit to print: the password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid database URL>"
+
+
+def check_database_url(settings: Settings) -> None:
+    try:
+        backend = make_url(settings.database_url).get_backend_name()
+    except ArgumentError as exc:
+        raise ConfigError(f"database.url is not a database URL: {exc}") from exc
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(f"database.url: {backend} is not supported (use sqlite or postgresql)")
+
+
+def load(directory: Path) -> Settings:
+    """The settings of the node in ``directory`` (file plus ``KENNISKNOOP_*`` environment)."""
+    settings = load_settings(directory)
+    check_database_url(settings)
+    return settings
+
+
+def migrate_database(settings: Settings) -> None:
+    """Bring the schema up to date (Alembic; synchronous, run it outside the event loop)."""
+    upgrade(settings.database_url)
+
+
+@asynccontextmanager
+async def open_context(settings: Settings) -> AsyncIterator[NodeContext]:
+    """A ``NodeContext`` with its own database connection pool, closed on exit."""
+    db = Database.connect(settings.database_url)
+    try:
+        yield NodeContext(settings=settings, db=db)
+    finally:
+        await db.dispose()
+
+
+async def _ensure_node(settings: Settings) -> str:
+    async with open_context(settings) as ctx:
+        actor = await ensure_node_actor(ctx)
+        if actor.ap_id != ctx.urls.actor(settings.handle.lower()):
+            raise CliError(f"the database already belongs to the node {actor.ap_id}")
+        return actor.ap_id
+
+
+def init_node(directory: Path, *, url: str, name: str, handle: str | None = None,
+              database: str | None = None, role: str = "provincial",
+              allow_private_network: bool = False, province: str | None = None,
+              environ: Mapping[str, str] | None = None) -> Settings:
+    """Write ``DIR/kennisknoop.toml``, migrate the database and create the node actor's keys.
+
+    The file is written last, so a failed init (say, an unreachable database) can be re-run.
+    """
+    config_path = directory / CONFIG_FILE
+    if config_path.exists():
+        raise CliError(f"{config_path} already exists; not overwriting it")
+    handle = parse_handle(handle or slugify(name), "handle")
+    if province:
+        province = province.strip().upper()
+        if province not in themes.PROVINCES:
+            raise CliError(f"--province must be a CBS province code, one of "
+                           f"{', '.join(sorted(themes.PROVINCES))}")
+    overrides: dict[tuple[str, str], Any] = {
+        ("node", "url"): url, ("node", "name"): name, ("node", "handle"): handle,
+        ("node", "role"): role, ("node", "allow_private_network"): allow_private_network,
+        ("node", "province_code"): province or "",
+    }
+    if database:
+        overrides[("database", "url")] = database
+    directory = directory.resolve()
+    text = _render_toml(build_settings(directory, overrides, environ={}))
+    # What the node will run with: the file as written plus the environment, as `serve` sees it.
+    settings = build_settings(directory, environ=os.environ if environ is None else environ,
+                              file_values=tomllib.loads(text))
+    check_database_url(settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    migrate_database(settings)
+    asyncio.run(_ensure_node(settings))
+    with config_path.open("x", encoding="utf-8") as f:  # "x": never clobber a concurrent init
+        f.write(text)
+    config_path.chmod(0o600)  # the database URL may hold a password
+    return settings
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    settings = init_node(Path(args.dir), url=args.url, name=args.name, handle=args.handle,
+                         database=args.database, role=args.role,
+                         allow_private_network=args.allow_private_network, province=args.province)
+    print(f"Initialised {settings.name} ({settings.handle}@{settings.host}) in {settings.dir}")
+    print(f"  node actor: {settings.url}/actors/{settings.handle}")
+    print(f"  database:   {redact(settings.database_url)}")
+    print(f"Next: {PROG} user add {args.dir} NAME --role admin --password-stdin; "
+          f"{PROG} serve {args.dir}")
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    migrate_database(settings)
+    print(f"database schema up to date: {redact(settings.database_url)}")
+    return 0
+
+
+async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool) -> int:
+    import uvicorn
+
+    from node import worker
+    from node.app import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port,
+                                           log_level="info", proxy_headers=True))
+    stop = asyncio.Event()
+    failed: list[BaseException] = []
+
+    def worker_done(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            failed.append(task.exception())  # type: ignore[arg-type]
+            log.error("worker stopped: %s; shutting the server down", task.exception())
+            server.should_exit = True  # a node without its worker must not look healthy
+
+    async def run_worker() -> None:
+        async with open_context(settings) as ctx:
+            await worker.run(ctx, stop)
+
+    # uvicorn re-raises the signal that stopped it once it has shut down; with these handlers in
+    # place that only lets the worker finish, and SIGTERM ends the process with status 0.
+    loop = asyncio.get_running_loop()
+    previous = {sig: signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    task = asyncio.create_task(run_worker()) if with_worker else None
+    if task is not None:
+        task.add_done_callback(worker_done)
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 1 if failed else 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    # Volunteers run `serve` unattended (systemd, Docker): an upgrade needs no separate step.
+    migrate_database(settings)
+    asyncio.run(_ensure_node(settings))
+    host = args.host or str(settings.get("server", "host"))
+    port = args.port or int(settings.get("server", "port"))
+    return asyncio.run(_serve(settings, host, port, with_worker=not args.no_worker))
+
+
+async def _work(settings: Settings) -> None:
+    from node import worker
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_context(settings) as ctx:
+        await worker.run(ctx, stop)
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    asyncio.run(_work(settings))
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise CliError("no terminal to ask for a password: pass it on standard input with "
+                       "--password-stdin")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != password:
+        raise CliError("the passwords differ")
+    return password
+
+
+def _run(settings: Settings, use_case: Callable[[NodeContext], Any]) -> Any:
+    async def go() -> Any:
+        async with open_context(settings) as ctx:
+            return await use_case(ctx)
+    return asyncio.run(go())
+
+
+def _cmd_user_add(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    password = _read_password(args.password_stdin)
+    caller = _run(settings, lambda ctx: users.add_user(ctx, args.username, password, args.role))
+    print(f"user {caller.username} added ({caller.role})")
+    return 0
+
+
+def _cmd_user_grant(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    _run(settings, lambda ctx: users.grant(ctx, args.username, args.initiative))
+    print(f"{args.username} may now edit {args.initiative}")
+    return 0
+
+
+def _cmd_token(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    print(_run(settings, lambda ctx: users.create_token(ctx, args.username)))
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    batch = transfer.load_file(Path(args.file))
+    report: transfer.ImportReport = _run(settings, lambda ctx: transfer.import_batch(ctx, batch))
+    for note in report.notes:
+        print(f"note: {note}")
+    print(report.summary())
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    document = _run(settings, transfer.export_node)
+    data = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+    if args.file == "-":
+        sys.stdout.buffer.write(data)
+        return 0
+    target = Path(args.file)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(target)  # never leave half an export under the real name
+    print(f"exported {len(document['initiatives'])} initiatives and {len(document['items'])} "
+          f"items to {target}", file=sys.stderr)
+    return 0
+
+
+# --- parser ---------------------------------------------------------------------------------------
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Kennisknoop: a federated knowledge "
+                                     "node for village associations.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str, run: Callable[[argparse.Namespace], int],
+                group: Any = commands) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = group.add_parser(name, help=help, description=help)
+        p.set_defaults(run=run)
+        p.add_argument("dir", metavar="DIR", help="the node directory (holds kennisknoop.toml)")
+        return p
+
+    p = command("init", "create a node: write DIR/kennisknoop.toml, create the database and "
+                "the node actor's keys", _cmd_init)
+    p.add_argument("--url", required=True, help="public base URL, e.g. https://kennis.example")
+    p.add_argument("--name", required=True, help="display name of the node")
+    p.add_argument("--handle", help="handle of the node actor (default: from the name)")
+    p.add_argument("--database", help="database URL (default: SQLite file in DIR)")
+    p.add_argument("--role", choices=ROLES, default="provincial", help="default: provincial")
+    p.add_argument("--allow-private-network", action="store_true",
+                   help="allow requests to loopback/private addresses (local demos only)")
+    p.add_argument("--province", help="CBS province code, e.g. PV22")
+
+    p = command("serve", "migrate the database, then serve the node (and run the worker)",
+                _cmd_serve)
+    p.add_argument("--host", help="address to listen on (default: server.host, 127.0.0.1)")
+    p.add_argument("--port", type=_port, help="port to listen on (default: server.port, 8000)")
+    p.add_argument("--no-worker", action="store_true",
+                   help="do not run the worker in this process (run `kennisknoop worker`)")
+
+    command("worker", "run the background worker alone", _cmd_worker)
+    command("migrate", "bring the database schema up to date", _cmd_migrate)
+
+    user = commands.add_parser("user", help="manage editors and admins",
+                               description="manage editors and admins")
+    user_commands = user.add_subparsers(dest="user_command", required=True, metavar="COMMAND")
+    p = command("add", "add a user", _cmd_user_add, user_commands)
+    p.add_argument("username", metavar="USERNAME")
+    p.add_argument("--role", choices=users.ROLES, required=True)
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of standard input")
+    p = command("grant", "let an editor edit an initiative and its items", _cmd_user_grant,
+                user_commands)
+    p.add_argument("username", metavar="USERNAME")
+    p.add_argument("initiative", metavar="INITIATIVE", help="handle of the initiative")
+
+    p = command("token", "print a new bearer token for the JSON API", _cmd_token)
+    p.add_argument("username", metavar="USERNAME")
+    p = command("import", "import initiatives and items from a .json or .csv file (every row "
+                "is validated first)", _cmd_import)
+    p.add_argument("file", metavar="FILE")
+    p = command("export", "write everything this node owns as signed JSON-LD documents",
+                _cmd_export)
+    p.add_argument("file", metavar="FILE", help="output file, or - for standard output")
+    return parser
+
+
+def iter_commands(parser: argparse.ArgumentParser | None = None, prefix: str = ""
+                  ) -> list[tuple[str, argparse.ArgumentParser]]:
+    """Every leaf command as ``("user add", its parser)``: what docs/cli.md must describe."""
+    parser = parser or build_parser()
+    found: list[tuple[str, argparse.ArgumentParser]] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                full = f"{prefix} {name}".strip()
+                nested = iter_commands(sub, full)
+                found.extend(nested or [(full, sub)])
+    return found
+
+
+# --- entry point ----------------------------------------------------------------------------------
+
+
+def _database_message(exc: SQLAlchemyError) -> str:
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return f"database error: {text} (run `{PROG} migrate DIR` first)"
+    return f"cannot use the database: {text}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit status (0 ok, 1 failed, 2 usage error)."""
+    args = build_parser().parse_args(argv)
+
+    def fail(message: str) -> int:
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 1
+
+    try:
+        return int(args.run(args))
+    except transfer.ImportRowsError as exc:
+        for error in exc.errors:
+            print(f"{PROG}: {error}", file=sys.stderr)
+        return fail(exc.detail)
+    except (CliError, ConfigError) as exc:
+        return fail(str(exc))
+    except ServiceError as exc:
+        return fail(exc.detail)
+    except ProtocolError as exc:
+        return fail(f"{exc.reason}: {exc.detail}")
+    except SQLAlchemyError as exc:
+        return fail(_database_message(exc))
+    except OSError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

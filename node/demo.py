@@ -1,0 +1,182 @@
+"""``python -m node.demo --dir DIR``: a local network of demo nodes, filled and served (``make demo``).
+
+Each ``NodeSpec`` becomes a node in ``DIR/<handle>`` at ``http://127.0.0.1:<port>`` on consecutive
+ports: Doarpswurk (Fryslân), BOKD (Drenthe) and the national aggregator LVKK. A node that does not
+exist yet is initialised (``kennisknoop init`` with ``--allow-private-network``), filled from its
+file in ``node/data/`` and given an admin ``beheerder`` whose random password is printed once.
+Every node is then served as its own ``kennisknoop serve`` subprocess, logging to
+``DIR/<handle>/serve.log``, until Ctrl-C. (The nodes do not follow each other yet.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import httpx
+from sqlalchemy.exc import SQLAlchemyError
+
+from node.cli import CliError, init_node, load, open_context
+from node.config import CONFIG_FILE, ConfigError
+from node.services.errors import ServiceError
+from node.services.transfer import import_file
+from node.services.users import add_user
+
+DATA = Path(__file__).resolve().parent / "data"
+ADMIN = "beheerder"
+READY_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    handle: str
+    name: str
+    province: str | None  # CBS code; None for the national aggregator
+    role: str = "provincial"
+    demo_file: str | None = None  # in node/data/
+
+
+NODES: tuple[NodeSpec, ...] = (
+    NodeSpec("fryslan", "Doarpswurk", "PV21", demo_file="demo-fryslan.json"),
+    NodeSpec("drenthe", "BOKD Drenthe", "PV22", demo_file="demo-drenthe.json"),
+    NodeSpec("lvkk", "Landelijke Vereniging Kleine Kernen", None, role="aggregator"),
+)
+
+
+@dataclass
+class RunningNode:
+    spec: NodeSpec
+    directory: Path
+    url: str
+    password: str | None  # only right after the node was created
+    process: subprocess.Popen[bytes] | None = None
+
+
+def _clean_environ() -> dict[str, str]:
+    # A KENNISKNOOP_DATABASE_URL meant for a real node must not make three demo nodes share it.
+    return {k: v for k, v in os.environ.items() if not k.startswith("KENNISKNOOP_")}
+
+
+async def _fill(directory: Path, spec: NodeSpec, password: str) -> None:
+    settings = load(directory)
+    async with open_context(settings) as ctx:
+        if spec.demo_file:
+            await import_file(ctx, DATA / spec.demo_file)
+        await add_user(ctx, ADMIN, password, "admin")
+
+
+def prepare(spec: NodeSpec, directory: Path, port: int) -> RunningNode:
+    """Initialise and fill the node unless ``directory`` already holds one."""
+    if (directory / CONFIG_FILE).exists():
+        return RunningNode(spec, directory, load(directory).url, None)
+    url = f"http://127.0.0.1:{port}"
+    init_node(directory, url=url, name=spec.name, handle=spec.handle, role=spec.role,
+              allow_private_network=True, province=spec.province, environ={})
+    password = secrets.token_urlsafe(12)
+    asyncio.run(_fill(directory, spec, password))
+    return RunningNode(spec, directory, url, password)
+
+
+def start(node: RunningNode) -> None:
+    port = node.url.rsplit(":", 1)[1]
+    log = (node.directory / "serve.log").open("ab")
+    node.process = subprocess.Popen(
+        [sys.executable, "-m", "node.cli", "serve", str(node.directory), "--port", port],
+        stdout=log, stderr=subprocess.STDOUT, env=_clean_environ())
+    log.close()  # the child holds its own descriptor
+
+
+def wait_until_ready(node: RunningNode, timeout: float = READY_SECONDS) -> None:
+    """Poll the node until it answers HTTP; raise if its process exits or time runs out."""
+    assert node.process is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if node.process.poll() is not None:
+            raise RuntimeError(f"{node.spec.handle} stopped (exit {node.process.returncode}); "
+                               f"see {node.directory / 'serve.log'}")
+        try:
+            httpx.get(node.url + "/", timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{node.spec.handle} did not answer within {timeout:.0f} s")
+
+
+def stop(nodes: list[RunningNode]) -> None:
+    running = [n.process for n in nodes if n.process is not None and n.process.poll() is None]
+    for process in running:
+        process.terminate()
+    for process in running:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def describe(node: RunningNode) -> str:
+    spec, url = node.spec, node.url
+    where = spec.province or "national aggregator"
+    lines = [f"{spec.name} ({spec.handle}, {where})",
+             f"  home page   {url}/",
+             f"  actor JSON  {url}/actors/{spec.handle}  "
+             "(Accept: application/activity+json)",
+             f"  JSON API    {url}/api/items  (OpenAPI: {url}/api/openapi.json)"]
+    if node.password:
+        lines.append(f"  sign in     {ADMIN} / {node.password}   <- shown only now")
+    else:
+        lines.append(f"  sign in     {ADMIN} (password shown when the demo was created; add a "
+                     f"user with: kennisknoop user add {node.directory} NAME --role admin "
+                     "--password-stdin)")
+    return "\n".join(lines)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)  # unwinds into the `finally` that stops the nodes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m node.demo",
+                                     description="Run the Kennisknoop demo nodes.")
+    parser.add_argument("--dir", required=True, type=Path, help="where the demo nodes live")
+    parser.add_argument("--base-port", type=int, default=8000, help="port of the first node")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    nodes: list[RunningNode] = []
+    try:
+        for index, spec in enumerate(NODES):
+            print(f"preparing {spec.name} …", flush=True)
+            nodes.append(prepare(spec, args.dir / spec.handle, args.base_port + index))
+        for node in nodes:
+            start(node)
+        for node in nodes:
+            wait_until_ready(node)
+        print("\nKennisknoop demo: every node is running. Ctrl-C stops them.\n")
+        print("\n\n".join(describe(n) for n in nodes))
+        print(f"\nData and logs: {args.dir.resolve()} (remove it to start afresh)", flush=True)
+        while all(n.process is not None and n.process.poll() is None for n in nodes):
+            time.sleep(0.5)
+        stopped = next(n for n in nodes if n.process is not None and n.process.poll() is not None)
+        raise RuntimeError(f"{stopped.spec.handle} stopped; see {stopped.directory / 'serve.log'}")
+    except KeyboardInterrupt:
+        return 0
+    except (RuntimeError, CliError, ConfigError, OSError, SQLAlchemyError) as exc:
+        print(f"demo: error: {exc}", file=sys.stderr)
+        return 1
+    except ServiceError as exc:
+        print(f"demo: error: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        stop(nodes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

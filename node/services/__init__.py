@@ -1,0 +1,1 @@
+"""Use cases: each function takes a ``NodeContext`` and never sees an HTTP request."""

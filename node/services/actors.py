@@ -1,0 +1,182 @@
+"""Use cases for local actors: the node actor and initiatives (create, read, update, delete)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.services.content import render_markdown
+from node.services.context import NodeContext
+from node.services.documents import actor_document, sign
+from node.services.errors import ConflictError, GoneError, NotFoundError
+from node.services.inputs import InitiativeInput, Patch, PlaceInput
+from node.services.outbox import publish_activity
+from node.services.permissions import Caller, require_actor_edit
+from node.store import actors as actor_store
+from node.store import users as user_store
+from node.store.actors import StoredActor
+from protocol.keys import multikey_encode, private_pem, public_pem
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, PlaceInput):
+        return {k: v for k, v in asdict(value).items() if v is not None}
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _profile(data: InitiativeInput) -> dict[str, Any]:
+    profile = {k: _jsonable(v) for k, v in asdict(data).items()
+               if k not in ("handle", "name", "summary") and v not in (None, (), "")}
+    if data.place is not None:
+        profile["place"] = _jsonable(data.place)
+    if data.description:
+        profile["description_html"] = render_markdown(data.description)
+    return profile
+
+
+def _key_columns(ctx: NodeContext, handle: str) -> dict[str, Any]:
+    rsa_key, ed_key = ctx.keygen()
+    return {
+        "rsa_key_id": ctx.urls.rsa_key(handle),
+        "rsa_public_pem": public_pem(rsa_key),
+        "rsa_private_pem": private_pem(rsa_key).decode(),
+        "ed_key_id": ctx.urls.ed_key(handle),
+        "ed_public_multibase": multikey_encode(ed_key.public_key()),
+        "ed_private_pem": private_pem(ed_key).decode(),
+    }
+
+
+async def _insert_local_actor(ctx: NodeContext, session: AsyncSession, *, kind: str, type: str,
+                              handle: str, name: str, summary: str | None,
+                              profile: dict[str, Any]) -> StoredActor:
+    now = ctx.now()
+    urls = ctx.urls
+    try:
+        async with session.begin_nested():
+            actor = await actor_store.insert(
+                session, ap_id=urls.actor(handle), is_local=True, kind=kind, handle=handle,
+                host=urls.host, type=type, preferred_username=handle, name=name, summary=summary,
+                inbox=urls.inbox(handle), outbox=urls.outbox(handle),
+                followers=urls.followers(handle), following=urls.following(handle),
+                shared_inbox=urls.shared_inbox, profile=profile, version=1, published=now,
+                updated=now, **_key_columns(ctx, handle))
+    except IntegrityError as exc:
+        raise ConflictError("handle_taken", f"the handle {handle!r} is already in use",
+                            field="handle") from exc
+    return await _store_document(session, actor)
+
+
+async def _store_document(session: AsyncSession, actor: StoredActor) -> StoredActor:
+    document = sign(actor_document(actor), actor, actor.updated)
+    return await actor_store.update_values(session, actor.ap_id, document=document)
+
+
+async def ensure_node_actor(ctx: NodeContext) -> StoredActor:
+    """Create the node actor (the provincial association) if it does not exist yet."""
+    settings = ctx.settings
+    async with ctx.db.transaction() as session:
+        existing = await actor_store.get_node(session)
+        if existing is not None:
+            return existing
+        profile: dict[str, Any] = {"role": settings.role}
+        province = settings.get("node", "province_code")
+        if province:
+            profile["province_code"] = province
+        return await _insert_local_actor(
+            ctx, session, kind="node", type="Organization", handle=settings.handle.lower(),
+            name=settings.name, summary=settings.get("node", "summary") or None, profile=profile)
+
+
+async def resolve_local(session: AsyncSession, ctx: NodeContext, ref: str) -> StoredActor:
+    """A local actor by handle or IRI; raises NotFoundError."""
+    handle = ctx.urls.local_handle(ref) if "/" in ref else ref
+    actor = await actor_store.get_local(session, handle) if handle else None
+    if actor is None:
+        raise NotFoundError("not_found", f"no local actor {ref!r}")
+    return actor
+
+
+async def create_initiative(ctx: NodeContext, data: InitiativeInput, caller: Caller
+                            ) -> StoredActor:
+    """Create an initiative actor with its own keys; an editor who creates one may edit it."""
+    async with ctx.db.transaction() as session:
+        actor = await _insert_local_actor(
+            ctx, session, kind="initiative", type="Organization", handle=data.handle,
+            name=data.name, summary=data.summary, profile=_profile(data))
+        if caller.role != "admin":
+            await user_store.grant(session, caller.user_id, actor.id)
+        return actor
+
+
+async def get_initiative(ctx: NodeContext, ref: str) -> StoredActor:
+    async with ctx.db.sessions() as session:
+        actor = await resolve_local(session, ctx, ref)
+    if actor.kind != "initiative":
+        raise NotFoundError("not_found", f"{ref!r} is not an initiative")
+    if actor.deleted:
+        raise GoneError("gone", f"{ref!r} was deleted")
+    return actor
+
+
+async def list_initiatives(ctx: NodeContext, *, limit: int, offset: int = 0) -> list[StoredActor]:
+    async with ctx.db.sessions() as session:
+        return await actor_store.list_local(session, kind="initiative", limit=limit, offset=offset)
+
+
+_COLUMN_FIELDS = ("name", "summary")
+
+
+async def update_initiative(ctx: NodeContext, ref: str, patch: Patch, caller: Caller
+                            ) -> StoredActor:
+    """Apply a validated patch; the version grows by one and an Update is published."""
+    async with ctx.db.transaction() as session:
+        actor = await resolve_local(session, ctx, ref)
+        if actor.kind != "initiative":
+            raise NotFoundError("not_found", f"{ref!r} is not an initiative")
+        if actor.deleted:
+            raise GoneError("gone", f"{ref!r} was deleted")
+        await require_actor_edit(session, caller, actor)
+        profile = dict(actor.profile)
+        columns: dict[str, Any] = {}
+        for name, value in patch.changes.items():
+            if name in _COLUMN_FIELDS:
+                columns[name] = value
+            elif value is None or value == ():
+                profile.pop(name, None)
+            else:
+                profile[name] = _jsonable(value)
+        if "description" in patch.changes:
+            if profile.get("description"):
+                profile["description_html"] = render_markdown(profile["description"])
+            else:
+                profile.pop("description_html", None)
+        updated = await actor_store.update_values(
+            session, actor.ap_id, profile=profile, version=actor.version + 1, updated=ctx.now(),
+            **columns)
+        updated = await _store_document(session, updated)
+        await publish_activity(ctx, session, actor=updated, type="Update",
+                               obj=updated.document or {})
+        return updated
+
+
+async def delete_initiative(ctx: NodeContext, ref: str, caller: Caller) -> StoredActor:
+    """Mark an initiative deleted; its actor answers 410 with a Tombstone from now on."""
+    async with ctx.db.transaction() as session:
+        actor = await resolve_local(session, ctx, ref)
+        if actor.kind != "initiative":
+            raise NotFoundError("not_found", f"{ref!r} is not an initiative")
+        if actor.deleted:
+            raise GoneError("gone", f"{ref!r} was deleted")
+        await require_actor_edit(session, caller, actor)
+        now = ctx.now()
+        await publish_activity(ctx, session, actor=actor, type="Delete", obj=actor.ap_id)
+        return await actor_store.update_values(session, actor.ap_id, deleted_at=now,
+                                               updated=now, version=actor.version + 1)

@@ -1,0 +1,347 @@
+"""Applying received activities (``handle_<type>``), from the inbox queue or from a sync pass.
+
+The sender is already authenticated: by an HTTP signature (inbox) or by the origin the outbox
+was fetched from (sync). Rules here (FEP-fe34, DESIGN.md "Federation semantics"):
+- an object may be created, updated or deleted only by its origin: same origin as the sender,
+  and attributed to the sender;
+- an ``Announce`` of someone else's object is accepted only when the embedded object's (or
+  embedded activity's) integrity proof verifies against its author's key, or the object is
+  fetched from its origin;
+- a newer version wins; a tombstone stays dead; applying is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.remote import RemoteError
+from node.services import remote_objects
+from node.services.context import NodeContext
+from node.services.delivery import follower_actors
+from node.services.outbox import publish_activity
+from node.services.resolve import ed25519_key, fetch_actor, node_actor, resolve_key, signer_of
+from node.store import actors as actor_store
+from node.store import feed as feed_store
+from node.store import follows as follow_store
+from node.store import jobs as job_store
+from node.store import objects as object_store
+from node.store.schema import flags, follows
+from protocol.errors import DocumentError, ProofError, ProtocolError
+from protocol.origin import same_origin
+from protocol.parse import Activity, Actor, ASObject, Tombstone, parse_activity, parse_object
+from protocol.proofs import proof_verification_method, verify_proof
+
+log = logging.getLogger("kennisknoop.apply")
+
+
+class RejectedError(Exception):
+    """The activity is well-formed but not acceptable (origin, authorship, proof)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        super().__init__(f"{reason}: {detail}")
+
+
+@dataclass(frozen=True)
+class Applied:
+    changed: bool
+    note: str = ""
+
+
+async def apply(ctx: NodeContext, activity: Activity, *, sender: str) -> Applied:
+    """Dispatch one authenticated activity to its handler."""
+    handler = _HANDLERS.get(activity.type)
+    if handler is None:
+        return Applied(False, f"ignored {activity.type}")
+    return await handler(ctx, activity, sender)
+
+
+# --- objects ---------------------------------------------------------------------------------
+
+async def _verified_by_proof(ctx: NodeContext, raw: dict[str, Any], author: str) -> bool:
+    """Whether ``raw`` carries a valid eddsa-jcs-2022 proof by a key ``author`` controls."""
+    if "proof" not in raw:
+        return False
+    try:
+        method = proof_verification_method(raw)
+        if not same_origin(method, author):
+            return False
+        key = await resolve_key(ctx, method)
+        if key.controller != author:
+            return False
+        verify_proof(raw, ed25519_key(key))
+    except (ProtocolError, RemoteError) as exc:
+        raise RejectedError("invalid_proof", f"proof of {raw.get('id')} does not verify") from exc
+    return True
+
+
+async def fetch_object(ctx: NodeContext, ap_id: str) -> ASObject | Tombstone | None:
+    """An object fetched from its origin (authentic by origin); None when gone."""
+    signer = signer_of(await node_actor(ctx))
+    try:
+        raw = await ctx.remote.get_json(ap_id, signer=signer)
+    except RemoteError as exc:
+        if exc.status in (404, 410):
+            return None
+        raise
+    parsed = parse_object(raw)
+    if parsed.id != ap_id:
+        raise RejectedError("id_mismatch", f"{ap_id} served {parsed.id}")
+    return parsed
+
+
+async def _store_object(ctx: NodeContext, obj: ASObject, *, via: str) -> Applied:
+    """Store a (verified) remote object, fill feeds, and re-announce answers to our questions."""
+    author = obj.attributed_to or ""
+    async with ctx.db.transaction() as session:
+        stored = await remote_objects.upsert(ctx, session, obj)
+        if stored is None:
+            return Applied(False, "not newer")
+        owners = {a.ap_id for a in await follower_actors(session, via) if a.is_local}
+        if author and author != via:
+            owners |= {a.ap_id for a in await follower_actors(session, author) if a.is_local}
+        await feed_store.add(session, owners=sorted(owners), object_ap_id=obj.id, via=via,
+                             now=ctx.now())
+        if stored.in_reply_to and ctx.urls.is_local(stored.in_reply_to) and \
+                stored.version <= 1 and stored.published == stored.updated:
+            await _reannounce_answer(ctx, session, stored.in_reply_to, obj)
+    return Applied(True)
+
+
+async def _reannounce_answer(ctx: NodeContext, session: AsyncSession, question_id: str,
+                             obj: ASObject) -> None:
+    """The question's origin re-announces an answer it received to its own followers."""
+    question = await object_store.get(session, question_id)
+    if question is None or not question.is_local or question.deleted:
+        return
+    author = await actor_store.get(session, question.attributed_to)
+    if author is None:
+        return
+    await publish_activity(ctx, session, actor=author, type="Announce", obj=obj.raw)
+
+
+async def _authored_object(ctx: NodeContext, value: Any, sender: str) -> ASObject | None:
+    """The object of a Create/Update by ``sender``: embedded or fetched, on its origin."""
+    obj = value
+    if isinstance(value, str):
+        if not same_origin(value, sender):
+            raise RejectedError("origin_mismatch", "object is not on the sender's origin")
+        obj = await fetch_object(ctx, value)
+    if obj is None or isinstance(obj, Tombstone):
+        return None
+    if isinstance(obj, Actor):
+        return None
+    if not isinstance(obj, ASObject):
+        raise RejectedError("unsupported_object", f"cannot store {type(obj).__name__}")
+    if not same_origin(obj.id, sender):
+        raise RejectedError("origin_mismatch", f"{obj.id} is not on the origin of {sender}")
+    if obj.attributed_to != sender:
+        raise RejectedError("not_author", f"{obj.id} is not attributed to {sender}")
+    if "proof" in obj.raw:
+        await _verified_by_proof(ctx, obj.raw, sender)
+    return obj
+
+
+async def handle_create(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
+    if isinstance(activity.object, Actor):
+        return Applied(False, "actor create ignored")
+    obj = await _authored_object(ctx, activity.object, sender)
+    if obj is None:
+        return Applied(False, "nothing to store")
+    return await _store_object(ctx, obj, via=sender)
+
+
+async def handle_update(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
+    if isinstance(activity.object, Actor) or (
+            isinstance(activity.object, str) and activity.object == sender):
+        if activity.object_id != sender:
+            raise RejectedError("not_author", "an actor may only update itself")
+        await fetch_actor(ctx, sender, refresh=True)
+        return Applied(True, "actor refreshed")
+    return await handle_create(ctx, activity, sender)
+
+
+async def handle_delete(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
+    target = activity.object_id
+    if not same_origin(target, sender):
+        raise RejectedError("origin_mismatch", "cannot delete an object of another origin")
+    if target == sender:
+        async with ctx.db.transaction() as session:
+            await session.execute(delete(follows).where(
+                (follows.c.follower == sender) | (follows.c.followee == sender)))
+            existing = await actor_store.get(session, sender)
+            if existing is not None and not existing.is_local:
+                await actor_store.update_values(session, sender, deleted_at=ctx.now())
+        return Applied(True, "actor deleted")
+    tomb = activity.object if isinstance(activity.object, Tombstone) else None
+    version = tomb.raw.get("version") if tomb is not None else None
+    if tomb is not None and "proof" in tomb.raw:
+        await _verified_by_proof(ctx, tomb.raw, sender)
+    async with ctx.db.transaction() as session:
+        changed = await remote_objects.tombstone(
+            ctx, session, ap_id=target, actor=sender,
+            deleted=tomb.deleted if tomb else None,
+            version=version if isinstance(version, int) else None,
+            document=tomb.raw if tomb else None)
+    return Applied(changed)
+
+
+async def handle_announce(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
+    """A relayed object or activity: trusted only through its author's proof or its origin."""
+    inner = activity.object
+    if isinstance(inner, Activity):
+        if inner.type not in ("Create", "Update", "Delete"):
+            return Applied(False, f"announced {inner.type} ignored")
+        if not same_origin(inner.id, inner.actor):
+            raise RejectedError("origin_mismatch", "announced activity off its actor's origin")
+        if await _verified_by_proof(ctx, inner.raw, inner.actor):
+            result = await apply(ctx, inner, sender=inner.actor)
+            await _add_feed(ctx, inner.object_id, via=sender)
+            return result
+        inner = inner.object  # unproven: fall back to the object, fetched from its origin
+        if not isinstance(inner, str):
+            inner = inner.id
+    if isinstance(inner, ASObject):
+        author = inner.attributed_to
+        if author and same_origin(inner.id, author) and "proof" in inner.raw and \
+                await _verified_by_proof(ctx, inner.raw, author):
+            return await _store_object(ctx, inner, via=sender)
+        inner = inner.id
+    if isinstance(inner, str):
+        fetched = await fetch_object(ctx, inner)
+        if fetched is None or isinstance(fetched, Tombstone):
+            return Applied(False, "announced object is gone")
+        if not fetched.attributed_to or not same_origin(fetched.id, fetched.attributed_to):
+            raise RejectedError("origin_mismatch", "announced object off its author's origin")
+        return await _store_object(ctx, fetched, via=sender)
+    return Applied(False, "nothing to store")
+
+
+async def _add_feed(ctx: NodeContext, object_id: str, *, via: str) -> None:
+    async with ctx.db.transaction() as session:
+        if await object_store.get(session, object_id) is None:
+            return
+        owners = [a.ap_id for a in await follower_actors(session, via) if a.is_local]
+        await feed_store.add(session, owners=owners, object_ap_id=object_id, via=via,
+                             now=ctx.now())
+
+
+# --- follows ---------------------------------------------------------------------------------
+
+async def handle_follow(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
+    target = activity.object_id
+    follower = await fetch_actor(ctx, sender)
+    async with ctx.db.transaction() as session:
+        local = await actor_store.get(session, target)
+        if local is None or not local.is_local or local.deleted:
+            raise RejectedError("not_found", f"no local actor {target}")
+        manual = ctx.settings.get("federation", "follow_approval") == "manual"
+        state = "pending" if manual else "accepted"
+        now = ctx.now()
+        existing = await follow_store.get(session, sender, target)
+        if existing is None:
+            await session.execute(follows.insert().values(
+                follower=sender, followee=target, state=state, activity_ap_id=activity.id,
+                created_at=now, updated_at=now))
+        else:
+            await session.execute(follows.update().where(follows.c.id == existing.id).values(
+                state=state if existing.state != "accepted" else "accepted",
+                activity_ap_id=activity.id, updated_at=now))
+        if not manual or (existing is not None and existing.state == "accepted"):
+            await publish_activity(ctx, session, actor=local, type="Accept",
+                                   obj=activity.raw, recipients=[follower], followers=False,
+                                   to=[sender], cc=[])
+    return Applied(True, state)
+
+
+async def _our_follow(session: AsyncSession, activity: Activity, sender: str) -> Any:
+    follow_value = activity.object
+    follow_id = follow_value if isinstance(follow_value, str) else follow_value.id
+    row = (await session.execute(select(follows).where(
+        follows.c.activity_ap_id == follow_id, follows.c.followee == sender))).mappings().first()
+    if row is None and isinstance(follow_value, Activity) and follow_value.type == "Follow":
+        row = (await session.execute(select(follows).where(
+            follows.c.follower == follow_value.actor,
+            follows.c.followee == sender))).mappings().first()
+    return row
+
+
+async def handle_accept(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
+    async with ctx.db.transaction() as session:
+        row = await _our_follow(session, activity, sender)
+        if row is None:
+            return Applied(False, "no such follow")
+        now = ctx.now()
+        await session.execute(follows.update().where(follows.c.id == row["id"]).values(
+            state="accepted", updated_at=now))
+        await job_store.schedule(session, kind="sync", key=f"sync:{sender}",
+                                 payload={"followee": sender}, now=now)
+    return Applied(True, "accepted")
+
+
+async def handle_reject(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
+    async with ctx.db.transaction() as session:
+        row = await _our_follow(session, activity, sender)
+        if row is None:
+            return Applied(False, "no such follow")
+        await session.execute(follows.update().where(follows.c.id == row["id"]).values(
+            state="rejected", updated_at=ctx.now()))
+    return Applied(True, "rejected")
+
+
+async def handle_undo(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
+    inner = activity.object
+    async with ctx.db.transaction() as session:
+        if isinstance(inner, Activity):
+            if inner.actor != sender:
+                raise RejectedError("not_author", "only the actor may undo its activity")
+            if inner.type != "Follow":
+                return Applied(False, f"undo of {inner.type} ignored")
+            result = await session.execute(delete(follows).where(
+                follows.c.follower == sender, follows.c.followee == inner.object_id))
+        else:
+            result = await session.execute(delete(follows).where(
+                follows.c.follower == sender, follows.c.activity_ap_id == inner))
+    return Applied(bool(getattr(result, "rowcount", 0)))
+
+
+async def handle_flag(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
+    objects = [o if isinstance(o, str) else o.id for o in activity.objects]
+    async with ctx.db.transaction() as session:
+        exists = (await session.execute(select(flags.c.id).where(
+            flags.c.activity_ap_id == activity.id))).first()
+        if exists is None:
+            await session.execute(flags.insert().values(
+                activity_ap_id=activity.id, actor=sender, objects=objects[:50],
+                content=(activity.content or "")[:5000], received_at=ctx.now(), state="open"))
+    log.warning("report %s from %s about %s", activity.id, sender, objects[:3])
+    return Applied(exists is None, "flag stored")
+
+
+_HANDLERS = {
+    "Create": handle_create,
+    "Update": handle_update,
+    "Delete": handle_delete,
+    "Announce": handle_announce,
+    "Follow": handle_follow,
+    "Accept": handle_accept,
+    "Reject": handle_reject,
+    "Undo": handle_undo,
+    "Flag": handle_flag,
+}
+
+
+def parse_stored(raw: dict[str, Any]) -> Activity:
+    """Re-parse a stored raw activity (it passed the same parser when received)."""
+    try:
+        return parse_activity(raw)
+    except DocumentError as exc:
+        raise RejectedError(exc.reason, exc.detail) from exc
+
+
+__all__ = ["Applied", "ProofError", "RejectedError", "apply", "fetch_object", "parse_stored"]

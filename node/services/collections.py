@@ -1,0 +1,325 @@
+"""The read side of the public surface: what the ActivityPub endpoints and HTML pages serve.
+
+- Documents as served (ActivityPub §3.1): a local actor's signed document, or its signed
+  ``Tombstone`` once deleted (answered with 410, as Mastodon does for gone accounts); items and
+  activities as stored and signed.
+- The ``outbox``, ``followers`` and ``following`` collections (ActivityPub §5.1, §5.3, §5.4) as
+  ``OrderedCollection``s paged newest-first the way Mastodon pages them (AS2 Core §5.5): the
+  collection names ``first`` (``?page=true``) and ``last`` (``?page=true&min_id=0``); a page has
+  ``next`` (``max_id``, older) and ``prev`` (``min_id``, newer) only when something is there.
+- The usage figures of NodeInfo 2.1.
+- The views of the HTML pages (home, actor, item with its answers, activity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.services.context import NodeContext
+from node.services.documents import sign, tombstone_document
+from node.services.errors import GoneError, NotFoundError
+from node.store import activities as activity_store
+from node.store import actors as actor_store
+from node.store import follows as follow_store
+from node.store import objects as object_store
+from node.store.activities import StoredActivity
+from node.store.actors import StoredActor
+from node.store.objects import ItemFilter, StoredObject
+from protocol.context import AS_CONTEXT
+
+CollectionName = Literal["outbox", "followers", "following"]
+COLLECTIONS: tuple[CollectionName, ...] = ("outbox", "followers", "following")
+MAX_ANSWERS = 200
+HOME_ITEMS = 20
+MAX_INITIATIVES = 500
+
+
+@dataclass(frozen=True)
+class Served:
+    """A document to answer with; ``gone`` means answer 410 (the document is a Tombstone)."""
+
+    document: dict[str, Any]
+    gone: bool = False
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Which page of a collection: the newest (neither), older than ``max_id``, newer than ``min_id``."""
+
+    max_id: int | None = None
+    min_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CollectionView:
+    actor: StoredActor
+    name: CollectionName
+    total: int
+    document: dict[str, Any]  # the OrderedCollection, or the OrderedCollectionPage asked for
+    entries: list[Any]  # outbox: activity documents; followers/following: actor IRIs
+    next_url: str | None = None
+    prev_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    users: int  # local actors that publish: the node and its initiatives
+    local_posts: int
+
+
+@dataclass(frozen=True)
+class ItemView:
+    item: StoredObject
+    authors: dict[str, StoredActor]  # by IRI: the item's, the answers' and the question's
+    answers: list[StoredObject]  # oldest first, for a question
+    question: StoredObject | None  # for an answer: the question it answers
+
+
+@dataclass(frozen=True)
+class ActorView:
+    actor: StoredActor
+    items: list[StoredObject]
+    initiatives: list[StoredActor]  # the node's initiatives (node actor only)
+    authors: dict[str, StoredActor]
+
+
+@dataclass(frozen=True)
+class ActivityView:
+    activity: StoredActivity
+    actor: StoredActor | None
+
+
+# --- documents as served -----------------------------------------------------------------------
+
+
+async def _local_actor(session: AsyncSession, handle: str) -> StoredActor:
+    actor = await actor_store.get_local(session, handle)
+    if actor is None or actor.document is None:
+        raise NotFoundError("not_found", f"no local actor {handle!r}")
+    return actor
+
+
+async def find_local_actor(ctx: NodeContext, handle: str) -> StoredActor:
+    """A local actor by handle, deleted or not; raises NotFoundError."""
+    async with ctx.db.sessions() as session:
+        return await _local_actor(session, handle)
+
+
+def actor_tombstone(actor: StoredActor) -> dict[str, Any]:
+    """The signed Tombstone of a deleted local actor (deterministic: built from the row)."""
+    assert actor.deleted_at is not None
+    document = tombstone_document(ap_id=actor.ap_id, former_type=actor.type,
+                                  deleted=actor.deleted_at, version=actor.version)
+    return sign(document, actor, actor.deleted_at)
+
+
+async def served_actor(ctx: NodeContext, handle: str) -> Served:
+    """The signed actor document, or its Tombstone (gone) after deletion."""
+    actor = await find_local_actor(ctx, handle)
+    if actor.deleted:
+        return Served(actor_tombstone(actor), gone=True)
+    assert actor.document is not None
+    return Served(actor.document)
+
+
+async def served_item(ctx: NodeContext, local_id: str) -> Served:
+    """An item's signed document; a deleted item's is its signed Tombstone (gone)."""
+    async with ctx.db.sessions() as session:
+        item = await object_store.get(session, ctx.urls.item(local_id))
+    if item is None:
+        raise NotFoundError("not_found", f"no item {local_id!r}")
+    return Served(item.document, gone=item.deleted)
+
+
+async def served_activity(ctx: NodeContext, local_id: str) -> Served:
+    async with ctx.db.sessions() as session:
+        activity = await activity_store.get(session, ctx.urls.activity(local_id))
+    if activity is None:
+        raise NotFoundError("not_found", f"no activity {local_id!r}")
+    return Served(activity.document)
+
+
+# --- collections -------------------------------------------------------------------------------
+
+
+def page_url(collection_iri: str, page: PageRequest) -> str:
+    url = f"{collection_iri}?page=true"
+    if page.max_id is not None:
+        url += f"&max_id={page.max_id}"
+    if page.min_id is not None:
+        url += f"&min_id={page.min_id}"
+    return url
+
+
+async def _rows(session: AsyncSession, actor: StoredActor, name: CollectionName, *, limit: int,
+                max_id: int | None = None, min_id: int | None = None) -> list[tuple[int, Any]]:
+    """``(cursor id, entry)`` pairs, newest first."""
+    if name == "outbox":
+        activities = await activity_store.page_by_actor(session, actor.ap_id, limit=limit,
+                                                        max_id=max_id, min_id=min_id)
+        return [(a.id, a.document) for a in activities]
+    if name == "followers":
+        rows = await follow_store.page(session, followee=actor.ap_id, limit=limit,
+                                       max_id=max_id, min_id=min_id)
+        return [(f.id, f.follower) for f in rows]
+    rows = await follow_store.page(session, follower=actor.ap_id, limit=limit, max_id=max_id,
+                                   min_id=min_id)
+    return [(f.id, f.followee) for f in rows]
+
+
+async def _total(session: AsyncSession, actor: StoredActor, name: CollectionName) -> int:
+    if name == "outbox":
+        return await activity_store.count_by_actor(session, actor.ap_id)
+    if name == "followers":
+        return await follow_store.count(session, followee=actor.ap_id)
+    return await follow_store.count(session, follower=actor.ap_id)
+
+
+def _iri(actor: StoredActor, name: CollectionName) -> str:
+    iri = {"outbox": actor.outbox, "followers": actor.followers,
+           "following": actor.following}[name]
+    assert iri is not None
+    return iri
+
+
+async def _page(session: AsyncSession, actor: StoredActor, name: CollectionName,
+                page: PageRequest, size: int) -> tuple[list[tuple[int, Any]], bool, bool]:
+    """The rows of one page, and whether older / newer rows exist beyond it."""
+    # One row more than the page tells whether there is more in the direction read; a one-row
+    # probe tells it for the other direction.
+    rows = await _rows(session, actor, name, limit=size + 1, max_id=page.max_id,
+                       min_id=page.min_id)
+    extra = len(rows) > size
+    if page.min_id is not None:
+        rows = rows[1:] if extra else rows  # the extra row is the newest one
+        has_newer = extra
+        has_older = bool(rows) and bool(await _rows(session, actor, name, limit=1,
+                                                    max_id=rows[-1][0]))
+    else:
+        rows = rows[:size]
+        has_older = extra
+        has_newer = (page.max_id is not None and bool(rows)
+                     and bool(await _rows(session, actor, name, limit=1, min_id=rows[0][0])))
+    return rows, has_older, has_newer
+
+
+async def read_collection(ctx: NodeContext, handle: str, name: CollectionName,
+                          page: PageRequest | None) -> CollectionView:
+    """A local actor's collection (``page`` None) or one of its pages; 404/410 for no actor."""
+    async with ctx.db.sessions() as session:
+        actor = await _local_actor(session, handle)
+        if actor.deleted:
+            raise GoneError("gone", f"{handle!r} was deleted")
+        iri = _iri(actor, name)
+        total = await _total(session, actor, name)
+        if page is None:
+            document = {
+                "@context": AS_CONTEXT, "id": iri, "type": "OrderedCollection",
+                "totalItems": total, "first": page_url(iri, PageRequest()),
+                "last": page_url(iri, PageRequest(min_id=0)),
+            }
+            return CollectionView(actor, name, total, document, [])
+        rows, has_older, has_newer = await _page(session, actor, name, page,
+                                                 ctx.settings.page_size)
+    entries = [entry for _, entry in rows]
+    next_url = page_url(iri, PageRequest(max_id=rows[-1][0])) if has_older else None
+    prev_url = page_url(iri, PageRequest(min_id=rows[0][0])) if has_newer else None
+    document = {
+        "@context": AS_CONTEXT, "id": page_url(iri, page), "type": "OrderedCollectionPage",
+        "partOf": iri, "totalItems": total, "orderedItems": entries,
+    }
+    if next_url:
+        document["next"] = next_url
+    if prev_url:
+        document["prev"] = prev_url
+    return CollectionView(actor, name, total, document, entries, next_url, prev_url)
+
+
+# --- NodeInfo ----------------------------------------------------------------------------------
+
+
+async def nodeinfo_usage(ctx: NodeContext) -> Usage:
+    """NodeInfo usage: users are the node actor and its initiatives; posts are local items."""
+    async with ctx.db.sessions() as session:
+        users = (await actor_store.count_local(session, kind="node")
+                 + await actor_store.count_local(session, kind="initiative"))
+        posts = await object_store.count(session, ItemFilter(origin="local"))
+    return Usage(users=users, local_posts=posts)
+
+
+# --- views of the HTML pages -------------------------------------------------------------------
+
+
+async def _authors(session: AsyncSession, iris: Iterable[str]) -> dict[str, StoredActor]:
+    found: dict[str, StoredActor] = {}
+    for iri in dict.fromkeys(iris):
+        actor = await actor_store.get(session, iri)
+        if actor is not None:
+            found[iri] = actor
+    return found
+
+
+async def home_view(ctx: NodeContext) -> ActorView:
+    """The node actor, the latest items on this node and its initiatives."""
+    async with ctx.db.sessions() as session:
+        node = await actor_store.get_node(session)
+        if node is None:
+            raise NotFoundError("not_found", "this node has no node actor yet")
+        items = await object_store.list_page(session, ItemFilter(), limit=HOME_ITEMS)
+        initiatives = await actor_store.list_local(session, kind="initiative",
+                                                   limit=MAX_INITIATIVES)
+        authors = await _authors(session, (i.attributed_to for i in items))
+    return ActorView(node, items, initiatives, authors)
+
+
+async def actor_view(ctx: NodeContext, handle: str) -> ActorView:
+    """A local actor's page: its latest items (the node: all local items, and its initiatives)."""
+    async with ctx.db.sessions() as session:
+        actor = await _local_actor(session, handle)
+        if actor.deleted:
+            raise GoneError("gone", f"{handle!r} was deleted")
+        is_node = actor.kind == "node"
+        f = ItemFilter(origin="local") if is_node else ItemFilter(attributed_to=actor.ap_id)
+        items = await object_store.list_page(session, f, limit=HOME_ITEMS)
+        initiatives = (await actor_store.list_local(session, kind="initiative",
+                                                    limit=MAX_INITIATIVES) if is_node else [])
+        authors = await _authors(session, (i.attributed_to for i in items))
+    return ActorView(actor, items, initiatives, authors)
+
+
+async def item_view(ctx: NodeContext, local_id: str) -> ItemView:
+    """An item with its author; a question with its answers; an answer with its question."""
+    async with ctx.db.sessions() as session:
+        item = await object_store.get(session, ctx.urls.item(local_id))
+        if item is None:
+            raise NotFoundError("not_found", f"no item {local_id!r}")
+        if item.deleted:
+            raise GoneError("gone", f"item {local_id!r} was deleted")
+        answers: list[StoredObject] = []
+        question = None
+        if item.kind == "question":
+            newest_first = await object_store.list_page(
+                session, ItemFilter(in_reply_to=item.ap_id), limit=MAX_ANSWERS)
+            answers = list(reversed(newest_first))
+        elif item.in_reply_to:
+            question = await object_store.get(session, item.in_reply_to)
+            if question is not None and question.deleted:
+                question = None
+        iris = [item.attributed_to, *(a.attributed_to for a in answers)]
+        if question is not None:
+            iris.append(question.attributed_to)
+        authors = await _authors(session, iris)
+    return ItemView(item, authors, answers, question)
+
+
+async def activity_view(ctx: NodeContext, local_id: str) -> ActivityView:
+    async with ctx.db.sessions() as session:
+        activity = await activity_store.get(session, ctx.urls.activity(local_id))
+        if activity is None:
+            raise NotFoundError("not_found", f"no activity {local_id!r}")
+        actor = await actor_store.get(session, activity.actor)
+    return ActivityView(activity, actor)

@@ -1,0 +1,57 @@
+"""``NodeContext``: what every use case needs — settings, database, clock, outbound HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+from node.config import Settings
+from node.remote import RemoteClient, RemotePolicy
+from node.services.urls import Urls
+from node.store.db import Database
+from protocol.keys import generate_ed25519, generate_rsa
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+KeyPair = tuple[rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey]
+
+
+def generate_keys() -> KeyPair:
+    """A fresh RSA-2048 and Ed25519 key for a new local actor."""
+    return generate_rsa(), generate_ed25519()
+
+
+@dataclass
+class NodeContext:
+    settings: Settings
+    db: Database
+    clock: Callable[[], datetime] = utcnow
+    http: httpx.AsyncClient | None = None
+    keygen: Callable[[], KeyPair] = generate_keys
+    urls: Urls = field(init=False)
+    _remote: RemoteClient | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.urls = Urls(self.settings.url)
+
+    @property
+    def remote(self) -> RemoteClient:
+        """The guarded outbound client (created on first use over ``http``)."""
+        if self._remote is None:
+            if self.http is None:
+                raise RuntimeError("this node has no outbound HTTP client")
+            self._remote = RemoteClient(self.http, RemotePolicy(
+                allow_private_network=self.settings.allow_private_network,
+                max_bytes=self.settings.max_body_bytes), clock=self.clock)
+        return self._remote
+
+    def now(self) -> datetime:
+        """The current time, to the second (documents carry second precision)."""
+        return self.clock().astimezone(UTC).replace(microsecond=0)

@@ -1,0 +1,187 @@
+"""Delivery: who receives an activity (fan-out) and one attempt to send it (a step).
+
+Fan-out runs inside the transaction that stores the activity, so an activity and its delivery
+rows are durable together. Remote recipients get one row per inbox (shared inboxes first, so one
+POST per server); local followers get a feed entry directly. A step returns an outcome; only the
+worker writes delivery state (STYLE.md rule 6).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.remote import RemoteError
+from node.services.context import NodeContext
+from node.services.resolve import signer_of
+from node.store import activities as activity_store
+from node.store import actors as actor_store
+from node.store import deliveries as delivery_store
+from node.store import feed as feed_store
+from node.store import peers as peer_store
+from node.store.actors import StoredActor
+from node.store.deliveries import Delivery
+from node.store.schema import actors, follows
+from protocol.origin import authority_of
+
+log = logging.getLogger("kennisknoop.delivery")
+
+
+@dataclass(frozen=True)
+class Sent:
+    status: int
+
+
+@dataclass(frozen=True)
+class Retry:
+    after: float  # seconds
+    reason: str
+    status: int | None = None
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    reason: str
+    status: int | None = None
+
+
+Outcome = Sent | Retry | GiveUp
+
+
+async def follower_actors(session: AsyncSession, followee: str) -> list[StoredActor]:
+    """Every actor with an accepted follow of ``followee`` (local and remote)."""
+    query = (select(actors).join(follows, follows.c.follower == actors.c.ap_id)
+             .where(follows.c.followee == followee, follows.c.state == "accepted",
+                    actors.c.deleted_at.is_(None)))
+    rows = (await session.execute(query)).mappings().all()
+    from node.store._rows import to_dataclass
+
+    return [to_dataclass(actor_store.StoredActor, r) for r in rows]
+
+
+def inbox_of(actor: StoredActor, *, shared: bool = True) -> str | None:
+    return (actor.shared_inbox if shared and actor.shared_inbox else None) or actor.inbox
+
+
+async def fan_out(ctx: NodeContext, session: AsyncSession, *, actor: StoredActor,
+                  activity_id: str, object_id: str | None, extra: list[StoredActor],
+                  followers: bool = True) -> int:
+    """Queue deliveries of an activity to ``actor``'s followers and ``extra`` recipients."""
+    now = ctx.now()
+    audience = await follower_actors(session, actor.ap_id) if followers else []
+    inboxes: list[tuple[str, str]] = []
+    local_owners: list[str] = []
+    for recipient in [*audience, *extra]:
+        if recipient.is_local:
+            local_owners.append(recipient.ap_id)
+            continue
+        inbox = inbox_of(recipient)
+        if inbox:
+            inboxes.append((inbox, authority_of(inbox)))
+    if object_id and local_owners:
+        await feed_store.add(session, owners=[o for o in local_owners if o != actor.ap_id],
+                             object_ap_id=object_id, via=actor.ap_id, now=now)
+    return await delivery_store.enqueue(session, activity_ap_id=activity_id, signer=actor.ap_id,
+                                        inboxes=inboxes, now=now)
+
+
+def backoff_seconds(ctx: NodeContext, attempts: int) -> float:
+    """Exponential backoff with ±25 % jitter, capped at ``retry_max_seconds``."""
+    initial = float(ctx.settings.get("federation", "retry_initial_seconds"))
+    cap = float(ctx.settings.get("federation", "retry_max_seconds"))
+    base = min(cap, initial * (2 ** max(0, attempts - 1)))
+    return base * random.uniform(0.75, 1.25)
+
+
+async def attempt(ctx: NodeContext, delivery: Delivery) -> Outcome:
+    """Send one delivery once; never raises for peer failures."""
+    async with ctx.db.sessions() as session:
+        activity = await activity_store.get(session, delivery.activity_ap_id)
+        signer_actor = await actor_store.get(session, delivery.signer)
+        peer = await peer_store.get(session, delivery.host)
+    if activity is None or signer_actor is None or not signer_actor.is_local:
+        return GiveUp("missing_activity")
+    body = orjson.dumps(activity.document)
+    flavour = "rfc9421" if peer is not None and peer.accepts_rfc9421 else "cavage"
+    try:
+        status = await ctx.remote.post(delivery.inbox_url, body, signer=signer_of(signer_actor),
+                                       flavour=flavour)
+    except RemoteError as exc:
+        return classify_failure(ctx, delivery, exc)
+    return Sent(status)
+
+
+def classify_failure(ctx: NodeContext, delivery: Delivery, exc: RemoteError) -> Outcome:
+    status = exc.status
+    # interop(mastodon): 4xx other than 401/408/429 are final; 410 means the inbox is gone.
+    if status == 410:
+        return GiveUp("gone", status)
+    if status in (429, 503) and exc.retry_after is not None:
+        return Retry(max(exc.retry_after, 1.0), exc.reason, status)
+    if status is not None and 400 <= status < 500 and status not in (401, 408, 429):
+        return GiveUp(f"http_{status}", status)
+    if exc.reason in ("private_address", "insecure_url", "bad_url"):
+        return GiveUp(exc.reason, status)
+    return Retry(backoff_seconds(ctx, delivery.attempts + 1), exc.reason, status)
+
+
+UNAVAILABLE_AFTER_DAYS = 3
+
+
+async def record(ctx: NodeContext, delivery: Delivery, outcome: Outcome) -> None:
+    """Write the outcome of a step: the delivery's state and the peer's health."""
+    now = ctx.now()
+    give_up_at = delivery.created_at + timedelta(
+        hours=float(ctx.settings.get("federation", "give_up_after_hours")))
+    async with ctx.db.transaction() as session:
+        peer = await peer_store.ensure(session, delivery.host)
+        if isinstance(outcome, Sent):
+            await delivery_store.finish(session, delivery.id, state="sent", sent_at=now,
+                                        attempts=delivery.attempts + 1, last_status=outcome.status,
+                                        last_error=None)
+            if peer.unavailable_since is not None or peer.failure_days:
+                log.info("peer %s is reachable again", delivery.host)
+            await peer_store.set_values(session, delivery.host, last_success_at=now,
+                                        failure_days=[], unavailable_since=None)
+            await delivery_store.resume_host(session, delivery.host, now)
+            return
+        if isinstance(outcome, GiveUp):
+            log.info("giving up delivery %s to %s: %s", delivery.activity_ap_id,
+                     delivery.inbox_url, outcome.reason)
+            await delivery_store.finish(session, delivery.id, state="failed",
+                                        attempts=delivery.attempts + 1,
+                                        last_status=outcome.status, last_error=outcome.reason)
+            return
+        await _record_retry(ctx, session, delivery, outcome, peer, now, give_up_at)
+
+
+async def _record_retry(ctx: NodeContext, session: AsyncSession, delivery: Delivery,
+                        outcome: Retry, peer: Any, now: datetime, give_up_at: datetime) -> None:
+    days = list(dict.fromkeys([*peer.failure_days, now.date().isoformat()]))[-30:]
+    unavailable = peer.unavailable_since
+    if unavailable is None and len(days) >= UNAVAILABLE_AFTER_DAYS:
+        unavailable = now
+        log.warning("peer %s marked unavailable after failures on %d days", delivery.host,
+                    len(days))
+    await peer_store.set_values(session, delivery.host, failure_days=days,
+                                last_failure_at=now, unavailable_since=unavailable)
+    delay = outcome.after
+    if unavailable is not None:
+        # A peer down for days is probed slowly; its first success resumes everything.
+        delay = max(delay, float(ctx.settings.get("federation", "retry_max_seconds")))
+    next_at = now + timedelta(seconds=delay)
+    if next_at > give_up_at:
+        await delivery_store.finish(session, delivery.id, state="failed",
+                                    attempts=delivery.attempts + 1, last_status=outcome.status,
+                                    last_error=f"expired: {outcome.reason}")
+        return
+    await delivery_store.finish(session, delivery.id, attempts=delivery.attempts + 1,
+                                next_attempt_at=next_at, last_status=outcome.status,
+                                last_error=outcome.reason)

@@ -1,0 +1,213 @@
+"""Mappers from stored rows to the ActivityStreams documents this node serves and sends (``to_ap``).
+
+Every document a local actor originates is signed with an ``eddsa-jcs-2022`` integrity proof by
+that actor's Ed25519 key (FEP-8b32), so relayed copies can be checked against the origin.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from node.store.actors import StoredActor
+from protocol import themes as vocab_themes
+from protocol.actors import build_actor
+from protocol.context import build_context
+from protocol.keys import load_private_pem, multikey_decode
+from protocol.proofs import add_proof
+from protocol.vocab import PUBLIC
+
+# Item kind -> AS2 type (DESIGN.md, "Objects").
+KIND_TYPES = {
+    "story": "Article",
+    "guide": "Document",
+    "template": "Document",
+    "question": "Question",
+    "answer": "Note",
+    "bottleneck": "Article",
+    "event": "Event",
+}
+
+
+def iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sign(document: dict[str, Any], actor: StoredActor, created: datetime) -> dict[str, Any]:
+    """``document`` with an eddsa-jcs-2022 proof by ``actor``'s Ed25519 key."""
+    if not actor.ed_private_pem or not actor.ed_key_id:
+        raise ValueError(f"{actor.ap_id} has no signing key")
+    key = cast(ed25519.Ed25519PrivateKey, load_private_pem(actor.ed_private_pem.encode()))
+    return add_proof(document, key, actor.ed_key_id, created=created)
+
+
+def place_document(place: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not place:
+        return None
+    doc: dict[str, Any] = {"type": "Place"}
+    if place.get("name"):
+        doc["name"] = place["name"]
+    if place.get("latitude") is not None:
+        doc["latitude"] = place["latitude"]
+        doc["longitude"] = place["longitude"]
+    if place.get("province_code"):
+        doc["provinceCode"] = place["province_code"]
+    if place.get("municipality_code"):
+        doc["municipalityCode"] = place["municipality_code"]
+    return doc
+
+
+def _theme_terms(theme_ids: list[str]) -> dict[str, Any]:
+    return {
+        "tag": vocab_themes.build_tags(theme_ids),
+        "themes": [vocab_themes.concept_iri(t) for t in theme_ids],
+    }
+
+
+def actor_document(actor: StoredActor, *, node_kind_type: str | None = None) -> dict[str, Any]:
+    """The unsigned actor document of a local actor (node or initiative)."""
+    profile = actor.profile
+    extra: dict[str, Any] = {"kind": "node" if actor.kind == "node" else actor.kind}
+    extra.update(_theme_terms(list(profile.get("themes", []))))
+    if actor.kind == "initiative":
+        for key, term in (("legal_form", "legalForm"), ("phase", "phase"), ("status", "status"),
+                          ("founded", "founded"), ("goals", "goals"),
+                          ("reason_for_starting", "reasonForStarting"),
+                          ("contact", "contact"), ("members_count", "membersCount"),
+                          ("last_confirmed", "lastConfirmed")):
+            if profile.get(key) not in (None, "", []):
+                extra[term] = profile[key]
+        for key, term in (("open_questions", "openQuestions"), ("networks", "networks"),
+                          ("partners", "partners")):
+            if profile.get(key):
+                extra[term] = list(profile[key])
+        if profile.get("description_html"):
+            extra["content"] = profile["description_html"]
+            extra["source"] = {"content": profile.get("description", ""),
+                               "mediaType": "text/markdown"}
+        if profile.get("website"):
+            extra["attachment"] = [{"type": "PropertyValue", "name": "Website",
+                                    "value": profile["website"]}]
+    place = place_document(profile.get("place"))
+    if place:
+        extra["location"] = place
+    if profile.get("province_code"):
+        extra["provinceCode"] = profile["province_code"]
+    extra["version"] = actor.version
+    extra["updated"] = iso(actor.updated)
+    if actor.deleted_at is not None:
+        extra["deleted"] = iso(actor.deleted_at)
+    assert actor.handle and actor.rsa_public_pem and actor.ed_public_multibase
+    return build_actor(
+        ap_id=actor.ap_id,
+        type=actor.type,
+        preferred_username=actor.handle,
+        name=actor.name or actor.handle,
+        summary=actor.summary,
+        inbox=actor.inbox or "",
+        outbox=actor.outbox or "",
+        followers=actor.followers or "",
+        following=actor.following or "",
+        shared_inbox=f"{actor.ap_id.split('/actors/')[0]}/inbox",
+        url=actor.ap_id,
+        rsa_public_pem=actor.rsa_public_pem,
+        ed25519_public_key=multikey_decode(actor.ed_public_multibase),
+        published=iso(actor.published),
+        extra=extra,
+    )
+
+
+def item_document(*, ap_id: str, kind: str, author: StoredActor, values: dict[str, Any],
+                  version: int, published: datetime, updated: datetime) -> dict[str, Any]:
+    """The unsigned AS2 document of a knowledge item from its stored column values."""
+    fields: dict[str, Any] = values.get("fields") or {}
+    doc: dict[str, Any] = {
+        "@context": build_context(),
+        "id": ap_id,
+        "type": KIND_TYPES[kind],
+        "kind": kind,
+        "attributedTo": author.ap_id,
+        "published": iso(published),
+        "updated": iso(updated),
+        "version": version,
+        "to": [PUBLIC],
+        "cc": [author.followers] if author.followers else [],
+        "url": ap_id,
+        "mediaType": "text/html",
+        "content": values.get("content_html") or "",
+        "source": {"content": values.get("content") or "", "mediaType": "text/markdown"},
+    }
+    if values.get("title"):
+        doc["name"] = values["title"]
+    if values.get("summary"):
+        doc["summary"] = values["summary"]
+    language = values.get("language")
+    if language:
+        doc["contentMap"] = {language: doc["content"]}
+    if values.get("license"):
+        doc["license"] = values["license"]
+    doc.update(_theme_terms(list(values.get("themes") or [])))
+    place = place_document(fields.get("place"))
+    if place:
+        doc["location"] = place
+    if values.get("province_code"):
+        doc["provinceCode"] = values["province_code"]
+    if values.get("municipality_code"):
+        doc["municipalityCode"] = values["municipality_code"]
+    if values.get("in_reply_to"):
+        doc["inReplyTo"] = values["in_reply_to"]
+    if kind == "question":
+        doc["questionCategory"] = fields.get("question_category") or "content"
+        if fields.get("accepted_answer"):
+            doc["acceptedAnswer"] = fields["accepted_answer"]
+    if kind == "bottleneck":
+        if fields.get("regulation"):
+            doc["regulation"] = fields["regulation"]
+        doc["status"] = fields.get("bottleneck_status") or "open"
+    if kind == "event":
+        if fields.get("start_time"):
+            doc["startTime"] = fields["start_time"]
+        if fields.get("end_time"):
+            doc["endTime"] = fields["end_time"]
+    if fields.get("attachments"):
+        doc["attachment"] = [
+            {k: v for k, v in (("type", "Document"), ("url", a["url"]), ("name", a.get("name")),
+                               ("mediaType", a.get("media_type"))) if v}
+            for a in fields["attachments"]
+        ]
+    return doc
+
+
+def tombstone_document(*, ap_id: str, former_type: str, deleted: datetime, version: int
+                       ) -> dict[str, Any]:
+    return {
+        "@context": build_context(),
+        "id": ap_id,
+        "type": "Tombstone",
+        "formerType": former_type,
+        "deleted": iso(deleted),
+        "updated": iso(deleted),
+        "version": version,
+    }
+
+
+def activity_document(*, ap_id: str, type: str, actor: StoredActor, obj: dict[str, Any] | str,
+                      published: datetime, to: list[str] | None = None,
+                      cc: list[str] | None = None) -> dict[str, Any]:
+    """An unsigned activity by ``actor``.
+
+    An embedded object is kept whole, ``@context`` and proof included, so that anyone holding the
+    activity can still verify the object's own proof against its author (FEP-8b32).
+    """
+    return {
+        "@context": build_context(),
+        "id": ap_id,
+        "type": type,
+        "actor": actor.ap_id,
+        "object": obj,
+        "published": iso(published),
+        "to": to if to is not None else [PUBLIC],
+        "cc": cc if cc is not None else ([actor.followers] if actor.followers else []),
+    }

@@ -1,0 +1,145 @@
+"""Following: a local actor (the node or an initiative) follows a node, initiative or theme
+anywhere — by ``acct:``/``@name@host`` handle (WebFinger, RFC 7033) or by actor URL.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.remote import RemoteError
+from node.services.actors import resolve_local
+from node.services.context import NodeContext
+from node.services.errors import NotFoundError, ValidationError
+from node.services.inbox import check_host
+from node.services.outbox import publish_activity
+from node.services.resolve import fetch_actor
+from node.services.urls import new_local_id
+from node.store import actors as actor_store
+from node.store import feed as feed_store
+from node.store import follows as follow_store
+from node.store import objects as object_store
+from node.store.follows import StoredFollow
+from node.store.objects import ItemFilter
+from node.store.schema import follows
+from protocol.errors import DocumentError
+from protocol.parse import is_iri
+from protocol.webfinger import parse_handle, parse_jrd
+
+log = logging.getLogger("kennisknoop.follow")
+
+
+async def resolve_target(ctx: NodeContext, target: str) -> str:
+    """The actor IRI for a handle (via WebFinger) or an actor URL."""
+    target = target.strip()
+    if is_iri(target):
+        return target
+    try:
+        user, host = parse_handle(target)
+    except DocumentError as exc:
+        raise ValidationError("bad_value", f"not a handle or actor URL: {target!r}",
+                              field="target") from exc
+    if f"{ctx.urls.host}" == host.lower():
+        return ctx.urls.actor(user.lower())
+    schemes = ["https", "http"] if ctx.settings.allow_private_network else ["https"]
+    last: RemoteError | None = None
+    for scheme in schemes:
+        url = f"{scheme}://{host}/.well-known/webfinger?resource=acct:{user}@{host}"
+        try:
+            jrd = parse_jrd(await ctx.remote.get_json(url, activitypub=False))
+        except RemoteError as exc:
+            last = exc
+            continue
+        except DocumentError as exc:
+            raise NotFoundError("not_found", f"{target}: bad WebFinger answer") from exc
+        actor_url = jrd.actor_url()
+        if actor_url:
+            return actor_url
+        raise NotFoundError("not_found", f"{target} has no ActivityPub actor")
+    raise NotFoundError("not_found", f"cannot look up {target}: {last.reason if last else ''}")
+
+
+async def follow(ctx: NodeContext, target: str, *, as_handle: str | None = None
+                 ) -> StoredFollow:
+    """Follow ``target`` as the node actor (default) or a local initiative."""
+    async with ctx.db.sessions() as session:
+        local = (await resolve_local(session, ctx, as_handle) if as_handle
+                 else await actor_store.get_node(session))
+    if local is None:
+        raise NotFoundError("not_found", "this node has no node actor yet")
+    target_iri = await resolve_target(ctx, target)
+    if target_iri == local.ap_id:
+        raise ValidationError("bad_value", "an actor cannot follow itself", field="target")
+    if ctx.urls.is_local(target_iri):
+        return await _follow_local(ctx, local.ap_id, target_iri)
+    check_host(ctx, target_iri)
+    remote_actor = await fetch_actor(ctx, target_iri, refresh=True)
+    now = ctx.now()
+    async with ctx.db.transaction() as session:
+        existing = await follow_store.get(session, local.ap_id, target_iri)
+        if existing is not None and existing.state == "accepted":
+            return existing
+        follow_id = ctx.urls.activity(new_local_id())
+        await _upsert_follow(session, local.ap_id, target_iri, "pending", follow_id, now)
+        await publish_activity(ctx, session, actor=local, type="Follow", obj=target_iri,
+                               recipients=[remote_actor], followers=False, to=[target_iri],
+                               cc=[], activity_id=follow_id)
+        stored = await follow_store.get(session, local.ap_id, target_iri)
+    assert stored is not None
+    return stored
+
+
+async def _upsert_follow(session: AsyncSession, follower: str, followee: str, state: str,
+                         activity_id: str | None, now: datetime) -> None:
+    existing = await follow_store.get(session, follower, followee)
+    if existing is None:
+        await session.execute(follows.insert().values(
+            follower=follower, followee=followee, state=state, activity_ap_id=activity_id,
+            created_at=now, updated_at=now))
+    else:
+        await session.execute(follows.update().where(follows.c.id == existing.id).values(
+            state=state, activity_ap_id=activity_id, updated_at=now))
+
+
+async def _follow_local(ctx: NodeContext, follower: str, followee: str) -> StoredFollow:
+    """Two actors on this node: no messages, the follow holds at once and the feed fills."""
+    now = ctx.now()
+    async with ctx.db.transaction() as session:
+        target = await actor_store.get(session, followee)
+        if target is None or target.deleted:
+            raise NotFoundError("not_found", f"no local actor {followee}")
+        await _upsert_follow(session, follower, followee, "accepted", None, now)
+        items = await object_store.list_page(session, ItemFilter(attributed_to=followee),
+                                             limit=1000)
+        for item in reversed(items):
+            await feed_store.add(session, owners=[follower], object_ap_id=item.ap_id,
+                                 via=followee, now=now)
+        stored = await follow_store.get(session, follower, followee)
+    assert stored is not None
+    return stored
+
+
+async def unfollow(ctx: NodeContext, target: str, *, as_handle: str | None = None) -> bool:
+    """Stop following ``target``; sends Undo(Follow) to a remote followee."""
+    async with ctx.db.sessions() as session:
+        local = (await resolve_local(session, ctx, as_handle) if as_handle
+                 else await actor_store.get_node(session))
+    if local is None:
+        raise NotFoundError("not_found", "this node has no node actor yet")
+    target_iri = await resolve_target(ctx, target)
+    async with ctx.db.transaction() as session:
+        existing = await follow_store.get(session, local.ap_id, target_iri)
+        if existing is None:
+            return False
+        await session.execute(delete(follows).where(follows.c.id == existing.id))
+        remote_actor = await actor_store.get(session, target_iri)
+        if remote_actor is not None and not remote_actor.is_local and existing.activity_ap_id:
+            follow_doc = {"id": existing.activity_ap_id, "type": "Follow",
+                          "actor": local.ap_id, "object": target_iri}
+            await publish_activity(ctx, session, actor=local, type="Undo", obj=follow_doc,
+                                   recipients=[remote_actor], followers=False,
+                                   to=[target_iri], cc=[])
+    return True

@@ -1,0 +1,254 @@
+"""Use cases for knowledge items: create, read, list, update, delete (leaving a Tombstone).
+
+Every change bumps ``version`` by one, re-signs the document and publishes the matching activity
+(Create / Update / Delete) by the author actor.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.services.actors import resolve_local
+from node.services.content import render_markdown, search_text, search_words
+from node.services.context import NodeContext
+from node.services.documents import KIND_TYPES, item_document, sign, tombstone_document
+from node.services.errors import GoneError, NotFoundError, ValidationError
+from node.services.inputs import AttachmentInput, ItemInput, Patch, PlaceInput
+from node.services.outbox import publish_activity
+from node.services.permissions import Caller, require_actor_edit
+from node.services.urls import new_local_id
+from node.store import actors as actor_store
+from node.store import objects as object_store
+from node.store.actors import StoredActor
+from node.store.objects import Cursor, ItemFilter, StoredObject
+from protocol import themes as vocab_themes
+
+# Columns of ``objects`` that hold item fields directly; everything else goes to ``fields``.
+_COLUMNS = ("title", "summary", "content", "language", "license", "themes", "in_reply_to")
+_FIELD_NAMES = ("question_category", "accepted_answer", "regulation", "bottleneck_status",
+                "start_time", "end_time", "attachments", "place")
+
+
+def _json_field(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, PlaceInput):
+        return {k: v for k, v in value.__dict__.items() if v is not None}
+    if isinstance(value, AttachmentInput):
+        return {k: v for k, v in value.__dict__.items() if v is not None}
+    if isinstance(value, tuple):
+        return [_json_field(v) for v in value]
+    return value
+
+
+def _derived(values: dict[str, Any]) -> dict[str, Any]:
+    """Columns computed from the item's fields: HTML, place columns, search text."""
+    place = values["fields"].get("place") or {}
+    derived = {
+        "content_html": render_markdown(values.get("content") or ""),
+        "province_code": place.get("province_code"),
+        "municipality_code": place.get("municipality_code"),
+        "latitude": place.get("latitude"),
+        "longitude": place.get("longitude"),
+    }
+    derived["search_text"] = search_text(values.get("title") or "", values.get("summary") or "",
+                                         values.get("content") or "")
+    return derived
+
+
+async def _author(session: AsyncSession, ctx: NodeContext, ref: str | None) -> StoredActor:
+    if ref is None:
+        node = await actor_store.get_node(session)
+        if node is None:
+            raise NotFoundError("not_found", "this node has no node actor yet")
+        return node
+    actor = await resolve_local(session, ctx, ref)
+    if actor.deleted:
+        raise GoneError("gone", f"{ref!r} was deleted")
+    return actor
+
+
+async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller) -> StoredObject:
+    """Create a knowledge item by a local actor and publish its Create activity."""
+    now = ctx.now()
+    async with ctx.db.transaction() as session:
+        author = await _author(session, ctx, data.initiative)
+        await require_actor_edit(session, caller, author)
+        if data.kind == "answer" and data.in_reply_to:
+            await _check_question(session, data.in_reply_to)
+        fields = {name: _json_field(getattr(data, name)) for name in _FIELD_NAMES
+                  if hasattr(data, name) and getattr(data, name) not in (None, ())}
+        values: dict[str, Any] = {
+            "title": data.title, "summary": data.summary, "content": data.content,
+            "language": data.language, "license": data.license, "themes": list(data.themes),
+            "in_reply_to": data.in_reply_to, "fields": fields,
+        }
+        values.update(_derived(values))
+        ap_id = ctx.urls.item(new_local_id())
+        document = sign(item_document(ap_id=ap_id, kind=data.kind, author=author, values=values,
+                                      version=1, published=now, updated=now), author, now)
+        item = await object_store.insert(
+            session, ap_id=ap_id, is_local=True, host=ctx.urls.host, kind=data.kind,
+            type=KIND_TYPES[data.kind], attributed_to=author.ap_id, version=1, published=now,
+            updated=now, received_at=now, document=document, **values)
+        await publish_activity(ctx, session, actor=author, type="Create", obj=document)
+        return item
+
+
+async def _check_question(session: AsyncSession, ap_id: str) -> None:
+    question = await object_store.get(session, ap_id)
+    if question is not None and (question.kind != "question" or question.deleted):
+        raise ValidationError("bad_value", "in_reply_to must name a question", field="in_reply_to")
+
+
+async def resolve_item(session: AsyncSession, ctx: NodeContext, ref: str) -> StoredObject:
+    """An item by IRI or local id; raises NotFoundError."""
+    ap_id = ref if "/" in ref else ctx.urls.item(ref)
+    item = await object_store.get(session, ap_id)
+    if item is None:
+        raise NotFoundError("not_found", f"no item {ref!r}")
+    return item
+
+
+async def get_item(ctx: NodeContext, ref: str) -> StoredObject:
+    """An item, local or received; a deleted one is returned as is (callers answer 410)."""
+    async with ctx.db.sessions() as session:
+        return await resolve_item(session, ctx, ref)
+
+
+async def _editable(session: AsyncSession, ctx: NodeContext, ref: str, caller: Caller
+                    ) -> tuple[StoredObject, StoredActor]:
+    item = await resolve_item(session, ctx, ref)
+    if not item.is_local:
+        raise ValidationError("not_local", "only items that originate on this node can be edited")
+    if item.deleted:
+        raise GoneError("gone", f"{ref!r} was deleted")
+    author = await actor_store.get(session, item.attributed_to)
+    if author is None:
+        raise NotFoundError("not_found", f"author of {ref!r} is missing")
+    await require_actor_edit(session, caller, author)
+    return item, author
+
+
+async def update_item(ctx: NodeContext, ref: str, patch: Patch, caller: Caller) -> StoredObject:
+    """Apply a validated patch: version + 1, re-signed, Update published."""
+    now = ctx.now()
+    async with ctx.db.transaction() as session:
+        item, author = await _editable(session, ctx, ref, caller)
+        values: dict[str, Any] = {name: getattr(item, name) for name in _COLUMNS}
+        values["fields"] = dict(item.fields)
+        for name, value in patch.changes.items():
+            if name in _COLUMNS:
+                values[name] = list(value) if isinstance(value, tuple) else value
+            elif value is None or value == ():
+                values["fields"].pop(name, None)
+            else:
+                values["fields"][name] = _json_field(value)
+        _check_event_times(values["fields"])
+        if patch.changes.get("accepted_answer"):
+            await _check_answer(session, item, patch.changes["accepted_answer"])
+        values.update(_derived(values))
+        version = item.version + 1
+        document = sign(item_document(ap_id=item.ap_id, kind=item.kind, author=author,
+                                      values=values, version=version, published=item.published,
+                                      updated=now), author, now)
+        updated = await object_store.update_values(session, item.ap_id, version=version,
+                                                   updated=now, document=document, **values)
+        await publish_activity(ctx, session, actor=author, type="Update", obj=document)
+        return updated
+
+
+def _check_event_times(fields: dict[str, Any]) -> None:
+    # The patch alone was checked by validation; the merged times must still be in order.
+    start, end = fields.get("start_time"), fields.get("end_time")
+    if start and end and datetime.fromisoformat(end) < datetime.fromisoformat(start):
+        raise ValidationError("bad_value", "end_time: must not be before start_time",
+                              field="end_time")
+
+
+async def _check_answer(session: AsyncSession, question: StoredObject, answer_id: str) -> None:
+    if question.kind != "question":
+        raise ValidationError("field_not_for_kind", "only questions have an accepted answer",
+                              field="accepted_answer")
+    answer = await object_store.get(session, answer_id)
+    if answer is None or answer.deleted or answer.in_reply_to != question.ap_id:
+        raise ValidationError("bad_value", "accepted_answer must be an answer to this question",
+                              field="accepted_answer")
+
+
+async def delete_item(ctx: NodeContext, ref: str, caller: Caller) -> StoredObject:
+    """Replace the item by a Tombstone (same IRI) and publish the Delete."""
+    now = ctx.now()
+    async with ctx.db.transaction() as session:
+        item, author = await _editable(session, ctx, ref, caller)
+        version = item.version + 1
+        tombstone = sign(tombstone_document(ap_id=item.ap_id, former_type=item.type,
+                                            deleted=now, version=version), author, now)
+        deleted = await object_store.update_values(
+            session, item.ap_id, deleted_at=now, updated=now, version=version, document=tombstone,
+            content=None, content_html=None, summary=None, search_text=None)
+        await publish_activity(ctx, session, actor=author, type="Delete", obj=tombstone)
+        return deleted
+
+
+@dataclass(frozen=True)
+class ItemQuery:
+    kind: str | None = None
+    theme: str | None = None
+    province: str | None = None
+    q: str | None = None
+    origin: str | None = None
+    initiative: str | None = None
+    cursor: str | None = None
+    limit: int = 20
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    items: list[StoredObject]
+    next_cursor: str | None
+
+
+def encode_cursor(item: StoredObject) -> str:
+    raw = f"{item.published.isoformat()}|{item.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Cursor:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        published, _, ident = base64.urlsafe_b64decode(padded).decode().partition("|")
+        return Cursor(published=datetime.fromisoformat(published), id=int(ident))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("bad_value", "invalid cursor", field="cursor") from exc
+
+
+def theme_and_narrower(theme_id: str) -> tuple[str, ...]:
+    return (theme_id, *vocab_themes.narrower(theme_id))
+
+
+async def list_items(ctx: NodeContext, query: ItemQuery) -> ItemPage:
+    """Items newest first, local and received, filtered; ``next_cursor`` pages on."""
+    async with ctx.db.sessions() as session:
+        attributed_to = None
+        if query.initiative:
+            attributed_to = (query.initiative if "/" in query.initiative
+                             else ctx.urls.actor(query.initiative))
+        f = ItemFilter(
+            kind=query.kind,
+            themes_any=theme_and_narrower(query.theme) if query.theme else (),
+            province=query.province,
+            origin=query.origin,
+            attributed_to=attributed_to,
+            words=tuple(search_words(query.q)) if query.q else (),
+        )
+        before = decode_cursor(query.cursor) if query.cursor else None
+        rows = await object_store.list_page(session, f, limit=query.limit + 1, before=before)
+    has_more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    return ItemPage(rows, encode_cursor(rows[-1]) if has_more and rows else None)

@@ -1,0 +1,156 @@
+"""Storing objects received from other servers: map AS2 to our columns, keep the newest version.
+
+An older or equal version never overwrites a newer one (``version``, else ``updated``); a
+tombstoned id stays dead. Remote HTML passes through the one sanitiser before storage.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.services.content import plain_text_from_html, sanitise_html, search_text
+from node.services.context import NodeContext
+from node.store import objects as object_store
+from node.store.objects import StoredObject
+from protocol import themes as vocab_themes
+from protocol.origin import authority_of
+from protocol.parse import ASObject
+
+log = logging.getLogger("kennisknoop.remote_objects")
+
+TYPE_KINDS = {"Article": "story", "Document": "guide", "Question": "question", "Event": "event",
+              "Page": "story"}
+ITEM_KINDS = set(vocab_themes.ITEM_KINDS)
+
+
+def kind_of(obj: ASObject) -> str:
+    if obj.kind in ITEM_KINDS:
+        return obj.kind
+    if obj.type == "Note":
+        return "answer" if obj.in_reply_to else "note"
+    return TYPE_KINDS.get(obj.type, "note")
+
+
+def _fields(obj: ASObject, kind: str) -> dict[str, Any]:
+    raw = obj.raw
+    fields: dict[str, Any] = {}
+    if obj.location is not None:
+        place = {"name": obj.location.name, "latitude": obj.location.latitude,
+                 "longitude": obj.location.longitude,
+                 "province_code": obj.location.province_code,
+                 "municipality_code": obj.location.municipality_code}
+        fields["place"] = {k: v for k, v in place.items() if v is not None}
+    for key, term in (("question_category", "questionCategory"), ("regulation", "regulation")):
+        if isinstance(raw.get(term), str):
+            fields[key] = raw[term][:300]
+    if kind == "question" and isinstance(raw.get("acceptedAnswer"), str):
+        fields["accepted_answer"] = raw["acceptedAnswer"]
+    if kind == "bottleneck" and isinstance(raw.get("status"), str):
+        fields["bottleneck_status"] = raw["status"][:32]
+    if obj.start_time:
+        fields["start_time"] = obj.start_time.isoformat()
+    if obj.end_time:
+        fields["end_time"] = obj.end_time.isoformat()
+    attachments = [{"url": a.url, "name": a.name, "media_type": a.media_type}
+                   for a in obj.attachments if a.url]
+    if attachments:
+        fields["attachments"] = [{k: v for k, v in a.items() if v} for a in attachments[:20]]
+    if obj.poll_options:
+        fields["poll_options"] = list(obj.poll_options)[:20]
+    return fields
+
+
+def _values(obj: ASObject) -> dict[str, Any]:
+    kind = kind_of(obj)
+    language, html = None, obj.content
+    if obj.content_map:
+        language = next(iter(obj.content_map))
+        html = html or obj.content_map[language]
+    content_html = sanitise_html(html or "")
+    source = obj.source.content if obj.source and obj.source.media_type in (
+        "text/markdown", "text/plain") else None
+    fields = _fields(obj, kind)
+    place = fields.get("place", {})
+    raw_themes = [*(obj.raw.get("tag") or []), *(obj.raw.get("themes") or [])] if isinstance(
+        obj.raw.get("tag") or [], list) and isinstance(obj.raw.get("themes") or [], list) else []
+    themes = vocab_themes.parse_tags(raw_themes)
+    title = plain_text_from_html(obj.name)[:300] if obj.name else None
+    summary = plain_text_from_html(obj.summary)[:500] if obj.summary else None
+    return {
+        "kind": kind,
+        "type": obj.type,
+        "title": title,
+        "summary": summary,
+        "content": source or plain_text_from_html(content_html),
+        "content_html": content_html,
+        "language": language,
+        "license": obj.raw.get("license") if isinstance(obj.raw.get("license"), str) else None,
+        "themes": themes,
+        "province_code": place.get("province_code") or _str(obj.raw.get("provinceCode")),
+        "municipality_code": place.get("municipality_code") or _str(
+            obj.raw.get("municipalityCode")),
+        "latitude": place.get("latitude"),
+        "longitude": place.get("longitude"),
+        "in_reply_to": obj.in_reply_to,
+        "fields": fields,
+        "search_text": search_text(title, summary, plain_text_from_html(content_html)),
+    }
+
+
+def _str(value: Any) -> str | None:
+    return value[:8] if isinstance(value, str) else None
+
+
+def is_newer(obj: ASObject, existing: StoredObject) -> bool:
+    """Whether ``obj`` supersedes the stored version (out-of-order delivery is normal)."""
+    if obj.version is not None and existing.version:
+        return obj.version > existing.version
+    stamp = obj.updated or obj.published
+    return stamp is not None and stamp > existing.updated
+
+
+async def upsert(ctx: NodeContext, session: AsyncSession, obj: ASObject) -> StoredObject | None:
+    """Store or update a remote object; None when nothing changed (older, equal or dead)."""
+    existing = await object_store.get(session, obj.id)
+    now = ctx.now()
+    if existing is not None:
+        if existing.is_local or existing.deleted or not is_newer(obj, existing):
+            return None
+        return await object_store.update_values(
+            session, obj.id, version=obj.version or 0, updated=obj.updated or obj.published or now,
+            document=obj.raw, **_values(obj))
+    published = obj.published or now
+    return await object_store.insert(
+        session, ap_id=obj.id, is_local=False, host=authority_of(obj.id),
+        attributed_to=obj.attributed_to or "", version=obj.version or 0, published=published,
+        updated=obj.updated or published, received_at=now, document=obj.raw, **_values(obj))
+
+
+async def tombstone(ctx: NodeContext, session: AsyncSession, *, ap_id: str, actor: str,
+                    deleted: datetime | None, version: int | None,
+                    document: dict[str, Any] | None) -> bool:
+    """Mark a remote object deleted (recording a tombstone even for an id never seen)."""
+    now = ctx.now()
+    existing = await object_store.get(session, ap_id)
+    doc = document or {"id": ap_id, "type": "Tombstone"}
+    if existing is None:
+        await object_store.insert(
+            session, ap_id=ap_id, is_local=False, host=authority_of(ap_id), kind="tombstone",
+            type="Tombstone", attributed_to=actor, version=version or 0, published=now,
+            updated=deleted or now, received_at=now, deleted_at=deleted or now, document=doc,
+            themes=[], fields={})
+        return True
+    if existing.is_local or existing.deleted:
+        return False
+    if existing.attributed_to and existing.attributed_to != actor:
+        log.info("ignoring Delete of %s by %s: not its author", ap_id, actor)
+        return False
+    await object_store.update_values(
+        session, ap_id, deleted_at=deleted or now, updated=deleted or now,
+        version=max(existing.version + 1, version or 0), document=doc, content=None,
+        content_html=None, summary=None, search_text=None)
+    return True

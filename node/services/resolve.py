@@ -1,0 +1,153 @@
+"""Remote actors and their keys: fetched through the guarded client, cached in ``actors``.
+
+``resolve_key`` answers "which public key is this, and which actor controls it?" for signature
+checks; a cached key is refetched once when a signature fails (key rotation). A key counts only
+if the actor document that controls it lists it (FEP-fe34: the actor's host is its authority).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, cast
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from node.remote import RemoteError, Signer
+from node.services.context import NodeContext
+from node.services.errors import NotFoundError
+from node.store import actors as actor_store
+from node.store.actors import StoredActor
+from protocol.errors import DocumentError, KeyFormatError, SignatureError
+from protocol.keys import PublicKey, VerificationKey, load_private_pem, load_public_pem, multikey_decode
+from protocol.origin import same_origin
+from protocol.parse import Actor, parse_actor
+from protocol.vocab import ACTOR_TYPES
+
+log = logging.getLogger("kennisknoop.resolve")
+
+
+async def node_actor(ctx: NodeContext) -> StoredActor:
+    async with ctx.db.sessions() as session:
+        node = await actor_store.get_node(session)
+    if node is None:
+        raise NotFoundError("not_found", "this node has no node actor yet")
+    return node
+
+
+def signer_of(actor: StoredActor) -> Signer:
+    """The RSA signer of a local actor (cavage needs RSA; RFC 9421 peers get the same key)."""
+    assert actor.rsa_key_id and actor.rsa_private_pem
+    return Signer(actor.rsa_key_id, load_private_pem(actor.rsa_private_pem.encode()))
+
+
+def ed_signer_of(actor: StoredActor) -> Signer:
+    assert actor.ed_key_id and actor.ed_private_pem
+    return Signer(actor.ed_key_id, load_private_pem(actor.ed_private_pem.encode()))
+
+
+def _remote_values(actor: Actor, now: Any) -> dict[str, Any]:
+    ed_key_id = ed_public = None
+    for method in actor.assertion_methods:
+        if method.controller == actor.id:
+            ed_key_id, ed_public = method.id, method.multibase
+            break
+    rsa_key_id = actor.public_key_id if actor.public_key_owner in (None, actor.id) else None
+    from protocol.origin import authority_of
+
+    return {
+        "host": authority_of(actor.id),
+        "type": actor.type,
+        "preferred_username": actor.preferred_username,
+        "name": actor.name,
+        "summary": actor.summary,
+        "inbox": actor.inbox,
+        "outbox": actor.outbox,
+        "followers": actor.followers,
+        "following": actor.following,
+        "shared_inbox": actor.shared_inbox,
+        "rsa_key_id": rsa_key_id,
+        "rsa_public_pem": actor.public_key_pem if rsa_key_id else None,
+        "ed_key_id": ed_key_id,
+        "ed_public_multibase": ed_public,
+        "profile": {},
+        "document": actor.raw,
+        "version": int(actor.raw.get("version") or 1) if isinstance(
+            actor.raw.get("version"), int) else 1,
+        "published": now,
+        "updated": now,
+        "fetched_at": now,
+    }
+
+
+async def fetch_actor(ctx: NodeContext, ap_id: str, *, refresh: bool = False) -> StoredActor:
+    """A remote actor from the cache, or fetched (signed GET by the node actor) and cached."""
+    ap_id = ap_id.split("#")[0]
+    async with ctx.db.sessions() as session:
+        cached = await actor_store.get(session, ap_id)
+    if cached is not None and (cached.is_local or not refresh):
+        return cached
+    signer = signer_of(await node_actor(ctx))
+    raw = await ctx.remote.get_json(ap_id, signer=signer)
+    try:
+        actor = parse_actor(raw)
+    except DocumentError as exc:
+        raise RemoteError("bad_actor", f"{ap_id}: {exc.detail}") from exc
+    if actor.id != ap_id:
+        raise RemoteError("id_mismatch", f"{ap_id} served actor {actor.id}")
+    async with ctx.db.transaction() as session:
+        return await actor_store.upsert_remote(session, ap_id, **_remote_values(actor, ctx.now()))
+
+
+def _key_of(actor: StoredActor, key_id: str) -> VerificationKey | None:
+    try:
+        if actor.rsa_key_id == key_id and actor.rsa_public_pem:
+            key: PublicKey = load_public_pem(actor.rsa_public_pem)
+            return VerificationKey(key_id, actor.ap_id, key)
+        if actor.ed_key_id == key_id and actor.ed_public_multibase:
+            return VerificationKey(key_id, actor.ap_id, multikey_decode(actor.ed_public_multibase))
+    except KeyFormatError:
+        log.info("unusable key %s of %s", key_id, actor.ap_id)
+    return None
+
+
+async def resolve_key(ctx: NodeContext, key_id: str, *, refresh: bool = False) -> VerificationKey:
+    """The public key ``key_id`` and its controlling actor; raises SignatureError(unknown_key)."""
+    async with ctx.db.sessions() as session:
+        cached = await actor_store.get_by_key_id(session, key_id)
+    if cached is not None and (cached.is_local or not refresh):
+        found = _key_of(cached, key_id)
+        if found is not None:
+            return found
+    try:
+        actor = await _fetch_key_owner(ctx, key_id)
+    except RemoteError as exc:
+        raise SignatureError("unknown_key", f"cannot fetch key {key_id[:200]}: {exc.reason}") \
+            from exc
+    found = _key_of(actor, key_id)
+    if found is None:
+        raise SignatureError("unknown_key", f"{actor.ap_id} does not list key {key_id[:200]}")
+    return found
+
+
+async def _fetch_key_owner(ctx: NodeContext, key_id: str) -> StoredActor:
+    """Fetch the document at ``key_id``: an actor, or a key naming an owner that must list it."""
+    document_url = key_id.split("#")[0]
+    signer = signer_of(await node_actor(ctx))
+    raw = await ctx.remote.get_json(document_url, signer=signer)
+    types = raw.get("type")
+    types = types if isinstance(types, list) else [types]
+    if any(t in ACTOR_TYPES for t in types):
+        actor = parse_actor(raw)
+        async with ctx.db.transaction() as session:
+            return await actor_store.upsert_remote(session, actor.id,
+                                                   **_remote_values(actor, ctx.now()))
+    owner = raw.get("owner") or raw.get("controller")
+    if not isinstance(owner, str) or not same_origin(owner, key_id):
+        raise RemoteError("bad_key_owner", f"key {key_id[:200]} names no owner on its origin")
+    return await fetch_actor(ctx, owner, refresh=True)
+
+
+def ed25519_key(key: VerificationKey) -> ed25519.Ed25519PublicKey:
+    if not isinstance(key.key, ed25519.Ed25519PublicKey):
+        raise SignatureError("key_mismatch", "not an Ed25519 key")
+    return cast(ed25519.Ed25519PublicKey, key.key)

@@ -1,0 +1,145 @@
+"""Backfill and anti-entropy: page a followee's outbox and apply what is missing.
+
+On an accepted Follow the follower pages the followee's whole outbox (backfill); afterwards, every
+``sync_interval_seconds``, it pages again from the newest activity down to the newest one the last
+complete pass saw (``follows.sync_head``). Outbox activities are immutable and newest-first, so
+anything missed (a node that was down, a partition, a delivery given up) lies above that mark.
+Documents come from the followee's own origin over signed GETs, and every embedded proof must
+verify; applying is idempotent, so a pass interrupted by a crash is simply repeated.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+
+from node.remote import RemoteError
+from node.services.apply import RejectedError, apply
+from node.services.context import NodeContext
+from node.services.resolve import fetch_actor, node_actor, signer_of
+from node.store import inbox as inbox_store
+from node.store.schema import actors, follows
+from protocol.errors import ProtocolError
+from protocol.origin import same_origin
+from protocol.parse import parse_activity
+
+log = logging.getLogger("kennisknoop.sync")
+
+APPLIED_TYPES = ("Create", "Update", "Delete", "Announce")
+MAX_PAGES = 500
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    followed: bool  # False: no local actor follows this followee any more
+    pages: int = 0
+    seen: int = 0
+    applied: int = 0
+    rejected: int = 0
+
+
+async def _local_followers(ctx: NodeContext, followee: str) -> tuple[list[str], str | None]:
+    async with ctx.db.sessions() as session:
+        rows = (await session.execute(
+            select(follows.c.follower, follows.c.sync_head)
+            .join(actors, actors.c.ap_id == follows.c.follower)
+            .where(follows.c.followee == followee, follows.c.state == "accepted",
+                   actors.c.is_local.is_(True)))).all()
+    heads = {r[1] for r in rows}
+    head = heads.pop() if len(heads) == 1 else None  # disagreeing marks: page everything
+    return [r[0] for r in rows], head
+
+
+async def _page_items(ctx: NodeContext, page: dict[str, Any], origin: str, signer: Any
+                      ) -> list[dict[str, Any]]:
+    items = page.get("orderedItems", page.get("items", []))
+    out: list[dict[str, Any]] = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, str) and same_origin(item, origin):
+            item = await ctx.remote.get_json(item, signer=signer)
+        if isinstance(item, dict):
+            out.append(item)
+    return out
+
+
+async def sync_followee(ctx: NodeContext, followee: str, *, max_pages: int = MAX_PAGES
+                        ) -> SyncResult:
+    """One backfill/anti-entropy pass over ``followee``'s outbox."""
+    followers, head = await _local_followers(ctx, followee)
+    if not followers:
+        return SyncResult(followed=False)
+    actor = await fetch_actor(ctx, followee)
+    if not actor.outbox or not same_origin(actor.outbox, followee):
+        actor = await fetch_actor(ctx, followee, refresh=True)
+    if not actor.outbox or not same_origin(actor.outbox, followee):
+        return SyncResult(followed=True)
+    signer = signer_of(await node_actor(ctx))
+    collection = await ctx.remote.get_json(actor.outbox, signer=signer)
+    page: dict[str, Any] | None = collection
+    first = collection.get("first")
+    if isinstance(first, dict):
+        page = first
+    elif isinstance(first, str):
+        page = await ctx.remote.get_json(first, signer=signer) if same_origin(
+            first, followee) else None
+    newest: str | None = None
+    pending: list[dict[str, Any]] = []
+    pages = 0
+    reached = False
+    while page is not None and pages < max_pages and not reached:
+        pages += 1
+        for raw in await _page_items(ctx, page, followee, signer):
+            activity_id = raw.get("id")
+            newest = newest or (activity_id if isinstance(activity_id, str) else None)
+            if head is not None and activity_id == head:
+                reached = True
+                break
+            pending.append(raw)
+        next_url = page.get("next")
+        page = (await ctx.remote.get_json(next_url, signer=signer)
+                if isinstance(next_url, str) and same_origin(next_url, followee) and not reached
+                else None)
+    applied = rejected = retry = 0
+    for raw in reversed(pending):
+        outcome = await _apply_one(ctx, raw, followee)
+        applied += outcome == "applied"
+        rejected += outcome == "rejected"
+        retry += outcome == "retry"
+    values: dict[str, Any] = {"last_synced_at": ctx.now()}
+    if newest is not None and not retry and (reached or page is None):
+        values["sync_head"] = newest  # a complete pass: next time stop here
+    async with ctx.db.transaction() as session:
+        await session.execute(update(follows).where(follows.c.followee == followee)
+                              .values(**values))
+    log.info("synced %s: %d pages, %d activities, %d applied, %d rejected", followee, pages,
+             len(pending), applied, rejected)
+    return SyncResult(True, pages, len(pending), applied, rejected)
+
+
+async def _apply_one(ctx: NodeContext, raw: dict[str, Any], followee: str) -> str:
+    try:
+        activity = parse_activity(raw)
+        if activity.type not in APPLIED_TYPES:
+            return "skipped"
+        if activity.actor != followee or not same_origin(activity.id, followee):
+            raise RejectedError("origin_mismatch", f"{activity.id} in {followee}'s outbox")
+        async with ctx.db.sessions() as session:
+            if await inbox_store.state_of(session, activity.id) == "done":
+                return "skipped"
+        result = await apply(ctx, activity, sender=followee)
+        async with ctx.db.transaction() as session:
+            # Recorded as received, so a late delivery of the same activity is a no-op.
+            await inbox_store.add(session, activity_ap_id=activity.id, actor=activity.actor,
+                                  type=activity.type, recipient=None, document=raw,
+                                  now=ctx.now())
+            await inbox_store.mark_done(session, activity.id)
+        return "applied" if result.changed else "skipped"
+    except (RejectedError, ProtocolError) as exc:
+        log.info("sync of %s: rejected %s: %s", followee, raw.get("id"), exc)
+        return "rejected"
+    except RemoteError as exc:
+        log.info("sync of %s: could not complete %s: %s", followee, raw.get("id"), exc)
+        return "retry"

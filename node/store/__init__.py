@@ -1,0 +1,1 @@
+"""Storage: one module per aggregate; functions take the session first and return dataclasses."""

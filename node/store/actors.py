@@ -1,0 +1,120 @@
+"""Actors aggregate: local actors (node, initiatives) with their keys, and cached remote actors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.store._rows import to_dataclass
+from node.store.schema import actors
+
+
+@dataclass(frozen=True)
+class StoredActor:
+    id: int
+    ap_id: str
+    is_local: bool
+    kind: str
+    handle: str | None
+    host: str
+    type: str
+    preferred_username: str | None
+    name: str | None
+    summary: str | None
+    inbox: str | None
+    outbox: str | None
+    followers: str | None
+    following: str | None
+    shared_inbox: str | None
+    rsa_key_id: str | None
+    rsa_public_pem: str | None
+    rsa_private_pem: str | None
+    ed_key_id: str | None
+    ed_public_multibase: str | None
+    ed_private_pem: str | None
+    profile: dict[str, Any]
+    document: dict[str, Any] | None
+    version: int
+    published: datetime
+    updated: datetime
+    fetched_at: datetime | None
+    deleted_at: datetime | None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+async def get(session: AsyncSession, ap_id: str) -> StoredActor | None:
+    row = (await session.execute(select(actors).where(actors.c.ap_id == ap_id))).mappings().first()
+    return to_dataclass(StoredActor, row) if row else None
+
+
+async def get_by_id(session: AsyncSession, actor_id: int) -> StoredActor | None:
+    row = (await session.execute(select(actors).where(actors.c.id == actor_id))).mappings().first()
+    return to_dataclass(StoredActor, row) if row else None
+
+
+async def get_local(session: AsyncSession, handle: str) -> StoredActor | None:
+    """A local actor by handle (handles are compared lower-cased)."""
+    query = select(actors).where(actors.c.handle == handle.lower(), actors.c.is_local.is_(True))
+    row = (await session.execute(query)).mappings().first()
+    return to_dataclass(StoredActor, row) if row else None
+
+
+async def get_node(session: AsyncSession) -> StoredActor | None:
+    query = select(actors).where(actors.c.kind == "node", actors.c.is_local.is_(True))
+    row = (await session.execute(query)).mappings().first()
+    return to_dataclass(StoredActor, row) if row else None
+
+
+async def insert(session: AsyncSession, **values: Any) -> StoredActor:
+    result = await session.execute(actors.insert().values(**values).returning(*actors.c))
+    return to_dataclass(StoredActor, result.mappings().one())
+
+
+async def update_values(session: AsyncSession, ap_id: str, **values: Any) -> StoredActor:
+    query = update(actors).where(actors.c.ap_id == ap_id).values(**values).returning(*actors.c)
+    return to_dataclass(StoredActor, (await session.execute(query)).mappings().one())
+
+
+async def list_local(session: AsyncSession, *, kind: str | None = None, include_deleted: bool =
+                     False, limit: int = 100, offset: int = 0) -> list[StoredActor]:
+    query = select(actors).where(actors.c.is_local.is_(True))
+    if kind:
+        query = query.where(actors.c.kind == kind)
+    if not include_deleted:
+        query = query.where(actors.c.deleted_at.is_(None))
+    query = query.order_by(actors.c.name, actors.c.id).limit(limit).offset(offset)
+    rows = (await session.execute(query)).mappings().all()
+    return [to_dataclass(StoredActor, r) for r in rows]
+
+
+async def count_local(session: AsyncSession, *, kind: str | None = None) -> int:
+    query = select(func.count()).select_from(actors).where(
+        actors.c.is_local.is_(True), actors.c.deleted_at.is_(None))
+    if kind:
+        query = query.where(actors.c.kind == kind)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def get_by_key_id(session: AsyncSession, key_id: str) -> StoredActor | None:
+    """The actor publishing ``key_id`` (RSA or Ed25519)."""
+    query = select(actors).where((actors.c.rsa_key_id == key_id) | (actors.c.ed_key_id == key_id))
+    row = (await session.execute(query)).mappings().first()
+    return to_dataclass(StoredActor, row) if row else None
+
+
+async def upsert_remote(session: AsyncSession, ap_id: str, **values: Any) -> StoredActor:
+    """Insert or refresh a cached remote actor (never touches local actors)."""
+    existing = await get(session, ap_id)
+    if existing is None:
+        return await insert(session, ap_id=ap_id, is_local=False, kind="remote", **values)
+    if existing.is_local:
+        raise ValueError(f"refusing to overwrite local actor {ap_id}")
+    values.pop("published", None)
+    return await update_values(session, ap_id, **values)

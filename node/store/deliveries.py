@@ -1,0 +1,89 @@
+"""Deliveries aggregate: the durable outgoing queue, one row per (activity, inbox).
+
+Rows are claimed with a lease (``locked_until``) so a crashed worker's rows come back by
+themselves: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite one ``UPDATE … RETURNING``
+statement, which SQLite runs under its single write lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.store._rows import to_dataclass
+from node.store._upsert import insert_ignore
+from node.store.schema import deliveries
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    activity_ap_id: str
+    inbox_url: str
+    host: str
+    signer: str
+    state: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    locked_until: datetime | None
+    last_status: int | None
+    last_error: str | None
+    sent_at: datetime | None
+
+
+async def enqueue(session: AsyncSession, *, activity_ap_id: str, signer: str,
+                  inboxes: list[tuple[str, str]], now: datetime) -> int:
+    """Queue ``activity_ap_id`` for each ``(inbox_url, host)``; duplicates are ignored."""
+    rows = [{"activity_ap_id": activity_ap_id, "inbox_url": url, "host": host, "signer": signer,
+             "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now}
+            for url, host in dict.fromkeys(inboxes)]
+    return await insert_ignore(session, deliveries, rows, ["activity_ap_id", "inbox_url"])
+
+
+def _due(now: datetime) -> Any:
+    c = deliveries.c
+    return and_(c.state == "pending", c.next_attempt_at <= now,
+                or_(c.locked_until.is_(None), c.locked_until <= now))
+
+
+async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
+                ) -> list[Delivery]:
+    """Lease up to ``limit`` due rows to this worker; other workers skip them."""
+    c = deliveries.c
+    due = select(c.id).where(_due(now)).order_by(c.next_attempt_at, c.id).limit(limit)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    stmt = (update(deliveries).where(c.id.in_(due.scalar_subquery()), _due(now))
+            .values(locked_until=now + lease).returning(*deliveries.c))
+    rows = (await session.execute(stmt)).mappings().all()
+    return [to_dataclass(Delivery, r) for r in rows]
+
+
+async def finish(session: AsyncSession, delivery_id: int, **values: Any) -> None:
+    await session.execute(update(deliveries).where(deliveries.c.id == delivery_id)
+                          .values(locked_until=None, **values))
+
+
+async def resume_host(session: AsyncSession, host: str, now: datetime) -> int:
+    """Everything waiting for ``host`` becomes due now (the peer answered again)."""
+    c = deliveries.c
+    result = await session.execute(update(deliveries).where(
+        c.host == host, c.state == "pending", c.next_attempt_at > now).values(next_attempt_at=now))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    c = deliveries.c
+    rows = await session.execute(select(c.state, func.count()).group_by(c.state))
+    return {str(state): int(n) for state, n in rows}
+
+
+async def pending_for_host(session: AsyncSession, host: str) -> list[Delivery]:
+    query = select(deliveries).where(deliveries.c.host == host, deliveries.c.state == "pending")
+    rows = (await session.execute(query)).mappings().all()
+    return [to_dataclass(Delivery, r) for r in rows]

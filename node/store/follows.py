@@ -1,0 +1,63 @@
+"""Follows aggregate: follower/followee pairs with their state and the Follow activity id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.store._rows import to_dataclass
+from node.store.schema import follows
+
+
+@dataclass(frozen=True)
+class StoredFollow:
+    id: int
+    follower: str
+    followee: str
+    state: str
+    activity_ap_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+async def get(session: AsyncSession, follower: str, followee: str) -> StoredFollow | None:
+    query = select(follows).where(follows.c.follower == follower, follows.c.followee == followee)
+    row = (await session.execute(query)).mappings().first()
+    return to_dataclass(StoredFollow, row) if row else None
+
+
+async def page(session: AsyncSession, *, follower: str | None = None, followee: str | None = None,
+               state: str = "accepted", limit: int, max_id: int | None = None,
+               min_id: int | None = None) -> list[StoredFollow]:
+    """Newest first: the followers of ``followee`` or the followees of ``follower``.
+
+    ``max_id`` pages back (older), ``min_id`` pages forward (newer), as ``activities.page_by_actor``.
+    """
+    query = select(follows).where(follows.c.state == state)
+    if follower is not None:
+        query = query.where(follows.c.follower == follower)
+    if followee is not None:
+        query = query.where(follows.c.followee == followee)
+    if max_id is not None:
+        query = query.where(follows.c.id < max_id)
+    if min_id is not None:
+        # Closest newer rows first, then flip to keep newest-first order on the page.
+        query = query.where(follows.c.id > min_id).order_by(follows.c.id.asc()).limit(limit)
+        rows = list(reversed((await session.execute(query)).mappings().all()))
+    else:
+        rows = list((await session.execute(query.order_by(follows.c.id.desc()).limit(limit)))
+                    .mappings().all())
+    return [to_dataclass(StoredFollow, r) for r in rows]
+
+
+async def count(session: AsyncSession, *, follower: str | None = None,
+                followee: str | None = None, state: str = "accepted") -> int:
+    query = select(func.count()).select_from(follows).where(follows.c.state == state)
+    if follower is not None:
+        query = query.where(follows.c.follower == follower)
+    if followee is not None:
+        query = query.where(follows.c.followee == followee)
+    return int((await session.execute(query)).scalar_one())

@@ -1,0 +1,70 @@
+"""Jobs aggregate: durable background work other than deliveries (backfill, sync), unique by key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.store._rows import to_dataclass
+from node.store._upsert import insert_ignore
+from node.store.schema import jobs
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    state: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    locked_until: datetime | None
+    last_error: str | None
+
+
+async def schedule(session: AsyncSession, *, kind: str, key: str, payload: dict[str, Any],
+                   now: datetime, at: datetime | None = None) -> None:
+    """Queue a job; if one with this key exists, make it pending and due at ``at`` (or now)."""
+    when = at or now
+    inserted = await insert_ignore(session, jobs, [{
+        "kind": kind, "key": key, "payload": payload, "state": "pending", "attempts": 0,
+        "created_at": now, "next_attempt_at": when}], ["key"])
+    if not inserted:
+        c = jobs.c
+        await session.execute(update(jobs).where(c.key == key, or_(
+            c.state != "pending", c.next_attempt_at > when)).values(
+            state="pending", next_attempt_at=when, payload=payload, attempts=0))
+
+
+def _due(now: datetime) -> Any:
+    c = jobs.c
+    return and_(c.state == "pending", c.next_attempt_at <= now,
+                or_(c.locked_until.is_(None), c.locked_until <= now))
+
+
+async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
+                ) -> list[Job]:
+    c = jobs.c
+    due = select(c.id).where(_due(now)).order_by(c.next_attempt_at, c.id).limit(limit)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    stmt = (update(jobs).where(c.id.in_(due.scalar_subquery()), _due(now))
+            .values(locked_until=now + lease).returning(*jobs.c))
+    rows = (await session.execute(stmt)).mappings().all()
+    return [to_dataclass(Job, r) for r in rows]
+
+
+async def finish(session: AsyncSession, job_id: int, **values: Any) -> None:
+    await session.execute(update(jobs).where(jobs.c.id == job_id)
+                          .values(locked_until=None, **values))
+
+
+async def get(session: AsyncSession, key: str) -> Job | None:
+    row = (await session.execute(select(jobs).where(jobs.c.key == key))).mappings().first()
+    return to_dataclass(Job, row) if row else None

@@ -1,0 +1,273 @@
+"""The database schema (SQLAlchemy Core); Alembic migrations in node/migrations build the same.
+
+Tables and their aggregates:
+- ``actors``: local actors (node, initiatives, themes; with their private keys) and remote ones
+  (cached documents and keys).
+- ``objects``: knowledge items, local and received; a deleted object keeps its row as a tombstone.
+- ``activities``: activities this node originated (the outboxes) — signed documents as served.
+- ``follows``: who follows whom, local and remote, with the Follow activity's id.
+- ``users``, ``grants``, ``tokens``: editors and admins, which actors they may edit, API tokens.
+- ``inbox``: received activities, stored raw and applied by the worker (federation).
+- ``deliveries``: the durable outgoing queue, one row per (activity, inbox).
+- ``peers``: per-host health for delivery (failures, unavailable since).
+- ``jobs``: other durable background work (backfill, sync), unique by ``key``.
+- ``feed``: what arrived for each local actor from the actors it follows.
+- ``flags``: reports (``Flag``) received, for the admins.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+IRI = String(2048)
+
+actors = Table(
+    "actors", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ap_id", IRI, nullable=False, unique=True),
+    Column("is_local", Boolean, nullable=False),
+    Column("kind", String(16), nullable=False),  # node | initiative | theme | person | remote
+    Column("handle", String(64), unique=True),  # local actors only
+    Column("host", String(255), nullable=False, index=True),
+    Column("type", String(32), nullable=False),
+    Column("preferred_username", String(255)),
+    Column("name", Text),
+    Column("summary", Text),
+    Column("inbox", IRI),
+    Column("outbox", IRI),
+    Column("followers", IRI),
+    Column("following", IRI),
+    Column("shared_inbox", IRI),
+    Column("rsa_key_id", IRI),
+    Column("rsa_public_pem", Text),
+    Column("rsa_private_pem", Text),
+    Column("ed_key_id", IRI),
+    Column("ed_public_multibase", String(128)),
+    Column("ed_private_pem", Text),
+    Column("profile", JSON, nullable=False, default=dict),
+    Column("document", JSON),
+    Column("version", Integer, nullable=False, default=1),
+    Column("published", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("fetched_at", UTCDateTime),
+    Column("deleted_at", UTCDateTime),
+)
+
+objects = Table(
+    "objects", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ap_id", IRI, nullable=False, unique=True),
+    Column("is_local", Boolean, nullable=False),
+    Column("host", String(255), nullable=False, index=True),
+    Column("kind", String(16), nullable=False, index=True),
+    Column("type", String(32), nullable=False),
+    Column("attributed_to", IRI, nullable=False, index=True),
+    Column("title", Text),
+    Column("summary", Text),
+    Column("content", Text),  # Markdown source (local) or sanitised HTML (remote)
+    Column("content_html", Text),
+    Column("language", String(16)),
+    Column("license", String(255)),
+    Column("themes", JSON, nullable=False, default=list),
+    Column("province_code", String(8), index=True),
+    Column("municipality_code", String(8)),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("in_reply_to", IRI, index=True),
+    Column("fields", JSON, nullable=False, default=dict),  # kind-specific values
+    Column("search_text", Text),
+    Column("version", Integer, nullable=False),
+    Column("published", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("document", JSON, nullable=False),
+    Index("ix_objects_published_id", "published", "id"),
+)
+
+activities = Table(
+    "activities", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ap_id", IRI, nullable=False, unique=True),
+    Column("actor", IRI, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("object_ap_id", IRI, index=True),
+    Column("published", UTCDateTime, nullable=False),
+    Column("document", JSON, nullable=False),
+    Index("ix_activities_actor_id", "actor", "id"),
+)
+
+follows = Table(
+    "follows", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("follower", IRI, nullable=False),
+    Column("followee", IRI, nullable=False, index=True),
+    Column("state", String(16), nullable=False),  # pending | accepted | rejected
+    Column("activity_ap_id", IRI),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("sync_head", IRI),  # newest outbox activity seen by the last complete sync
+    Column("last_synced_at", UTCDateTime),
+    UniqueConstraint("follower", "followee", name="uq_follows_pair"),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),  # admin | editor
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+grants = Table(
+    "grants", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("actor_id", Integer, ForeignKey("actors.id", ondelete="CASCADE"), primary_key=True),
+)
+
+tokens = Table(
+    "tokens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+)
+
+inbox = Table(
+    "inbox", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("activity_ap_id", IRI, nullable=False, unique=True),
+    Column("actor", IRI, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("recipient", IRI),  # the local inbox owner, or NULL for the shared inbox
+    Column("document", JSON, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | done | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime),
+    Column("last_error", Text),
+    Index("ix_inbox_due", "state", "next_attempt_at"),
+)
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("activity_ap_id", IRI, nullable=False),
+    Column("inbox_url", IRI, nullable=False),
+    Column("host", String(255), nullable=False, index=True),
+    Column("signer", IRI, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("activity_ap_id", "inbox_url", name="uq_deliveries_pair"),
+    Index("ix_deliveries_due", "state", "next_attempt_at"),
+)
+
+peers = Table(
+    "peers", metadata,
+    Column("host", String(255), primary_key=True),
+    Column("software", String(64)),
+    Column("accepts_rfc9421", Boolean, nullable=False, default=False),
+    Column("failure_days", JSON, nullable=False, default=list),
+    Column("unavailable_since", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_failure_at", UTCDateTime),
+)
+
+jobs = Table(
+    "jobs", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("key", String(2100), nullable=False, unique=True),
+    Column("payload", JSON, nullable=False, default=dict),
+    Column("state", String(16), nullable=False),  # pending | done | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime),
+    Column("last_error", Text),
+    Index("ix_jobs_due", "state", "next_attempt_at"),
+)
+
+feed = Table(
+    "feed", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("owner", IRI, nullable=False),
+    Column("object_ap_id", IRI, nullable=False),
+    Column("via", IRI, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("owner", "object_ap_id", name="uq_feed_owner_object"),
+    Index("ix_feed_owner_id", "owner", "id"),
+)
+
+flags = Table(
+    "flags", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("activity_ap_id", IRI, nullable=False, unique=True),
+    Column("actor", IRI, nullable=False),
+    Column("objects", JSON, nullable=False, default=list),
+    Column("content", Text),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),  # open | resolved
+)

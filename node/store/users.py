@@ -1,0 +1,69 @@
+"""Users aggregate: editors and admins, their grants on actors, and their API tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.store._rows import to_dataclass
+from node.store.schema import grants, tokens, users
+
+
+@dataclass(frozen=True)
+class StoredUser:
+    id: int
+    username: str
+    password_hash: str
+    role: str
+    created_at: datetime
+    disabled: bool
+
+
+async def get(session: AsyncSession, username: str) -> StoredUser | None:
+    query = select(users).where(users.c.username == username.lower())
+    row = (await session.execute(query)).mappings().first()
+    return to_dataclass(StoredUser, row) if row else None
+
+
+async def insert(session: AsyncSession, *, username: str, password_hash: str, role: str,
+                 now: datetime) -> StoredUser:
+    query = users.insert().values(username=username.lower(), password_hash=password_hash,
+                                  role=role, created_at=now, disabled=False).returning(*users.c)
+    return to_dataclass(StoredUser, (await session.execute(query)).mappings().one())
+
+
+async def set_password(session: AsyncSession, user_id: int, password_hash: str) -> None:
+    await session.execute(update(users).where(users.c.id == user_id)
+                          .values(password_hash=password_hash))
+
+
+async def grant(session: AsyncSession, user_id: int, actor_id: int) -> None:
+    exists = await session.execute(select(grants).where(grants.c.user_id == user_id,
+                                                        grants.c.actor_id == actor_id))
+    if exists.first() is None:
+        await session.execute(grants.insert().values(user_id=user_id, actor_id=actor_id))
+
+
+async def revoke(session: AsyncSession, user_id: int, actor_id: int) -> None:
+    await session.execute(delete(grants).where(grants.c.user_id == user_id,
+                                               grants.c.actor_id == actor_id))
+
+
+async def granted_actor_ids(session: AsyncSession, user_id: int) -> set[int]:
+    rows = await session.execute(select(grants.c.actor_id).where(grants.c.user_id == user_id))
+    return {int(r[0]) for r in rows}
+
+
+async def add_token(session: AsyncSession, user_id: int, token_hash: str, now: datetime) -> None:
+    await session.execute(tokens.insert().values(user_id=user_id, token_hash=token_hash,
+                                                 created_at=now))
+
+
+async def user_for_token(session: AsyncSession, token_hash: str) -> StoredUser | None:
+    query = (select(users).join(tokens, tokens.c.user_id == users.c.id)
+             .where(tokens.c.token_hash == token_hash, users.c.disabled.is_(False)))
+    row = (await session.execute(query)).mappings().first()
+    return to_dataclass(StoredUser, row) if row else None

@@ -1,0 +1,1 @@
+"""HTTP handlers: they parse, call one service, render. Each module exports ``routes``."""

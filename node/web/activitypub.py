@@ -1,0 +1,104 @@
+"""ActivityPub object endpoints (ActivityPub §3, §5): actors, their collections, items, activities.
+
+Every URL negotiates (DESIGN.md, Protocol): a request that accepts an ActivityStreams media type
+(or plain ``application/ld+json`` / ``application/json``) gets the JSON document, a browser gets
+the HTML page of the same thing (``node.web.ui``). Both answers carry ``Vary: Accept`` so caches
+keep them apart. A deleted item or initiative answers 410 with its Tombstone.
+
+The inbox POST routes are registered and answer 501 until federation lands; Mastodon treats 501
+as "do not retry" (DESIGN.md, reference figures), so early peers do not queue retries for days.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from node.services import collections
+from node.services.collections import CollectionName, PageRequest, Served
+from node.services.errors import BadRequestError
+from node.web import ui
+from node.web.common import ACTIVITY_JSON, ActivityResponse, JSONResponse, ctx_of, wants_activity_json
+
+ACTIVITY_CONTENT_TYPE = f"{ACTIVITY_JSON}; charset=utf-8"
+
+
+def activity_response(document: dict[str, Any], status: int = 200) -> Response:
+    return ActivityResponse(document, status_code=status, media_type=ACTIVITY_CONTENT_TYPE,
+                            headers={"Vary": "Accept"})
+
+
+def _served(served: Served) -> Response:
+    return activity_response(served.document, 410 if served.gone else 200)
+
+
+def _cursor(request: Request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    if not value.isdigit() or len(value) > 18:
+        raise BadRequestError("bad_request", f"{name} must be a non-negative integer")
+    return int(value)
+
+
+def _page_request(request: Request) -> PageRequest | None:
+    """The page asked for: ``?page=true`` with an optional ``max_id`` or ``min_id``; else None."""
+    max_id, min_id = _cursor(request, "max_id"), _cursor(request, "min_id")
+    if max_id is not None and min_id is not None:
+        raise BadRequestError("bad_request", "give max_id or min_id, not both")
+    if request.query_params.get("page") is None and max_id is None and min_id is None:
+        return None
+    return PageRequest(max_id=max_id, min_id=min_id)
+
+
+async def actor(request: Request) -> Response:
+    handle = request.path_params["handle"]
+    if not wants_activity_json(request):
+        return await ui.actor_page(request, handle)
+    return _served(await collections.served_actor(ctx_of(request), handle))
+
+
+def _collection_endpoint(name: CollectionName) -> Any:
+    async def endpoint(request: Request) -> Response:
+        handle, page = request.path_params["handle"], _page_request(request)
+        if not wants_activity_json(request):
+            return await ui.collection_page(request, handle, name, page or PageRequest())
+        view = await collections.read_collection(ctx_of(request), handle, name, page)
+        return activity_response(view.document)
+
+    endpoint.__name__ = name
+    return endpoint
+
+
+async def item(request: Request) -> Response:
+    local_id = request.path_params["id"]
+    if not wants_activity_json(request):
+        return await ui.item_page(request, local_id)
+    return _served(await collections.served_item(ctx_of(request), local_id))
+
+
+async def activity(request: Request) -> Response:
+    local_id = request.path_params["id"]
+    if not wants_activity_json(request):
+        return await ui.activity_page(request, local_id)
+    return _served(await collections.served_activity(ctx_of(request), local_id))
+
+
+async def inbox(request: Request) -> Response:
+    """Receiving activities is the federation issue's; until then, say so plainly."""
+    return JSONResponse({"error": "not_implemented", "detail": "this node does not receive "
+                         "activities yet"}, status_code=501)
+
+
+routes: list[BaseRoute] = [
+    Route("/actors/{handle}", actor, methods=["GET"]),
+    *(Route(f"/actors/{{handle}}/{name}", _collection_endpoint(name), methods=["GET"])
+      for name in collections.COLLECTIONS),
+    Route("/items/{id}", item, methods=["GET"]),
+    Route("/activities/{id}", activity, methods=["GET"]),
+    Route("/inbox", inbox, methods=["POST"]),
+    Route("/actors/{handle}/inbox", inbox, methods=["POST"]),
+]

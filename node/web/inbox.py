@@ -1,0 +1,50 @@
+"""Inbox handlers (ActivityPub §7): the shared ``/inbox`` and each actor's ``/actors/{h}/inbox``.
+
+Verify, store raw, answer 202; applying is the worker's job (STYLE.md rule 5).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from node.services.errors import ServiceError
+from node.services.inbox import receive
+from node.web.common import ctx_of, read_body
+from protocol.vocab import is_activitypub_media_type
+
+
+class UnsupportedMediaError(ServiceError):
+    status = 415
+    default_reason = "unsupported_media_type"
+
+
+def _check_media(request: Request) -> None:
+    content_type = request.headers.get("content-type", "")
+    essence = content_type.split(";")[0].strip().lower()
+    if not (is_activitypub_media_type(content_type) or essence in ("application/json",
+                                                                    "application/ld+json")):
+        raise UnsupportedMediaError("unsupported_media_type",
+                                    f"Content-Type {content_type[:80]!r} is not ActivityPub JSON")
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise UnsupportedMediaError("unsupported_encoding",
+                                    f"Content-Encoding {encoding[:40]!r} is not accepted")
+
+
+async def inbox(request: Request) -> Response:
+    ctx = ctx_of(request)
+    _check_media(request)
+    body = await read_body(request)
+    query = f"?{request.url.query}" if request.url.query else ""
+    url = f"{ctx.settings.url}{request.url.path}{query}"
+    await receive(ctx, url=url, headers=request.headers, body=body,
+                  recipient_handle=request.path_params.get("handle"))
+    return Response(status_code=202)
+
+
+routes: list[BaseRoute] = [
+    Route("/inbox", inbox, methods=["POST"]),
+    Route("/actors/{handle}/inbox", inbox, methods=["POST"]),
+]

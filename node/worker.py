@@ -1,0 +1,162 @@
+"""The background worker: claims due rows (inbox, deliveries, jobs) and runs one step each.
+
+Federation work is durable rows in the database (DESIGN.md, Storage; STYLE.md rule 6), never
+fire-and-forget tasks: a row is leased (``locked_until``) while it is worked, and a worker that
+dies leaves rows that come back when the lease runs out. Step functions return outcomes; only
+this module writes the rows' state. ``run_once`` is what tests call, with an injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from node.remote import RemoteError
+from node.services import delivery
+from node.services.apply import RejectedError, apply, parse_stored
+from node.services.context import NodeContext
+from node.services.sync import sync_followee
+from node.store import deliveries as delivery_store
+from node.store import inbox as inbox_store
+from node.store import jobs as job_store
+from node.store.deliveries import Delivery
+from node.store.inbox import InboxRow
+from node.store.jobs import Job
+from protocol.errors import ProtocolError
+
+log = logging.getLogger("kennisknoop.worker")
+
+IDLE_SECONDS = 1.0
+BATCH = 50
+LEASE = timedelta(minutes=5)
+INBOX_MAX_ATTEMPTS = 8
+
+
+async def run_once(ctx: NodeContext, *, batch: int = BATCH) -> int:
+    """Claim and work one batch of each kind of due row; the number of steps taken."""
+    done = await _inbox_batch(ctx, batch)
+    done += await _delivery_batch(ctx, batch)
+    done += await _job_batch(ctx, max(1, batch // 10))
+    return done
+
+
+async def run_until_idle(ctx: NodeContext, *, max_rounds: int = 1000) -> int:
+    """Run batches until nothing is due (tests and the demo's seeding)."""
+    total = 0
+    for _ in range(max_rounds):
+        steps = await run_once(ctx)
+        total += steps
+        if not steps:
+            break
+    return total
+
+
+async def _inbox_batch(ctx: NodeContext, batch: int) -> int:
+    async with ctx.db.transaction() as session:
+        rows = await inbox_store.claim(session, now=ctx.now(), limit=batch, lease=LEASE)
+    for row in rows:  # in arrival order: a Follow before its Undo
+        await _apply_row(ctx, row)
+    return len(rows)
+
+
+async def _apply_row(ctx: NodeContext, row: InboxRow) -> None:
+    try:
+        result = await apply(ctx, parse_stored(row.document), sender=row.actor)
+    except (RejectedError, ProtocolError) as exc:
+        log.info("rejected %s from %s: %s", row.activity_ap_id, row.actor, exc)
+        await _finish_inbox(ctx, row, state="failed", last_error=str(exc)[:1000])
+        return
+    except RemoteError as exc:
+        await _retry_inbox(ctx, row, f"{exc.reason}: {exc.detail}")
+        return
+    except Exception as exc:  # a bug must not stop the worker; the row is retried and logged
+        log.exception("applying %s failed", row.activity_ap_id)
+        await _retry_inbox(ctx, row, repr(exc)[:1000])
+        return
+    await _finish_inbox(ctx, row, state="done", last_error=result.note or None)
+
+
+async def _finish_inbox(ctx: NodeContext, row: InboxRow, **values: object) -> None:
+    async with ctx.db.transaction() as session:
+        await inbox_store.finish(session, row.id, attempts=row.attempts + 1, **values)
+
+
+async def _retry_inbox(ctx: NodeContext, row: InboxRow, error: str) -> None:
+    attempts = row.attempts + 1
+    if attempts >= INBOX_MAX_ATTEMPTS:
+        await _finish_inbox(ctx, row, state="failed", last_error=error)
+        return
+    delay = delivery.backoff_seconds(ctx, attempts)
+    await _finish_inbox(ctx, row, last_error=error,
+                        next_attempt_at=ctx.now() + timedelta(seconds=delay))
+
+
+async def _delivery_batch(ctx: NodeContext, batch: int) -> int:
+    async with ctx.db.transaction() as session:
+        rows = await delivery_store.claim(session, now=ctx.now(), limit=batch, lease=LEASE)
+    if not rows:
+        return 0
+    limit = asyncio.Semaphore(int(ctx.settings.get("federation", "delivery_concurrency")))
+
+    async def one(row: Delivery) -> None:
+        async with limit:
+            outcome = await delivery.attempt(ctx, row)
+        await delivery.record(ctx, row, outcome)
+
+    await asyncio.gather(*(one(r) for r in rows))
+    return len(rows)
+
+
+async def _job_batch(ctx: NodeContext, batch: int) -> int:
+    async with ctx.db.transaction() as session:
+        rows = await job_store.claim(session, now=ctx.now(), limit=batch, lease=LEASE)
+    for job in rows:
+        await _run_job(ctx, job)
+    return len(rows)
+
+
+async def _run_job(ctx: NodeContext, job: Job) -> None:
+    interval = timedelta(seconds=int(ctx.settings.get("federation", "sync_interval_seconds")))
+    try:
+        if job.kind != "sync":
+            raise RejectedError("unknown_job", job.kind)
+        result = await sync_followee(ctx, str(job.payload["followee"]))
+    except (RemoteError, ProtocolError, RejectedError) as exc:
+        delay = delivery.backoff_seconds(ctx, job.attempts + 1)
+        log.info("job %s failed (%s); retrying in %.0f s", job.key, exc, delay)
+        async with ctx.db.transaction() as session:
+            await job_store.finish(session, job.id, attempts=job.attempts + 1,
+                                   last_error=str(exc)[:1000],
+                                   next_attempt_at=ctx.now() + min(
+                                       timedelta(seconds=delay), interval))
+        return
+    except Exception as exc:
+        log.exception("job %s crashed", job.key)
+        async with ctx.db.transaction() as session:
+            await job_store.finish(session, job.id, attempts=job.attempts + 1,
+                                   last_error=repr(exc)[:1000],
+                                   next_attempt_at=ctx.now() + interval)
+        return
+    async with ctx.db.transaction() as session:
+        if result.followed:  # anti-entropy: the same job comes back every interval
+            await job_store.finish(session, job.id, attempts=0, last_error=None,
+                                   next_attempt_at=ctx.now() + interval)
+        else:
+            await job_store.finish(session, job.id, state="done", last_error=None)
+
+
+async def run(ctx: NodeContext, stop_event: asyncio.Event, *, idle_seconds: float = IDLE_SECONDS
+              ) -> None:
+    """Work due rows until ``stop_event`` is set; sleep ``idle_seconds`` when nothing is due."""
+    log.info("worker started for %s", ctx.settings.url)
+    while not stop_event.is_set():
+        try:
+            if await run_once(ctx):
+                continue  # more may be due right away
+        except Exception:  # database hiccup: log, back off, go on (never die silently)
+            log.exception("worker round failed")
+        with contextlib.suppress(TimeoutError):  # the idle wait ran out: look again
+            await asyncio.wait_for(stop_event.wait(), timeout=idle_seconds)
+    log.info("worker stopped")

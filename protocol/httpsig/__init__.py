@@ -1,0 +1,143 @@
+"""HTTP signatures, both flavours: draft-cavage-12 (what the fediverse speaks) and RFC 9421.
+
+This module is the front door: sign an outgoing request, find out which key signed an incoming
+one, and verify it under our inbox policy (Mastodon's, see :class:`VerifyPolicy`). The flavour
+modules hold the spec-level pieces: :mod:`protocol.httpsig.cavage` (draft-cavage-12 §2–§4) and
+:mod:`protocol.httpsig.rfc9421` (RFC 9421 §2–§4, with RFC 9530 ``Content-Digest``).
+
+Usage::
+
+    from protocol.httpsig import key_id_of, sign_request, verify_request
+
+    added = sign_request("POST", inbox_url, {"Content-Type": ct}, body, key, key_id)
+    # ... send with headers | added ...
+
+    key_id = key_id_of(request_headers)          # fetch (or look up) this key, then:
+    verify_request("POST", url, request_headers, body, public_key)  # raises SignatureError
+
+``headers`` may be any mapping (``dict``, ``httpx.Headers``, starlette ``Headers``) or a list of
+``(name, value)`` pairs; names are case-insensitive. Keys are ``cryptography`` key objects or
+PEM text. Failures raise :class:`SignatureError` or :class:`protocol.errors.DigestError`, each
+with a stable ``reason`` (see :mod:`protocol.errors`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from protocol.errors import SignatureError
+from protocol.httpsig._headers import (
+    DEFAULT_POLICY,
+    HeadersLike,
+    HeaderView,
+    PrivateKeyLike,
+    PublicKeyLike,
+    VerifyPolicy,
+    epoch_of,
+)
+from protocol.httpsig.cavage import parse_signature_header, sign_cavage, verify_cavage
+from protocol.httpsig.rfc9421 import selected_input, sign_rfc9421, verify_rfc9421
+
+__all__ = [
+    "Flavour",
+    "HeaderView",
+    "SignatureError",
+    "VerifyPolicy",
+    "flavour_of",
+    "key_id_of",
+    "sign_request",
+    "verify_request",
+]
+
+Flavour = Literal["cavage", "rfc9421"]
+
+
+def sign_request(
+    method: str,
+    url: str,
+    headers: HeadersLike,
+    body: bytes | None,
+    private_key: PrivateKeyLike,
+    key_id: str,
+    *,
+    flavour: Flavour = "cavage",
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """Sign a request; return the headers to add (the input is never changed).
+
+    - ``cavage``: ``Signature`` over ``(request-target) host date`` (+ ``digest`` with content),
+      ``rsa-sha256`` for RSA keys, ``hs2019`` for Ed25519; adds ``Date``/``Host`` when absent
+      and ``Digest`` with content.
+    - ``rfc9421``: ``Signature-Input``/``Signature`` (label ``sig1``) over ``@method``,
+      ``@target-uri`` (+ ``content-digest``), ``ed25519`` or ``rsa-v1_5-sha256``; adds
+      ``Content-Digest`` with content.
+
+    A request has content when ``body`` is non-empty or the method is POST, PUT or PATCH.
+    """
+    epoch = epoch_of(now)
+    if flavour == "rfc9421":
+        return sign_rfc9421(method, url, body, private_key, key_id, epoch)
+    if flavour == "cavage":
+        return sign_cavage(method, url, headers, body, private_key, key_id, epoch)
+    raise ValueError(f"unknown signature flavour {flavour!r}")
+
+
+def flavour_of(headers: HeadersLike) -> Flavour:
+    """Which flavour signed a request: ``rfc9421`` when ``Signature-Input`` is present.
+
+    Raises ``SignatureError("missing_signature")`` for an unsigned request.
+    """
+    return _flavour(HeaderView(headers))
+
+
+def _flavour(view: HeaderView) -> Flavour:
+    if view.get_field("signature-input") is not None:
+        return "rfc9421"
+    if view.get_field("signature") is not None:
+        return "cavage"
+    authorization = view.get_field("authorization")
+    if authorization is not None and authorization[:10].lower() == "signature ":
+        return "cavage"
+    raise SignatureError("missing_signature", "the request is not signed")
+
+
+def key_id_of(headers: HeadersLike) -> str:
+    """Return the id of the key that signed a request, to fetch before verifying.
+
+    Parsing is strict and cached, so :func:`verify_request` does not parse the headers again.
+    For RFC 9421 this is the ``keyid`` of the first ``Signature-Input`` member.
+    """
+    view = HeaderView(headers)
+    if _flavour(view) == "rfc9421":
+        keyid = selected_input(view).keyid
+        if keyid is None:
+            raise SignatureError("bad_signature_header", "the keyid parameter is required")
+        return keyid
+    value = view.get_field("signature")
+    if value is None:  # _flavour found "Authorization: Signature …"
+        value = (view.get_field("authorization") or "")[10:]
+    return parse_signature_header(value).key_id
+
+
+def verify_request(
+    method: str,
+    url: str,
+    headers: HeadersLike,
+    body: bytes | None,
+    public_key: PublicKeyLike,
+    *,
+    now: datetime | None = None,
+    policy: VerifyPolicy | None = None,
+) -> str:
+    """Verify a signed request of either flavour under ``policy``; return the key id.
+
+    ``url`` is the absolute URL the request was received at; ``body`` its exact bytes.
+    Raises :class:`SignatureError` or :class:`protocol.errors.DigestError`.
+    """
+    view = HeaderView(headers)
+    epoch = epoch_of(now)
+    chosen = policy or DEFAULT_POLICY
+    if _flavour(view) == "rfc9421":
+        return verify_rfc9421(method, url, view, body, public_key, now=epoch, policy=chosen)
+    return verify_cavage(method, url, view, body, public_key, now=epoch, policy=chosen)

@@ -1,0 +1,272 @@
+"""Request framing shared by both signature flavours: headers, URL parts, HTTP dates, keys, time window.
+
+- :class:`HeaderView`: a read-only, case-insensitive view of request headers. Repeated fields are
+  combined with ``", "`` and surrounding whitespace is trimmed, as draft-cavage-12 §2.3 and
+  RFC 9421 §2.1 both prescribe.
+- :func:`url_parts`: scheme, authority, path and query of a request URL (RFC 9421 §2.2).
+- :func:`format_http_date` / :func:`parse_http_date`: the ``Date`` header (RFC 9110 §5.6.7).
+- :func:`private_key` / :func:`public_key`: accept ``cryptography`` key objects or PEM text
+  (parsed PEM is cached: key material repeats, parsing RSA costs more than verifying).
+- :class:`VerifyPolicy` and :func:`check_window`: the freshness rules of Mastodon's inbox.
+"""
+
+from __future__ import annotations
+
+import calendar
+import email.utils
+import re
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import NamedTuple, TypeAlias
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+
+from protocol.errors import KeyFormatError, SignatureError
+
+PrivateKey: TypeAlias = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+PublicKey: TypeAlias = rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+PrivateKeyLike: TypeAlias = PrivateKey | str | bytes
+PublicKeyLike: TypeAlias = PublicKey | str | bytes
+HeadersLike: TypeAlias = (
+    "Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[tuple[bytes, bytes]] | HeaderView"
+)
+
+_OWS = " \t"
+# Methods whose requests carry content; Mastodon requires a signed digest on every POST.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class HeaderView(Mapping[str, str]):
+    """Case-insensitive, read-only request headers; repeated fields joined with ``", "``.
+
+    Accepts a mapping (``dict``, ``httpx.Headers``, starlette ``Headers``), or an iterable of
+    ``(name, value)`` pairs as ``str`` or ``bytes`` (bytes are decoded as Latin-1).
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, headers: HeadersLike) -> None:
+        if isinstance(headers, HeaderView):
+            self._fields: dict[str, str] = headers._fields
+            return
+        fields: dict[str, str] = {}
+        multi = getattr(headers, "multi_items", None)
+        pairs: Iterable[tuple[str | bytes, str | bytes]]
+        if multi is not None:  # httpx.Headers: every field line, in order
+            pairs = multi()
+        elif isinstance(headers, Mapping):
+            pairs = headers.items()
+        else:
+            pairs = headers
+        for raw_name, raw_value in pairs:
+            name = raw_name.decode("latin-1") if isinstance(raw_name, bytes) else raw_name
+            value = raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value
+            name = name.lower()
+            value = value.strip(_OWS)
+            previous = fields.get(name)
+            fields[name] = value if previous is None else f"{previous}, {value}"
+        self._fields = fields
+
+    def __getitem__(self, name: str) -> str:
+        return self._fields[name.lower()]
+
+    def get_field(self, lower_name: str) -> str | None:
+        """Return the combined value of an already lower-cased field name, or ``None``."""
+        return self._fields.get(lower_name)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._fields
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __repr__(self) -> str:
+        return f"HeaderView({self._fields!r})"
+
+
+class UrlParts(NamedTuple):
+    """The pieces of a request URL that signatures cover (RFC 9421 §2.2)."""
+
+    scheme: str
+    authority: str  # lower-cased host, default port dropped (RFC 9421 §2.2.3)
+    path: str  # "/" when the URL has an empty path (RFC 9421 §2.2.6)
+    query: str  # without "?"; "" when absent
+    has_query: bool
+
+    @property
+    def request_target(self) -> str:
+        """Origin-form request target: path plus ``?query`` when the URL has one."""
+        return f"{self.path}?{self.query}" if self.has_query else self.path
+
+
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#.*)?", re.S)
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+@lru_cache(maxsize=256)
+def url_parts(url: str) -> UrlParts:
+    """Split an absolute ``http(s)`` URL; raises ``SignatureError("bad_signature_header")``."""
+    match = _URL.fullmatch(url)
+    if match is None or not match.group(2) or any(c in url for c in "\r\n\t "):
+        raise SignatureError("bad_signature_header", f"not an absolute request URL: {url!r}")
+    scheme = match.group(1).lower()
+    authority = match.group(2).lower()
+    if "@" in authority:  # userinfo is never part of the authority component we sign
+        authority = authority.rpartition("@")[2]
+    default_port = _DEFAULT_PORTS.get(scheme)
+    if default_port and authority.endswith(default_port):
+        authority = authority[: -len(default_port)]
+    query = match.group(4)
+    return UrlParts(scheme, authority, match.group(3) or "/", query or "", query is not None)
+
+
+def needs_digest(method: str, body: bytes | None) -> bool:
+    """Whether a request must carry and sign a body digest (any content, or any POST/PUT/PATCH)."""
+    return bool(body) or method.upper() in _BODY_METHODS
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH_NUMBER = {name: number for number, name in enumerate(_MONTHS, start=1)}
+_IMF_FIXDATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{2}) ([A-Z][a-z]{2}) ([0-9]{4}) "
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) GMT"
+)
+
+
+def format_http_date(epoch: float) -> str:
+    """Format a Unix time as an IMF-fixdate: ``Sun, 05 Jan 2014 21:31:40 GMT``."""
+    t = time.gmtime(epoch)
+    return (
+        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+    )
+
+
+def parse_http_date(value: str) -> float:
+    """Parse an HTTP ``Date`` into a Unix time; raises ``SignatureError("bad_date")``.
+
+    IMF-fixdate is the fast path; the obsolete RFC 850 and asctime forms that RFC 9110 §5.6.7
+    requires recipients to accept go through ``email.utils``.
+    """
+    match = _IMF_FIXDATE.fullmatch(value)
+    if match is not None:
+        day, month_name, year, hour, minute, second = match.groups()
+        month = _MONTH_NUMBER.get(month_name)
+        if month is not None:
+            try:
+                stamp = datetime(int(year), month, int(day), int(hour), int(minute), int(second))
+            except ValueError:
+                pass
+            else:
+                return float(calendar.timegm(stamp.timetuple()))
+    parsed = email.utils.parsedate_tz(value)
+    if parsed is None or parsed[9] not in (0, None):
+        raise SignatureError("bad_date", f"unparseable Date header {value!r}")
+    try:
+        return float(email.utils.mktime_tz(parsed))
+    except (ValueError, OverflowError) as exc:
+        raise SignatureError("bad_date", f"unparseable Date header {value!r}") from exc
+
+
+def epoch_of(now: datetime | None) -> float:
+    """Unix time of ``now`` (a naive datetime is taken as UTC), or of the current time."""
+    if now is None:
+        return time.time()
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return now.timestamp()
+
+
+@lru_cache(maxsize=64)
+def _load_private_pem(pem: bytes) -> PrivateKey:
+    try:
+        key = load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise KeyFormatError("bad_key", "cannot parse the PEM private key") from exc
+    if not isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
+        raise KeyFormatError("unsupported_key", f"cannot sign with a {type(key).__name__}")
+    return key
+
+
+@lru_cache(maxsize=1024)
+def _load_public_pem(pem: bytes) -> PublicKey:
+    try:
+        key = load_pem_public_key(pem)
+    except (ValueError, TypeError) as exc:
+        raise KeyFormatError("bad_key", "cannot parse the PEM public key") from exc
+    if not isinstance(key, rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey):
+        raise KeyFormatError("unsupported_key", f"cannot verify with a {type(key).__name__}")
+    return key
+
+
+def private_key(key: PrivateKeyLike) -> PrivateKey:
+    """Return a signing key from a key object or PEM text; raises ``KeyFormatError``."""
+    if isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
+        return key
+    if isinstance(key, str):
+        key = key.encode("ascii", "replace")
+    if isinstance(key, bytes):
+        return _load_private_pem(key)
+    raise KeyFormatError("unsupported_key", f"cannot sign with a {type(key).__name__}")
+
+
+def public_key(key: PublicKeyLike) -> PublicKey:
+    """Return a verification key from a key object or PEM text; raises ``KeyFormatError``."""
+    if isinstance(key, rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey):
+        return key
+    if isinstance(key, str):
+        key = key.encode("ascii", "replace")
+    if isinstance(key, bytes):
+        return _load_public_pem(key)
+    raise KeyFormatError("unsupported_key", f"cannot verify with a {type(key).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyPolicy:
+    """What :func:`protocol.httpsig.verify_request` accepts; the defaults are Mastodon's.
+
+    A signature was made at ``created`` (``(created)``/``created`` when signed, else the signed
+    ``Date``) and lives until its signed expiry, else ``max_age`` after ``created``, never more
+    than ``max_lifetime``. ``clock_skew`` is allowed on both ends: refused when ``created`` is
+    more than ``clock_skew`` ahead, or ``now`` is more than ``clock_skew`` past the expiry.
+    """
+
+    max_age: timedelta = timedelta(minutes=5)
+    clock_skew: timedelta = timedelta(hours=1)
+    max_lifetime: timedelta = timedelta(hours=12)
+    #: Smallest RSA modulus verify_request accepts (the low-level functions accept any).
+    min_rsa_bits: int = 2048
+
+
+DEFAULT_POLICY = VerifyPolicy()
+
+
+def check_window(created: float, expires: float | None, now: float, policy: VerifyPolicy) -> None:
+    """Raise ``date_in_future`` or ``signature_expired`` unless ``now`` is inside the window.
+
+    interop(mastodon): app/controllers/concerns/signature_verification.rb ``matches_time_window?``:
+    expiry at created + 5 min (or the signed expiry, capped at 12 h), plus 1 h of clock skew.
+    """
+    skew = policy.clock_skew.total_seconds()
+    if created > now + skew:
+        raise SignatureError("date_in_future", "the signature was created in the future")
+    lifetime_end = created + policy.max_lifetime.total_seconds()
+    end = created + policy.max_age.total_seconds() if expires is None else expires
+    if now > min(end, lifetime_end) + skew:
+        raise SignatureError("signature_expired", "the signature is too old or has expired")
+
+
+def check_key_strength(key: PublicKey, policy: VerifyPolicy) -> None:
+    """Refuse RSA keys shorter than the policy allows (``key_mismatch``)."""
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < policy.min_rsa_bits:
+        raise SignatureError(
+            "key_mismatch", f"RSA key of {key.key_size} bits is shorter than {policy.min_rsa_bits}"
+        )

@@ -1,0 +1,377 @@
+"""draft-cavage-http-signatures-12: parse, build the signing string, sign and verify.
+
+This is the flavour Mastodon, GoToSocial and most of the fediverse speak: a ``Signature`` header
+(draft-cavage-12 §4; ``Authorization: Signature …`` of §3 is accepted too) whose ``headers``
+parameter lists what the signing string (§2.3) covers. We sign ``rsa-sha256`` with RSA keys and
+``hs2019`` with Ed25519 keys, and verify ``rsa-sha256`` and ``hs2019`` (RSA or Ed25519, §2.1.3).
+
+Low-level functions (no policy; the draft's Appendix C vectors go through these)::
+
+    sig = parse_signature_header(value)
+    text = build_signing_string("POST", "/foo?x=1", headers, sig.headers)
+    verify_signing_string(text, sig.signature, public_key, sig.algorithm)
+
+:func:`sign_cavage` and :func:`verify_cavage` add what our inbox requires; call them through
+:func:`protocol.httpsig.sign_request` / :func:`protocol.httpsig.verify_request`.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from base64 import b64decode, b64encode
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+
+from protocol.digest import digest_header, verify_content_digest, verify_digest
+from protocol.errors import SignatureError
+from protocol.httpsig._headers import (
+    DEFAULT_POLICY,
+    HeadersLike,
+    HeaderView,
+    PrivateKeyLike,
+    PublicKey,
+    PublicKeyLike,
+    VerifyPolicy,
+    check_key_strength,
+    check_window,
+    format_http_date,
+    needs_digest,
+    parse_http_date,
+    private_key,
+    public_key,
+    url_parts,
+)
+
+__all__ = [
+    "CavageSignature",
+    "build_signing_string",
+    "format_signature_header",
+    "parse_signature_header",
+    "sign_cavage",
+    "sign_signing_string",
+    "verify_cavage",
+    "verify_signing_string",
+]
+
+# Algorithms we verify. "hs2019" means "derive it from the key" (draft-cavage-12 §2.1.3).
+_ALGORITHMS = frozenset({"rsa-sha256", "hs2019"})
+
+# One auth-param of §2.1: name "=" quoted-string; created/expires may be bare numbers, as the
+# draft's own examples write them (§2.1.4, §2.1.5). Anything else is refused, not skipped.
+# The quoted-string is written as an unrolled loop (qdtext* (quoted-pair qdtext*)*): a long
+# base64 signature then costs one character-class scan instead of an alternation per character.
+_QDTEXT = r"[\t \x21\x23-\x5b\x5d-\x7e]*"
+_PARAM = re.compile(
+    rf'[ \t]*([A-Za-z][A-Za-z0-9_-]*)=(?:"({_QDTEXT}(?:\\[\t \x21-\x7e]{_QDTEXT})*)"'
+    r"|([0-9]+(?:\.[0-9]+)?))[ \t]*(,|\Z)"
+)
+_INTEGER = re.compile(r"[0-9]{1,15}")
+_DECIMAL = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,9})?")
+_HEADER_NAME = r"(?:\([a-z]+(?:-[a-z]+)*\)|[!#$%&'*+.^_`|~0-9a-z-]+)"
+_HEADER_NAMES = re.compile(rf"{_HEADER_NAME}(?: {_HEADER_NAME})*")
+_UNESCAPE = re.compile(r"\\(.)")
+_SAFE_KEY_ID = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+")
+
+
+@dataclass(frozen=True, slots=True)
+class CavageSignature:
+    """A parsed ``Signature`` header (draft-cavage-12 §2.1)."""
+
+    key_id: str
+    algorithm: str | None  # lower-cased; None when the header omits it
+    headers: tuple[str, ...]  # lower-cased; ("date",) when omitted, as Mastodon and §C.1 do
+    signature: bytes
+    created: str | None = None  # exactly as received: it is signed verbatim as "(created)"
+    expires: str | None = None
+
+
+@lru_cache(maxsize=256)
+def parse_signature_header(value: str) -> CavageSignature:
+    """Parse a ``Signature`` header strictly; any doubt raises ``bad_signature_header``.
+
+    Refused: duplicate or unquoted parameters (bar numeric created/expires), text that is not
+    a parameter list, a missing ``keyId`` or ``signature``, and a signature that is not base64.
+    Well-formed parameters the draft does not define are ignored (§2.1).
+    """
+    params: dict[str, str] = {}
+    pos, end = 0, len(value)
+    while True:
+        match = _PARAM.match(value, pos)
+        if match is None:
+            raise _bad(f"not a parameter list at offset {pos}")
+        name, quoted, bare, separator = match.groups()
+        if name in params:
+            raise _bad(f"duplicate parameter {name!r}")
+        if bare is not None and name not in ("created", "expires"):
+            raise _bad(f"parameter {name!r} must be a quoted string")
+        text = bare if bare is not None else quoted
+        if "\\" in text:
+            text = _UNESCAPE.sub(r"\1", text)
+        params[name] = text
+        pos = match.end()
+        if not separator:
+            if pos != end:
+                raise _bad("trailing text after the parameters")
+            break
+        if pos == end:
+            raise _bad("trailing comma")
+    key_id = params.get("keyId")
+    encoded = params.get("signature")
+    if not key_id or not encoded:
+        raise _bad("keyId and signature are required")
+    try:
+        signature = b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise _bad("signature is not base64") from exc
+    if not signature:
+        raise _bad("signature is empty")
+    covered = ("date",) if "headers" not in params else _parse_covered(params["headers"])
+    created, expires = params.get("created"), params.get("expires")
+    if created is not None and _INTEGER.fullmatch(created) is None:
+        raise _bad("created must be an integer Unix time")
+    if expires is not None and _DECIMAL.fullmatch(expires) is None:
+        raise _bad("expires must be a Unix time")
+    algorithm = params.get("algorithm")
+    return CavageSignature(
+        key_id=key_id,
+        algorithm=None if algorithm is None else algorithm.lower(),
+        headers=covered,
+        signature=signature,
+        created=created,
+        expires=expires,
+    )
+
+
+def _parse_covered(text: str) -> tuple[str, ...]:
+    lowered = text.lower()
+    if _HEADER_NAMES.fullmatch(lowered) is None:
+        raise _bad(f"malformed headers parameter {text!r}")
+    names = tuple(lowered.split(" "))
+    if len(set(names)) != len(names):
+        raise _bad("headers parameter lists a header twice")
+    return names
+
+
+def _bad(detail: str) -> SignatureError:
+    return SignatureError("bad_signature_header", detail)
+
+
+def build_signing_string(
+    method: str,
+    target: str,
+    headers: HeadersLike,
+    covered: Sequence[str],
+    *,
+    created: str | None = None,
+    expires: str | None = None,
+    default_host: str | None = None,
+) -> str:
+    """Build the signing string of draft-cavage-12 §2.3.
+
+    ``target`` is the request target (path and query); ``default_host`` stands in for a
+    ``Host`` header the mapping lacks. Raises ``missing_component`` for an absent header.
+    """
+    view = HeaderView(headers)
+    lines = []
+    for name in covered:
+        if name == "(request-target)":
+            value: str | None = f"{method.lower()} {target}"
+        elif name == "(created)":
+            value = created
+        elif name == "(expires)":
+            value = expires
+        else:
+            value = view.get_field(name)
+            if value is None and name == "host":
+                value = default_host
+        if value is None:
+            raise SignatureError("missing_component", f"signed header {name!r} is missing")
+        lines.append(f"{name}: {value}")
+    return "\n".join(lines)
+
+
+def sign_signing_string(signing_string: str, key: PrivateKeyLike) -> bytes:
+    """Sign with RSASSA-PKCS1-v1_5 SHA-256 (RSA keys) or Ed25519 (Ed25519 keys)."""
+    signer = private_key(key)
+    data = signing_string.encode()
+    if isinstance(signer, rsa.RSAPrivateKey):
+        return signer.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    return signer.sign(data)
+
+
+def verify_signing_string(
+    signing_string: str, signature: bytes, key: PublicKeyLike, algorithm: str | None
+) -> None:
+    """Verify a signing string; raises ``unsupported_algorithm``, ``key_mismatch`` or
+    ``invalid_signature``. Any key size is accepted here; policy lives in :func:`verify_cavage`.
+    """
+    _verify(signing_string.encode(), signature, public_key(key), _checked_algorithm(algorithm))
+
+
+def _checked_algorithm(algorithm: str | None) -> str | None:
+    if algorithm is not None and algorithm not in _ALGORITHMS:
+        raise SignatureError("unsupported_algorithm", f"algorithm {algorithm!r} is not supported")
+    return algorithm
+
+
+def _verify(data: bytes, signature: bytes, key: PublicKey, algorithm: str | None) -> None:
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            try:
+                key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+            except InvalidSignature:
+                if algorithm != "hs2019":
+                    raise
+                # hs2019 with RSA is PKCS#1 v1.5 in practice (Mastodon, GoToSocial), RSASSA-PSS
+                # SHA-512 in the draft's own recommendation (§2.1.3): accept either.
+                pss = padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=64)
+                key.verify(signature, data, pss, hashes.SHA512())
+        elif isinstance(key, ed25519.Ed25519PublicKey):
+            if algorithm == "rsa-sha256":
+                raise SignatureError("key_mismatch", "rsa-sha256 signature, Ed25519 key")
+            key.verify(signature, data)
+        else:
+            raise SignatureError("key_mismatch", f"cannot verify cavage with {type(key).__name__}")
+    except InvalidSignature as exc:
+        raise SignatureError("invalid_signature", "the signature does not verify") from exc
+
+
+def format_signature_header(
+    key_id: str,
+    algorithm: str,
+    covered: Sequence[str] | None,
+    signature: bytes,
+    *,
+    created: str | None = None,
+    expires: str | None = None,
+) -> str:
+    """Serialize a ``Signature`` header: ``keyId="…",algorithm="…",headers="…",signature="…"``."""
+    if _SAFE_KEY_ID.fullmatch(key_id) is None:
+        raise SignatureError("bad_signature_header", "key id must be printable ASCII, no quotes")
+    parts = [f'keyId="{key_id}"', f'algorithm="{algorithm}"']
+    if created is not None:
+        parts.append(f"created={created}")
+    if expires is not None:
+        parts.append(f"expires={expires}")
+    if covered is not None:
+        parts.append(f'headers="{" ".join(covered)}"')
+    parts.append(f'signature="{b64encode(signature).decode("ascii")}"')
+    return ",".join(parts)
+
+
+def sign_cavage(
+    method: str,
+    url: str,
+    headers: HeadersLike,
+    body: bytes | None,
+    key: PrivateKeyLike,
+    key_id: str,
+    now: float,
+) -> dict[str, str]:
+    """Sign a request as Mastodon expects; return the headers to add.
+
+    Covers ``(request-target) host date``, plus ``digest`` when the request has content.
+    ``Date`` and ``Host`` are reused when present, else added.
+    """
+    signer = private_key(key)
+    view = HeaderView(headers)
+    parts = url_parts(url)
+    added: dict[str, str] = {}
+    host = view.get_field("host")
+    if host is None:
+        host = added["Host"] = parts.authority
+    date = view.get_field("date")
+    if date is None:
+        date = added["Date"] = format_http_date(now)
+    covered = ["(request-target)", "host", "date"]
+    lines = [f"(request-target): {method.lower()} {parts.request_target}", f"host: {host}"]
+    lines.append(f"date: {date}")
+    if needs_digest(method, body):
+        digest = added["Digest"] = digest_header(body or b"")
+        covered.append("digest")
+        lines.append(f"digest: {digest}")
+    signature = sign_signing_string("\n".join(lines), signer)
+    algorithm = "rsa-sha256" if isinstance(signer, rsa.RSAPrivateKey) else "hs2019"
+    added["Signature"] = format_signature_header(key_id, algorithm, covered, signature)
+    return added
+
+
+def verify_cavage(
+    method: str,
+    url: str,
+    view: HeaderView,
+    body: bytes | None,
+    key: PublicKeyLike,
+    *,
+    now: float,
+    policy: VerifyPolicy = DEFAULT_POLICY,
+) -> str:
+    """Verify a cavage-signed request under our inbox policy; return the key id.
+
+    Requires ``(request-target)``, ``host``, ``date`` (or ``(created)``, as Mastodon allows)
+    and, for a request with content, ``digest`` (or ``content-digest``) matching the body.
+    """
+    value = view.get_field("signature")
+    if value is None:
+        authorization = view.get_field("authorization")
+        if authorization is None or authorization[:10].lower() != "signature ":
+            raise SignatureError("missing_signature", "no Signature header")
+        value = authorization[10:]
+    sig = parse_signature_header(value)
+    algorithm = _checked_algorithm(sig.algorithm)
+    covered = sig.headers
+    for required in ("(request-target)", "host"):
+        if required not in covered:
+            raise SignatureError("missing_component", f"the signature must cover {required}")
+    if "date" not in covered and "(created)" not in covered:
+        raise SignatureError("missing_component", "the signature must cover date or (created)")
+    digests = [name for name in ("digest", "content-digest") if name in covered]
+    if not digests and needs_digest(method, body):
+        raise SignatureError("missing_component", "the signature must cover digest")
+    verifier = public_key(key)
+    check_key_strength(verifier, policy)
+    if algorithm == "rsa-sha256" and not isinstance(verifier, rsa.RSAPublicKey):
+        raise SignatureError("key_mismatch", "rsa-sha256 signature needs an RSA key")
+    _check_time(sig, view, now, policy)
+    for name in digests:
+        check = verify_digest if name == "digest" else verify_content_digest
+        check(view.get_field(name), body or b"")
+    parts = url_parts(url)
+    signing_string = build_signing_string(
+        method,
+        parts.request_target,
+        view,
+        covered,
+        created=sig.created,
+        expires=sig.expires,
+        default_host=parts.authority,
+    )
+    _verify(signing_string.encode(), sig.signature, verifier, algorithm)
+    return sig.key_id
+
+
+def _check_time(sig: CavageSignature, view: HeaderView, now: float, policy: VerifyPolicy) -> None:
+    created: float | None = None
+    if "date" in sig.headers:
+        date = view.get_field("date")
+        if date is None:
+            raise SignatureError("missing_component", "signed header 'date' is missing")
+        created = parse_http_date(date)
+    if "(created)" in sig.headers:
+        if sig.created is None:
+            raise _bad("(created) is signed but the created parameter is missing")
+        created = float(sig.created)
+    expires: float | None = None
+    if "(expires)" in sig.headers:
+        if sig.expires is None:
+            raise _bad("(expires) is signed but the expires parameter is missing")
+        expires = float(sig.expires)
+    if created is None:  # unreachable through verify_cavage, which requires one of them
+        raise SignatureError("missing_component", "the signature must cover date or (created)")
+    check_window(created, expires, now, policy)

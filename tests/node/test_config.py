@@ -1,0 +1,133 @@
+"""Settings: defaults, the TOML file, ``KENNISKNOOP_*`` environment overrides and bad values."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from node.config import (
+    CONFIG_FILE,
+    SETTINGS,
+    ConfigError,
+    Settings,
+    build_settings,
+    load_settings,
+    render_toml,
+)
+
+REQUIRED = {("node", "url"): "https://drenthe.test", ("node", "name"): "BOKD Drenthe",
+            ("node", "handle"): "drenthe"}
+
+
+def write_config(directory: Path, text: str) -> None:
+    (directory / CONFIG_FILE).write_text(text, encoding="utf-8")
+
+
+def minimal_toml(extra: str = "") -> str:
+    return ('[node]\nurl = "https://drenthe.test"\nname = "BOKD Drenthe"\nhandle = "drenthe"\n'
+            + extra)
+
+
+def test_defaults_fill_every_setting(tmp_path: Path) -> None:
+    settings = build_settings(tmp_path, REQUIRED, environ={})
+    assert {(s.section, s.key) for s in SETTINGS} == set(settings.values)
+    assert settings.get("server", "port") == 8000
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'kennisknoop.db'}"
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    write_config(tmp_path, minimal_toml('[server]\nport = 8100\n'))
+    settings = load_settings(tmp_path, environ={"KENNISKNOOP_SERVER_PORT": "8200"})
+    assert settings.get("server", "port") == 8200
+
+
+def test_environment_alone_can_set_a_value_the_file_lacks(tmp_path: Path) -> None:
+    write_config(tmp_path, minimal_toml())
+    settings = load_settings(tmp_path, environ={"KENNISKNOOP_FEDERATION_MODE": "allowlist",
+                                                "KENNISKNOOP_FEDERATION_ALLOW": "a.test, b.test"})
+    assert settings.get("federation", "mode") == "allowlist"
+    assert settings.get("federation", "allow") == ["a.test", "b.test"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [("yes", True), ("1", True), ("off", False)])
+def test_boolean_environment_values_are_read_as_words(tmp_path: Path, text: str,
+                                                     expected: bool) -> None:
+    settings = build_settings(tmp_path, REQUIRED,
+                              environ={"KENNISKNOOP_NODE_ALLOW_PRIVATE_NETWORK": text})
+    assert settings.allow_private_network is expected
+
+
+def test_explicit_override_beats_the_environment(tmp_path: Path) -> None:
+    settings = build_settings(tmp_path, {**REQUIRED, ("limits", "page_size"): 50},
+                              environ={"KENNISKNOOP_LIMITS_PAGE_SIZE": "10"})
+    assert settings.page_size == 50
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("KENNISKNOOP_SERVER_PORT", "eighty"),
+    ("KENNISKNOOP_NODE_ALLOW_PRIVATE_NETWORK", "maybe"),
+    ("KENNISKNOOP_NODE_ROLE", "emperor"),
+    ("KENNISKNOOP_FEDERATION_MODE", "closed"),
+    ("KENNISKNOOP_NODE_URL", "ftp://drenthe.test"),
+    ("KENNISKNOOP_NODE_URL", "https://drenthe.test/kennis"),
+])
+def test_bad_environment_value_is_a_config_error_naming_it(tmp_path: Path, variable: str,
+                                                           value: str) -> None:
+    environ = {"KENNISKNOOP_NODE_URL": "https://drenthe.test", "KENNISKNOOP_NODE_NAME": "BOKD",
+               "KENNISKNOOP_NODE_HANDLE": "drenthe", variable: value}
+    with pytest.raises(ConfigError) as info:
+        build_settings(tmp_path, environ=environ)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_file_value_is_a_config_error(tmp_path: Path) -> None:
+    write_config(tmp_path, minimal_toml('[server]\nport = "eighty"\n'))
+    with pytest.raises(ConfigError, match="server.port"):
+        load_settings(tmp_path, environ={})
+
+
+def test_unknown_key_in_the_file_is_refused(tmp_path: Path) -> None:
+    write_config(tmp_path, minimal_toml('[server]\nprot = 8000\n'))
+    with pytest.raises(ConfigError, match="unknown setting server.prot"):
+        load_settings(tmp_path, environ={})
+
+
+def test_unknown_section_in_the_file_is_refused(tmp_path: Path) -> None:
+    write_config(tmp_path, minimal_toml('[sever]\nport = 8000\n'))
+    with pytest.raises(ConfigError, match="unknown setting sever.port"):
+        load_settings(tmp_path, environ={})
+
+
+def test_broken_toml_is_a_config_error(tmp_path: Path) -> None:
+    write_config(tmp_path, '[node\nurl = "x"\n')
+    with pytest.raises(ConfigError, match=CONFIG_FILE):
+        load_settings(tmp_path, environ={})
+
+
+def test_missing_file_says_to_run_init(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="kennisknoop init"):
+        load_settings(tmp_path, environ={})
+
+
+def test_missing_name_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="node.name"):
+        build_settings(tmp_path, {**REQUIRED, ("node", "name"): ""}, environ={})
+
+
+def test_rendered_file_loads_back_to_the_same_settings(tmp_path: Path) -> None:
+    original = build_settings(tmp_path, {**REQUIRED, ("federation", "block"): ["bad.test"],
+                                         ("node", "allow_private_network"): True,
+                                         ("node", "summary"): 'Dorpen "samen"'}, environ={})
+    write_config(tmp_path, render_toml(original))
+    loaded: Settings = load_settings(tmp_path, environ={})
+    assert dict(loaded.values) == dict(original.values)
+
+
+def test_rendered_file_documents_every_setting_with_its_variable(tmp_path: Path) -> None:
+    text = render_toml(build_settings(tmp_path, REQUIRED, environ={}))
+    parsed = tomllib.loads(text)
+    for s in SETTINGS:
+        assert s.key in parsed[s.section]
+        assert f"(env {s.env})" in text

@@ -1,0 +1,241 @@
+"""JSON API, knowledge items: create, read, update, delete of every kind, and the integrity proof."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from node.services.context import NodeContext
+from node.store import actors as actor_store
+from node.store import objects as object_store
+from protocol.errors import ProofError
+from protocol.keys import multikey_decode
+from protocol.proofs import verify_proof
+from tests.node.conftest import BASE_URL
+from tests.node.web.api_helpers import HANDLE, create_initiative, create_item
+
+ITEM_BODIES: dict[str, dict[str, Any]] = {
+    "story": {"title": "Een molen vol energie", "content": "Het *verhaal*."},
+    "guide": {"title": "Zo start je een energiecoöperatie", "content": "1. Begin.",
+              "attachments": [{"url": "https://example.org/stappenplan.pdf", "name": "Stappenplan",
+                               "media_type": "application/pdf"}]},
+    "template": {"title": "Modelstatuten coöperatie", "content": "Statuten.",
+                 "attachments": [{"url": "https://example.org/statuten.docx"}]},
+    "question": {"title": "Hoe regel je de verzekering?", "content": "Wie weet het?",
+                 "question_category": "organisational"},
+    "bottleneck": {"title": "Netcongestie", "content": "Geen aansluiting.",
+                   "regulation": "Energiewet", "bottleneck_status": "raised"},
+    "event": {"title": "Leerkring energie", "content": "Welkom.",
+              "start_time": "2026-12-03T19:30:00+01:00", "end_time": "2026-12-03T21:30:00+01:00"},
+}
+KIND_FIELDS = {
+    "story": {},
+    "guide": {"attachments": [{"url": "https://example.org/stappenplan.pdf",
+                               "name": "Stappenplan", "media_type": "application/pdf"}]},
+    "template": {"attachments": [{"url": "https://example.org/statuten.docx"}]},
+    "question": {"question_category": "organisational", "accepted_answer": None},
+    "bottleneck": {"regulation": "Energiewet", "bottleneck_status": "raised"},
+    "event": {"start_time": "2026-12-03T19:30:00+01:00", "end_time": "2026-12-03T21:30:00+01:00"},
+}
+
+
+@pytest.fixture
+async def initiative(client: httpx.AsyncClient, auth: dict[str, str]) -> dict[str, Any]:
+    return await create_initiative(client, auth, themes=["energy-generation"])
+
+
+async def test_create_item_answers_201_with_its_iri_and_location(
+        client: httpx.AsyncClient, auth: dict[str, str], initiative: dict[str, Any]) -> None:
+    response = await client.post("/api/items", headers=auth, json={
+        "kind": "story", "title": "Een molen vol energie", "content": "Het verhaal.",
+        "initiative": HANDLE})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["id"] == f"{BASE_URL}/items/{body['local_id']}"
+    assert response.headers["location"] == f"/api/items/{body['local_id']}"
+    assert body["initiative"] == initiative["id"]
+    assert body["initiative_handle"] == HANDLE
+    assert (body["version"], body["local"], body["deleted"]) == (1, True, False)
+    assert body["origin"] == "drenthe.test"
+
+
+@pytest.mark.parametrize("kind", sorted(ITEM_BODIES))
+async def test_every_kind_reads_back_with_its_own_fields(
+        client: httpx.AsyncClient, auth: dict[str, str], initiative: dict[str, Any],
+        kind: str) -> None:
+    created = await create_item(client, auth, kind=kind, initiative=HANDLE, **ITEM_BODIES[kind])
+    read = (await client.get(f"/api/items/{created['local_id']}")).json()
+    assert read == created
+    assert read["kind"] == kind
+    assert {k: read[k] for k in KIND_FIELDS[kind]} == KIND_FIELDS[kind]
+    other_kind_fields = {f for fields in KIND_FIELDS.values() for f in fields} - set(
+        KIND_FIELDS[kind])
+    assert not other_kind_fields & set(read)
+
+
+async def test_an_answer_replies_to_its_question(
+        client: httpx.AsyncClient, auth: dict[str, str], initiative: dict[str, Any]) -> None:
+    question = await create_item(client, auth, kind="question", initiative=HANDLE,
+                                 title="Wie weet raad?", content="Vraag.")
+    answer = await create_item(client, auth, kind="answer", initiative=HANDLE, title=None,
+                               content="Zo doe je dat.", in_reply_to=question["id"])
+    assert answer["kind"] == "answer"
+    assert answer["in_reply_to"] == question["id"]
+    assert answer["title"] is None
+
+
+async def test_item_fields_mirror_the_input(
+        client: httpx.AsyncClient, auth: dict[str, str], initiative: dict[str, Any]) -> None:
+    item = await create_item(
+        client, auth, initiative=initiative["id"], summary="Kort.", themes=["energy-generation"],
+        language="fy", license="CC0-1.0", content="# Kop\n\nTekst met <script>x</script>.",
+        place={"name": "Reduzum", "latitude": 53.123456, "longitude": 5.789012,
+               "province_code": "PV21"})
+    assert item["content"] == "# Kop\n\nTekst met <script>x</script>."
+    assert "<h1>Kop</h1>" in item["content_html"]
+    assert "<script" not in item["content_html"]
+    assert (item["summary"], item["themes"], item["language"], item["license"]) == (
+        "Kort.", ["energy-generation"], "fy", "CC0-1.0")
+    assert item["place"]["latitude"] == 53.12  # village precision unless exact
+    assert item["place"]["province_code"] == "PV21"
+
+
+async def test_item_without_initiative_is_by_the_node_actor(
+        client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    item = await create_item(client, auth)
+    assert item["initiative"] == f"{BASE_URL}/actors/drenthe"
+    assert item["initiative_handle"] == "drenthe"
+
+
+async def test_item_reads_the_same_by_iri_and_by_local_id(
+        client: httpx.AsyncClient, auth: dict[str, str], initiative: dict[str, Any]) -> None:
+    item = await create_item(client, auth, initiative=HANDLE)
+    by_id = await client.get("/api/items/by-id", params={"id": item["id"]})
+    by_local = await client.get(f"/api/items/{item['local_id']}")
+    assert by_id.status_code == by_local.status_code == 200
+    assert by_id.json() == by_local.json() == item
+
+
+async def test_reading_an_unknown_item_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/items/0123456789abcdef")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+async def test_patch_changes_only_the_given_fields_and_adds_one_to_version(
+        client: httpx.AsyncClient, auth: dict[str, str], initiative: dict[str, Any],
+        clock: Any) -> None:
+    item = await create_item(client, auth, initiative=HANDLE, summary="Oud.")
+    clock.advance(60)
+    response = await client.patch(f"/api/items/{item['local_id']}", headers=auth,
+                                  json={"title": "Nieuwe titel", "themes": ["local-food"]})
+    assert response.status_code == 200
+    patched = response.json()
+    assert patched["version"] == item["version"] + 1
+    assert (patched["title"], patched["themes"], patched["summary"]) == (
+        "Nieuwe titel", ["local-food"], "Oud.")
+    assert patched["updated"] > item["updated"]
+    assert patched["published"] == item["published"]
+    assert (await client.get(f"/api/items/{item['local_id']}")).json() == patched
+
+
+async def test_every_patch_adds_exactly_one_to_version(
+        client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    item = await create_item(client, auth)
+    for expected in (2, 3, 4):
+        response = await client.patch("/api/items/by-id", params={"id": item["id"]},
+                                      headers=auth, json={"summary": f"Versie {expected}"})
+        assert response.json()["version"] == expected
+
+
+async def test_patch_with_null_clears_a_field(client: httpx.AsyncClient,
+                                              auth: dict[str, str]) -> None:
+    item = await create_item(client, auth, summary="Weg ermee.",
+                             place={"name": "Reduzum", "province_code": "PV21"})
+    response = await client.patch(f"/api/items/{item['local_id']}", headers=auth,
+                                  json={"summary": None, "place": None})
+    assert (response.json()["summary"], response.json()["place"]) == (None, None)
+
+
+async def test_patch_accepts_merge_patch_media_type(client: httpx.AsyncClient,
+                                                    auth: dict[str, str]) -> None:
+    item = await create_item(client, auth)
+    response = await client.patch(
+        f"/api/items/{item['local_id']}", content=b'{"title": "Samengevoegd"}',
+        headers={**auth, "Content-Type": "application/merge-patch+json"})
+    assert response.status_code == 200
+    assert response.json()["title"] == "Samengevoegd"
+
+
+async def test_patching_event_end_before_stored_start_is_refused(
+        client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    event = await create_item(client, auth, **{"kind": "event", **ITEM_BODIES["event"]})
+    response = await client.patch(f"/api/items/{event['local_id']}", headers=auth,
+                                  json={"end_time": "2026-12-03T18:00:00+01:00"})
+    assert response.status_code == 422
+    assert response.json()["error"] == "bad_value"
+
+
+async def test_deleted_item_answers_410(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    item = await create_item(client, auth)
+    response = await client.delete(f"/api/items/{item['local_id']}", headers=auth)
+    assert response.status_code == 204
+    for url, params in ((f"/api/items/{item['local_id']}", {}),
+                        ("/api/items/by-id", {"id": item["id"]})):
+        gone = await client.get(url, params=params)
+        assert gone.status_code == 410
+        assert gone.json()["error"] == "gone"
+
+
+async def test_deleted_item_cannot_be_patched_or_deleted_again(
+        client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    item = await create_item(client, auth)
+    await client.delete("/api/items/by-id", params={"id": item["id"]}, headers=auth)
+    patched = await client.patch(f"/api/items/{item['local_id']}", headers=auth,
+                                 json={"title": "Terug"})
+    deleted = await client.delete(f"/api/items/{item['local_id']}", headers=auth)
+    assert (patched.status_code, deleted.status_code) == (410, 410)
+
+
+async def test_deleted_item_leaves_the_list(client: httpx.AsyncClient,
+                                            auth: dict[str, str]) -> None:
+    keep = await create_item(client, auth, title="Blijft")
+    drop = await create_item(client, auth, title="Gaat weg")
+    await client.delete(f"/api/items/{drop['local_id']}", headers=auth)
+    listed = (await client.get("/api/items")).json()["items"]
+    assert [i["id"] for i in listed] == [keep["id"]]
+
+
+async def test_api_item_is_the_signed_document_of_its_iri(
+        client: httpx.AsyncClient, auth: dict[str, str], initiative: dict[str, Any],
+        ctx: NodeContext) -> None:
+    # Given an item created and read through the API
+    created = await create_item(client, auth, initiative=HANDLE, themes=["energy-generation"])
+    item = (await client.get("/api/items/by-id", params={"id": created["id"]})).json()
+    # When its ActivityStreams document (what its IRI serves) is checked against the author key
+    async with ctx.db.sessions() as session:
+        stored = await object_store.get(session, item["id"])
+        author = await actor_store.get(session, item["initiative"])
+    assert stored is not None and author is not None and author.ed_public_multibase
+    document = stored.document
+    # Then the proof verifies and the document says what the API says
+    assert verify_proof(document, multikey_decode(author.ed_public_multibase)) == author.ed_key_id
+    assert (document["id"], document["name"], document["version"]) == (
+        item["id"], item["title"], item["version"])
+    assert document["attributedTo"] == item["initiative"]
+    assert document["content"] == item["content_html"]
+    assert document["source"]["content"] == item["content"]
+
+
+async def test_a_changed_byte_breaks_the_items_proof(
+        client: httpx.AsyncClient, auth: dict[str, str], ctx: NodeContext) -> None:
+    item = await create_item(client, auth)
+    async with ctx.db.sessions() as session:
+        stored = await object_store.get(session, item["id"])
+        author = await actor_store.get(session, item["initiative"])
+    assert stored is not None and author is not None and author.ed_public_multibase
+    tampered = {**stored.document, "name": stored.document["name"] + "!"}
+    with pytest.raises(ProofError, match="signature does not verify"):
+        verify_proof(tampered, multikey_decode(author.ed_public_multibase))
