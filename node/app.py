@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 import httpx
+from argon2 import PasswordHasher
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
@@ -21,7 +22,8 @@ from protocol.errors import ProtocolError
 
 def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
                clock: Callable[[], datetime] = utcnow, database: Database | None = None,
-               keygen: Callable[[], KeyPair] = generate_keys) -> Starlette:
+               keygen: Callable[[], KeyPair] = generate_keys,
+               password_hasher: PasswordHasher | None = None) -> Starlette:
     """A node application. The schema must exist (``kennisknoop migrate`` / ``serve`` do that).
 
     ``http`` is the outbound client (tests pass one mounted on other in-process nodes);
@@ -32,7 +34,8 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
     if http is None:
         # interop: Mastodon expects a User-Agent; remote.py sets it per request.
         http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
-    ctx = NodeContext(settings=settings, db=db, clock=clock, http=http, keygen=keygen)
+    ctx = NodeContext(settings=settings, db=db, clock=clock, http=http, keygen=keygen,
+                      password_hasher=password_hasher or PasswordHasher())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -22,19 +22,21 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from node.config import CONFIG_FILE, ROLES, ConfigError, Settings, build_settings, load_settings
 from node.config import render_toml as _render_toml
+from node.remote import RemoteError
+from node.services import follow as follow_service
 from node.services import transfer, users
 from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
 from node.services.errors import ServiceError
 from node.services.validation import parse_handle
 from node.store.db import Database
-from node.store.migrate import upgrade
 from protocol import themes
 from protocol.errors import ProtocolError
 
@@ -81,16 +83,23 @@ def load(directory: Path) -> Settings:
 
 def migrate_database(settings: Settings) -> None:
     """Bring the schema up to date (Alembic; synchronous, run it outside the event loop)."""
+    from node.store.migrate import upgrade  # Alembic takes a third of a second to import
+
     upgrade(settings.database_url)
 
 
 @asynccontextmanager
 async def open_context(settings: Settings) -> AsyncIterator[NodeContext]:
-    """A ``NodeContext`` with its own database connection pool, closed on exit."""
+    """A ``NodeContext`` with its own database pool and outbound HTTP client, closed on exit."""
     db = Database.connect(settings.database_url)
+    # interop(bovine-herd): the worker `serve` runs uses this context to deliver and to fetch
+    # followers' actors; without a client every delivery crashed the worker round, so a served
+    # node never sent an Accept. Same client settings as create_app's.
+    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
     try:
-        yield NodeContext(settings=settings, db=db)
+        yield NodeContext(settings=settings, db=db, http=http)
     finally:
+        await http.aclose()
         await db.dispose()
 
 
@@ -203,15 +212,25 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
     return 1 if failed else 0
 
 
+def _log_to_stderr() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # noise at startup
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     settings = load(Path(args.dir))
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    _log_to_stderr()
     # Volunteers run `serve` unattended (systemd, Docker): an upgrade needs no separate step.
     migrate_database(settings)
     asyncio.run(_ensure_node(settings))
     host = args.host or str(settings.get("server", "host"))
     port = args.port or int(settings.get("server", "port"))
-    return asyncio.run(_serve(settings, host, port, with_worker=not args.no_worker))
+    try:
+        return asyncio.run(_serve(settings, host, port, with_worker=not args.no_worker))
+    except SystemExit as exc:  # uvicorn exits 3 when it cannot start (port in use); it logged why
+        if exc.code in (0, None):
+            raise
+        return 1
 
 
 async def _work(settings: Settings) -> None:
@@ -227,7 +246,7 @@ async def _work(settings: Settings) -> None:
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     settings = load(Path(args.dir))
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    _log_to_stderr()
     asyncio.run(_work(settings))
     return 0
 
@@ -298,6 +317,24 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_follow(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    result = _run(settings, lambda ctx: follow_service.follow(ctx, args.target,
+                                                              as_handle=args.as_handle))
+    state = "follows" if result.state == "accepted" else "asked to follow"
+    print(f"{result.follower} {state} {result.followee}"
+          + ("" if result.state == "accepted" else " (the worker delivers the request)"))
+    return 0
+
+
+def _cmd_unfollow(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    done = _run(settings, lambda ctx: follow_service.unfollow(ctx, args.target,
+                                                              as_handle=args.as_handle))
+    print("unfollowed" if done else "was not following")
+    return 0
+
+
 # --- parser ---------------------------------------------------------------------------------------
 
 
@@ -321,14 +358,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("init", "create a node: write DIR/kennisknoop.toml, create the database and "
                 "the node actor's keys", _cmd_init)
-    p.add_argument("--url", required=True, help="public base URL, e.g. https://kennis.example")
+    p.add_argument("--url", required=True, metavar="BASE_URL",
+                   help="public base URL, e.g. https://kennis.example")
     p.add_argument("--name", required=True, help="display name of the node")
     p.add_argument("--handle", help="handle of the node actor (default: from the name)")
-    p.add_argument("--database", help="database URL (default: SQLite file in DIR)")
+    p.add_argument("--database", metavar="URL", help="database URL (default: SQLite file in DIR)")
     p.add_argument("--role", choices=ROLES, default="provincial", help="default: provincial")
     p.add_argument("--allow-private-network", action="store_true",
                    help="allow requests to loopback/private addresses (local demos only)")
-    p.add_argument("--province", help="CBS province code, e.g. PV22")
+    p.add_argument("--province", metavar="PVxx", help="CBS province code, e.g. PV22")
 
     p = command("serve", "migrate the database, then serve the node (and run the worker)",
                 _cmd_serve)
@@ -361,6 +399,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("export", "write everything this node owns as signed JSON-LD documents",
                 _cmd_export)
     p.add_argument("file", metavar="FILE", help="output file, or - for standard output")
+    for name, run, what in (("follow", _cmd_follow, "follow"),
+                            ("unfollow", _cmd_unfollow, "stop following")):
+        p = command(name, f"{what} a node, initiative or theme anywhere (as the node actor, or "
+                    "--as an initiative)", run)
+        p.add_argument("target", metavar="TARGET",
+                       help="handle such as fryslan@kennis.doarpswurk.nl or an actor URL")
+        p.add_argument("--as", dest="as_handle", metavar="HANDLE",
+                       help="the local initiative that follows (default: the node actor)")
     return parser
 
 
@@ -409,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
         return fail(exc.detail)
     except ProtocolError as exc:
         return fail(f"{exc.reason}: {exc.detail}")
+    except RemoteError as exc:
+        return fail(f"the other server could not be reached or answered badly: {exc.detail}")
     except SQLAlchemyError as exc:
         return fail(_database_message(exc))
     except OSError as exc:

@@ -5,7 +5,10 @@ ports: Doarpswurk (Fryslân), BOKD (Drenthe) and the national aggregator LVKK. A
 exist yet is initialised (``kennisknoop init`` with ``--allow-private-network``), filled from its
 file in ``node/data/`` and given an admin ``beheerder`` whose random password is printed once.
 Every node is then served as its own ``kennisknoop serve`` subprocess, logging to
-``DIR/<handle>/serve.log``, until Ctrl-C. (The nodes do not follow each other yet.)
+``DIR/<handle>/serve.log``, until Ctrl-C. Once they answer, freshly created nodes follow each
+other as their specs say (the two provinces each other, the aggregator both), so each backfills
+the others' knowledge and from then on receives every new item: publish one in Fryslân and it
+appears in Drenthe and at the aggregator.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from node.cli import CliError, init_node, load, open_context
 from node.config import CONFIG_FILE, ConfigError
+from node.remote import RemoteError
 from node.services.errors import ServiceError
+from node.services.follow import follow
 from node.services.transfer import import_file
 from node.services.users import add_user
 
@@ -43,12 +48,16 @@ class NodeSpec:
     province: str | None  # CBS code; None for the national aggregator
     role: str = "provincial"
     demo_file: str | None = None  # in node/data/
+    follows: tuple[str, ...] = ()  # handles of other demo nodes this node's actor follows
 
 
 NODES: tuple[NodeSpec, ...] = (
-    NodeSpec("fryslan", "Doarpswurk", "PV21", demo_file="demo-fryslan.json"),
-    NodeSpec("drenthe", "BOKD Drenthe", "PV22", demo_file="demo-drenthe.json"),
-    NodeSpec("lvkk", "Landelijke Vereniging Kleine Kernen", None, role="aggregator"),
+    NodeSpec("fryslan", "Doarpswurk", "PV21", demo_file="demo-fryslan.json",
+             follows=("drenthe",)),
+    NodeSpec("drenthe", "BOKD Drenthe", "PV22", demo_file="demo-drenthe.json",
+             follows=("fryslan",)),
+    NodeSpec("lvkk", "Landelijke Vereniging Kleine Kernen", None, role="aggregator",
+             follows=("fryslan", "drenthe")),
 )
 
 
@@ -111,6 +120,42 @@ def wait_until_ready(node: RunningNode, timeout: float = READY_SECONDS) -> None:
     raise RuntimeError(f"{node.spec.handle} did not answer within {timeout:.0f} s")
 
 
+async def _follow_all(node: RunningNode, targets: list[str]) -> None:
+    async with open_context(load(node.directory)) as ctx:
+        for target in targets:
+            await follow(ctx, target)
+
+
+def federate(nodes: list[RunningNode]) -> None:
+    """Let freshly created nodes follow the others (the serve processes deliver the Follows)."""
+    by_handle = {n.spec.handle: n for n in nodes}
+    for node in nodes:
+        if node.password is None:  # an existing demo: it followed when it was created
+            continue
+        targets = [f"{by_handle[h].url}/actors/{h}" for h in node.spec.follows if h in by_handle]
+        asyncio.run(_follow_all(node, targets))
+
+
+def wait_for_federation(nodes: list[RunningNode], timeout: float = READY_SECONDS) -> int:
+    """Wait until the aggregator holds items from the provinces; how many it holds."""
+    aggregator = next((n for n in nodes if n.spec.role == "aggregator"), None)
+    if aggregator is None:
+        return 0
+    deadline = time.monotonic() + timeout
+    count = 0
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(f"{aggregator.url}/api/items", params={"origin": "remote",
+                                                                        "limit": 100}, timeout=2)
+            count = len(response.json().get("items", []))
+        except (httpx.TransportError, ValueError):
+            count = 0
+        if count:
+            return count
+        time.sleep(0.5)
+    return count
+
+
 def stop(nodes: list[RunningNode]) -> None:
     running = [n.process for n in nodes if n.process is not None and n.process.poll() is None]
     for process in running:
@@ -129,7 +174,8 @@ def describe(node: RunningNode) -> str:
              f"  home page   {url}/",
              f"  actor JSON  {url}/actors/{spec.handle}  "
              "(Accept: application/activity+json)",
-             f"  JSON API    {url}/api/items  (OpenAPI: {url}/api/openapi.json)"]
+             f"  JSON API    {url}/api/items  (OpenAPI: {url}/api/openapi.json)",
+             f"  federated   {url}/api/items?origin=remote  (what arrived from other nodes)"]
     if node.password:
         lines.append(f"  sign in     {ADMIN} / {node.password}   <- shown only now")
     else:
@@ -159,7 +205,10 @@ def main(argv: list[str] | None = None) -> int:
             start(node)
         for node in nodes:
             wait_until_ready(node)
-        print("\nKennisknoop demo: every node is running. Ctrl-C stops them.\n")
+        federate(nodes)
+        received = wait_for_federation(nodes)
+        print(f"\nKennisknoop demo: every node is running and federating (the aggregator "
+              f"holds {received} items from the provinces so far). Ctrl-C stops them.\n")
         print("\n\n".join(describe(n) for n in nodes))
         print(f"\nData and logs: {args.dir.resolve()} (remove it to start afresh)", flush=True)
         while all(n.process is not None and n.process.poll() is None for n in nodes):
@@ -168,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         raise RuntimeError(f"{stopped.spec.handle} stopped; see {stopped.directory / 'serve.log'}")
     except KeyboardInterrupt:
         return 0
-    except (RuntimeError, CliError, ConfigError, OSError, SQLAlchemyError) as exc:
+    except (RuntimeError, CliError, ConfigError, OSError, SQLAlchemyError, RemoteError) as exc:
         print(f"demo: error: {exc}", file=sys.stderr)
         return 1
     except ServiceError as exc:

@@ -472,7 +472,13 @@ def _attachments(raw: RawObject) -> tuple[Attachment, ...]:
             continue
         if not isinstance(entry, dict):
             _fail("bad_field", "attachment entries must be objects or IRIs")
-        url = _url(entry) if entry.get("url") is not None else _iri(entry, "href")
+        try:
+            url = _url(entry) if entry.get("url") is not None else _iri(entry, "href")
+        except DocumentError:
+            # interop(fediverse-pasture): FEP-0ea0 payment links (payto:) and inline data:
+            # images are real attachments; one we cannot link to is dropped, not the whole
+            # object (Mastodon and Misskey show such notes without it).
+            continue
         result.append(
             Attachment(
                 _first_type(entry.get("type")), _text(entry, "mediaType"), url, _text(entry, "name")

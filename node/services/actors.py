@@ -19,6 +19,7 @@ from node.services.permissions import Caller, require_actor_edit
 from node.store import actors as actor_store
 from node.store import users as user_store
 from node.store.actors import StoredActor
+from protocol import themes as vocab_themes
 from protocol.keys import multikey_encode, private_pem, public_pem
 
 
@@ -80,19 +81,36 @@ async def _store_document(session: AsyncSession, actor: StoredActor) -> StoredAc
 
 
 async def ensure_node_actor(ctx: NodeContext) -> StoredActor:
-    """Create the node actor (the provincial association) if it does not exist yet."""
+    """Create the node actor (the provincial association) and its theme feeds if missing."""
     settings = ctx.settings
     async with ctx.db.transaction() as session:
-        existing = await actor_store.get_node(session)
-        if existing is not None:
-            return existing
-        profile: dict[str, Any] = {"role": settings.role}
-        province = settings.get("node", "province_code")
-        if province:
-            profile["province_code"] = province
-        return await _insert_local_actor(
-            ctx, session, kind="node", type="Organization", handle=settings.handle.lower(),
-            name=settings.name, summary=settings.get("node", "summary") or None, profile=profile)
+        node = await actor_store.get_node(session)
+        if node is None:
+            profile: dict[str, Any] = {"role": settings.role}
+            province = settings.get("node", "province_code")
+            if province:
+                profile["province_code"] = province
+            node = await _insert_local_actor(
+                ctx, session, kind="node", type="Organization", handle=settings.handle.lower(),
+                name=settings.name, summary=settings.get("node", "summary") or None,
+                profile=profile)
+        await _ensure_theme_actors(ctx, session, node)
+        return node
+
+
+async def _ensure_theme_actors(ctx: NodeContext, session: AsyncSession, node: StoredActor
+                               ) -> None:
+    """One ``Group`` actor per top-level theme (``zorg@host``…) announcing matching items."""
+    scope = "landelijk" if ctx.settings.role == "aggregator" else node.name
+    for theme in vocab_themes.all_themes():
+        if theme.broader is not None or await actor_store.get_local(session, theme.hashtag):
+            continue
+        await _insert_local_actor(
+            ctx, session, kind="theme", type="Group", handle=theme.hashtag,
+            name=f"{theme.label.nl} ({scope})",
+            summary=f"Alle kennis over {theme.label.nl.lower()} op {node.name}: verhalen, "
+                    f"handleidingen, vragen en knelpunten.",
+            profile={"themes": [theme.id], "theme": theme.id})
 
 
 async def resolve_local(session: AsyncSession, ctx: NodeContext, ref: str) -> StoredActor:

@@ -23,7 +23,7 @@ from node.remote import RemoteError
 from node.services import remote_objects
 from node.services.context import NodeContext
 from node.services.delivery import follower_actors
-from node.services.outbox import publish_activity
+from node.services.outbox import announce_by_themes, publish_activity
 from node.services.resolve import ed25519_key, fetch_actor, node_actor, resolve_key, signer_of
 from node.store import actors as actor_store
 from node.store import feed as feed_store
@@ -107,6 +107,8 @@ async def _store_object(ctx: NodeContext, obj: ASObject, *, via: str) -> Applied
             owners |= {a.ap_id for a in await follower_actors(session, author) if a.is_local}
         await feed_store.add(session, owners=sorted(owners), object_ap_id=obj.id, via=via,
                              now=ctx.now())
+        if "proof" in obj.raw:  # theme feeds relay only what their followers can verify
+            await announce_by_themes(ctx, session, stored.themes, obj.raw)
         if stored.in_reply_to and ctx.urls.is_local(stored.in_reply_to) and \
                 stored.version <= 1 and stored.published == stored.updated:
             await _reannounce_answer(ctx, session, stored.in_reply_to, obj)
@@ -183,11 +185,14 @@ async def handle_delete(ctx: NodeContext, activity: Activity, sender: str) -> Ap
     if tomb is not None and "proof" in tomb.raw:
         await _verified_by_proof(ctx, tomb.raw, sender)
     async with ctx.db.transaction() as session:
+        before = await object_store.get(session, target)
         changed = await remote_objects.tombstone(
             ctx, session, ap_id=target, actor=sender,
             deleted=tomb.deleted if tomb else None,
             version=version if isinstance(version, int) else None,
             document=tomb.raw if tomb else None)
+        if changed and before is not None and "proof" in activity.raw:
+            await announce_by_themes(ctx, session, before.themes, activity.raw)
     return Applied(changed)
 
 

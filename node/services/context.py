@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
+from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from node.config import Settings
@@ -35,6 +36,8 @@ class NodeContext:
     clock: Callable[[], datetime] = utcnow
     http: httpx.AsyncClient | None = None
     keygen: Callable[[], KeyPair] = generate_keys
+    # argon2id with the library's defaults (RFC 9106 low-memory profile); tests pass cheaper ones.
+    password_hasher: PasswordHasher = field(default_factory=PasswordHasher)
     urls: Urls = field(init=False)
     _remote: RemoteClient | None = field(init=False, default=None)
 

@@ -22,6 +22,7 @@ from node.services.inputs import AttachmentInput, ItemInput, Patch, PlaceInput
 from node.services.outbox import publish_activity
 from node.services.permissions import Caller, require_actor_edit
 from node.services.urls import new_local_id
+from node.store import activities as activity_store
 from node.store import actors as actor_store
 from node.store import objects as object_store
 from node.store.actors import StoredActor
@@ -96,8 +97,20 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller) -> Stor
             session, ap_id=ap_id, is_local=True, host=ctx.urls.host, kind=data.kind,
             type=KIND_TYPES[data.kind], attributed_to=author.ap_id, version=1, published=now,
             updated=now, received_at=now, document=document, **values)
-        await publish_activity(ctx, session, actor=author, type="Create", obj=document)
+        await publish_activity(ctx, session, actor=author, type="Create", obj=document,
+                               recipients=await _question_author(session, data.in_reply_to))
         return item
+
+
+async def _question_author(session: AsyncSession, in_reply_to: str | None) -> list[StoredActor]:
+    """An answer also goes to the question's origin, which re-announces it to its followers."""
+    if not in_reply_to:
+        return []
+    question = await object_store.get(session, in_reply_to)
+    if question is None or question.is_local:
+        return []
+    author = await actor_store.get(session, question.attributed_to)
+    return [author] if author is not None and not author.deleted else []
 
 
 async def _check_question(session: AsyncSession, ap_id: str) -> None:
@@ -159,7 +172,8 @@ async def update_item(ctx: NodeContext, ref: str, patch: Patch, caller: Caller) 
                                       updated=now), author, now)
         updated = await object_store.update_values(session, item.ap_id, version=version,
                                                    updated=now, document=document, **values)
-        await publish_activity(ctx, session, actor=author, type="Update", obj=document)
+        await publish_activity(ctx, session, actor=author, type="Update", obj=document,
+                               recipients=await _question_author(session, item.in_reply_to))
         return updated
 
 
@@ -192,7 +206,9 @@ async def delete_item(ctx: NodeContext, ref: str, caller: Caller) -> StoredObjec
         deleted = await object_store.update_values(
             session, item.ap_id, deleted_at=now, updated=now, version=version, document=tombstone,
             content=None, content_html=None, summary=None, search_text=None)
-        await publish_activity(ctx, session, actor=author, type="Delete", obj=tombstone)
+        await activity_store.delete_history(session, item.ap_id)
+        await publish_activity(ctx, session, actor=author, type="Delete", obj=tombstone,
+                               recipients=await _question_author(session, item.in_reply_to))
         return deleted
 
 

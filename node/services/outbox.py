@@ -20,8 +20,10 @@ from node.services.documents import activity_document, sign
 from node.services.urls import new_local_id
 from node.store import activities as activity_store
 from node.store import actors as actor_store
+from node.store import objects as object_store
 from node.store.activities import StoredActivity
 from node.store.actors import StoredActor
+from protocol import themes as vocab_themes
 
 RELAYED = ("Create", "Update", "Delete")
 
@@ -53,9 +55,25 @@ async def publish_activity(ctx: NodeContext, session: AsyncSession, *, actor: St
                                          object_ap_id=object_id, published=now, document=document)
     await fan_out(ctx, session, actor=actor, activity_id=ap_id, object_id=_item_id(obj),
                   extra=list(recipients), followers=followers)
-    if actor.kind == "initiative" and type in RELAYED:
+    if actor.kind in ("initiative", "node") and type in RELAYED:
+        relayed: dict[str, Any] | str = obj if type == "Create" else document
         node = await actor_store.get_node(session)
-        if node is not None:
-            relayed: dict[str, Any] | str = obj if type == "Create" else document
+        if node is not None and actor.kind == "initiative":
             await publish_activity(ctx, session, actor=node, type="Announce", obj=relayed)
+        item_id = _item_id(obj)
+        item = await object_store.get(session, item_id) if item_id else None
+        if item is not None:
+            await announce_by_themes(ctx, session, item.themes, relayed)
     return stored
+
+
+async def announce_by_themes(ctx: NodeContext, session: AsyncSession, theme_ids: list[str],
+                             relayed: dict[str, Any] | str) -> None:
+    """Each theme feed (``Group``) whose theme covers ``theme_ids`` announces ``relayed``."""
+    covered = set(vocab_themes.expand(theme_ids))
+    if not covered:
+        return
+    for theme_actor in await actor_store.list_local(session, kind="theme"):
+        if theme_actor.profile.get("theme") in covered:
+            await publish_activity(ctx, session, actor=theme_actor, type="Announce",
+                                   obj=relayed)

@@ -40,6 +40,7 @@ from node.services.validation import parse_initiative, parse_item
 from node.store import activities as activity_store
 from node.store import actors as actor_store
 from node.store import objects as object_store
+from node.store.actors import StoredActor
 from node.store.objects import Cursor, ItemFilter, StoredObject
 
 EXPORT_FORMAT = "kennisknoop-export"
@@ -236,10 +237,6 @@ def load_csv(text: str, source: str = "file") -> ImportBatch:
 # --- validating -----------------------------------------------------------------------------------
 
 
-def _row_error(label: str, exc: ServiceError) -> RowError:
-    return RowError(label, exc.detail, exc.field)
-
-
 def _ref_name(value: object) -> str | None:
     if isinstance(value, str) and value.startswith(REF_PREFIX) and value[len(REF_PREFIX):].strip():
         return value[len(REF_PREFIX):].strip()
@@ -251,83 +248,118 @@ async def _actor_exists(session: AsyncSession, handle: str) -> bool:
     return actor is not None and not actor.deleted
 
 
-async def check_batch(ctx: NodeContext, batch: ImportBatch) -> ImportPlan:
-    """Validate every row and every link between rows; raise ``ImportRowsError`` listing all."""
-    errors: list[RowError] = []
-    initiatives: list[InitiativeInput] = []
-    seen_handles: dict[str, str] = {}
-    for row in batch.initiatives:
-        if row.problem:
-            errors.append(RowError(row.label, row.problem))
-            continue
+@dataclass
+class _Checker:
+    """State of one validation pass: what the file defines so far, and every error found.
+
+    Rows that failed still define their handle or ref, so the rows that point at them report
+    nothing more: one mistake, one message.
+    """
+
+    ctx: NodeContext
+    errors: list[RowError] = field(default_factory=list)
+    handles: dict[str, str] = field(default_factory=dict)  # handle -> label of its row
+    kinds: dict[str, str] = field(default_factory=dict)  # ref -> kind of the item
+    replies: dict[str, str] = field(default_factory=dict)  # answer ref -> question ref
+    failed: set[str] = field(default_factory=set)  # refs of items that failed
+
+    def fail(self, row: Row, detail: str, field_name: str | None = None) -> None:
+        self.errors.append(RowError(row.label, detail, field_name))
+
+    def initiative(self, row: Row) -> InitiativeInput | None:
         try:
             data = parse_initiative(row.data)
         except ServiceError as exc:
-            errors.append(_row_error(row.label, exc))
-            continue
-        if data.handle in seen_handles:
-            errors.append(RowError(row.label, f"handle: {data.handle!r} already appears in "
-                                   f"{seen_handles[data.handle]}", "handle"))
-            continue
-        seen_handles[data.handle] = row.label
-        initiatives.append(data)
+            self.fail(row, exc.detail, exc.field)
+            raw_handle = row.data.get("handle")
+            if isinstance(raw_handle, str):
+                self.handles.setdefault(raw_handle.strip().lower(), row.label)
+            return None
+        if data.handle in self.handles:
+            self.fail(row, f"handle: {data.handle!r} already appears in "
+                      f"{self.handles[data.handle]}", "handle")
+            return None
+        self.handles[data.handle] = row.label
+        return data
 
-    items: list[_PlannedItem] = []
-    kinds: dict[str, str] = {}  # ref -> kind, for the refs defined so far
-    replies: dict[str, str] = {}  # answer ref -> question ref
+    async def item(self, session: AsyncSession, row: Row) -> _PlannedItem | None:
+        raw = dict(row.data)
+        ref, reply_ref = raw.pop("ref", None), _ref_name(raw.get("in_reply_to"))
+        if ref is not None and (not isinstance(ref, str) or not ref.strip()):
+            self.fail(row, "ref: must be a non-empty name", "ref")
+            return None
+        ref = ref.strip() if ref is not None else None
+        if ref is not None and ref in self.kinds.keys() | self.failed:
+            self.fail(row, f"ref: {ref!r} is used twice", "ref")
+            return None
+        data = await self._item_input(session, row, raw, reply_ref)
+        if data is None:
+            if ref is not None:
+                self.failed.add(ref)
+            return None
+        if ref is not None:
+            self.kinds[ref] = data.kind
+            if reply_ref is not None:
+                self.replies[ref] = reply_ref
+        return _PlannedItem(row.label, ref, data, reply_ref)
+
+    async def _item_input(self, session: AsyncSession, row: Row, raw: dict[str, Any],
+                          reply_ref: str | None) -> ItemInput | None:
+        if reply_ref in self.failed:
+            return None
+        if reply_ref is not None:
+            if self.kinds.get(reply_ref) != "question":
+                self.fail(row, f"in_reply_to: {REF_PREFIX}{reply_ref} is not a question earlier "
+                          "in this file", "in_reply_to")
+                return None
+            raw["in_reply_to"] = _REF_PLACEHOLDER
+        try:
+            data = parse_item(raw)
+        except ServiceError as exc:
+            self.fail(row, exc.detail, exc.field)
+            return None
+        problem = await _check_author(session, self.ctx, data.initiative, self.handles)
+        if problem:
+            self.fail(row, problem, "initiative")
+            return None
+        return data
+
+    def accept(self, row: Row) -> tuple[str, str] | None:
+        question, answer = _ref_name(row.data.get("question")), _ref_name(row.data.get("answer"))
+        if question in self.failed or answer in self.failed:
+            return None
+        if set(row.data) != {"question", "answer"} or question is None or answer is None:
+            self.fail(row, 'must be {"question": "ref:…", "answer": "ref:…"}')
+        elif self.kinds.get(question) != "question":
+            self.fail(row, f"question: ref:{question} is not a question in this file", "question")
+        elif self.replies.get(answer) != question:
+            self.fail(row, f"answer: ref:{answer} is not an answer to ref:{question} in this "
+                      "file", "answer")
+        else:
+            return question, answer
+        return None
+
+
+async def check_batch(ctx: NodeContext, batch: ImportBatch) -> ImportPlan:
+    """Validate every row and every link between rows; raise ``ImportRowsError`` listing all."""
+    check = _Checker(ctx)
+    for row in [*batch.initiatives, *batch.items, *batch.accepts]:
+        if row.problem:
+            check.fail(row, row.problem)
+    initiatives = [data for row in batch.initiatives if not row.problem
+                   if (data := check.initiative(row)) is not None]
+    items = []
     async with ctx.db.sessions() as session:
         for row in batch.items:
-            if row.problem:
-                errors.append(RowError(row.label, row.problem))
-                continue
-            raw = dict(row.data)
-            ref, reply_ref = raw.pop("ref", None), _ref_name(raw.get("in_reply_to"))
-            if ref is not None and (not isinstance(ref, str) or not ref.strip()):
-                errors.append(RowError(row.label, "ref: must be a non-empty name", "ref"))
-                continue
-            if reply_ref is not None:
-                if kinds.get(reply_ref) != "question":
-                    errors.append(RowError(row.label, f"in_reply_to: {REF_PREFIX}{reply_ref} is "
-                                           "not a question earlier in this file", "in_reply_to"))
-                    continue
-                raw["in_reply_to"] = _REF_PLACEHOLDER
-            try:
-                data = parse_item(raw)
-            except ServiceError as exc:
-                errors.append(_row_error(row.label, exc))
-                continue
-            problem = await _check_author(session, ctx, data.initiative, seen_handles)
-            if problem:
-                errors.append(RowError(row.label, problem, "initiative"))
-                continue
-            if ref is not None:
-                ref = ref.strip()
-                if ref in kinds:
-                    errors.append(RowError(row.label, f"ref: {ref!r} is used twice", "ref"))
-                    continue
-                kinds[ref] = data.kind
-                if reply_ref is not None:
-                    replies[ref] = reply_ref
-            items.append(_PlannedItem(row.label, ref, data, reply_ref))
-
-    accepts: list[tuple[str, str]] = []
-    for row in batch.accepts:
-        if row.problem:
-            errors.append(RowError(row.label, row.problem))
-            continue
-        question, answer = _ref_name(row.data.get("question")), _ref_name(row.data.get("answer"))
-        if set(row.data) != {"question", "answer"} or question is None or answer is None:
-            errors.append(RowError(row.label, 'must be {"question": "ref:…", "answer": "ref:…"}'))
-        elif kinds.get(question) != "question":
-            errors.append(RowError(row.label, f"question: ref:{question} is not a question in "
-                                   "this file", "question"))
-        elif replies.get(answer) != question:
-            errors.append(RowError(row.label, f"answer: ref:{answer} is not an answer to "
-                                   f"ref:{question} in this file", "answer"))
-        else:
-            accepts.append((question, answer))
-    if errors:
-        raise ImportRowsError(errors)
+            if not row.problem and (planned := await check.item(session, row)) is not None:
+                items.append(planned)
+    accepts = [pair for row in batch.accepts if not row.problem
+               if (pair := check.accept(row)) is not None]
+    if check.errors:
+        # Problems found in later passes are reported in file order, like the others.
+        order = {row.label: n for n, row in enumerate([*batch.initiatives, *batch.items,
+                                                      *batch.accepts])}
+        raise ImportRowsError(sorted(check.errors, key=lambda e: order.get(e.row, 0)))
     return ImportPlan(initiatives, items, accepts)
 
 
@@ -366,52 +398,65 @@ def _item_key(author: str, kind: str, title: str | None, content: str | None,
     return (author, kind, title or content or "", in_reply_to or "")
 
 
-async def apply_plan(ctx: NodeContext, plan: ImportPlan) -> ImportReport:
-    """Create what a validated plan holds, skipping what the node already has."""
-    report = ImportReport()
-    for data in plan.initiatives:
+async def _create_initiatives(ctx: NodeContext, plan: ImportPlan, report: ImportReport) -> None:
+    for initiative in plan.initiatives:
         async with ctx.db.sessions() as session:
-            existing = await actor_store.get_local(session, data.handle)
+            existing = await actor_store.get_local(session, initiative.handle)
         if existing is not None:
             report.initiatives_skipped += 1
-            report.notes.append(f"initiative {data.handle!r} exists, skipped")
-            continue
-        await create_initiative(ctx, data, SYSTEM)
-        report.initiatives_created += 1
+            report.notes.append(f"initiative {initiative.handle!r} exists, skipped")
+        else:
+            await create_initiative(ctx, initiative, SYSTEM)
+            report.initiatives_created += 1
 
+
+async def _create_items(ctx: NodeContext, plan: ImportPlan, report: ImportReport
+                        ) -> dict[str, str]:
+    """Create the items in file order; the IRI of every ref (created or found)."""
     async with ctx.db.sessions() as session:
         node = await actor_store.get_node(session)
     if node is None:
         raise NotFoundError("not_found", "this node has no node actor: run `kennisknoop init`")
-    existing_items = {_item_key(i.attributed_to, i.kind, i.title, i.content, i.in_reply_to): i.ap_id
-                      async for i in _local_items(ctx, include_deleted=False)}
+    existing = {_item_key(i.attributed_to, i.kind, i.title, i.content, i.in_reply_to): i.ap_id
+                async for i in _local_items(ctx, include_deleted=False)}
     refs: dict[str, str] = {}
     for planned in plan.items:
-        data = planned.data
+        item = planned.data
         if planned.reply_ref is not None:
-            data = replace(data, in_reply_to=refs[planned.reply_ref])
-        author = node.ap_id if data.initiative is None else (
-            data.initiative if "://" in data.initiative else ctx.urls.actor(data.initiative))
-        key = _item_key(author, data.kind, data.title, data.content, data.in_reply_to)
-        ap_id = existing_items.get(key)
+            item = replace(item, in_reply_to=refs[planned.reply_ref])
+        author = node.ap_id if item.initiative is None else (
+            item.initiative if "://" in item.initiative else ctx.urls.actor(item.initiative))
+        key = _item_key(author, item.kind, item.title, item.content, item.in_reply_to)
+        ap_id = existing.get(key)
         if ap_id is not None:
             report.items_skipped += 1
-            report.notes.append(f"{planned.label}: the same {data.kind} exists, skipped")
+            report.notes.append(f"{planned.label}: the same {item.kind} exists, skipped")
         else:
-            ap_id = (await create_item(ctx, data, SYSTEM)).ap_id
-            existing_items[key] = ap_id
+            ap_id = existing[key] = (await create_item(ctx, item, SYSTEM)).ap_id
             report.items_created += 1
         if planned.ref is not None:
             refs[planned.ref] = ap_id
+    return refs
 
+
+async def _accept_answers(ctx: NodeContext, plan: ImportPlan, refs: dict[str, str],
+                          report: ImportReport) -> None:
     for question_ref, answer_ref in plan.accepts:
         question, answer = refs[question_ref], refs[answer_ref]
         async with ctx.db.sessions() as session:
             stored = await object_store.get(session, question)
         if stored is not None and stored.fields.get("accepted_answer") == answer:
-            continue  # already accepted by an earlier import: no new version
+            continue  # accepted by an earlier import: no new version, no new Update
         await update_item(ctx, question, Patch({"accepted_answer": answer}), SYSTEM)
         report.answers_accepted += 1
+
+
+async def apply_plan(ctx: NodeContext, plan: ImportPlan) -> ImportReport:
+    """Create what a validated plan holds, in order, skipping what the node already has."""
+    report = ImportReport()
+    await _create_initiatives(ctx, plan, report)
+    refs = await _create_items(ctx, plan, report)
+    await _accept_answers(ctx, plan, refs, report)
     return report
 
 
@@ -437,7 +482,7 @@ async def export_node(ctx: NodeContext) -> dict[str, Any]:
         node = await actor_store.get_node(session)
         if node is None or node.document is None:
             raise NotFoundError("not_found", "this node has no node actor: run `kennisknoop init`")
-        initiatives = []
+        initiatives: list[StoredActor] = []
         while batch := await actor_store.list_local(session, kind="initiative",
                                                     include_deleted=True, limit=_PAGE,
                                                     offset=len(initiatives)):

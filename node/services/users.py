@@ -6,7 +6,6 @@ import hashlib
 import re
 import secrets
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from node.services.actors import resolve_local
@@ -18,10 +17,6 @@ from node.store import users as user_store
 ROLES = ("admin", "editor")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,62}$")
 MIN_PASSWORD = 10
-
-
-def _hasher() -> PasswordHasher:
-    return PasswordHasher()
 
 
 def _token_hash(token: str) -> str:
@@ -42,7 +37,7 @@ async def add_user(ctx: NodeContext, username: str, password: str, role: str) ->
         if await user_store.get(session, username) is not None:
             raise ConflictError("username_taken", f"user {username!r} exists", field="username")
         user = await user_store.insert(session, username=username,
-                                       password_hash=_hasher().hash(password), role=role,
+                                       password_hash=ctx.password_hasher.hash(password), role=role,
                                        now=ctx.now())
     return Caller(user.id, user.username, user.role)
 
@@ -51,7 +46,7 @@ async def check_password(ctx: NodeContext, username: str, password: str) -> Call
     """The user if the password is right; AuthenticationError otherwise (same for unknown users)."""
     async with ctx.db.sessions() as session:
         user = await user_store.get(session, username.strip().lower())
-    hasher = _hasher()
+    hasher = ctx.password_hasher
     try:
         if user is None or user.disabled:
             hasher.hash(password)  # same cost either way: no user enumeration by timing

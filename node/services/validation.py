@@ -30,6 +30,9 @@ from protocol import themes
 RESERVED_HANDLES = frozenset({
     "api", "inbox", "outbox", "admin", "actors", "items", "activities", "themes", "static",
     "well-known", "nodeinfo", "users", "login", "logout", "search", "map",
+    "by-id",  # /api/initiatives/by-id?id=<IRI> (node/web/api.py)
+    # theme feed actors (node.services.actors): the hashtags of the top-level themes
+    *(t.hashtag for t in themes.all_themes() if t.broader is None),
 })
 MAX_URL = 2048
 _HANDLE = re.compile(r"[a-z0-9][a-z0-9-]{1,38}[a-z0-9]", re.ASCII)

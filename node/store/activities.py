@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store._rows import to_dataclass
@@ -56,3 +56,18 @@ async def page_by_actor(session: AsyncSession, actor: str, *, limit: int,
 async def count_by_actor(session: AsyncSession, actor: str) -> int:
     query = select(func.count()).select_from(activities).where(activities.c.actor == actor)
     return int((await session.execute(query)).scalar_one())
+
+
+async def delete_history(session: AsyncSession, object_ap_id: str) -> int:
+    """Remove the Create/Update activities of a deleted object, and Announces of them.
+
+    A deleted item's content must not live on in outboxes; its Delete activity stays.
+    """
+    c = activities.c
+    rows = (await session.execute(select(c.ap_id).where(
+        c.object_ap_id == object_ap_id, c.type.in_(("Create", "Update"))))).scalars().all()
+    targets = [object_ap_id, *rows]
+    result = await session.execute(delete(activities).where(
+        ((c.object_ap_id == object_ap_id) & c.type.in_(("Create", "Update")))
+        | ((c.type == "Announce") & c.object_ap_id.in_(targets))))
+    return int(getattr(result, "rowcount", 0) or 0)

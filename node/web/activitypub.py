@@ -5,8 +5,7 @@ Every URL negotiates (DESIGN.md, Protocol): a request that accepts an ActivitySt
 the HTML page of the same thing (``node.web.ui``). Both answers carry ``Vary: Accept`` so caches
 keep them apart. A deleted item or initiative answers 410 with its Tombstone.
 
-The inbox POST routes are registered and answer 501 until federation lands; Mastodon treats 501
-as "do not retry" (DESIGN.md, reference figures), so early peers do not queue retries for days.
+The inbox POST routes live in ``node.web.inbox``.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from node.services import collections
 from node.services.collections import CollectionName, PageRequest, Served
 from node.services.errors import BadRequestError
 from node.web import ui
-from node.web.common import ACTIVITY_JSON, ActivityResponse, JSONResponse, ctx_of, wants_activity_json
+from node.web.common import ACTIVITY_JSON, ActivityResponse, ctx_of, wants_activity_json
 
 ACTIVITY_CONTENT_TYPE = f"{ACTIVITY_JSON}; charset=utf-8"
 
@@ -87,18 +86,10 @@ async def activity(request: Request) -> Response:
     return _served(await collections.served_activity(ctx_of(request), local_id))
 
 
-async def inbox(request: Request) -> Response:
-    """Receiving activities is the federation issue's; until then, say so plainly."""
-    return JSONResponse({"error": "not_implemented", "detail": "this node does not receive "
-                         "activities yet"}, status_code=501)
-
-
 routes: list[BaseRoute] = [
     Route("/actors/{handle}", actor, methods=["GET"]),
     *(Route(f"/actors/{{handle}}/{name}", _collection_endpoint(name), methods=["GET"])
       for name in collections.COLLECTIONS),
     Route("/items/{id}", item, methods=["GET"]),
     Route("/activities/{id}", activity, methods=["GET"]),
-    Route("/inbox", inbox, methods=["POST"]),
-    Route("/actors/{handle}/inbox", inbox, methods=["POST"]),
 ]

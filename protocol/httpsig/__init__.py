@@ -42,6 +42,9 @@ from protocol.httpsig.rfc9421 import selected_input, sign_rfc9421, verify_rfc942
 __all__ = [
     "Flavour",
     "HeaderView",
+    "HeadersLike",
+    "PrivateKeyLike",
+    "PublicKeyLike",
     "SignatureError",
     "VerifyPolicy",
     "flavour_of",
@@ -74,6 +77,8 @@ def sign_request(
       ``Content-Digest`` with content.
 
     A request has content when ``body`` is non-empty or the method is POST, PUT or PATCH.
+    ``headers`` are only read (for cavage's ``Date`` and ``Host``); merge the result yourself:
+    ``{**headers, **sign_request(...)}``.
     """
     epoch = epoch_of(now)
     if flavour == "rfc9421":

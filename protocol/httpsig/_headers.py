@@ -12,15 +12,14 @@
 
 from __future__ import annotations
 
-import calendar
 import email.utils
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import NamedTuple, TypeAlias
+from typing import NamedTuple, TypeAlias, cast
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
@@ -50,25 +49,26 @@ class HeaderView(Mapping[str, str]):
     __slots__ = ("_fields",)
 
     def __init__(self, headers: HeadersLike) -> None:
-        if isinstance(headers, HeaderView):
+        if type(headers) is HeaderView:
             self._fields: dict[str, str] = headers._fields
             return
-        fields: dict[str, str] = {}
-        multi = getattr(headers, "multi_items", None)
         pairs: Iterable[tuple[str | bytes, str | bytes]]
-        if multi is not None:  # httpx.Headers: every field line, in order
-            pairs = multi()
+        if type(headers) is dict:  # the common case, without the slower checks below
+            pairs = headers.items()
+        elif hasattr(headers, "multi_items"):  # httpx.Headers: every field line, in order
+            pairs = headers.multi_items()
         elif isinstance(headers, Mapping):
             pairs = headers.items()
         else:
             pairs = headers
+        fields: dict[str, str] = {}
         for raw_name, raw_value in pairs:
-            name = raw_name.decode("latin-1") if isinstance(raw_name, bytes) else raw_name
-            value = raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value
-            name = name.lower()
-            value = value.strip(_OWS)
-            previous = fields.get(name)
-            fields[name] = value if previous is None else f"{previous}, {value}"
+            name = (raw_name if type(raw_name) is str else _text(raw_name)).lower()
+            value = (raw_value if type(raw_value) is str else _text(raw_value)).strip(_OWS)
+            if name in fields:
+                fields[name] = f"{fields[name]}, {value}"
+            else:
+                fields[name] = value
         self._fields = fields
 
     def __getitem__(self, name: str) -> str:
@@ -89,6 +89,10 @@ class HeaderView(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"HeaderView({self._fields!r})"
+
+
+def _text(raw: str | bytes) -> str:
+    return raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
 
 
 class UrlParts(NamedTuple):
@@ -143,6 +147,11 @@ _IMF_FIXDATE = re.compile(
 
 def format_http_date(epoch: float) -> str:
     """Format a Unix time as an IMF-fixdate: ``Sun, 05 Jan 2014 21:31:40 GMT``."""
+    return _format_second(int(epoch))
+
+
+@lru_cache(maxsize=8)  # a busy sender signs many requests within the same second
+def _format_second(epoch: int) -> str:
     t = time.gmtime(epoch)
     return (
         f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
@@ -150,6 +159,7 @@ def format_http_date(epoch: float) -> str:
     )
 
 
+@lru_cache(maxsize=64)  # requests from one sender within a second share their Date
 def parse_http_date(value: str) -> float:
     """Parse an HTTP ``Date`` into a Unix time; raises ``SignatureError("bad_date")``.
 
@@ -162,11 +172,13 @@ def parse_http_date(value: str) -> float:
         month = _MONTH_NUMBER.get(month_name)
         if month is not None:
             try:
-                stamp = datetime(int(year), month, int(day), int(hour), int(minute), int(second))
+                stamp = datetime(
+                    int(year), month, int(day), int(hour), int(minute), int(second), tzinfo=UTC
+                )
             except ValueError:
                 pass
             else:
-                return float(calendar.timegm(stamp.timetuple()))
+                return stamp.timestamp()
     parsed = email.utils.parsedate_tz(value)
     if parsed is None or parsed[9] not in (0, None):
         raise SignatureError("bad_date", f"unparseable Date header {value!r}")
@@ -207,26 +219,59 @@ def _load_public_pem(pem: bytes) -> PublicKey:
     return key
 
 
+# Concrete key class -> "rsa" | "ed25519" | "ec". The key types are ABCs, and isinstance against
+# an ABC costs more than the dictionary lookup that replaces it on every later call.
+_KINDS: dict[type, str] = {}
+
+
+def key_kind(key: object) -> str | None:
+    """``"rsa"``, ``"ed25519"`` or ``"ec"`` for a ``cryptography`` key object, else ``None``."""
+    kind = _KINDS.get(type(key))
+    if kind is None:
+        if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+            kind = "rsa"
+        elif isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
+            kind = "ed25519"
+        elif isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+            kind = "ec"
+        else:
+            return None
+        _KINDS[type(key)] = kind
+    return kind
+
+
 def private_key(key: PrivateKeyLike) -> PrivateKey:
     """Return a signing key from a key object or PEM text; raises ``KeyFormatError``."""
-    if isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
-        return key
     if isinstance(key, str):
         key = key.encode("ascii", "replace")
     if isinstance(key, bytes):
         return _load_private_pem(key)
+    if key_kind(key) in ("rsa", "ed25519") and not _is_public(key):
+        return key
     raise KeyFormatError("unsupported_key", f"cannot sign with a {type(key).__name__}")
 
 
 def public_key(key: PublicKeyLike) -> PublicKey:
     """Return a verification key from a key object or PEM text; raises ``KeyFormatError``."""
-    if isinstance(key, rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey):
-        return key
     if isinstance(key, str):
         key = key.encode("ascii", "replace")
     if isinstance(key, bytes):
         return _load_public_pem(key)
+    if key_kind(key) is not None and _is_public(key):
+        return key
     raise KeyFormatError("unsupported_key", f"cannot verify with a {type(key).__name__}")
+
+
+_PUBLIC: dict[type, bool] = {}
+
+
+def _is_public(key: object) -> bool:
+    public = _PUBLIC.get(type(key))
+    if public is None:
+        public = _PUBLIC[type(key)] = isinstance(
+            key, rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+        )
+    return public
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +289,16 @@ class VerifyPolicy:
     max_lifetime: timedelta = timedelta(hours=12)
     #: Smallest RSA modulus verify_request accepts (the low-level functions accept any).
     min_rsa_bits: int = 2048
+    # The same durations in seconds, computed once: check_window runs on every request.
+    _seconds: tuple[float, float, float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        seconds = (
+            self.max_age.total_seconds(),
+            self.clock_skew.total_seconds(),
+            self.max_lifetime.total_seconds(),
+        )
+        object.__setattr__(self, "_seconds", seconds)
 
 
 DEFAULT_POLICY = VerifyPolicy()
@@ -255,18 +310,20 @@ def check_window(created: float, expires: float | None, now: float, policy: Veri
     interop(mastodon): app/controllers/concerns/signature_verification.rb ``matches_time_window?``:
     expiry at created + 5 min (or the signed expiry, capped at 12 h), plus 1 h of clock skew.
     """
-    skew = policy.clock_skew.total_seconds()
+    max_age, skew, max_lifetime = policy._seconds
     if created > now + skew:
         raise SignatureError("date_in_future", "the signature was created in the future")
-    lifetime_end = created + policy.max_lifetime.total_seconds()
-    end = created + policy.max_age.total_seconds() if expires is None else expires
-    if now > min(end, lifetime_end) + skew:
+    end = created + max_age if expires is None else expires
+    if now > min(end, created + max_lifetime) + skew:
         raise SignatureError("signature_expired", "the signature is too old or has expired")
 
 
 def check_key_strength(key: PublicKey, policy: VerifyPolicy) -> None:
     """Refuse RSA keys shorter than the policy allows (``key_mismatch``)."""
-    if isinstance(key, rsa.RSAPublicKey) and key.key_size < policy.min_rsa_bits:
+    if key_kind(key) != "rsa":
+        return
+    bits = cast(rsa.RSAPublicKey, key).key_size
+    if bits < policy.min_rsa_bits:
         raise SignatureError(
-            "key_mismatch", f"RSA key of {key.key_size} bits is shorter than {policy.min_rsa_bits}"
+            "key_mismatch", f"RSA key of {bits} bits is shorter than {policy.min_rsa_bits}"
         )

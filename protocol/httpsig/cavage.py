@@ -21,8 +21,8 @@ import binascii
 import re
 from base64 import b64decode, b64encode
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -41,6 +41,7 @@ from protocol.httpsig._headers import (
     check_key_strength,
     check_window,
     format_http_date,
+    key_kind,
     needs_digest,
     parse_http_date,
     private_key,
@@ -75,12 +76,14 @@ _INTEGER = re.compile(r"[0-9]{1,15}")
 _DECIMAL = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,9})?")
 _HEADER_NAME = r"(?:\([a-z]+(?:-[a-z]+)*\)|[!#$%&'*+.^_`|~0-9a-z-]+)"
 _HEADER_NAMES = re.compile(rf"{_HEADER_NAME}(?: {_HEADER_NAME})*")
+_PKCS1V15 = padding.PKCS1v15()
+# hs2019 with RSA per the draft's recommendation (§2.1.3): RSASSA-PSS, SHA-512, 64-byte salt.
+_PSS_SHA512 = padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=64)
 _UNESCAPE = re.compile(r"\\(.)")
 _SAFE_KEY_ID = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+")
 
 
-@dataclass(frozen=True, slots=True)
-class CavageSignature:
+class CavageSignature(NamedTuple):
     """A parsed ``Signature`` header (draft-cavage-12 §2.1)."""
 
     key_id: str
@@ -200,9 +203,9 @@ def sign_signing_string(signing_string: str, key: PrivateKeyLike) -> bytes:
     """Sign with RSASSA-PKCS1-v1_5 SHA-256 (RSA keys) or Ed25519 (Ed25519 keys)."""
     signer = private_key(key)
     data = signing_string.encode()
-    if isinstance(signer, rsa.RSAPrivateKey):
-        return signer.sign(data, padding.PKCS1v15(), hashes.SHA256())
-    return signer.sign(data)
+    if key_kind(signer) == "rsa":
+        return cast(rsa.RSAPrivateKey, signer).sign(data, _PKCS1V15, hashes.SHA256())
+    return cast(ed25519.Ed25519PrivateKey, signer).sign(data)
 
 
 def verify_signing_string(
@@ -221,21 +224,22 @@ def _checked_algorithm(algorithm: str | None) -> str | None:
 
 
 def _verify(data: bytes, signature: bytes, key: PublicKey, algorithm: str | None) -> None:
+    kind = key_kind(key)
     try:
-        if isinstance(key, rsa.RSAPublicKey):
+        if kind == "rsa":
+            rsa_key = cast(rsa.RSAPublicKey, key)
             try:
-                key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+                rsa_key.verify(signature, data, _PKCS1V15, hashes.SHA256())
             except InvalidSignature:
                 if algorithm != "hs2019":
                     raise
                 # hs2019 with RSA is PKCS#1 v1.5 in practice (Mastodon, GoToSocial), RSASSA-PSS
                 # SHA-512 in the draft's own recommendation (§2.1.3): accept either.
-                pss = padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=64)
-                key.verify(signature, data, pss, hashes.SHA512())
-        elif isinstance(key, ed25519.Ed25519PublicKey):
+                rsa_key.verify(signature, data, _PSS_SHA512, hashes.SHA512())
+        elif kind == "ed25519":
             if algorithm == "rsa-sha256":
                 raise SignatureError("key_mismatch", "rsa-sha256 signature, Ed25519 key")
-            key.verify(signature, data)
+            cast(ed25519.Ed25519PublicKey, key).verify(signature, data)
         else:
             raise SignatureError("key_mismatch", f"cannot verify cavage with {type(key).__name__}")
     except InvalidSignature as exc:
@@ -252,9 +256,7 @@ def format_signature_header(
     expires: str | None = None,
 ) -> str:
     """Serialize a ``Signature`` header: ``keyId="…",algorithm="…",headers="…",signature="…"``."""
-    if _SAFE_KEY_ID.fullmatch(key_id) is None:
-        raise SignatureError("bad_signature_header", "key id must be printable ASCII, no quotes")
-    parts = [f'keyId="{key_id}"', f'algorithm="{algorithm}"']
+    parts = [f"keyId={_quoted_key_id(key_id)}", f'algorithm="{algorithm}"']
     if created is not None:
         parts.append(f"created={created}")
     if expires is not None:
@@ -263,6 +265,13 @@ def format_signature_header(
         parts.append(f'headers="{" ".join(covered)}"')
     parts.append(f'signature="{b64encode(signature).decode("ascii")}"')
     return ",".join(parts)
+
+
+@lru_cache(maxsize=64)
+def _quoted_key_id(key_id: str) -> str:
+    if _SAFE_KEY_ID.fullmatch(key_id) is None:
+        raise SignatureError("bad_signature_header", "key id must be printable ASCII, no quotes")
+    return f'"{key_id}"'
 
 
 def sign_cavage(
@@ -297,7 +306,7 @@ def sign_cavage(
         covered.append("digest")
         lines.append(f"digest: {digest}")
     signature = sign_signing_string("\n".join(lines), signer)
-    algorithm = "rsa-sha256" if isinstance(signer, rsa.RSAPrivateKey) else "hs2019"
+    algorithm = "rsa-sha256" if key_kind(signer) == "rsa" else "hs2019"
     added["Signature"] = format_signature_header(key_id, algorithm, covered, signature)
     return added
 
@@ -336,7 +345,7 @@ def verify_cavage(
         raise SignatureError("missing_component", "the signature must cover digest")
     verifier = public_key(key)
     check_key_strength(verifier, policy)
-    if algorithm == "rsa-sha256" and not isinstance(verifier, rsa.RSAPublicKey):
+    if algorithm == "rsa-sha256" and key_kind(verifier) != "rsa":
         raise SignatureError("key_mismatch", "rsa-sha256 signature needs an RSA key")
     _check_time(sig, view, now, policy)
     for name in digests:

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import binascii
 import re
-from base64 import b64decode, b64encode
+from base64 import b64encode
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -44,6 +43,7 @@ from protocol.httpsig._headers import (
     VerifyPolicy,
     check_key_strength,
     check_window,
+    key_kind,
     needs_digest,
     private_key,
     public_key,
@@ -86,8 +86,7 @@ _INT_PARAMS = frozenset({"created", "expires"})
 _STR_PARAMS = frozenset({"keyid", "alg", "nonce", "tag"})
 
 
-@dataclass(frozen=True, slots=True)
-class SignatureInput:
+class SignatureInput(NamedTuple):
     """One member of ``Signature-Input`` (RFC 9421 §4.1)."""
 
     label: str
@@ -106,10 +105,17 @@ def parse_signature_input(value: str) -> tuple[SignatureInput, ...]:
     fast = _FAST_INPUT.fullmatch(value)
     if fast is not None:
         label, params_text, inner, params = fast.groups()
-        found = _FAST_PARAM.findall(params)
-        if len({name for name, _ in found}) == len(found):
-            components = tuple(_unescape(text) for text in _FAST_STRING.findall(inner))
-            values = {name: int(v) if v[0] != '"' else _unescape(v[1:-1]) for name, v in found}
+        values: dict[str, Any] = {}
+        for name, raw in _FAST_PARAM.findall(params):
+            if name in values:
+                break  # a repeated parameter: let http_sfv apply RFC 8941's rule below
+            if raw[0] == '"':
+                values[name] = _unescape(raw[1:-1])
+            else:
+                values[name] = int(raw)
+        else:
+            strings = _FAST_STRING.findall(inner)
+            components = tuple(strings if "\\" not in inner else map(_unescape, strings))
             return (_member(label, components, params_text, values, False),)
     members = _parse_dictionary(value, "Signature-Input")
     result = []
@@ -122,7 +128,12 @@ def parse_signature_input(value: str) -> tuple[SignatureInput, ...]:
                 raise _bad(f"Signature-Input member {label!r} lists a non-string component")
             names.append(item.value)
         with_params = any(item.params for item in member)
-        params_text = str(member)
+        try:
+            # A repeated parameter keeps its last value (RFC 8941 §4.2.3.2); we sign over this
+            # re-serialization, so such a header cannot make a different value verify.
+            params_text = str(member)
+        except ValueError as exc:
+            raise _bad(f"Signature-Input member {label!r} cannot be serialized") from exc
         result.append(_member(label, tuple(names), params_text, dict(member.params), with_params))
     if not result:
         raise _bad("Signature-Input is empty")
@@ -137,15 +148,10 @@ def _member(
             raise _bad(f"signature parameter {name} must be an integer")
         if name in _STR_PARAMS and type(param) is not str:
             raise _bad(f"signature parameter {name} must be a string")
+    get = params.get
     return SignatureInput(
-        label=label,
-        components=components,
-        params_text=params_text,
-        created=params.get("created"),
-        expires=params.get("expires"),
-        keyid=params.get("keyid"),
-        alg=params.get("alg"),
-        component_parameters=with_params,
+        label, components, params_text, get("created"), get("expires"), get("keyid"), get("alg"),
+        with_params,
     )
 
 
@@ -154,9 +160,9 @@ def parse_signature(value: str) -> tuple[tuple[str, bytes], ...]:
     """Parse ``Signature`` into ``(label, signature bytes)`` pairs; raises ``bad_signature_header``."""
     fast = _FAST_SIGNATURE.fullmatch(value)
     if fast is not None:
-        try:
-            return ((fast.group(1), b64decode(fast.group(2), validate=True)),)
-        except (binascii.Error, ValueError) as exc:
+        try:  # the pattern admits only the base64 alphabet; decoding checks the padding
+            return ((fast.group(1), binascii.a2b_base64(fast.group(2))),)
+        except binascii.Error as exc:
             raise _bad("Signature is not valid base64") from exc
     result = []
     for label, member in _parse_dictionary(value, "Signature").items():
@@ -258,14 +264,15 @@ def sign_signature_base(base: str, key: PrivateKeyLike, alg: str) -> bytes:
     """Sign a signature base with ``ed25519``, ``rsa-v1_5-sha256`` or ``rsa-pss-sha512``."""
     signer = private_key(key)
     data = base.encode()
-    if isinstance(signer, ed25519.Ed25519PrivateKey):
+    if key_kind(signer) == "ed25519":
         if alg != "ed25519":
             raise SignatureError("key_mismatch", f"cannot sign {alg} with an Ed25519 key")
-        return signer.sign(data)
+        return cast(ed25519.Ed25519PrivateKey, signer).sign(data)
+    rsa_key = cast(rsa.RSAPrivateKey, signer)
     if alg == "rsa-v1_5-sha256":
-        return signer.sign(data, _PKCS1V15, hashes.SHA256())
+        return rsa_key.sign(data, _PKCS1V15, hashes.SHA256())
     if alg == "rsa-pss-sha512":
-        return signer.sign(data, _PSS_SHA512, hashes.SHA512())
+        return rsa_key.sign(data, _PSS_SHA512, hashes.SHA512())
     raise SignatureError("key_mismatch", f"cannot sign {alg} with an RSA key")
 
 
@@ -283,33 +290,36 @@ def verify_signature_base(
 
 
 def _verify(data: bytes, signature: bytes, key: PublicKey, alg: str | None) -> None:
+    kind = key_kind(key)
     try:
-        if isinstance(key, ed25519.Ed25519PublicKey):
+        if kind == "ed25519":
             if alg not in (None, "ed25519"):
                 raise SignatureError("key_mismatch", f"{alg} signature, Ed25519 key")
-            key.verify(signature, data)
-        elif isinstance(key, rsa.RSAPublicKey):
+            cast(ed25519.Ed25519PublicKey, key).verify(signature, data)
+        elif kind == "rsa":
+            rsa_key = cast(rsa.RSAPublicKey, key)
             if alg == "rsa-pss-sha512":
-                key.verify(signature, data, _PSS_SHA512, hashes.SHA512())
+                rsa_key.verify(signature, data, _PSS_SHA512, hashes.SHA512())
             elif alg in (None, "rsa-v1_5-sha256"):
                 try:
-                    key.verify(signature, data, _PKCS1V15, hashes.SHA256())
+                    rsa_key.verify(signature, data, _PKCS1V15, hashes.SHA256())
                 except InvalidSignature:
                     if alg is not None:
                         raise
-                    key.verify(signature, data, _PSS_SHA512, hashes.SHA512())
+                    rsa_key.verify(signature, data, _PSS_SHA512, hashes.SHA512())
             else:
                 raise SignatureError("key_mismatch", f"{alg} signature, RSA key")
-        elif isinstance(key.curve, ec.SECP256R1) and alg in (None, "ecdsa-p256-sha256"):
+        else:
+            ec_key = cast(ec.EllipticCurvePublicKey, key)
+            if not isinstance(ec_key.curve, ec.SECP256R1) or alg not in (None, "ecdsa-p256-sha256"):
+                raise SignatureError("key_mismatch", f"{alg} signature, {ec_key.curve.name} key")
             # RFC 9421 §3.3.4: r and s as two 32-byte big-endian integers, not DER.
             if len(signature) != 64:
                 raise InvalidSignature
             der = encode_dss_signature(
                 int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
             )
-            key.verify(der, data, ec.ECDSA(hashes.SHA256()))
-        else:
-            raise SignatureError("key_mismatch", f"{alg} signature, {key.curve.name} key")
+            ec_key.verify(der, data, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:
         raise SignatureError("invalid_signature", "the signature does not verify") from exc
 
@@ -331,22 +341,17 @@ def sign_rfc9421(
     """
     signer = private_key(key)
     url_parts(url)  # refuses a URL that is not absolute
-    alg = "ed25519" if isinstance(signer, ed25519.Ed25519PrivateKey) else "rsa-v1_5-sha256"
+    alg = "ed25519" if key_kind(signer) == "ed25519" else "rsa-v1_5-sha256"
     method = method.upper()
     added: dict[str, str] = {}
+    covered = '"@method" "@target-uri"'
+    lines = f'"@method": {method}\n"@target-uri": {url}\n'
     if needs_digest(method, body):
         digest = added["Content-Digest"] = content_digest_header(body or b"")
-        params = (
-            f'("@method" "@target-uri" "content-digest");created={int(now)};'
-            f'keyid={_keyid_text(key_id)};alg="{alg}"'
-        )
-        base = (
-            f'"@method": {method}\n"@target-uri": {url}\n"content-digest": {digest}\n'
-            f'"@signature-params": {params}'
-        )
-    else:
-        params = f'("@method" "@target-uri");created={int(now)};keyid={_keyid_text(key_id)};alg="{alg}"'
-        base = f'"@method": {method}\n"@target-uri": {url}\n"@signature-params": {params}'
+        covered += ' "content-digest"'
+        lines += f'"content-digest": {digest}\n'
+    params = f'({covered});created={int(now)};keyid={_keyid_text(key_id)};alg="{alg}"'
+    base = f'{lines}"@signature-params": {params}'
     signature = sign_signature_base(base, signer, alg)
     added["Signature-Input"] = f"{LABEL}={params}"
     added["Signature"] = f"{LABEL}=:{b64encode(signature).decode('ascii')}:"

@@ -3,11 +3,14 @@
 Apps, signatures and databases are real; only the socket is missing. Every outgoing request of
 every node goes through one ``FaultyNetwork`` transport that can drop, fail, rate-limit, delay,
 duplicate or partition traffic — faults are injected in the transport, never by patching code.
-Time is one shared ``Clock``; the worker runs through ``run_once``.
+Each node has its own client over that network, so the network knows who is calling: a
+partitioned host can neither be reached nor reach anyone. Time is one shared ``Clock``; the
+worker runs through ``run_once``; delayed requests are released as the clock passes their time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -15,8 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import orjson
 from starlette.applications import Starlette
 
 from node.app import create_app
@@ -41,13 +46,20 @@ class Clock:
 
 @dataclass
 class Faults:
-    """What the network does to a request; ``decide`` may be replaced per test."""
+    """What the network does to a request (POSTs; partitions cut every request)."""
 
     drop_rate: float = 0.0  # connection errors
     error_rate: float = 0.0  # 500 answers
     throttle_rate: float = 0.0  # 429 with Retry-After
     duplicate_rate: float = 0.0  # the request arrives twice
-    partitioned: set[str] = field(default_factory=set)  # hosts nobody can reach
+    delay_rate: float = 0.0  # the request is held and arrives later (the sender sees 202)
+    max_delay_seconds: float = 900.0  # a delayed request arrives within this much clock time
+    lost_reply_rate: float = 0.0  # the request arrives but the sender sees a timeout
+    partitioned: set[str] = field(default_factory=set)  # hosts cut off: nobody in, nothing out
+    links_down: set[frozenset[str]] = field(default_factory=set)  # host pairs cut from each other
+    answers: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)  # host -> answer
+    hanging: set[str] = field(default_factory=set)  # POSTs wait for ``release_hanging``
+    hold: bool = False  # every POST is held (202) until released by the test
     seed: int = 0
     rng: random.Random = field(init=False)
     log: list[tuple[str, str, str]] = field(default_factory=list)
@@ -57,48 +69,159 @@ class Faults:
 
     def clear(self) -> None:
         self.drop_rate = self.error_rate = self.throttle_rate = self.duplicate_rate = 0.0
+        self.delay_rate = self.lost_reply_rate = 0.0
         self.partitioned.clear()
+        self.links_down.clear()
+        self.answers.clear()
+        self.hanging.clear()
+        self.hold = False
+
+    def cut(self, source: str | None, target: str) -> bool:
+        """Whether ``source`` (None: the test itself) cannot reach ``target``."""
+        if target in self.partitioned or (source is not None and source in self.partitioned):
+            return True
+        return source is not None and frozenset((source, target)) in self.links_down
+
+
+@dataclass
+class Held:
+    """A POST the network holds back; it arrives when the clock reaches ``release_at``."""
+
+    release_at: datetime
+    source: str | None
+    target: str
+    request: httpx.Request
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return dict(orjson.loads(self.request.content))
 
 
 class FaultyNetwork(httpx.AsyncBaseTransport):
     """Routes by host to node apps, injecting ``faults`` into POSTs (and partitions into all)."""
 
-    def __init__(self, faults: Faults) -> None:
+    def __init__(self, faults: Faults, clock: Clock | None = None) -> None:
         self.faults = faults
+        self.clock = clock or Clock()
         self.apps: dict[str, httpx.ASGITransport] = {}
         self.requests = 0
+        self.history: list[tuple[str | None, str, str]] = []  # (source, method, url)
+        self.held: list[Held] = []
+        self._hang: asyncio.Event | None = None
 
     def add(self, host: str, app: Starlette) -> None:
         self.apps[host] = httpx.ASGITransport(app=app)
 
+    def client_for(self, source: str) -> httpx.AsyncBaseTransport:
+        """The transport of one node's outbound client (requests tagged with their source)."""
+        return _FromHost(self, source)
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.route(request, None)
+
+    async def route(self, request: httpx.Request, source: str | None) -> httpx.Response:
         self.requests += 1
         host = request.url.netloc.decode().lower()
+        self.history.append((source, request.method, str(request.url)))
         f = self.faults
         target = self.apps.get(host)
-        if target is None or host in f.partitioned:
+        if target is None or f.cut(source, host):
             f.log.append(("unreachable", request.method, str(request.url)))
             raise httpx.ConnectError(f"cannot reach {host}", request=request)
         if request.method == "POST":
-            roll = f.rng.random()
-            if roll < f.drop_rate:
-                f.log.append(("drop", request.method, str(request.url)))
-                raise httpx.ConnectError("connection dropped", request=request)
-            roll -= f.drop_rate
-            if roll < f.error_rate:
-                f.log.append(("500", request.method, str(request.url)))
-                return httpx.Response(500, request=request)
-            roll -= f.error_rate
-            if roll < f.throttle_rate:
-                f.log.append(("429", request.method, str(request.url)))
-                return httpx.Response(429, headers={"Retry-After": "120"}, request=request)
-            if f.rng.random() < f.duplicate_rate:
-                f.log.append(("duplicate", request.method, str(request.url)))
-                await request.aread()
-                copy = httpx.Request(request.method, request.url, headers=request.headers,
-                                     content=request.content)
-                await target.handle_async_request(copy)
+            return await self._post(request, source, host, target)
         return await target.handle_async_request(request)
+
+    async def _post(self, request: httpx.Request, source: str | None, host: str,
+                    target: httpx.ASGITransport) -> httpx.Response:
+        f = self.faults
+        url = str(request.url)
+        if host in f.answers:
+            status, headers = f.answers[host]
+            f.log.append((str(status), request.method, url))
+            return _answer(request, status, headers)
+        if host in f.hanging:
+            # A peer that accepts the connection and never answers, until the test lets go.
+            if self._hang is None:
+                self._hang = asyncio.Event()
+            f.log.append(("hang", request.method, url))
+            await self._hang.wait()
+            raise httpx.ConnectError(f"{host} never answered", request=request)
+        roll = f.rng.random()
+        if roll < f.drop_rate:
+            f.log.append(("drop", request.method, url))
+            raise httpx.ConnectError("connection dropped", request=request)
+        roll -= f.drop_rate
+        if roll < f.error_rate:
+            f.log.append(("500", request.method, url))
+            return _answer(request, 500)
+        roll -= f.error_rate
+        if roll < f.throttle_rate:
+            f.log.append(("429", request.method, url))
+            return _answer(request, 429, {"Retry-After": "120"})
+        await request.aread()
+        if f.hold or (f.delay_rate and f.rng.random() < f.delay_rate):
+            delay = 0.0 if f.hold else f.rng.uniform(0, f.max_delay_seconds)
+            f.log.append(("delay", request.method, url))
+            self.held.append(Held(self.clock() + timedelta(seconds=delay), source, host,
+                                  _copy(request)))
+            return _answer(request, 202)
+        if f.rng.random() < f.duplicate_rate:
+            f.log.append(("duplicate", request.method, url))
+            await target.handle_async_request(_copy(request))
+        response = await target.handle_async_request(request)
+        if f.lost_reply_rate and f.rng.random() < f.lost_reply_rate:
+            f.log.append(("lost_reply", request.method, url))
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
+
+    def release_hanging(self) -> None:
+        """Every hanging POST fails now (as a connection that finally times out)."""
+        if self._hang is not None:
+            self._hang.set()
+            self._hang = None
+
+    async def deliver(self, held: Held) -> httpx.Response | None:
+        """Let one held POST arrive (unless its path is cut by then); its answer, if any."""
+        if held in self.held:
+            self.held.remove(held)
+        target = self.apps.get(held.target)
+        if target is None or self.faults.cut(held.source, held.target):
+            self.faults.log.append(("lost", "POST", str(held.request.url)))
+            return None
+        response = await target.handle_async_request(_copy(held.request))
+        await response.aread()
+        return response
+
+    async def release_due(self, *, everything: bool = False) -> int:
+        """Deliver the held POSTs whose time has come, in random order (reordering)."""
+        now = self.clock()
+        due = [h for h in self.held if everything or h.release_at <= now]
+        self.faults.rng.shuffle(due)
+        for held in due:
+            await self.deliver(held)
+        return len(due)
+
+
+class _FromHost(httpx.AsyncBaseTransport):
+    def __init__(self, network: FaultyNetwork, source: str) -> None:
+        self.network = network
+        self.source = source
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.network.route(request, self.source)
+
+
+def _answer(request: httpx.Request, status: int, headers: dict[str, str] | None = None
+            ) -> httpx.Response:
+    # A streamed (unread) empty body, as a real transport gives: the client reads it itself.
+    return httpx.Response(status, headers=headers, stream=httpx.ByteStream(b""),
+                          request=request)
+
+
+def _copy(request: httpx.Request) -> httpx.Request:
+    return httpx.Request(request.method, request.url, headers=request.headers,
+                         content=request.content)
 
 
 @dataclass
@@ -123,12 +246,14 @@ class Federation:
     def __getitem__(self, name: str) -> Node:
         return self.nodes[name]
 
-    async def run_workers(self, rounds: int = 1) -> int:
-        """One worker round on every node, ``rounds`` times; the number of steps taken."""
+    async def run_workers(self, rounds: int = 1, *, names: list[str] | None = None) -> int:
+        """One worker round on every node (or ``names``, in that order), ``rounds`` times, after
+        letting due delayed requests arrive; the number of steps taken."""
         steps = 0
         for _ in range(rounds):
-            for node in self.nodes.values():
-                steps += await run_once(node.ctx)
+            steps += await self.network.release_due()
+            for name in names if names is not None else list(self.nodes):
+                steps += await run_once(self.nodes[name].ctx)
         return steps
 
     async def settle(self, *, max_rounds: int = 200, step_seconds: float = 0.0) -> int:
@@ -137,15 +262,15 @@ class Federation:
         for _ in range(max_rounds):
             steps = await self.run_workers()
             total += steps
-            if not steps:
-                if not step_seconds:
-                    return total
+            if not steps and not step_seconds:
+                return total
             self.clock.advance(step_seconds)
         return total
 
     async def heal(self, *, hours: float = 100, step_seconds: float = 1800) -> None:
         """Clear all faults, then let time pass until every retry, sync and backfill is done."""
         self.faults.clear()
+        await self.network.release_due(everything=True)
         for _ in range(int(hours * 3600 / step_seconds)):
             await self.run_workers()
             self.clock.advance(step_seconds)
@@ -177,6 +302,16 @@ NODE_SPECS = {
 }
 
 
+_TEMPLATES: list[Path] = []
+
+
+def _template(tmp_path: Path) -> Path:
+    """The migrated SQLite schema, built once per test process and copied for every node."""
+    if not _TEMPLATES or not _TEMPLATES[0].exists():
+        _TEMPLATES[:] = [dbs.sqlite_template(tmp_path)]
+    return _TEMPLATES[0]
+
+
 @asynccontextmanager
 async def federation(tmp_path: Path, names: list[str], *, database: Callable[[Path, str], str]
                      | None = None, faults: Faults | None = None,
@@ -185,8 +320,8 @@ async def federation(tmp_path: Path, names: list[str], *, database: Callable[[Pa
     """Start ``names`` (keys of NODE_SPECS or ``name.test``) as one in-process federation."""
     clock = Clock()
     faults = faults or Faults()
-    network = FaultyNetwork(faults)
-    template = dbs.sqlite_template(tmp_path)
+    network = FaultyNetwork(faults, clock)
+    template = _template(tmp_path)
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(httpx.AsyncClient(transport=network))
         fed = Federation(clock, faults, network, http)
@@ -201,7 +336,9 @@ async def federation(tmp_path: Path, names: list[str], *, database: Callable[[Pa
             settings = node_settings(directory, url, title, handle, db_url,
                                      node__role=role, node__province_code=province,
                                      **(overrides or {}).get(name, {}))
-            app = create_app(settings, http=http, clock=clock, keygen=keygen)
+            node_http = await stack.enter_async_context(httpx.AsyncClient(
+                transport=network.client_for(urlsplit(url).netloc.lower())))
+            app = create_app(settings, http=node_http, clock=clock, keygen=keygen)
             await stack.enter_async_context(app.router.lifespan_context(app))
             ctx: NodeContext = app.state.ctx
             await ensure_node_actor(ctx)

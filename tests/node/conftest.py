@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
 from node.app import create_app
@@ -22,6 +23,8 @@ from tests import dbs
 from tests.keys import pool_keygen
 
 BASE_URL = "https://drenthe.test"
+# Real argon2id, cheap parameters: tests check behaviour, not the cost of brute force.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 class Clock:
@@ -87,7 +90,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings, clock: Clock) -> AsyncIterator[Starlette]:
-    application = create_app(settings, clock=clock, keygen=pool_keygen())
+    application = create_app(settings, clock=clock, keygen=pool_keygen(),
+                             password_hasher=FAST_HASHER)
     async with application.router.lifespan_context(application):
         from node.services.actors import ensure_node_actor
 

@@ -84,19 +84,19 @@ def test_bad_environment_value_is_a_config_error_naming_it(tmp_path: Path, varia
 
 def test_bad_file_value_is_a_config_error(tmp_path: Path) -> None:
     write_config(tmp_path, minimal_toml('[server]\nport = "eighty"\n'))
-    with pytest.raises(ConfigError, match="server.port"):
+    with pytest.raises(ConfigError, match=r"server\.port"):
         load_settings(tmp_path, environ={})
 
 
 def test_unknown_key_in_the_file_is_refused(tmp_path: Path) -> None:
     write_config(tmp_path, minimal_toml('[server]\nprot = 8000\n'))
-    with pytest.raises(ConfigError, match="unknown setting server.prot"):
+    with pytest.raises(ConfigError, match=r"unknown setting server\.prot"):
         load_settings(tmp_path, environ={})
 
 
 def test_unknown_section_in_the_file_is_refused(tmp_path: Path) -> None:
     write_config(tmp_path, minimal_toml('[sever]\nport = 8000\n'))
-    with pytest.raises(ConfigError, match="unknown setting sever.port"):
+    with pytest.raises(ConfigError, match=r"unknown setting sever\.port"):
         load_settings(tmp_path, environ={})
 
 
@@ -112,7 +112,7 @@ def test_missing_file_says_to_run_init(tmp_path: Path) -> None:
 
 
 def test_missing_name_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="node.name"):
+    with pytest.raises(ConfigError, match=r"node\.name"):
         build_settings(tmp_path, {**REQUIRED, ("node", "name"): ""}, environ={})
 
 

@@ -20,7 +20,7 @@ from node.store.schema import follows
 from protocol.errors import ProofError
 from protocol.keys import multikey_decode
 from protocol.proofs import verify_proof
-from tests.node.web import AS_JSON, BROWSER, local_id, make_initiative, make_item
+from tests.node.web import AS_JSON, BROWSER, make_initiative, make_item
 
 ACTOR = "https://drenthe.test/actors/dorpsmolen"
 AS_CONTENT_TYPE = "application/activity+json; charset=utf-8"
@@ -205,13 +205,6 @@ async def test_unknown_is_404(client: httpx.AsyncClient, path: str) -> None:
 async def test_malformed_page_cursor_is_400(client: httpx.AsyncClient, query: str) -> None:
     response = await client.get(f"/actors/drenthe/outbox?{query}", headers=AS_JSON)
     assert response.status_code == 400
-
-
-@pytest.mark.parametrize("path", ["/inbox", "/actors/drenthe/inbox"])
-async def test_inbox_is_not_implemented_yet(client: httpx.AsyncClient, path: str) -> None:
-    response = await client.post(path, json={"type": "Follow"})
-    assert response.status_code == 501
-    assert response.json()["error"] == "not_implemented"
 
 
 # --- paging ------------------------------------------------------------------------------------

@@ -27,18 +27,26 @@ STORY = {"kind": "story", "title": "Een verhaal", "content": "Tekst.", "initiati
     ("DELETE", "/api/items/{item}", None),
     ("GET", "/api/me", None),
 ])
-@pytest.mark.parametrize("authorization", [None, "Basic YmVoZWVyZGVyOnh4eA==", "Bearer "])
-async def test_write_without_bearer_token_is_401_with_challenge(
+async def test_write_without_token_is_401_with_challenge(
         client: httpx.AsyncClient, auth: dict[str, str], ctx: NodeContext, method: str,
-        path: str, body: dict[str, str] | None, authorization: str | None) -> None:
+        path: str, body: dict[str, str] | None) -> None:
     await create_initiative(client, auth)
     item = await create_item(client, auth, initiative=HANDLE)
     before = await row_counts(ctx)
-    headers = {"Authorization": authorization} if authorization else {}
-    response = await client.request(method, path.format(item=item["local_id"]), json=body,
-                                    headers=headers)
+    response = await client.request(method, path.format(item=item["local_id"]), json=body)
     assert response.status_code == 401
     assert response.json()["error"] == "unauthenticated"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert await row_counts(ctx) == before
+
+
+@pytest.mark.parametrize("authorization", ["Basic YmVoZWVyZGVyOnh4eA==", "Bearer", "Token abc"])
+async def test_write_with_another_scheme_is_401(client: httpx.AsyncClient, ctx: NodeContext,
+                                                authorization: str) -> None:
+    before = await row_counts(ctx)
+    response = await client.post("/api/initiatives", headers={"Authorization": authorization},
+                                 json={"handle": HANDLE, "name": "Dorpsmolen"})
+    assert (response.status_code, response.json()["error"]) == (401, "unauthenticated")
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert await row_counts(ctx) == before
 

@@ -91,6 +91,8 @@ CASES = [
     # initiative fields
     Case("bad-handle", 422, "bad_value", initiative(handle="Niet Goed!"), path="/api/initiatives"),
     Case("reserved-handle", 422, "bad_value", initiative(handle="api"), path="/api/initiatives"),
+    Case("handle-is-api-path", 422, "bad_value", initiative(handle="by-id"),
+         path="/api/initiatives"),
     Case("missing-name", 422, "missing_field", initiative(name=...), path="/api/initiatives"),
     Case("unknown-legal-form", 422, "bad_value", initiative(legal_form="bv"),
          path="/api/initiatives"),

@@ -6,10 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from node.services.context import NodeContext
-from node.store import actors as actor_store
-from node.store import objects as object_store
 from protocol.errors import ProofError
 from protocol.keys import multikey_decode
 from protocol.proofs import verify_proof
@@ -208,20 +206,30 @@ async def test_deleted_item_leaves_the_list(client: httpx.AsyncClient,
     assert [i["id"] for i in listed] == [keep["id"]]
 
 
-async def test_api_item_is_the_signed_document_of_its_iri(
-        client: httpx.AsyncClient, auth: dict[str, str], initiative: dict[str, Any],
-        ctx: NodeContext) -> None:
+AS_JSON = {"Accept": "application/activity+json"}
+
+
+async def _signed_document_and_key(client: httpx.AsyncClient, item: dict[str, Any]
+                                   ) -> tuple[dict[str, Any], Ed25519PublicKey, str]:
+    """The item's document as its IRI serves it, and its author's Ed25519 key as the actor's IRI
+    publishes it (``assertionMethod``, FEP-521a)."""
+    document = await client.get(item["id"], headers=AS_JSON)
+    assert document.status_code == 200
+    assert document.headers["content-type"].startswith("application/activity+json")
+    actor = (await client.get(item["initiative"], headers=AS_JSON)).json()
+    method = actor["assertionMethod"][0]
+    return document.json(), multikey_decode(method["publicKeyMultibase"]), method["id"]
+
+
+async def test_api_item_is_the_signed_document_its_iri_serves(
+        client: httpx.AsyncClient, auth: dict[str, str], initiative: dict[str, Any]) -> None:
     # Given an item created and read through the API
     created = await create_item(client, auth, initiative=HANDLE, themes=["energy-generation"])
     item = (await client.get("/api/items/by-id", params={"id": created["id"]})).json()
-    # When its ActivityStreams document (what its IRI serves) is checked against the author key
-    async with ctx.db.sessions() as session:
-        stored = await object_store.get(session, item["id"])
-        author = await actor_store.get(session, item["initiative"])
-    assert stored is not None and author is not None and author.ed_public_multibase
-    document = stored.document
+    # When its IRI is fetched as ActivityStreams JSON, with the author's published key
+    document, key, key_id = await _signed_document_and_key(client, item)
     # Then the proof verifies and the document says what the API says
-    assert verify_proof(document, multikey_decode(author.ed_public_multibase)) == author.ed_key_id
+    assert verify_proof(document, key) == key_id
     assert (document["id"], document["name"], document["version"]) == (
         item["id"], item["title"], item["version"])
     assert document["attributedTo"] == item["initiative"]
@@ -229,13 +237,20 @@ async def test_api_item_is_the_signed_document_of_its_iri(
     assert document["source"]["content"] == item["content"]
 
 
-async def test_a_changed_byte_breaks_the_items_proof(
-        client: httpx.AsyncClient, auth: dict[str, str], ctx: NodeContext) -> None:
+async def test_patched_item_is_served_re_signed_with_the_new_version(
+        client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     item = await create_item(client, auth)
-    async with ctx.db.sessions() as session:
-        stored = await object_store.get(session, item["id"])
-        author = await actor_store.get(session, item["initiative"])
-    assert stored is not None and author is not None and author.ed_public_multibase
-    tampered = {**stored.document, "name": stored.document["name"] + "!"}
+    patched = (await client.patch(f"/api/items/{item['local_id']}", headers=auth,
+                                  json={"title": "Tweede versie"})).json()
+    document, key, key_id = await _signed_document_and_key(client, patched)
+    assert verify_proof(document, key) == key_id
+    assert (document["name"], document["version"]) == ("Tweede versie", 2)
+
+
+async def test_a_changed_byte_breaks_the_items_proof(client: httpx.AsyncClient,
+                                                     auth: dict[str, str]) -> None:
+    item = await create_item(client, auth)
+    document, key, _ = await _signed_document_and_key(client, item)
+    tampered = {**document, "name": document["name"] + "!"}
     with pytest.raises(ProofError, match="signature does not verify"):
-        verify_proof(tampered, multikey_decode(author.ed_public_multibase))
+        verify_proof(tampered, key)

@@ -162,8 +162,9 @@ async def test_limit_defaults_to_the_page_size(client: httpx.AsyncClient,
 
 @pytest.mark.parametrize(("query", "reason"), [
     ("limit=0", "bad_value"), ("limit=101", "bad_value"), ("limit=-1", "bad_value"),
-    ("limit=tien", "bad_value"), ("kind=poem", "bad_value"), ("theme=weather", "bad_value"),
-    ("province=PV99", "bad_value"), ("cursor=bm9wZQ", "bad_value"), ("themes=meals", "unknown_parameter"),
+    ("limit=tien", "bad_value"), ("limit=%C2%B2", "bad_value"), ("limit=" + "9" * 5000, "bad_value"),
+    ("kind=poem", "bad_value"), ("theme=weather", "bad_value"), ("province=PV99", "bad_value"),
+    ("cursor=bm9wZQ", "bad_value"), ("themes=meals", "unknown_parameter"),
     ("q=" + "woord" * 50, "too_long"),
 ])
 async def test_bad_list_parameters_are_422(client: httpx.AsyncClient, query: str,
@@ -171,3 +172,15 @@ async def test_bad_list_parameters_are_422(client: httpx.AsyncClient, query: str
     response = await client.get(f"/api/items?{query}")
     assert response.status_code == 422
     assert response.json()["error"] == reason
+
+
+async def test_received_item_cannot_be_changed_here(client: httpx.AsyncClient,
+                                                   auth: dict[str, str], ctx: NodeContext,
+                                                   clock: Clock) -> None:
+    remote = await insert_remote_item(ctx, "f1", published=clock.now)
+    patched = await client.patch("/api/items/by-id", params={"id": remote.ap_id}, headers=auth,
+                                 json={"title": "Overschreven"})
+    deleted = await client.delete("/api/items/by-id", params={"id": remote.ap_id}, headers=auth)
+    assert (patched.status_code, patched.json()["error"]) == (422, "not_local")
+    assert (deleted.status_code, deleted.json()["error"]) == (422, "not_local")
+    assert (await client.get("/api/items/by-id", params={"id": remote.ap_id})).json()["version"] == 1

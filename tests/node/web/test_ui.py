@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import httpx
 
+from node.services.actors import delete_initiative
 from node.services.context import NodeContext
 from node.services.inputs import AttachmentInput, Patch, PlaceInput
 from node.services.items import delete_item, update_item
@@ -173,6 +174,19 @@ async def test_deleted_item_page_is_410(client: httpx.AsyncClient, ctx: NodeCont
     html = await page(client, item.ap_id, status=410)
     assert "Verwijderd" in html
     assert "Weg ermee" not in html
+
+
+async def test_deleted_initiative_page_is_410(client: httpx.AsyncClient,
+                                             ctx: NodeContext) -> None:
+    await make_initiative(ctx, name="Dorpsmolen Reduzum")
+    await delete_initiative(ctx, "dorpsmolen", SYSTEM)
+    html = await page(client, "https://drenthe.test/actors/dorpsmolen", status=410)
+    assert "Dorpsmolen Reduzum" not in html
+
+
+async def test_request_without_accept_gets_the_html_page(client: httpx.AsyncClient) -> None:
+    response = await client.get("/actors/drenthe", headers={"Accept": "*/*"})
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
 
 
 async def test_unknown_item_page_is_404(client: httpx.AsyncClient) -> None:

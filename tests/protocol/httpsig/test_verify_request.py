@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from base64 import b64encode
 from collections.abc import Sequence
 from datetime import timedelta
@@ -9,6 +10,8 @@ from datetime import timedelta
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from protocol.digest import content_digest_header, digest_header
 from protocol.errors import DigestError, ProtocolError
@@ -543,3 +546,27 @@ def test_rfc9421_component_parameters_are_refused(ed_key: ed25519.Ed25519Private
     with pytest.raises(SignatureError) as exc:
         verify_request("POST", INBOX, headers, BODY, ed_key.public_key(), now=NOW)
     assert _reason(exc) == "bad_signature_header"
+
+
+# --- arbitrary input ---------------------------------------------------------------------------
+
+_fragments = st.sampled_from(
+    ['sig1=', '("@method" "@target-uri")', ";created=1714564800", ';keyid="k"', ":AAAA:", ",", " ",
+     'keyId="k"', 'signature="AAAA"', 'headers="(request-target) host date"', '"', "\\", "é"]
+)
+_header_text = st.one_of(st.text(max_size=120), st.lists(_fragments, max_size=16).map("".join))
+
+
+@settings(derandomize=True, deadline=None)
+@given(signature_input=st.none() | _header_text, signature=_header_text)
+def test_arbitrary_signature_headers_raise_only_protocol_errors(
+    signature_input: str | None, signature: str
+) -> None:
+    headers = {**BASE_HEADERS, "Signature": signature}
+    if signature_input is not None:
+        headers["Signature-Input"] = signature_input
+    public = ed25519.Ed25519PrivateKey.from_private_bytes(b"\x02" * 32).public_key()
+    with pytest.raises(ProtocolError):
+        verify_request("POST", INBOX, headers, BODY, public, now=NOW)
+    with contextlib.suppress(ProtocolError):
+        key_id_of(headers)
