@@ -23,8 +23,8 @@ under a row count SQL statements, the engine's chattiness. Figures only, never p
 ``--quick`` the 200 requests of the bare ``verify_request`` loop fit the protocol's parse caches, which
 flatters that baseline.
 
-Run: ``.venv/bin/python bench/federation.py [--quick]`` — about 4½ minutes at a load average of
-7 (``--quick``: 45 s there, about 20 s on an idle machine).
+Run: ``.venv/bin/python bench/federation.py [--quick]`` — about 3 minutes at a load average of
+6–7 (1.6 min of CPU); ``--quick`` about 40 s there (16 s of CPU).
 """
 
 from __future__ import annotations
@@ -488,8 +488,8 @@ async def _delivery_rows(origin: Node, base: str, documents: list[dict[str, Any]
             "sign_request + POST", signed_rate),
         Row("  same, against bare RSA-2048 signs", many_rate, "/s", "RSA-2048 PKCS#1 sign",
             bare_sign),
-        _note(f"  load_private_pem(RSA-2048) {1e3 / pem_load:.0f} ms per call (signer_of, per "
-              f"delivery); {sql.count / (n * many):.1f} SQL statements per delivery"),
+        _note(f"  {sql.count / (n * many):.1f} SQL statements per delivery; load_private_pem "
+              f"(RSA-2048) takes {1e3 / pem_load:.0f} ms, so signer_of must load a key only once"),
     ]
 
 

@@ -247,32 +247,34 @@ async def _bench_bare(concurrency: int) -> list[Figure]:
         ]
 
 
-def _raw_sqlite_inserts(path: Path) -> Figure:
+def _raw_sqlite_inserts(path: Path, table: str) -> Figure:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("CREATE TABLE raw (id INTEGER PRIMARY KEY, ap_id TEXT UNIQUE, document TEXT)")
+    conn.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, ap_id TEXT UNIQUE, document TEXT)")
     doc = json.dumps(_item_body(0, random.Random(1)))
     start = time.perf_counter()
     for i in range(RAW_INSERTS):
         conn.execute("BEGIN")
-        conn.execute("INSERT INTO raw (ap_id, document) VALUES (?, ?)", (f"{BASE}/raw/{i}", doc))
+        conn.execute(f"INSERT INTO {table} (ap_id, document) VALUES (?, ?)",
+                     (f"{BASE}/raw/{i}", doc))
         conn.execute("COMMIT")
     seconds = time.perf_counter() - start
     conn.close()
     return Figure("raw sqlite3 single-row insert + commit", RAW_INSERTS, seconds)
 
 
-def _raw_pg_inserts(dsn: str) -> Figure:
+def _raw_pg_inserts(dsn: str, table: str) -> Figure:
     doc = json.dumps(_item_body(0, random.Random(1)))
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("CREATE TABLE raw (id SERIAL PRIMARY KEY, ap_id TEXT UNIQUE, document JSON)")
+        conn.execute(f"CREATE TABLE {table} (id SERIAL PRIMARY KEY, ap_id TEXT UNIQUE, "
+                     "document JSON)")
         start = time.perf_counter()
         for i in range(RAW_INSERTS):
-            conn.execute("INSERT INTO raw (ap_id, document) VALUES (%s, %s)",
+            conn.execute(f"INSERT INTO {table} (ap_id, document) VALUES (%s, %s)",
                          (f"{BASE}/raw/{i}", doc))
         seconds = time.perf_counter() - start
-        conn.execute("DROP TABLE raw")
+        conn.execute(f"DROP TABLE {table}")
     return Figure("raw psycopg single-row insert (autocommit)", RAW_INSERTS, seconds)
 
 
@@ -280,12 +282,13 @@ def _raw_pg_inserts(dsn: str) -> Figure:
 
 
 @contextlib.contextmanager
-def _database(postgres: bool, directory: Path) -> Iterator[tuple[str, Callable[[], Figure]]]:
+def _database(postgres: bool, directory: Path
+              ) -> Iterator[tuple[str, Callable[[str], Figure]]]:
     """A migrated database URL and the raw-insert baseline for the same engine."""
     if not postgres:
         url = f"sqlite+aiosqlite:///{directory / 'node.db'}"
         upgrade(url)
-        yield url, lambda: _raw_sqlite_inserts(directory / "raw.db")
+        yield url, lambda table: _raw_sqlite_inserts(directory / "raw.db", table)
         return
     name = f"kk_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
@@ -294,35 +297,46 @@ def _database(postgres: bool, directory: Path) -> Iterator[tuple[str, Callable[[
         url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
         upgrade(url)
         dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={name}"
-        yield url, lambda: _raw_pg_inserts(dsn)
+        yield url, lambda table: _raw_pg_inserts(dsn, table)
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _line(figure: Figure, unit: str = "req/s") -> str:
-    return f"  {figure.name:<52} {figure.rate:>9,.0f} {unit}   ({figure.count:,} in {figure.seconds:.1f} s)"
+def _line(figure: Figure, unit: str = "req/s", rounds: tuple[Figure, Figure] | None = None) -> str:
+    line = (f"  {figure.name:<50} {figure.rate:>9,.0f} {unit}  "
+            f"({figure.count:,} in {figure.seconds:.1f} s)")
+    if rounds is not None:
+        line += f"  before/after: {rounds[0].rate:,.0f} / {rounds[1].rate:,.0f}"
+    return line
 
 
-def _report(backend: str, node: list[Figure], bare: list[Figure], raw: Figure,
+def _pooled(before: Figure, after: Figure) -> Figure:
+    return Figure(before.name, before.count + after.count, before.seconds + after.seconds)
+
+
+def _report(backend: str, node: list[Figure], baselines: list[tuple[Figure, Figure]],
             memory: tuple[float, float], baseline_memory: float, n_items: int) -> None:
     print(f"Kennisknoop node benchmark — {backend}, Python {platform.python_version()}, "
           f"{platform.machine()}, in-process ASGI (no sockets)")
     print("\nAPI")
     for figure in node:
         print(_line(figure, "pages/s" if "pages" in figure.name else "req/s"))
-    print("\nbaselines (same run)")
-    for figure in [*bare, raw]:
-        print(_line(figure, "rows/s" if figure is raw else "req/s"))
+    print("\nbaselines (same run: measured before and after the API, pooled)")
+    pooled = [_pooled(*rounds) for rounds in baselines]
+    for figure, rounds in zip(pooled, baselines, strict=True):
+        print(_line(figure, "rows/s" if "insert" in figure.name else "req/s", rounds))
+    bare_post, bare_get, _, raw = pooled
     created = node[0]
     read_seq = next(f for f in node if f.name.startswith("GET /api/items/{id}, sequential"))
     print("\nratios (ours / bare)")
-    print(f"  create (sequential) / bare POST:              {created.rate / bare[0].rate:6.3f}")
+    print(f"  create (sequential) / bare POST:              {created.rate / bare_post.rate:6.3f}")
     print(f"  create (sequential) / raw single-row inserts: {created.rate / raw.rate:6.3f}")
-    print(f"  read by id (sequential) / bare GET:           {read_seq.rate / bare[1].rate:6.3f}")
+    print(f"  read by id (sequential) / bare GET:           {read_seq.rate / bare_get.rate:6.3f}")
     current, peak = memory
     print(f"\nmemory after loading {n_items:,} items: VmRSS {current:,.0f} MiB, peak RSS "
-          f"{peak:,.0f} MiB (before the node started: {baseline_memory:,.0f} MiB)")
+          f"{peak:,.0f} MiB (before the node started: {baseline_memory:,.0f} MiB; the peak "
+          "includes argon2's 64 MiB for the admin's password)")
 
 
 async def main(argv: list[str] | None = None) -> None:
@@ -337,13 +351,14 @@ async def main(argv: list[str] | None = None) -> None:
     baseline_memory = _rss_mb()[0]
     with tempfile.TemporaryDirectory(prefix="kk-bench-") as tmp, \
             _database(args.postgres, Path(tmp)) as (url, raw_inserts):
+        # The machine is shared and its load drifts: baselines run before and after the API.
+        before = [*await _bench_bare(args.concurrency), raw_inserts("raw_before")]
         async with _node(url, Path(tmp)) as (client, token):
             node, _, memory = await _bench_node(client, token, args.items, args.sequential,
-                                                  args.concurrency)
-        bare = await _bench_bare(args.concurrency)
-        raw = raw_inserts()
-    _report("PostgreSQL" if args.postgres else "SQLite (WAL, synchronous=NORMAL)", node, bare, raw,
-            memory, baseline_memory, args.items)
+                                                args.concurrency)
+        after = [*await _bench_bare(args.concurrency), raw_inserts("raw_after")]
+    _report("PostgreSQL" if args.postgres else "SQLite (WAL, synchronous=NORMAL)", node,
+            list(zip(before, after, strict=True)), memory, baseline_memory, args.items)
 
 
 if __name__ == "__main__":

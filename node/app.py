@@ -12,10 +12,12 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from node.config import Settings
+from node.remote import RemotePolicy, build_http_client
 from node.services.context import KeyPair, NodeContext, generate_keys, utcnow
 from node.services.errors import ServiceError
+from node.services.ratelimit import InboxLimits, RetryLaterError
 from node.store.db import Database
-from node.web import activitypub, api, inbox, ui, wellknown
+from node.web import activitypub, api, federation_api, inbox, ui, wellknown
 from node.web.common import protocol_error_handler, service_error_handler
 from protocol.errors import ProtocolError
 
@@ -32,8 +34,9 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
     db = database or Database.connect(settings.database_url)
     own_http = http is None
     if http is None:
-        # interop: Mastodon expects a User-Agent; remote.py sets it per request.
-        http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
+        # The guarded client connects only to the addresses it checked (no DNS rebinding).
+        http = build_http_client(RemotePolicy(
+            allow_private_network=settings.allow_private_network))
     ctx = NodeContext(settings=settings, db=db, clock=clock, http=http, keygen=keygen,
                       password_hasher=password_hasher or PasswordHasher())
 
@@ -52,15 +55,20 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
         *inbox.routes,
         *activitypub.routes,
         *api.routes,
+        *federation_api.routes,
         *ui.routes,
     ]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={
+            RetryLaterError: inbox.retry_later_handler,
             ServiceError: service_error_handler,
             ProtocolError: protocol_error_handler,
         },
     )
     app.state.ctx = ctx
+    # In memory and per process, like the app itself (docs/security.md: several processes
+    # multiply the rates).
+    app.state.inbox_limits = InboxLimits.from_settings(settings)
     return app

@@ -22,14 +22,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from node.config import CONFIG_FILE, ROLES, ConfigError, Settings, build_settings, load_settings
 from node.config import render_toml as _render_toml
-from node.remote import RemoteError
+from node.remote import RemoteError, RemotePolicy, build_http_client
 from node.services import follow as follow_service
 from node.services import transfer, users
 from node.services.actors import ensure_node_actor
@@ -95,7 +94,7 @@ async def open_context(settings: Settings) -> AsyncIterator[NodeContext]:
     # interop(bovine-herd): the worker `serve` runs uses this context to deliver and to fetch
     # followers' actors; without a client every delivery crashed the worker round, so a served
     # node never sent an Accept. Same client settings as create_app's.
-    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
+    http = build_http_client(RemotePolicy(allow_private_network=settings.allow_private_network))
     try:
         yield NodeContext(settings=settings, db=db, http=http)
     finally:

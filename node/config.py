@@ -59,6 +59,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("limits", "max_body_bytes", 1_000_000, "Largest request body accepted (bytes)."),
     Setting("limits", "max_json_depth", 32, "Deepest JSON nesting accepted in a request body."),
     Setting("limits", "page_size", 20, "Items per page in collections and API lists."),
+    Setting("limits", "inbox_rate_per_host", 10, "Inbox requests per second accepted from one "
+            "remote host (the host of the signature's key id), counted before the signature is "
+            "checked; more get 429 with Retry-After and are sent again by the peer. Counted per "
+            "web process. 0: no limit."),
+    Setting("limits", "inbox_burst_per_host", 50, "Inbox requests one remote host may send at "
+            "once above `inbox_rate_per_host` (the size of its token bucket)."),
+    Setting("limits", "inbox_rate_total", 200, "Inbox requests per second accepted from all "
+            "hosts together, per web process: bounds a flood from many (made-up) hosts. 0: no "
+            "limit."),
+    Setting("limits", "inbox_burst_total", 1_000, "Inbox requests accepted at once above "
+            "`inbox_rate_total`."),
+    Setting("limits", "inbox_pending_per_host", 1_000, "Received activities of one remote host "
+            "that may wait to be applied; past this its new ones get 503 with Retry-After until "
+            "the worker catches up, so one peer cannot fill the disk. 0: no limit."),
     Setting("federation", "mode", "open", "open: federate with anyone not blocked; allowlist: only "
             "with the hosts in `allow`; blocklist: anyone but the hosts in `block`."),
     Setting("federation", "allow", [], "Hosts federated with in allowlist mode."),
@@ -72,6 +86,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("federation", "sync_interval_seconds", 3_600, "How often anti-entropy compares "
             "followees' outboxes with what is stored."),
     Setting("federation", "delivery_concurrency", 8, "Deliveries sent at once by one worker."),
+    Setting("federation", "lease_seconds", 300, "How long a worker holds a claimed inbox, "
+            "delivery or job row: a killed worker's rows are taken up again after this. Keep it "
+            "above the slowest step (a delivery may take 30 s)."),
 )
 
 
@@ -208,6 +225,10 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"federation.mode must be one of {', '.join(FEDERATION_MODES)}")
     if settings.get("federation", "follow_approval") not in FOLLOW_APPROVAL:
         raise ConfigError(f"federation.follow_approval must be one of {', '.join(FOLLOW_APPROVAL)}")
+    for key in ("inbox_rate_per_host", "inbox_burst_per_host", "inbox_rate_total",
+                "inbox_burst_total", "inbox_pending_per_host"):
+        if int(settings.get("limits", key)) < 0:
+            raise ConfigError(f"limits.{key} must be 0 or more")
 
 
 def load_settings(directory: Path, *, environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,29 +1,38 @@
 """The one guarded outbound client: every fetch and delivery to another server goes through here.
 
 Guards (DESIGN.md, "Remote fetches"; Mastodon's rules as reference):
-- only https, or http when ``allow_private_network`` is set (local demos and tests);
-- hosts that resolve to loopback, private, link-local, CGNAT, unique-local, unspecified or
-  IPv4-mapped addresses are refused before connecting, unless ``allow_private_network``;
+- only https, or http when ``allow_private_network`` is set (local demos and tests); no userinfo;
+- hosts that resolve to loopback, private, link-local, CGNAT, unique-local, unspecified, multicast,
+  reserved or IPv4-mapped addresses are refused before connecting, unless ``allow_private_network``.
+  ``RemoteClient.check_url`` refuses early; ``GuardedBackend`` (installed by ``build_http_client``)
+  resolves once at connect time, checks, and connects to the checked address itself, so a second
+  DNS answer cannot differ from the checked one (DNS rebinding); TLS still verifies the name;
 - redirects are followed by hand, at most 2, each target checked again;
-- a per-request timeout and an overall deadline; a byte cap on every body read;
+- a deadline per request (``timeout``, covering DNS, connect and the whole body, so a peer that
+  drips bytes cannot hold us) inside an overall deadline; a byte cap counted while streaming
+  (also after decompression);
 - fetched ActivityPub documents must have an ActivityPub content type and an ``id`` equal to the
   URL finally fetched.
-Foreign errors (httpx, DNS) are translated here, at one seam, into ``RemoteError``.
+Foreign errors (httpx, httpcore, DNS) are translated here, at one seam, into ``RemoteError``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import ipaddress
 import logging
 import socket
-from collections.abc import Callable
+import ssl
+import zlib
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from protocol.errors import DocumentError
@@ -37,6 +46,9 @@ log = logging.getLogger("kennisknoop.remote")
 
 ACCEPT_AP = f'{ACTIVITY_JSON}, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 USER_AGENT = "Kennisknoop/0.1 (+https://kennisknoop.nl)"
+
+# A resolver maps a host name to its addresses (tests inject one; the default asks the system).
+Resolver = Callable[[str], "Sequence[str] | Awaitable[Sequence[str]]"]
 
 
 class RemoteError(Exception):
@@ -69,17 +81,145 @@ class RemotePolicy:
     json_limits: JsonLimits = field(default_factory=JsonLimits)
 
 
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def _address_allowed(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """Whether ``address`` is a public unicast address we may connect to."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return False  # never a real peer's AAAA record; a classic filter bypass
+        if ip in _NAT64:  # DNS64 synthesises these for IPv4-only hosts: judge the IPv4 inside
+            return _address_allowed(str(ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)))
+        if ip.sixtofour is not None and not _address_allowed(str(ip.sixtofour)):
+            return False
     if ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified:
         return False
-    if ip.is_multicast or ip.is_reserved:
-        return False
-    if isinstance(ip, ipaddress.IPv4Address) and ip in ipaddress.ip_network("100.64.0.0/10"):
+    if ip.is_multicast or ip.is_reserved or ip in _CGNAT:
         return False
     return ip.is_global
+
+
+async def system_resolve(host: str) -> list[str]:
+    """The host's addresses from the system resolver, in its order, without repeats."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+async def _resolve(host: str, resolver: Resolver) -> list[str]:
+    try:
+        answer = resolver(host)
+        found = await answer if inspect.isawaitable(answer) else answer
+    except OSError as exc:
+        raise RemoteError("dns_error", f"cannot resolve {host[:200]}") from exc
+    if not found:
+        raise RemoteError("dns_error", f"{host[:200]} has no addresses")
+    return [str(address) for address in found]
+
+
+async def _addresses(host: str, resolver: Resolver, *, allow_private: bool) -> list[str]:
+    """``host``'s addresses (a literal is its own), refused unless every one is allowed."""
+    host = host.strip("[]")
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        addresses = await _resolve(host, resolver)
+    if not allow_private and not all(_address_allowed(a) for a in addresses):
+        raise RemoteError("private_address", f"{host[:200]} resolves to a non-public address")
+    return addresses
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend that resolves once, checks, and connects to the checked address.
+
+    httpcore passes the URL's host to ``connect_tcp`` and later calls ``start_tls`` with the name
+    as ``server_hostname``, so SNI and certificate verification still use the name.
+    """
+
+    def __init__(self, *, allow_private_network: bool = False, resolver: Resolver | None = None,
+                 inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self.allow_private_network = allow_private_network
+        self.resolver: Resolver = resolver or system_resolve
+        self.inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None
+                          ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                addresses = await _addresses(host, self.resolver,
+                                             allow_private=self.allow_private_network)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host[:200]} timed out") from exc
+        failure: Exception | None = None
+        for address in addresses:  # every one was checked; try them in the resolver's order
+            try:
+                return await self.inner.connect_tcp(address, port, timeout=timeout,
+                                                    local_address=local_address,
+                                                    socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None
+                                  ) -> httpcore.AsyncNetworkStream:
+        raise RemoteError("bad_url", "remote requests never use unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+def _check_scheme(url: str, *, allow_private: bool) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "http" and not allow_private:
+        raise RemoteError("insecure_url", f"only https is allowed: {url[:200]}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RemoteError("bad_url", f"not an http(s) URL: {url[:200]}")
+    if parts.username is not None or parts.password is not None:
+        raise RemoteError("bad_url", "URLs with credentials are refused")
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a ``GuardedBackend``, refusing bad schemes and userinfo first."""
+
+    def __init__(self, policy: RemotePolicy, *, resolver: Resolver | None = None,
+                 backend: httpcore.AsyncNetworkBackend | None = None,
+                 verify: ssl.SSLContext | bool = True) -> None:
+        # No env proxies: a proxy would resolve (and connect to) the name itself.
+        ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
+        super().__init__(verify=ssl_context, trust_env=False)
+        self.allow_private_network = policy.allow_private_network
+        # httpx takes no network backend, so its pool is rebuilt with ours (httpx's defaults).
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0,
+            network_backend=GuardedBackend(allow_private_network=policy.allow_private_network,
+                                           resolver=resolver, inner=backend))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        _check_scheme(str(request.url), allow_private=self.allow_private_network)
+        return await super().handle_async_request(request)
+
+
+def build_http_client(policy: RemotePolicy, *, resolver: Resolver | None = None,
+                      backend: httpcore.AsyncNetworkBackend | None = None,
+                      verify: ssl.SSLContext | bool = True) -> httpx.AsyncClient:
+    """The node's outbound ``httpx.AsyncClient`` with the guarded transport installed.
+
+    ``resolver``, ``backend`` (the connector under the guard) and ``verify`` are for tests.
+    """
+    return httpx.AsyncClient(
+        transport=GuardedTransport(policy, resolver=resolver, backend=backend, verify=verify),
+        timeout=httpx.Timeout(policy.timeout), follow_redirects=False,
+        max_redirects=policy.max_redirects, trust_env=False)
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -96,59 +236,97 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def _decoder(response: httpx.Response) -> Any:
+    """A zlib decompressor for the body's ``Content-Encoding``, or None for identity."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    raise RemoteError("bad_encoding", f"unsupported Content-Encoding {encoding[:50]!r}",
+                      status=response.status_code)
+
+
 class RemoteClient:
     """Guarded fetches and deliveries over one ``httpx.AsyncClient``."""
 
     def __init__(self, http: httpx.AsyncClient, policy: RemotePolicy,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, *,
+                 resolver: Resolver | None = None) -> None:
         self.http = http
         self.policy = policy
         self.clock = clock
+        self.resolver: Resolver = resolver or system_resolve
 
     async def check_url(self, url: str) -> None:
-        """Refuse a URL by scheme or by the addresses its host resolves to."""
-        parts = urlsplit(url)
-        allow_private = self.policy.allow_private_network
-        if parts.scheme == "http" and not allow_private:
-            raise RemoteError("insecure_url", f"only https is allowed: {url[:200]}")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise RemoteError("bad_url", f"not an http(s) URL: {url[:200]}")
-        if parts.username or parts.password:
-            raise RemoteError("bad_url", "URLs with credentials are refused")
-        if allow_private:
-            return
-        host = parts.hostname
-        try:
-            literal = ipaddress.ip_address(host)
-        except ValueError:
-            literal = None
-        if literal is not None:
-            addresses = [str(literal)]
-        else:
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(
-                    host, parts.port or (443 if parts.scheme == "https" else 80),
-                    type=socket.SOCK_STREAM)
-            except OSError as exc:
-                raise RemoteError("dns_error", f"cannot resolve {host}") from exc
-            addresses = [str(info[4][0]) for info in infos]
-        if not addresses or not all(_address_allowed(a) for a in addresses):
-            raise RemoteError("private_address", f"{host} resolves to a non-public address")
+        """Refuse a URL by scheme, credentials or the addresses its host resolves to."""
+        _check_scheme(url, allow_private=self.policy.allow_private_network)
+        if self.policy.allow_private_network:
+            return  # test and demo hosts (``drenthe.test``) need not resolve at all
+        await _addresses(urlsplit(url).hostname or "", self.resolver, allow_private=False)
 
-    async def _read_capped(self, response: httpx.Response) -> bytes:
+    async def _read_capped(self, response: httpx.Response, *, decode: bool) -> bytes:
+        cap = self.policy.max_bytes
+
+        def too_large() -> RemoteError:
+            return RemoteError("too_large", f"body over {cap} bytes", status=response.status_code)
+
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.policy.max_bytes:
-            raise RemoteError("too_large", f"body over {self.policy.max_bytes} bytes",
-                              status=response.status_code)
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise too_large()
+        decoder = _decoder(response) if decode else None
         chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_raw():
-            size += len(chunk)
-            if size > self.policy.max_bytes:
-                raise RemoteError("too_large", f"body over {self.policy.max_bytes} bytes",
-                                  status=response.status_code)
-            chunks.append(chunk)
+        size = raw_size = 0
+        try:
+            # Counted as it arrives, whatever Content-Length claimed (chunked bodies have none).
+            async for chunk in response.aiter_raw():
+                raw_size += len(chunk)
+                if decoder is not None:  # never inflate more than the room left (zip bombs)
+                    chunk = decoder.decompress(chunk, cap - size + 1)
+                size += len(chunk)
+                if size > cap or raw_size > cap:
+                    raise too_large()
+                chunks.append(chunk)
+            if decoder is not None:
+                chunk = decoder.flush()
+                size += len(chunk)
+                if size > cap:
+                    raise too_large()
+                chunks.append(chunk)
+        except zlib.error as exc:
+            raise RemoteError("bad_encoding", f"undecodable body: {exc}",
+                              status=response.status_code) from exc
         return b"".join(chunks)
+
+    async def _hop(self, method: str, url: str, *, headers: dict[str, str], body: bytes | None,
+                   signer: Signer | None, flavour: str) -> tuple[httpx.Response, bytes | None]:
+        """One request and its body; the body is None for a redirect to follow."""
+        await self.check_url(url)
+        # identity: a compressed body is still capped, but most peers then send it plain.
+        send_headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **headers}
+        if signer is not None:
+            send_headers.update(sign_request(method, url, send_headers, body,
+                                             signer.private_key, signer.key_id,
+                                             flavour=flavour,  # type: ignore[arg-type]
+                                             now=self.clock() if self.clock else None))
+        request = self.http.build_request(method, url, headers=send_headers, content=body)
+        try:
+            response = await self.http.send(request, stream=True, follow_redirects=False)
+        except httpx.TimeoutException as exc:
+            raise RemoteError("timeout", f"{method} {url[:200]} timed out") from exc
+        except httpx.HTTPError as exc:
+            raise RemoteError("connect_error", f"{method} {url[:200]}: {exc}") from exc
+        try:
+            if response.is_redirect and method == "GET":
+                return response, None
+            # A delivery's answer is only counted, never read: no need to understand its encoding.
+            return response, await self._read_capped(response, decode=method == "GET")
+        except httpx.HTTPError as exc:
+            raise RemoteError("read_error", f"{method} {url[:200]}: {exc}") from exc
+        finally:
+            await response.aclose()
 
     async def _request(self, method: str, url: str, *, headers: dict[str, str],
                        body: bytes | None, signer: Signer | None, flavour: str = "cavage"
@@ -156,34 +334,17 @@ class RemoteClient:
         """One request following at most ``max_redirects`` redirects, each checked and re-signed."""
         current = url
         for _ in range(self.policy.max_redirects + 1):
-            await self.check_url(current)
-            send_headers = {"User-Agent": USER_AGENT, **headers}
-            if signer is not None:
-                send_headers.update(sign_request(method, current, send_headers, body,
-                                                 signer.private_key, signer.key_id,
-                                                 flavour=flavour,  # type: ignore[arg-type]
-                                                 now=self.clock() if self.clock else None))
-            request = self.http.build_request(method, current, headers=send_headers,
-                                              content=body)
             try:
-                response = await self.http.send(request, stream=True, follow_redirects=False)
-            except httpx.TimeoutException as exc:
-                raise RemoteError("timeout", f"{method} {current[:200]} timed out") from exc
-            except httpx.HTTPError as exc:
-                raise RemoteError("connect_error", f"{method} {current[:200]}: {exc}") from exc
-            try:
-                if response.is_redirect and method == "GET":
-                    location = response.headers.get("location")
-                    if not location:
-                        raise RemoteError("bad_redirect", "redirect without Location",
-                                          status=response.status_code)
-                    current = urljoin(current, location)
-                    continue
-                content = await self._read_capped(response)
-            except httpx.HTTPError as exc:
-                raise RemoteError("read_error", f"{method} {current[:200]}: {exc}") from exc
-            finally:
-                await response.aclose()
+                # httpx's timeouts bound each read, not a body that trickles in byte by byte.
+                async with asyncio.timeout(self.policy.timeout):
+                    response, content = await self._hop(method, current, headers=headers,
+                                                        body=body, signer=signer, flavour=flavour)
+            except TimeoutError as exc:
+                raise RemoteError("timeout", f"{method} {current[:200]} took over "
+                                  f"{self.policy.timeout} s") from exc
+            if content is None:
+                current = urljoin(current, response.headers["location"])
+                continue
             return response, content, current
         raise RemoteError("too_many_redirects", f"more than {self.policy.max_redirects} redirects")
 

@@ -30,8 +30,14 @@ log = logging.getLogger("kennisknoop.worker")
 
 IDLE_SECONDS = 1.0
 BATCH = 50
-LEASE = timedelta(minutes=5)
+PER_HOST = 2  # deliveries in flight to one host at a time, within one worker round
 INBOX_MAX_ATTEMPTS = 8
+
+
+def _lease(ctx: NodeContext) -> timedelta:
+    # Long enough for the slowest step (a delivery hits its 30 s deadline); short enough that a
+    # killed worker's rows are not stuck for long.
+    return timedelta(seconds=int(ctx.settings.get("federation", "lease_seconds")))
 
 
 async def run_once(ctx: NodeContext, *, batch: int = BATCH) -> int:
@@ -55,7 +61,7 @@ async def run_until_idle(ctx: NodeContext, *, max_rounds: int = 1000) -> int:
 
 async def _inbox_batch(ctx: NodeContext, batch: int) -> int:
     async with ctx.db.transaction() as session:
-        rows = await inbox_store.claim(session, now=ctx.now(), limit=batch, lease=LEASE)
+        rows = await inbox_store.claim(session, now=ctx.now(), limit=batch, lease=_lease(ctx))
     for row in rows:  # in arrival order: a Follow before its Undo
         await _apply_row(ctx, row)
     return len(rows)
@@ -95,13 +101,16 @@ async def _retry_inbox(ctx: NodeContext, row: InboxRow, error: str) -> None:
 
 async def _delivery_batch(ctx: NodeContext, batch: int) -> int:
     async with ctx.db.transaction() as session:
-        rows = await delivery_store.claim(session, now=ctx.now(), limit=batch, lease=LEASE)
+        rows = await delivery_store.claim(session, now=ctx.now(), limit=batch, lease=_lease(ctx))
     if not rows:
         return 0
     limit = asyncio.Semaphore(int(ctx.settings.get("federation", "delivery_concurrency")))
+    # A peer that hangs until the deadline must not hold every slot: each host gets at most
+    # PER_HOST of them, taken before a slot, so healthy peers in the same round go ahead.
+    per_host: dict[str, asyncio.Semaphore] = {}
 
     async def one(row: Delivery) -> None:
-        async with limit:
+        async with per_host.setdefault(row.host, asyncio.Semaphore(PER_HOST)), limit:
             outcome = await delivery.attempt(ctx, row)
         await delivery.record(ctx, row, outcome)
 
@@ -111,7 +120,7 @@ async def _delivery_batch(ctx: NodeContext, batch: int) -> int:
 
 async def _job_batch(ctx: NodeContext, batch: int) -> int:
     async with ctx.db.transaction() as session:
-        rows = await job_store.claim(session, now=ctx.now(), limit=batch, lease=LEASE)
+        rows = await job_store.claim(session, now=ctx.now(), limit=batch, lease=_lease(ctx))
     for job in rows:
         await _run_job(ctx, job)
     return len(rows)
@@ -122,7 +131,7 @@ async def _run_job(ctx: NodeContext, job: Job) -> None:
     try:
         if job.kind != "sync":
             raise RejectedError("unknown_job", job.kind)
-        result = await sync_followee(ctx, str(job.payload["followee"]))
+        result = await sync_followee(ctx, str(job.payload["followee"]), resume=job.payload)
     except (RemoteError, ProtocolError, RejectedError) as exc:
         delay = delivery.backoff_seconds(ctx, job.attempts + 1)
         log.info("job %s failed (%s); retrying in %.0f s", job.key, exc, delay)
@@ -139,9 +148,13 @@ async def _run_job(ctx: NodeContext, job: Job) -> None:
                                    last_error=repr(exc)[:1000],
                                    next_attempt_at=ctx.now() + interval)
         return
+    base = {"followee": job.payload["followee"]}
     async with ctx.db.transaction() as session:
-        if result.followed:  # anti-entropy: the same job comes back every interval
+        if result.resume is not None:  # a long pass goes on in the next round
             await job_store.finish(session, job.id, attempts=0, last_error=None,
+                                   payload={**base, **result.resume}, next_attempt_at=ctx.now())
+        elif result.followed:  # anti-entropy: the same job comes back every interval
+            await job_store.finish(session, job.id, attempts=0, last_error=None, payload=base,
                                    next_attempt_at=ctx.now() + interval)
         else:
             await job_store.finish(session, job.id, state="done", last_error=None)

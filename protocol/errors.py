@@ -11,7 +11,8 @@ itself knows nothing about HTTP responses.
      ├── DigestError              missing_digest, bad_digest, unsupported_digest, digest_mismatch
      ├── SignatureError           missing_signature, bad_signature_header, unsupported_algorithm,
      │                            missing_component, bad_date, date_in_future, signature_expired,
-     │                            invalid_signature, key_mismatch
+     │                            invalid_signature, key_mismatch (the node adds
+     │                            unknown_key and host_mismatch at its inbox)
      ├── ProofError               missing_proof, bad_proof, unsupported_cryptosuite, invalid_proof
      └── DocumentError            bad_json, too_large, too_deep, missing_id, bad_id, missing_field,
                                   bad_field, unsupported_type, forbidden_keyword

@@ -74,10 +74,28 @@ async def _verified_by_proof(ctx: NodeContext, raw: dict[str, Any], author: str)
         key = await resolve_key(ctx, method)
         if key.controller != author:
             return False
-        verify_proof(raw, ed25519_key(key))
+        try:
+            verify_proof(raw, ed25519_key(key))
+        except ProofError:
+            # The author may have rotated its key since we cached it: fetch it again, once.
+            key = await resolve_key(ctx, method, refresh=True)
+            if key.controller != author:
+                return False
+            verify_proof(raw, ed25519_key(key))
     except (ProtocolError, RemoteError) as exc:
+        cause = exc if isinstance(exc, RemoteError) else exc.__cause__
+        if isinstance(cause, RemoteError) and _transient(cause):
+            # The author's key could not be fetched right now: no verdict on the proof, so the
+            # inbox retries it and anti-entropy does not mark it as passed.
+            raise RemoteError(cause.reason, cause.detail, status=cause.status) from exc
         raise RejectedError("invalid_proof", f"proof of {raw.get('id')} does not verify") from exc
     return True
+
+
+def _transient(exc: RemoteError) -> bool:
+    if exc.status is not None:
+        return exc.status >= 500 or exc.status in (408, 429)
+    return exc.reason in ("connect_error", "timeout", "read_error", "dns_error")
 
 
 async def fetch_object(ctx: NodeContext, ap_id: str) -> ASObject | Tombstone | None:

@@ -1,9 +1,11 @@
 """Receiving: verify an incoming activity, authorise its sender, store it raw, answer 202.
 
 Order matters (hardening): size and media type, then JSON limits and shape, then the HTTP
-signature (the key's controller must be the activity's ``actor``), then origin rules (the
-activity id on the actor's origin, the host allowed), and only then the duplicate check — so a
-forged activity cannot reserve the id of a genuine one. Applying the activity is a durable job
+signature (the key's controller must be the activity's ``actor``; the request addressed to this
+host), then origin rules (the activity id on the actor's origin, the host allowed, a
+Create/Update/Delete only of the actor's own objects), and only then the duplicate check — so a
+forged activity cannot reserve the id of a genuine one. A refusal stores nothing: not even the
+signer's fetched actor, which is cached only once the request is accepted. Applying the activity is a durable job
 (``node.services.apply``) worked by the worker.
 """
 
@@ -11,28 +13,43 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import lru_cache
+from urllib.parse import urlsplit
 
 from node.services.context import NodeContext
-from node.services.errors import NotFoundError, PermissionDeniedError
-from node.services.resolve import resolve_key
+from node.services.errors import NotFoundError, PermissionDeniedError, ValidationError
+from node.services.resolve import KeyLookup, lookup_key, remember
 from node.store import actors as actor_store
 from node.store import deliveries as delivery_store
 from node.store import inbox as inbox_store
 from node.store import peers as peer_store
-from protocol.errors import SignatureError
-from protocol.httpsig import flavour_of, key_id_of, verify_request
+from protocol.errors import DocumentError, SignatureError
+from protocol.httpsig import HeaderView, flavour_of, key_id_of, verify_request
 from protocol.jsonlimits import JsonLimits, load_json
 from protocol.origin import authority_of, same_origin
-from protocol.parse import Activity, parse_activity
+from protocol.parse import Activity, Actor, ASObject, parse_activity
 
 log = logging.getLogger("kennisknoop.inbox")
+
+
+@lru_cache(maxsize=16)
+def _normalised(hosts: tuple[str, ...]) -> frozenset[str]:
+    """Configured hosts in the one form IRIs are compared in (``protocol.origin``): an admin who
+    blocks ``Bücher.test.`` blocks ``https://xn--bcher-kva.test`` too."""
+    found = set()
+    for host in hosts:
+        try:
+            found.add(authority_of(f"https://{host.strip()}/"))
+        except (DocumentError, ValueError):
+            found.add(host.strip().lower())
+    return frozenset(found)
 
 
 def host_allowed(ctx: NodeContext, host: str) -> bool:
     """The federation policy (open / allowlist / blocklist) for a normalised host."""
     mode = ctx.settings.get("federation", "mode")
-    allow = {h.lower() for h in ctx.settings.get("federation", "allow")}
-    block = {h.lower() for h in ctx.settings.get("federation", "block")}
+    allow = _normalised(tuple(ctx.settings.get("federation", "allow")))
+    block = _normalised(tuple(ctx.settings.get("federation", "block")))
     if host in block:
         return False
     if mode == "allowlist":
@@ -47,21 +64,69 @@ def check_host(ctx: NodeContext, iri: str) -> str:
     return host
 
 
-async def verify_signed(ctx: NodeContext, *, method: str, url: str,
-                        headers: Mapping[str, str], body: bytes) -> str:
-    """Verify the HTTP signature; returns the controlling actor. Refetches the key once."""
-    key_id = key_id_of(headers)
-    check_host(ctx, key_id)
-    key = await resolve_key(ctx, key_id)
+def _check_addressed_to_us(url: str, headers: Mapping[str, str]) -> None:
+    """Refuse a request whose ``Host`` is another server's (compared after one normalisation).
+
+    A cavage signature covers the ``Host`` header as sent, so a request signed for another
+    server would verify here too: replayed to us, it must not count (hardening).
+    """
+    sent_to = HeaderView(headers).get_field("host")
+    if sent_to is None:
+        return  # HTTP/1.0: the signature is then checked against our own authority
     try:
-        verify_request(method, url, headers, body, key.key, now=ctx.clock())
+        addressed = authority_of(f"{urlsplit(url).scheme}://{sent_to}/")
+    except (DocumentError, ValueError):
+        addressed = None
+    if addressed != authority_of(url):
+        raise SignatureError("host_mismatch",
+                             f"the request was addressed to {sent_to[:100]!r}, not to this node")
+
+
+async def verify_signed(ctx: NodeContext, *, method: str, url: str,
+                        headers: Mapping[str, str], body: bytes) -> KeyLookup:
+    """Verify the HTTP signature, writing nothing; refetches the key once (rotation)."""
+    key_id = key_id_of(headers)
+    _check_addressed_to_us(url, headers)
+    try:
+        check_host(ctx, key_id)
+    except DocumentError as exc:
+        raise SignatureError("bad_signature_header",
+                             f"keyId {key_id[:200]!r} is not an http(s) IRI") from exc
+    found = await lookup_key(ctx, key_id)
+    try:
+        verify_request(method, url, headers, body, found.key.key, now=ctx.clock())
     except SignatureError as exc:
-        if exc.reason != "invalid_signature":
+        if exc.reason != "invalid_signature" or found.fetched is not None:
             raise
         # The actor may have rotated its key: fetch it again, once.
-        key = await resolve_key(ctx, key_id, refresh=True)
-        verify_request(method, url, headers, body, key.key, now=ctx.clock())
-    return key.controller
+        found = await lookup_key(ctx, key_id, refresh=True)
+        verify_request(method, url, headers, body, found.key.key, now=ctx.clock())
+    return found
+
+
+def check_ownership(activity: Activity) -> None:
+    """Create/Update/Delete only of the sender's own objects, Undo only of its own activities.
+
+    The cheap half of the ownership rule (DESIGN.md "Federation semantics", FEP-fe34), checked
+    before anything is stored: it needs no fetch and no state. What does — an object's stored
+    author, a relayed object's origin — is checked when the activity is applied (``apply``).
+    """
+    obj, actor = activity.object, activity.actor
+    if activity.type in ("Create", "Update", "Delete"):
+        if not same_origin(activity.object_id, actor):
+            raise PermissionDeniedError(
+                "origin_mismatch", f"{activity.type} of an object on another origin than its actor")
+        if isinstance(obj, Actor):
+            author: str | None = obj.id
+        elif isinstance(obj, ASObject) and (activity.type != "Delete" or obj.attributed_to):
+            author = obj.attributed_to
+        else:
+            return  # an IRI or a Tombstone: whose it is, the stored object tells (apply)
+        if author != actor:
+            raise PermissionDeniedError("not_author",
+                                        f"{activity.type} of an object not attributed to its actor")
+    elif activity.type == "Undo" and isinstance(obj, Activity) and obj.actor != actor:
+        raise PermissionDeniedError("not_author", "only its own actor may undo an activity")
 
 
 async def receive(ctx: NodeContext, *, url: str, headers: Mapping[str, str], body: bytes,
@@ -77,8 +142,12 @@ async def receive(ctx: NodeContext, *, url: str, headers: Mapping[str, str], bod
     raw = load_json(body, limits=JsonLimits(
         max_bytes=ctx.settings.max_body_bytes,
         max_depth=int(ctx.settings.get("limits", "max_json_depth"))))
-    activity: Activity = parse_activity(raw)
-    signer = await verify_signed(ctx, method="POST", url=url, headers=headers, body=body)
+    try:
+        activity: Activity = parse_activity(raw)
+    except DocumentError as exc:  # well-formed JSON, not an activity we can take: 422
+        raise ValidationError(exc.reason, exc.detail) from exc
+    found = await verify_signed(ctx, method="POST", url=url, headers=headers, body=body)
+    signer = found.key.controller
     if signer != activity.actor:
         raise PermissionDeniedError("actor_mismatch",
                                     "the signing key does not belong to the activity's actor")
@@ -86,11 +155,14 @@ async def receive(ctx: NodeContext, *, url: str, headers: Mapping[str, str], bod
         raise PermissionDeniedError("origin_mismatch",
                                     "the activity id is not on the actor's origin")
     host = check_host(ctx, activity.actor)
+    check_ownership(activity)
     now = ctx.now()
     async with ctx.db.transaction() as session:
+        if found.fetched is not None:  # cached only now that the request is accepted
+            await remember(ctx, session, found.fetched)
         added = await inbox_store.add(session, activity_ap_id=activity.id, actor=activity.actor,
                                       type=activity.type, recipient=recipient, document=raw,
-                                      now=now)
+                                      now=now, host=host)  # the backlog cap counts by host
         # interop(mastodon): any valid signed request from a host resets its unavailability.
         peer = await peer_store.ensure(session, host)
         values: dict[str, object] = {}

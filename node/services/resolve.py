@@ -8,16 +8,20 @@ if the actor document that controls it lists it (FEP-fe34: the actor's host is i
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError, Signer
 from node.services.context import NodeContext
 from node.services.errors import NotFoundError
 from node.store import actors as actor_store
 from node.store.actors import StoredActor
+from protocol.actors import actor_keys, find_key
 from protocol.errors import DocumentError, KeyFormatError, SignatureError
 from protocol.keys import (
     PrivateKey,
@@ -26,8 +30,10 @@ from protocol.keys import (
     load_private_pem,
     load_public_pem,
     multikey_decode,
+    multikey_encode,
+    public_pem,
 )
-from protocol.origin import same_origin
+from protocol.origin import authority_of, same_origin
 from protocol.parse import Actor, parse_actor
 from protocol.vocab import ACTOR_TYPES
 
@@ -59,15 +65,15 @@ def ed_signer_of(actor: StoredActor) -> Signer:
     return Signer(actor.ed_key_id, _private_key(actor.ed_private_pem))
 
 
-def _remote_values(actor: Actor, now: Any) -> dict[str, Any]:
-    ed_key_id = ed_public = None
-    for method in actor.assertion_methods:
-        if method.controller == actor.id:
-            ed_key_id, ed_public = method.id, method.multibase
-            break
-    rsa_key_id = actor.public_key_id if actor.public_key_owner in (None, actor.id) else None
-    from protocol.origin import authority_of
-
+def _remote_values(actor: Actor, now: datetime) -> dict[str, Any]:
+    """Columns of a cached remote actor; only keys the actor vouches for (protocol.actors)."""
+    rsa_key = ed_key = None
+    for key in actor_keys(actor.raw):
+        if isinstance(key.key, rsa.RSAPublicKey) and rsa_key is None:
+            rsa_key = key
+        elif isinstance(key.key, ed25519.Ed25519PublicKey) and ed_key is None:
+            ed_key = key
+    version = actor.raw.get("version")
     return {
         "host": authority_of(actor.id),
         "type": actor.type,
@@ -79,18 +85,48 @@ def _remote_values(actor: Actor, now: Any) -> dict[str, Any]:
         "followers": actor.followers,
         "following": actor.following,
         "shared_inbox": actor.shared_inbox,
-        "rsa_key_id": rsa_key_id,
-        "rsa_public_pem": actor.public_key_pem if rsa_key_id else None,
-        "ed_key_id": ed_key_id,
-        "ed_public_multibase": ed_public,
+        "rsa_key_id": rsa_key.key_id if rsa_key else None,
+        "rsa_public_pem": public_pem(rsa_key.key) if rsa_key else None,
+        "ed_key_id": ed_key.key_id if ed_key else None,
+        "ed_public_multibase": (multikey_encode(cast(ed25519.Ed25519PublicKey, ed_key.key))
+                                if ed_key else None),
         "profile": {},
         "document": actor.raw,
-        "version": int(actor.raw.get("version") or 1) if isinstance(
-            actor.raw.get("version"), int) else 1,
+        "version": version if isinstance(version, int) and not isinstance(version, bool) else 1,
         "published": now,
         "updated": now,
         "fetched_at": now,
     }
+
+
+@dataclass(frozen=True)
+class FetchedActor:
+    """An actor document fetched from its origin, not yet stored."""
+
+    actor: Actor
+
+    @property
+    def ap_id(self) -> str:
+        return self.actor.id
+
+
+async def _fetch_actor_document(ctx: NodeContext, ap_id: str) -> FetchedActor:
+    signer = signer_of(await node_actor(ctx))
+    raw = await ctx.remote.get_json(ap_id, signer=signer)
+    try:
+        actor = parse_actor(raw)
+    except DocumentError as exc:
+        raise RemoteError("bad_actor", f"{ap_id[:200]}: {exc.detail}") from exc
+    if actor.id != ap_id:
+        raise RemoteError("id_mismatch", f"{ap_id[:200]} served actor {actor.id[:200]}")
+    return FetchedActor(actor)
+
+
+async def remember(ctx: NodeContext, session: AsyncSession, fetched: FetchedActor
+                   ) -> StoredActor:
+    """Cache a fetched remote actor, inside the caller's transaction."""
+    return await actor_store.upsert_remote(session, fetched.ap_id,
+                                           **_remote_values(fetched.actor, ctx.now()))
 
 
 async def fetch_actor(ctx: NodeContext, ap_id: str, *, refresh: bool = False) -> StoredActor:
@@ -100,16 +136,9 @@ async def fetch_actor(ctx: NodeContext, ap_id: str, *, refresh: bool = False) ->
         cached = await actor_store.get(session, ap_id)
     if cached is not None and (cached.is_local or not refresh):
         return cached
-    signer = signer_of(await node_actor(ctx))
-    raw = await ctx.remote.get_json(ap_id, signer=signer)
-    try:
-        actor = parse_actor(raw)
-    except DocumentError as exc:
-        raise RemoteError("bad_actor", f"{ap_id}: {exc.detail}") from exc
-    if actor.id != ap_id:
-        raise RemoteError("id_mismatch", f"{ap_id} served actor {actor.id}")
+    fetched = await _fetch_actor_document(ctx, ap_id)
     async with ctx.db.transaction() as session:
-        return await actor_store.upsert_remote(session, ap_id, **_remote_values(actor, ctx.now()))
+        return await remember(ctx, session, fetched)
 
 
 def _key_of(actor: StoredActor, key_id: str) -> VerificationKey | None:
@@ -124,26 +153,48 @@ def _key_of(actor: StoredActor, key_id: str) -> VerificationKey | None:
     return None
 
 
-async def resolve_key(ctx: NodeContext, key_id: str, *, refresh: bool = False) -> VerificationKey:
-    """The public key ``key_id`` and its controlling actor; raises SignatureError(unknown_key)."""
+@dataclass(frozen=True)
+class KeyLookup:
+    """A public key and its controller; ``fetched`` is the actor to cache once trusted."""
+
+    key: VerificationKey
+    fetched: FetchedActor | None = None
+
+
+async def lookup_key(ctx: NodeContext, key_id: str, *, refresh: bool = False) -> KeyLookup:
+    """Find ``key_id`` in the cache or at its origin, writing nothing.
+
+    Raises SignatureError(unknown_key) when the key cannot be fetched or its actor does not
+    list it (a key document naming an owner that does not publish it counts for nothing).
+    """
     async with ctx.db.sessions() as session:
         cached = await actor_store.get_by_key_id(session, key_id)
     if cached is not None and (cached.is_local or not refresh):
         found = _key_of(cached, key_id)
         if found is not None:
-            return found
+            return KeyLookup(found)
     try:
-        actor = await _fetch_key_owner(ctx, key_id)
+        fetched = await _fetch_key_owner(ctx, key_id)
     except RemoteError as exc:
         raise SignatureError("unknown_key", f"cannot fetch key {key_id[:200]}: {exc.reason}") \
             from exc
-    found = _key_of(actor, key_id)
-    if found is None:
-        raise SignatureError("unknown_key", f"{actor.ap_id} does not list key {key_id[:200]}")
-    return found
+    key = find_key(fetched.actor.raw, key_id)
+    if key is None:
+        raise SignatureError("unknown_key",
+                             f"{fetched.ap_id[:200]} does not list key {key_id[:200]}")
+    return KeyLookup(key, fetched)
 
 
-async def _fetch_key_owner(ctx: NodeContext, key_id: str) -> StoredActor:
+async def resolve_key(ctx: NodeContext, key_id: str, *, refresh: bool = False) -> VerificationKey:
+    """Like ``lookup_key``, caching a freshly fetched actor (for already accepted work)."""
+    found = await lookup_key(ctx, key_id, refresh=refresh)
+    if found.fetched is not None:
+        async with ctx.db.transaction() as session:
+            await remember(ctx, session, found.fetched)
+    return found.key
+
+
+async def _fetch_key_owner(ctx: NodeContext, key_id: str) -> FetchedActor:
     """Fetch the document at ``key_id``: an actor, or a key naming an owner that must list it."""
     document_url = key_id.split("#")[0]
     signer = signer_of(await node_actor(ctx))
@@ -151,14 +202,14 @@ async def _fetch_key_owner(ctx: NodeContext, key_id: str) -> StoredActor:
     types = raw.get("type")
     types = types if isinstance(types, list) else [types]
     if any(t in ACTOR_TYPES for t in types):
-        actor = parse_actor(raw)
-        async with ctx.db.transaction() as session:
-            return await actor_store.upsert_remote(session, actor.id,
-                                                   **_remote_values(actor, ctx.now()))
+        try:
+            return FetchedActor(parse_actor(raw))
+        except DocumentError as exc:
+            raise RemoteError("bad_actor", f"{document_url[:200]}: {exc.detail}") from exc
     owner = raw.get("owner") or raw.get("controller")
     if not isinstance(owner, str) or not same_origin(owner, key_id):
         raise RemoteError("bad_key_owner", f"key {key_id[:200]} names no owner on its origin")
-    return await fetch_actor(ctx, owner, refresh=True)
+    return await _fetch_actor_document(ctx, owner.split("#")[0])
 
 
 def ed25519_key(key: VerificationKey) -> ed25519.Ed25519PublicKey:

@@ -29,7 +29,7 @@ from protocol.parse import parse_activity
 log = logging.getLogger("kennisknoop.sync")
 
 APPLIED_TYPES = ("Create", "Update", "Delete", "Announce")
-MAX_PAGES = 500
+MAX_PAGES = 50
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class SyncResult:
     seen: int = 0
     applied: int = 0
     rejected: int = 0
+    resume: dict[str, Any] | None = None  # where an unfinished pass goes on
 
 
 async def _local_followers(ctx: NodeContext, followee: str) -> tuple[list[str], str | None]:
@@ -65,9 +66,29 @@ async def _page_items(ctx: NodeContext, page: dict[str, Any], origin: str, signe
     return out
 
 
-async def sync_followee(ctx: NodeContext, followee: str, *, max_pages: int = MAX_PAGES
-                        ) -> SyncResult:
-    """One backfill/anti-entropy pass over ``followee``'s outbox."""
+async def _first_page(ctx: NodeContext, outbox: str, followee: str, signer: Any
+                      ) -> dict[str, Any] | None:
+    collection = await ctx.remote.get_json(outbox, signer=signer)
+    first = collection.get("first")
+    if isinstance(first, dict):
+        return first
+    if isinstance(first, str):
+        return (await ctx.remote.get_json(first, signer=signer)
+                if same_origin(first, followee) else None)
+    return collection
+
+
+async def sync_followee(ctx: NodeContext, followee: str, *, max_pages: int | None = None,
+                        resume: dict[str, Any] | None = None) -> SyncResult:
+    """One backfill/anti-entropy pass over ``followee``'s outbox.
+
+    Pages are applied as they come (newest first: the version rule and tombstones make the
+    order irrelevant). The pass reads on to the end of the page holding the last pass's mark,
+    so an activity that committed late with a lower position (several web processes on one
+    PostgreSQL) is still seen. A pass longer than ``max_pages`` stops and returns ``resume``;
+    the worker continues it in the next round from there.
+    """
+    max_pages = max_pages or MAX_PAGES
     followers, head = await _local_followers(ctx, followee)
     if not followers:
         return SyncResult(followed=False)
@@ -77,46 +98,48 @@ async def sync_followee(ctx: NodeContext, followee: str, *, max_pages: int = MAX
     if not actor.outbox or not same_origin(actor.outbox, followee):
         return SyncResult(followed=True)
     signer = signer_of(await node_actor(ctx))
-    collection = await ctx.remote.get_json(actor.outbox, signer=signer)
-    page: dict[str, Any] | None = collection
-    first = collection.get("first")
-    if isinstance(first, dict):
-        page = first
-    elif isinstance(first, str):
-        page = await ctx.remote.get_json(first, signer=signer) if same_origin(
-            first, followee) else None
-    newest: str | None = None
-    pending: list[dict[str, Any]] = []
-    pages = 0
+    resume_url = (resume or {}).get("resume")
+    newest: str | None = (resume or {}).get("newest")
+    if isinstance(resume_url, str) and same_origin(resume_url, followee):
+        page: dict[str, Any] | None = await ctx.remote.get_json(resume_url, signer=signer)
+    else:
+        page = await _first_page(ctx, actor.outbox, followee, signer)
+    pages = seen = applied = rejected = retry = 0
+    next_url: Any = None
     reached = False
     while page is not None and pages < max_pages and not reached:
         pages += 1
+        batch: list[dict[str, Any]] = []
         for raw in await _page_items(ctx, page, followee, signer):
             activity_id = raw.get("id")
             newest = newest or (activity_id if isinstance(activity_id, str) else None)
             if head is not None and activity_id == head:
-                reached = True
-                break
-            pending.append(raw)
+                reached = True  # read the rest of this page too: that is the margin
+                continue
+            batch.append(raw)
+        for raw in reversed(batch):
+            outcome = await _apply_one(ctx, raw, followee)
+            applied += outcome == "applied"
+            rejected += outcome == "rejected"
+            retry += outcome == "retry"
+        seen += len(batch)
         next_url = page.get("next")
         page = (await ctx.remote.get_json(next_url, signer=signer)
-                if isinstance(next_url, str) and same_origin(next_url, followee) and not reached
-                else None)
-    applied = rejected = retry = 0
-    for raw in reversed(pending):
-        outcome = await _apply_one(ctx, raw, followee)
-        applied += outcome == "applied"
-        rejected += outcome == "rejected"
-        retry += outcome == "retry"
+                if isinstance(next_url, str) and same_origin(next_url, followee)
+                and not reached else None)
+    complete = page is None or reached
     values: dict[str, Any] = {"last_synced_at": ctx.now()}
-    if newest is not None and not retry and (reached or page is None):
+    if complete and newest is not None and not retry:
         values["sync_head"] = newest  # a complete pass: next time stop here
     async with ctx.db.transaction() as session:
         await session.execute(update(follows).where(follows.c.followee == followee)
                               .values(**values))
-    log.info("synced %s: %d pages, %d activities, %d applied, %d rejected", followee, pages,
-             len(pending), applied, rejected)
-    return SyncResult(True, pages, len(pending), applied, rejected)
+    log.info("synced %s: %d pages, %d activities, %d applied, %d rejected%s", followee, pages,
+             seen, applied, rejected, "" if complete else " (continues)")
+    next_resume = None
+    if not complete and isinstance(next_url, str):
+        next_resume = {"resume": next_url, "newest": newest}  # the page fetched, not yet read
+    return SyncResult(True, pages, seen, applied, rejected, resume=next_resume)
 
 
 async def _apply_one(ctx: NodeContext, raw: dict[str, Any], followee: str) -> str:

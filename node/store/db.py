@@ -7,6 +7,8 @@ factory and is created per app (never at import time), so several nodes live in 
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -59,6 +61,15 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return _create_async_engine(url, **kwargs)
 
 
+_WRITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _write_lock(url: str) -> asyncio.Lock:
+    locks = _WRITE_LOCKS.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(url, asyncio.Lock())
+
+
 @dataclass
 class Database:
     """An engine and its session factory for one node."""
@@ -77,8 +88,20 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        On SQLite, write transactions of one process take turns (an asyncio lock shared by every
+        ``Database`` on the same file in this event loop). SQLite has one writer at a time
+        anyway; without the lock, a transaction that read first and then writes while another
+        commits fails at once with "database is locked" (its snapshot is stale, so the busy
+        timeout cannot help). Transactions must not nest.
+        """
+        if not self.is_sqlite:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with _write_lock(str(self.engine.url)), self.sessions() as session, \
+                session.begin():
             yield session
 
     async def dispose(self) -> None:

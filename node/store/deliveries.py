@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.store._claim import picked
 from node.store._rows import to_dataclass
 from node.store._upsert import insert_ignore
 from node.store.schema import deliveries
@@ -56,9 +57,7 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: time
     """Lease up to ``limit`` due rows to this worker; other workers skip them."""
     c = deliveries.c
     due = select(c.id).where(_due(now)).order_by(c.next_attempt_at, c.id).limit(limit)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    stmt = (update(deliveries).where(c.id.in_(due.scalar_subquery()), _due(now))
+    stmt = (update(deliveries).where(picked(session, c.id, due), _due(now))
             .values(locked_until=now + lease).returning(*deliveries.c))
     rows = (await session.execute(stmt)).mappings().all()
     return [to_dataclass(Delivery, r) for r in rows]

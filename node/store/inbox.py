@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.store._claim import picked
 from node.store._rows import to_dataclass
 from node.store._upsert import insert_ignore
 from node.store.schema import inbox
@@ -31,12 +32,25 @@ class InboxRow:
 
 
 async def add(session: AsyncSession, *, activity_ap_id: str, actor: str, type: str,
-              recipient: str | None, document: dict[str, Any], now: datetime) -> bool:
-    """Store a verified activity; False if its id was already received (a duplicate)."""
+              recipient: str | None, document: dict[str, Any], now: datetime,
+              host: str | None = None) -> bool:
+    """Store a verified activity; False if its id was already received (a duplicate).
+
+    ``host`` is the sender's host as received over the inbox (None for what we fetched
+    ourselves): the backlog cap counts by it.
+    """
     return await insert_ignore(session, inbox, [{
         "activity_ap_id": activity_ap_id, "actor": actor, "type": type, "recipient": recipient,
         "document": document, "received_at": now, "state": "pending", "attempts": 0,
-        "next_attempt_at": now}], ["activity_ap_id"]) == 1
+        "next_attempt_at": now, "host": host}], ["activity_ap_id"]) == 1
+
+
+async def count_pending(session: AsyncSession, host: str, *, limit: int) -> int:
+    """Pending rows received from ``host``, counted up to ``limit`` (one scan of
+    ``ix_inbox_host_state``, never more than ``limit`` index entries)."""
+    c = inbox.c
+    capped = select(c.id).where(c.host == host, c.state == "pending").limit(limit).subquery()
+    return int((await session.execute(select(func.count()).select_from(capped))).scalar_one())
 
 
 async def seen(session: AsyncSession, activity_ap_id: str) -> bool:
@@ -65,9 +79,7 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: time
                 ) -> list[InboxRow]:
     c = inbox.c
     due = select(c.id).where(_due(now)).order_by(c.id).limit(limit)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    stmt = (update(inbox).where(c.id.in_(due.scalar_subquery()), _due(now))
+    stmt = (update(inbox).where(picked(session, c.id, due), _due(now))
             .values(locked_until=now + lease).returning(*inbox.c))
     rows = (await session.execute(stmt)).mappings().all()
     return sorted((to_dataclass(InboxRow, r) for r in rows), key=lambda r: r.id)

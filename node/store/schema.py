@@ -13,6 +13,8 @@ Tables and their aggregates:
 - ``jobs``: other durable background work (backfill, sync), unique by ``key``.
 - ``feed``: what arrived for each local actor from the actors it follows.
 - ``flags``: reports (``Flag``) received, for the admins.
+- ``web_sessions``: signed-in browser sessions (hash of the cookie's id, CSRF token, expiry).
+- ``login_failures``: failed sign-ins per user name and per client address (rate limiting).
 """
 
 from __future__ import annotations
@@ -202,7 +204,11 @@ inbox = Table(
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("locked_until", UTCDateTime),
     Column("last_error", Text),
+    # The sender's host for POSTed activities (NULL for fetched ones): the per-host backlog cap
+    # (node.services.ratelimit) counts pending rows by it in one indexed query.
+    Column("host", String(255)),
     Index("ix_inbox_due", "state", "next_attempt_at"),
+    Index("ix_inbox_host_state", "host", "state"),
 )
 
 deliveries = Table(
@@ -270,4 +276,23 @@ flags = Table(
     Column("content", Text),
     Column("received_at", UTCDateTime, nullable=False),
     Column("state", String(16), nullable=False),  # open | resolved
+)
+
+web_sessions = Table(
+    "web_sessions", metadata,
+    # SHA-256 (hex) of the random session id in the cookie: a leaked table gives no sessions.
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("csrf_token", String(64), nullable=False),  # synchronizer token of every form
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+login_failures = Table(
+    "login_failures", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("key", String(128), nullable=False),  # "user:<name>" or "ip:<address>"
+    Column("failed_at", UTCDateTime, nullable=False),
+    Index("ix_login_failures_key_failed_at", "key", "failed_at"),
 )

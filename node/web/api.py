@@ -64,7 +64,7 @@ class UnsupportedMediaTypeError(ServiceError):
 # --- request parsing -----------------------------------------------------------------------------
 
 
-def _endpoint(handler: Handler) -> Handler:
+def endpoint(handler: Handler) -> Handler:
     """Answer a failed authentication with 401 and the ``WWW-Authenticate`` challenge (RFC 6750 §3)."""
     @wraps(handler)
     async def wrapper(request: Request) -> Response:
@@ -80,7 +80,7 @@ def _endpoint(handler: Handler) -> Handler:
     return wrapper
 
 
-async def _authenticate(request: Request) -> Caller:
+async def authenticate(request: Request) -> Caller:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError("unauthenticated", "this request needs Authorization: Bearer <token>")
@@ -94,7 +94,7 @@ def is_json_media_type(content_type: str) -> bool:
     return main == "application" and (sub == "json" or sub.endswith("+json"))
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
+async def json_body(request: Request) -> dict[str, Any]:
     """The request body as a JSON object, within the node's size and depth limits."""
     content_type = request.headers.get("content-type", "")
     if not is_json_media_type(content_type):
@@ -115,14 +115,14 @@ def _param_error(name: str, detail: str, reason: str = "bad_value") -> Validatio
     return ValidationError(reason, f"{name}: {detail}", field=name)
 
 
-def _check_parameters(request: Request, allowed: tuple[str, ...]) -> None:
+def check_parameters(request: Request, allowed: tuple[str, ...]) -> None:
     # A misspelt filter (``themes=``) would silently list everything: refuse it instead.
     for name in request.query_params:
         if name not in allowed:
             raise _param_error(name, "is not a parameter of this list", "unknown_parameter")
 
 
-def _integer(request: Request, name: str, default: int, low: int, high: int) -> int:
+def integer_param(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
@@ -132,9 +132,9 @@ def _integer(request: Request, name: str, default: int, low: int, high: int) -> 
     return int(raw)
 
 
-def _limit(request: Request) -> int:
+def limit_param(request: Request) -> int:
     default = min(max(ctx_of(request).settings.page_size, 1), MAX_LIMIT)
-    return _integer(request, "limit", default, 1, MAX_LIMIT)
+    return integer_param(request, "limit", default, 1, MAX_LIMIT)
 
 
 def _choice(request: Request, name: str, allowed: Any, *, upper: bool = False) -> str | None:
@@ -148,7 +148,7 @@ def _choice(request: Request, name: str, allowed: Any, *, upper: bool = False) -
 
 
 def _item_query(request: Request) -> ItemQuery:
-    _check_parameters(request, ITEM_LIST_PARAMETERS)
+    check_parameters(request, ITEM_LIST_PARAMETERS)
     params = request.query_params
     q = params.get("q") or None
     if q is not None and len(q) > _MAX_QUERY:
@@ -159,11 +159,11 @@ def _item_query(request: Request) -> ItemQuery:
         theme=_choice(request, "theme", {t.id for t in themes.all_themes()}),
         province=_choice(request, "province", themes.PROVINCES, upper=True),
         q=q, origin=origin, initiative=(params.get("initiative") or "").strip() or None,
-        cursor=params.get("cursor") or None, limit=_limit(request))
+        cursor=params.get("cursor") or None, limit=limit_param(request))
 
 
 def _iri_param(request: Request) -> str:
-    _check_parameters(request, ("id",))
+    check_parameters(request, ("id",))
     iri = (request.query_params.get("id") or "").strip()
     if not iri:
         raise _param_error("id", "the IRI is required", "missing_parameter")
@@ -182,7 +182,7 @@ def _item_ref(request: Request) -> str:
     return str(local_id) if local_id is not None else _iri_param(request)
 
 
-def _next_url(request: Request, path: str, **changes: object) -> str:
+def next_url(request: Request, path: str, **changes: object) -> str:
     params = {**request.query_params, **{k: str(v) for k, v in changes.items()}}
     return f"{ctx_of(request).settings.url}{path}?{urlencode(params)}"
 
@@ -198,9 +198,9 @@ async def openapi_document(request: Request) -> Response:
     return JSONResponse(build_openapi(ctx_of(request).settings.url))
 
 
-@_endpoint
+@endpoint
 async def me(request: Request) -> Response:
-    return JSONResponse(caller_json(await _authenticate(request)))
+    return JSONResponse(caller_json(await authenticate(request)))
 
 
 async def theme_list(request: Request) -> Response:
@@ -215,21 +215,21 @@ async def theme_list(request: Request) -> Response:
 
 
 async def list_initiatives(request: Request) -> Response:
-    _check_parameters(request, INITIATIVE_LIST_PARAMETERS)
-    limit = _limit(request)
-    offset = _integer(request, "offset", 0, 0, 1_000_000)
+    check_parameters(request, INITIATIVE_LIST_PARAMETERS)
+    limit = limit_param(request)
+    offset = integer_param(request, "offset", 0, 0, 1_000_000)
     rows = await actors.list_initiatives(ctx_of(request), limit=limit + 1, offset=offset)
     more = len(rows) > limit
     return JSONResponse({
         "initiatives": [initiative_json(a) for a in rows[:limit]],
-        "next": _next_url(request, "/api/initiatives", offset=offset + limit) if more else None,
+        "next": next_url(request, "/api/initiatives", offset=offset + limit) if more else None,
     })
 
 
-@_endpoint
+@endpoint
 async def create_initiative(request: Request) -> Response:
-    caller = await _authenticate(request)
-    data = parse_initiative(await _json_body(request))
+    caller = await authenticate(request)
+    data = parse_initiative(await json_body(request))
     actor = await actors.create_initiative(ctx_of(request), data, caller)
     return _created(initiative_json(actor), f"/api/initiatives/{actor.handle}")
 
@@ -239,17 +239,17 @@ async def get_initiative(request: Request) -> Response:
     return JSONResponse(initiative_json(actor))
 
 
-@_endpoint
+@endpoint
 async def update_initiative(request: Request) -> Response:
-    caller = await _authenticate(request)
-    patch = parse_initiative_patch(await _json_body(request))
+    caller = await authenticate(request)
+    patch = parse_initiative_patch(await json_body(request))
     actor = await actors.update_initiative(ctx_of(request), _initiative_ref(request), patch, caller)
     return JSONResponse(initiative_json(actor))
 
 
-@_endpoint
+@endpoint
 async def delete_initiative(request: Request) -> Response:
-    caller = await _authenticate(request)
+    caller = await authenticate(request)
     await actors.delete_initiative(ctx_of(request), _initiative_ref(request), caller)
     return Response(status_code=204)
 
@@ -263,15 +263,15 @@ async def list_items(request: Request) -> Response:
     urls = ctx_of(request).urls
     return JSONResponse({
         "items": [item_json(item, urls) for item in page.items],
-        "next": _next_url(request, "/api/items", cursor=page.next_cursor) if page.next_cursor
+        "next": next_url(request, "/api/items", cursor=page.next_cursor) if page.next_cursor
         else None,
     })
 
 
-@_endpoint
+@endpoint
 async def create_item(request: Request) -> Response:
-    caller = await _authenticate(request)
-    data = parse_item(await _json_body(request))
+    caller = await authenticate(request)
+    data = parse_item(await json_body(request))
     ctx = ctx_of(request)
     try:
         item = await items.create_item(ctx, data, caller)
@@ -290,10 +290,10 @@ async def get_item(request: Request) -> Response:
     return JSONResponse(item_json(item, ctx.urls))
 
 
-@_endpoint
+@endpoint
 async def update_item(request: Request) -> Response:
-    caller = await _authenticate(request)
-    raw = await _json_body(request)
+    caller = await authenticate(request)
+    raw = await json_body(request)
     ctx, ref = ctx_of(request), _item_ref(request)
     current = await items.get_item(ctx, ref)  # the patch's rules depend on the stored kind
     if current.deleted:
@@ -302,9 +302,9 @@ async def update_item(request: Request) -> Response:
     return JSONResponse(item_json(item, ctx.urls))
 
 
-@_endpoint
+@endpoint
 async def delete_item(request: Request) -> Response:
-    caller = await _authenticate(request)
+    caller = await authenticate(request)
     await items.delete_item(ctx_of(request), _item_ref(request), caller)
     return Response(status_code=204)
 

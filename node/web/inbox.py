@@ -1,6 +1,7 @@
 """Inbox handlers (ActivityPub §7): the shared ``/inbox`` and each actor's ``/actors/{h}/inbox``.
 
-Verify, store raw, answer 202; applying is the worker's job (STYLE.md rule 5).
+Verify, store raw, answer 202; applying is the worker's job (STYLE.md rule 5). The flood
+limits (``node.services.ratelimit``) come first, before even the body is read.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from starlette.routing import BaseRoute, Route
 
 from node.services.errors import ServiceError
 from node.services.inbox import receive
-from node.web.common import ctx_of, read_body
+from node.services.ratelimit import InboxLimits, RetryLaterError, admit_inbox
+from node.web.common import ctx_of, error_response, read_body
 from protocol.vocab import is_activitypub_media_type
 
 
@@ -33,8 +35,19 @@ def _check_media(request: Request) -> None:
                                     f"Content-Encoding {encoding[:40]!r} is not accepted")
 
 
+async def retry_later_handler(request: Request, exc: Exception) -> Response:
+    """429/503 with ``Retry-After`` and ``{"error", "detail"}`` (registered by create_app)."""
+    assert isinstance(exc, RetryLaterError)
+    # Not logged: under a flood the log would become the flood.
+    response = error_response(exc.status, exc.reason, exc.detail)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 async def inbox(request: Request) -> Response:
     ctx = ctx_of(request)
+    limits: InboxLimits = request.app.state.inbox_limits
+    await admit_inbox(ctx, limits, request.headers)
     _check_media(request)
     body = await read_body(request)
     query = f"?{request.url.query}" if request.url.query else ""

@@ -270,6 +270,22 @@ def _schemas() -> dict[str, Any]:
             "narrower": {"type": "array", "items": {"type": "string"}}}},
         "ThemeList": {"type": "object", "required": ["themes"], "properties": {
             "themes": {"type": "array", "items": _schema("Theme")}}},
+        "FollowInput": {"type": "object", "required": ["target"], "additionalProperties": False,
+                        "properties": {"target": {"type": "string", "maxLength": 2048},
+                                       "as": {"type": ["string", "null"]}}},
+        "Follow": {"type": "object", "required": ["follower", "followee", "state"],
+                   "properties": {"follower": {"type": "string", "format": "uri"},
+                                  "followee": {"type": "string", "format": "uri"},
+                                  "state": _enum(["pending", "accepted", "rejected"])}},
+        "FollowList": {"type": "object", "required": ["follows"], "properties": {
+            "follows": {"type": "array", "items": _schema("Follow")}}},
+        "FlagList": {"type": "object", "required": ["flags"], "properties": {
+            "flags": {"type": "array", "items": {"type": "object"}}}},
+        "FederationStatus": {"type": "object", "required": ["deliveries", "inbox", "peers"],
+                             "properties": {"deliveries": {"type": "object"},
+                                            "inbox": {"type": "object"},
+                                            "peers": {"type": "array",
+                                                      "items": {"type": "object"}}}},
         "Me": {"type": "object", "required": ["username", "role", "admin"], "properties": {
             "username": {"type": "string"}, "role": _enum(["admin", "editor"]),
             "admin": {"type": "boolean"}}},
@@ -424,6 +440,58 @@ def _paths() -> dict[str, Any]:
         },
         "/api/items/by-id": _record_operations("items", "Item", "ItemPatch", by="id"),
         "/api/items/{local_id}": _record_operations("items", "Item", "ItemPatch", by="local_id"),
+        **_federation_paths(),
+    }
+
+
+def _federation_paths() -> dict[str, Any]:
+    handle = _ref("parameters", "handle")
+    follows = {"operationId": "", "tags": ["federation"], "security": [],
+               "responses": {**_ok("FollowList", "Accepted and pending follows."),
+                             **_errors("NotFound")}}
+    following = {"parameters": [handle], "get": {
+        **follows, "operationId": "listFollowing", "summary": "Whom a local actor follows"}}
+    followers = {"parameters": [handle], "get": {
+        **follows, "operationId": "listFollowers", "summary": "Who follows a local actor"}}
+    target = [_query("target", {"type": "string"}, "Handle or actor URL."),
+              _query("as", {"type": "string"}, "Local initiative handle (default: the node).")]
+    return {
+        "/api/follows": {
+            "post": {"operationId": "follow", "tags": ["federation"], "security": _BEARER,
+                     "summary": "Follow a node, initiative or theme anywhere",
+                     "description": "As the node actor (admins) or `as` a local initiative "
+                                    "(its editors). 201 when the follow holds at once (same "
+                                    "node), 202 while the other side is asked.",
+                     "requestBody": _body("FollowInput"),
+                     "responses": {**_ok("Follow", "The follow holds.", "201"),
+                                   **_ok("Follow", "Asked; the worker delivers it.", "202"),
+                                   **_errors(*_WRITE_ERRORS, "NotFound")}},
+            "delete": {"operationId": "unfollow", "tags": ["federation"], "security": _BEARER,
+                       "summary": "Stop following", "parameters": target,
+                       "responses": {"204": {"description": "Not following any more."},
+                                     **_errors("Unauthenticated", "Forbidden", "NotFound",
+                                               "Unprocessable")}},
+        },
+        "/api/actors/{handle}/feed": {"parameters": [handle], "get": {
+            "operationId": "getFeed", "tags": ["federation"], "security": [],
+            "summary": "What the actors this local actor follows published, newest first",
+            "parameters": [_ref("parameters", "limit"),
+                           _query("max_id", {"type": "integer", "minimum": 1},
+                                  "From a previous page's `next`.")],
+            "responses": {**_ok("ItemPage", "A page; follow `next` for more."),
+                          **_errors("NotFound", "Unprocessable")}}},
+        "/api/actors/{handle}/following": following,
+        "/api/actors/{handle}/followers": followers,
+        "/api/flags": {"get": {
+            "operationId": "listFlags", "tags": ["federation"], "security": _BEARER,
+            "summary": "Reports (Flag) received from other servers (admins)",
+            "responses": {**_ok("FlagList", "Newest first."),
+                          **_errors("Unauthenticated", "Forbidden")}}},
+        "/api/federation": {"get": {
+            "operationId": "getFederationStatus", "tags": ["federation"], "security": _BEARER,
+            "summary": "Delivery and inbox queues and peer health (admins)",
+            "responses": {**_ok("FederationStatus", "Counts by state and every known peer."),
+                          **_errors("Unauthenticated", "Forbidden")}}},
     }
 
 
@@ -449,6 +517,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
         "tags": [{"name": "items", "description": "Knowledge items: stories, guides, templates, "
                   "questions, answers, bottlenecks, events."},
                  {"name": "initiatives", "description": "Resident initiatives (actors)."},
+                 {"name": "federation", "description": "Follows, feeds, reports, queues."},
                  {"name": "meta", "description": "This document, the caller, the themes."}],
         "paths": _paths(),
         "components": {

@@ -1,208 +1,262 @@
 """The server-rendered HTML pages (DESIGN.md, People-facing side): Dutch first, no JavaScript.
 
-Pages: home (``/``), and the HTML side of every negotiated ActivityPub URL (actor, collection,
-item, activity; ``node.web.activitypub`` routes the browser here). Templates are Jinja2 with
-autoescaping on; the only markup let through unescaped is item and profile HTML that
-``node.services.content`` produced, and it is sanitised once more on the way out
-(``sanitised`` filter) so a row written by a bug still cannot inject markup.
+Reading: home (``/``), and the HTML side of every negotiated ActivityPub URL (actor,
+collection, item, activity; ``node.web.activitypub`` routes the browser here).
 
-Every page carries a strict ``Content-Security-Policy`` (no script at all, nothing framed) and,
-where the page shows an ActivityPub object, ``Link: <iri>; rel="alternate"``.
+Signing in (the issue "The people side"): ``GET/POST /aanmelden`` (``/login`` redirects there),
+``POST /afmelden``. Editing, for editors and admins: ``GET/POST /bewerken/item/nieuw``,
+``GET/POST /items/{id}/bewerken``, ``GET/POST /items/{id}/verwijderen`` (a confirmation page,
+then the delete). Every POST form is checked for origin and CSRF token (``node.web.session``)
+before anything is read or stored; a GET without a session goes to the sign-in page, a POST
+without one gets a 401 page. Rendering and error pages: ``node.web.pages``.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
-from datetime import date, datetime
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+import math
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from node.config import Settings
-from node.services import collections
+from node.services import collections, editing, items, sessions
 from node.services.collections import CollectionName, PageRequest
-from node.services.content import sanitise_html
-from node.services.errors import GoneError, NotFoundError
-from node.web.common import ACTIVITY_JSON, ctx_of
-from protocol import themes
+from node.services.errors import AuthenticationError, ValidationError
+from node.services.permissions import Caller
+from node.services.sessions import TooManyAttemptsError
+from node.services.validation import parse_item, parse_item_patch
+from node.store.objects import StoredObject
+from node.web import forms, session, strings
+from node.web.common import ctx_of
+from node.web.forms import read_form
+from node.web.pages import (  # noqa: F401 - re-exported: the names other modules know ui by
+    CSP,
+    PACKAGE_DIR,
+    SECURITY_HEADERS,
+    build_environment,
+    date_nl,
+    datetime_nl,
+    iso,
+    local_path,
+    page,
+    render,
+    safe_url,
+    sanitised,
+    theme_label,
+)
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-CSP = ("default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
-       "frame-ancestors 'none'")
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
-
-_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-           "september", "oktober", "november", "december")
-BOTTLENECK_STATUSES = {"open": "Open", "raised": "Aangekaart", "resolved": "Opgelost"}
-ACTIVITY_TYPES = {"Create": "Nieuw", "Update": "Bijgewerkt", "Delete": "Verwijderd",
-                  "Announce": "Gedeeld", "Follow": "Volgverzoek", "Accept": "Geaccepteerd",
-                  "Reject": "Afgewezen", "Undo": "Ingetrokken", "Flag": "Melding"}
-COLLECTION_TITLES = {"outbox": "Activiteiten", "followers": "Volgers", "following": "Volgt"}
+html_errors = page  # the former name of the page decorator
+_NOTICES = {"opgeslagen": "saved", "verwijderd": "deleted", "afgemeld": "signed_out"}
 
 
-# --- template environment ----------------------------------------------------------------------
-
-
-def _as_datetime(value: Any) -> datetime | date | None:
-    if isinstance(value, datetime | date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
+def _notice(request: Request) -> str | None:
+    """The one-line confirmation a redirect after a POST asked for (``?opgeslagen=1``)."""
+    for param, key in _NOTICES.items():
+        if param in request.query_params:
+            return strings.text(key)
     return None
 
 
-def date_nl(value: Any) -> str:
-    """``27 november 2026`` (in the value's own offset: editors enter Dutch local time)."""
-    moment = _as_datetime(value)
-    if moment is None:
-        return str(value or "")
-    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+# --- reading -----------------------------------------------------------------------------------
 
 
-def datetime_nl(value: Any) -> str:
-    moment = _as_datetime(value)
-    if not isinstance(moment, datetime):
-        return date_nl(value)
-    return f"{date_nl(moment)}, {moment:%H:%M}"
-
-
-def iso(value: Any) -> str:
-    moment = _as_datetime(value)
-    return moment.isoformat() if moment is not None else ""
-
-
-def safe_url(value: Any) -> str:
-    """A link target only if it is http(s) or mailto; anything else becomes ``#``."""
-    if isinstance(value, str) and urlsplit(value).scheme.lower() in ("http", "https", "mailto"):
-        return value
-    return "#"
-
-
-def sanitised(value: Any) -> Markup:
-    """Stored HTML (already sanitised by ``node.services.content``), sanitised again, as markup."""
-    return Markup(sanitise_html(value or ""))
-
-
-def _label(table: Any, value: Any) -> str:
-    label = table.get(value) if isinstance(value, str) else None
-    return label.nl if label is not None else str(value or "")
-
-
-def theme_label(theme_id: str) -> str:
-    return themes.get(theme_id).label.nl if themes.is_theme(theme_id) else theme_id
-
-
-def build_environment(settings: Settings) -> Environment:
-    """The Jinja2 environment of one app (created on first use, never at import time)."""
-    env = Environment(loader=FileSystemLoader(PACKAGE_DIR / "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(date_nl=date_nl, datetime_nl=datetime_nl, iso=iso, safe_url=safe_url,
-                       sanitised=sanitised, theme=theme_label)
-    env.globals.update(
-        site={"name": settings.name, "handle": settings.handle.lower(),
-              "host": settings.host, "url": settings.url},
-        kind_label=lambda v: _label(themes.ITEM_KINDS, v),
-        legal_form_label=lambda v: _label(themes.LEGAL_FORMS, v),
-        phase_label=lambda v: _label(themes.PHASES, v),
-        status_label=lambda v: _label(themes.STATUSES, v),
-        category_label=lambda v: _label(themes.QUESTION_CATEGORIES, v),
-        province_label=lambda v: _label(themes.PROVINCES, v),
-        bottleneck_label=lambda v: BOTTLENECK_STATUSES.get(v, v),
-        activity_label=lambda v: ACTIVITY_TYPES.get(v, v),
-        collection_titles=COLLECTION_TITLES,
-    )
-    return env
-
-
-def _environment(request: Request) -> Environment:
-    state = request.app.state
-    env: Environment | None = getattr(state, "jinja", None)
-    if env is None:
-        env = build_environment(ctx_of(request).settings)
-        state.jinja = env
-    return env
-
-
-def render(request: Request, template: str, *, status: int = 200, alternate: str | None = None,
-           **context: Any) -> Response:
-    """An HTML page with the security headers; ``alternate`` is the IRI of its AS2 document."""
-    html = _environment(request).get_template(template).render(alternate=alternate, **context)
-    headers = dict(SECURITY_HEADERS)
-    headers["Vary"] = "Accept"
-    if alternate:
-        headers["Link"] = f'<{alternate}>; rel="alternate"; type="{ACTIVITY_JSON}"'
-    return HTMLResponse(html, status_code=status, headers=headers)
-
-
-_Page = Callable[..., Awaitable[Response]]
-
-
-def html_errors(page: _Page) -> _Page:
-    """Answer a browser with an HTML 404/410 page instead of the JSON API's error body."""
-    @functools.wraps(page)
-    async def wrapper(request: Request, *args: Any) -> Response:
-        try:
-            return await page(request, *args)
-        except NotFoundError:
-            return render(request, "error.html", status=404, title="Niet gevonden",
-                          message="Deze pagina bestaat niet (meer).")
-        except GoneError:
-            return render(request, "error.html", status=410, title="Verwijderd",
-                          message="Dit is verwijderd door de eigenaar.")
-    return wrapper
-
-
-# --- pages -------------------------------------------------------------------------------------
-
-
-@html_errors
+@page
 async def home(request: Request) -> Response:
     view = await collections.home_view(ctx_of(request))
-    return render(request, "home.html", view=view, alternate=view.actor.ap_id)
+    return render(request, "home.html", view=view, alternate=view.actor.ap_id,
+                  notice=_notice(request))
 
 
-@html_errors
+@page
 async def actor_page(request: Request, handle: str) -> Response:
     view = await collections.actor_view(ctx_of(request), handle)
     return render(request, "actor.html", view=view, alternate=view.actor.ap_id)
 
 
-@html_errors
+@page
 async def collection_page(request: Request, handle: str, name: CollectionName,
-                          page: PageRequest) -> Response:
-    view = await collections.read_collection(ctx_of(request), handle, name, page)
+                          page_request: PageRequest) -> Response:
+    view = await collections.read_collection(ctx_of(request), handle, name, page_request)
     return render(request, "collection.html", view=view, alternate=view.document["id"])
 
 
-@html_errors
+@page
 async def item_page(request: Request, local_id: str) -> Response:
     view = await collections.item_view(ctx_of(request), local_id)
-    return render(request, "item.html", view=view, item=view.item, alternate=view.item.ap_id)
+    return render(request, "item.html", view=view, item=view.item, alternate=view.item.ap_id,
+                  notice=_notice(request))
 
 
-@html_errors
+@page
 async def activity_page(request: Request, local_id: str) -> Response:
     view = await collections.activity_view(ctx_of(request), local_id)
     return render(request, "activity.html", view=view, alternate=view.activity.ap_id)
 
 
+# --- signing in and out ------------------------------------------------------------------------
+
+
+def next_path(value: str) -> str:
+    """Where to go after signing in: a path on this node, never another site (``//evil``)."""
+    if (value.startswith("/") and not value.startswith("//") and "\\" not in value
+            and len(value) <= 500 and value.isprintable()):
+        return value
+    return "/"
+
+
+def _sign_in_page(request: Request, *, status: int = 200, username: str = "",
+                  errors: dict[str, str] | None = None, next_to: str = "/") -> Response:
+    web_session = getattr(request.state, "web_session", None)
+    if web_session is not None:
+        token, fresh = web_session.csrf_token, False
+    else:
+        token, fresh = session.login_form_token(request)
+    response = render(request, "sign_in.html", status=status, no_store=True, csrf=token,
+                      username=username, errors=errors or {}, next_to=next_to)
+    if fresh:
+        session.set_login_token(request, response, token)
+    return response
+
+
+@page
+async def sign_in_form(request: Request) -> Response:
+    return _sign_in_page(request, next_to=next_path(request.query_params.get("volgende", "")))
+
+
+@page
+async def sign_in(request: Request) -> Response:
+    form = await session.anonymous_form(request)
+    username, next_to = form.get("username"), next_path(form.get("volgende"))
+    errors = {name: strings.text(f"{name}_missing") for name in ("username", "password")
+              if not form.get(name).strip()}
+    if errors:
+        return _sign_in_page(request, status=422, username=username, errors=errors,
+                             next_to=next_to)
+    try:
+        new = await sessions.sign_in(ctx_of(request), username, form.get("password"),
+                                     session.client_address(request),
+                                     session.session_token(request))
+    except TooManyAttemptsError as exc:
+        message = strings.text("too_many_attempts", minutes=math.ceil(exc.retry_after / 60))
+        response = _sign_in_page(request, status=429, username=username,
+                                 errors={"form": message}, next_to=next_to)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except AuthenticationError:
+        return _sign_in_page(request, status=401, username=username,
+                             errors={"username": strings.text("bad_credentials")},
+                             next_to=next_to)
+    response = RedirectResponse(next_to, status_code=303)
+    session.set_session(request, response, new)
+    return response
+
+
+async def login_redirect(request: Request) -> Response:
+    query = request.url.query
+    return RedirectResponse("/aanmelden" + (f"?{query}" if query else ""), status_code=301)
+
+
+@page
+async def sign_out(request: Request) -> Response:
+    session.check_origin(request)
+    web_session = await session.current(request)
+    if web_session is not None:  # without a session there is nothing to protect or revoke
+        session.check_token(web_session.csrf_token, await read_form(request))
+        await sessions.sign_out(ctx_of(request), session.session_token(request) or "")
+    response = RedirectResponse("/?afgemeld=1", status_code=303)
+    session.clear_session(request, response)
+    return response
+
+
+# --- editing items -----------------------------------------------------------------------------
+
+
+async def _item_form(request: Request, caller: Caller, *, values: dict[str, object],
+                     errors: dict[str, str], item: StoredObject | None = None,
+                     status: int = 200) -> Response:
+    initiatives = [] if item else await editing.editable_initiatives(ctx_of(request), caller)
+    return render(request, "item_form.html", status=status, no_store=True, values=values,
+                  errors=errors, item=item, initiatives=initiatives, may_use_node=caller.is_admin,
+                  form_kinds=forms.FORM_KINDS, kind_fields=forms.KIND_FIELDS)
+
+
+def _saved(item: StoredObject) -> Response:
+    return RedirectResponse(f"{local_path(item.ap_id)}?opgeslagen=1", status_code=303)
+
+
+@page
+async def new_item_form(request: Request) -> Response:
+    web_session = await session.require_user(request)
+    return await _item_form(request, web_session.caller, values=dict(forms.DEFAULTS), errors={})
+
+
+@page
+async def new_item(request: Request) -> Response:
+    caller, form = await session.signed_in_form(request)
+    try:
+        data = parse_item(forms.item_raw(form))
+        item = await items.create_item(ctx_of(request), data, caller)
+    except ValidationError as exc:
+        return await _item_form(request, caller, values=forms.submitted_values(form),
+                                errors=forms.field_errors(exc), status=422)
+    return _saved(item)
+
+
+@page
+async def edit_item_form(request: Request) -> Response:
+    web_session = await session.require_user(request)
+    editable = await editing.item_for_edit(ctx_of(request), request.path_params["id"],
+                                           web_session.caller)
+    return await _item_form(request, web_session.caller, item=editable.item,
+                            values=forms.item_values(editable.item), errors={})
+
+
+@page
+async def edit_item(request: Request) -> Response:
+    caller, form = await session.signed_in_form(request)
+    ctx = ctx_of(request)
+    item = (await editing.item_for_edit(ctx, request.path_params["id"], caller)).item
+    try:
+        patch = parse_item_patch(forms.item_raw(form, item.kind), item.kind)
+        updated = await items.update_item(ctx, item.ap_id, patch, caller)
+    except ValidationError as exc:
+        values = {**forms.submitted_values(form), "kind": item.kind}
+        return await _item_form(request, caller, item=item, values=values,
+                                errors=forms.field_errors(exc), status=422)
+    return _saved(updated)
+
+
+@page
+async def delete_item_form(request: Request) -> Response:
+    web_session = await session.require_user(request)
+    editable = await editing.item_for_edit(ctx_of(request), request.path_params["id"],
+                                           web_session.caller)
+    return render(request, "item_delete.html", no_store=True, item=editable.item,
+                  author=editable.author)
+
+
+@page
+async def delete_item(request: Request) -> Response:
+    caller, _ = await session.signed_in_form(request)
+    ctx = ctx_of(request)
+    item = (await editing.item_for_edit(ctx, request.path_params["id"], caller)).item
+    await items.delete_item(ctx, item.ap_id, caller)
+    return RedirectResponse("/?verwijderd=1", status_code=303)
+
+
 routes: list[BaseRoute] = [
     Route("/", home, methods=["GET"]),
+    Route("/aanmelden", sign_in_form, methods=["GET"]),
+    Route("/aanmelden", sign_in, methods=["POST"]),
+    Route("/login", login_redirect, methods=["GET"]),
+    Route("/afmelden", sign_out, methods=["POST"]),
+    Route("/bewerken/item/nieuw", new_item_form, methods=["GET"]),
+    Route("/bewerken/item/nieuw", new_item, methods=["POST"]),
+    Route("/items/{id}/bewerken", edit_item_form, methods=["GET"]),
+    Route("/items/{id}/bewerken", edit_item, methods=["POST"]),
+    Route("/items/{id}/verwijderen", delete_item_form, methods=["GET"]),
+    Route("/items/{id}/verwijderen", delete_item, methods=["POST"]),
     # check_dir=False: no file-system access at import time; StaticFiles checks on first use.
     Mount("/static", app=StaticFiles(directory=PACKAGE_DIR / "static", check_dir=False),
           name="static"),

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,12 +22,20 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
+from sqlalchemy import select
 from starlette.applications import Starlette
 
 from node.app import create_app
 from node.config import Settings, build_settings
 from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
+from node.store import objects as object_store
+from node.store._rows import to_dataclass
+from node.store.activities import StoredActivity
+from node.store.deliveries import Delivery
+from node.store.inbox import InboxRow
+from node.store.objects import StoredObject
+from node.store.schema import activities, deliveries, inbox
 from node.worker import run_once
 from tests import dbs
 from tests.keys import pool_keygen
@@ -83,6 +91,9 @@ class Faults:
         return source is not None and frozenset((source, target)) in self.links_down
 
 
+NEVER = datetime.max.replace(tzinfo=UTC)
+
+
 @dataclass
 class Held:
     """A POST the network holds back; it arrives when the clock reaches ``release_at``."""
@@ -107,7 +118,9 @@ class FaultyNetwork(httpx.AsyncBaseTransport):
         self.requests = 0
         self.history: list[tuple[str | None, str, str]] = []  # (source, method, url)
         self.held: list[Held] = []
+        self.answered: dict[str, int] = {}  # host -> POSTs its app answered
         self._hang: asyncio.Event | None = None
+        self._waiters: list[tuple[str, int, asyncio.Future[None]]] = []
 
     def add(self, host: str, app: Starlette) -> None:
         self.apps[host] = httpx.ASGITransport(app=app)
@@ -161,19 +174,37 @@ class FaultyNetwork(httpx.AsyncBaseTransport):
             return _answer(request, 429, {"Retry-After": "120"})
         await request.aread()
         if f.hold or (f.delay_rate and f.rng.random() < f.delay_rate):
-            delay = 0.0 if f.hold else f.rng.uniform(0, f.max_delay_seconds)
-            f.log.append(("delay", request.method, url))
-            self.held.append(Held(self.clock() + timedelta(seconds=delay), source, host,
-                                  _copy(request)))
+            # Held by the test: released only by the test itself (or by ``heal``).
+            release_at = (NEVER if f.hold else
+                          self.clock() + timedelta(seconds=f.rng.uniform(0, f.max_delay_seconds)))
+            f.log.append(("hold" if f.hold else "delay", request.method, url))
+            self.held.append(Held(release_at, source, host, _copy(request)))
             return _answer(request, 202)
         if f.rng.random() < f.duplicate_rate:
             f.log.append(("duplicate", request.method, url))
             await target.handle_async_request(_copy(request))
         response = await target.handle_async_request(request)
+        self._note_answer(host)
         if f.lost_reply_rate and f.rng.random() < f.lost_reply_rate:
             f.log.append(("lost_reply", request.method, url))
             raise httpx.ReadTimeout("the answer was lost", request=request)
         return response
+
+    def _note_answer(self, host: str) -> None:
+        self.answered[host] = self.answered.get(host, 0) + 1
+        for waiter in list(self._waiters):
+            if waiter[0] == host and self.answered[host] >= waiter[1]:
+                self._waiters.remove(waiter)
+                if not waiter[2].done():
+                    waiter[2].set_result(None)
+
+    async def wait_answered(self, host: str, count: int) -> None:
+        """Return once ``host`` has answered ``count`` POSTs in all (for concurrent rounds)."""
+        if self.answered.get(host, 0) >= count:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((host, count, future))
+        await future
 
     def release_hanging(self) -> None:
         """Every hanging POST fails now (as a connection that finally times out)."""
@@ -185,12 +216,16 @@ class FaultyNetwork(httpx.AsyncBaseTransport):
         """Let one held POST arrive (unless its path is cut by then); its answer, if any."""
         if held in self.held:
             self.held.remove(held)
-        target = self.apps.get(held.target)
-        if target is None or self.faults.cut(held.source, held.target):
+        if self.faults.cut(held.source, held.target):
             self.faults.log.append(("lost", "POST", str(held.request.url)))
             return None
-        response = await target.handle_async_request(_copy(held.request))
+        return await self.replay(held)
+
+    async def replay(self, held: Held) -> httpx.Response:
+        """Send the very same signed POST again (it stays held): a duplicate delivery."""
+        response = await self.apps[held.target].handle_async_request(_copy(held.request))
         await response.aread()
+        self._note_answer(held.target)
         return response
 
     async def release_due(self, *, everything: bool = False) -> int:
@@ -245,6 +280,9 @@ class Federation:
 
     def __getitem__(self, name: str) -> Node:
         return self.nodes[name]
+
+    def host(self, name: str) -> str:
+        return self.nodes[name].ctx.urls.host
 
     async def run_workers(self, rounds: int = 1, *, names: list[str] | None = None) -> int:
         """One worker round on every node (or ``names``, in that order), ``rounds`` times, after
@@ -302,6 +340,24 @@ NODE_SPECS = {
 }
 
 
+@contextmanager
+def postgres() -> Iterator[Callable[[Path, str], str]]:
+    """A ``database=`` factory giving each node its own migrated PostgreSQL database (dropped
+    afterwards); skips (or fails under CI) when PostgreSQL is not running."""
+    dbs.require_postgres()
+    urls: list[str] = []
+
+    def make(_directory: Path, name: str) -> str:
+        urls.append(dbs.create_pg_database(f"kk_fed_{name}"))
+        return urls[-1]
+
+    try:
+        yield make
+    finally:
+        for url in urls:
+            dbs.drop_pg_database(url)
+
+
 _TEMPLATES: list[Path] = []
 
 
@@ -345,3 +401,45 @@ async def federation(tmp_path: Path, names: list[str], *, database: Callable[[Pa
             network.add(ctx.urls.host, app)
             fed.nodes[name] = Node(name, app, ctx)
         yield fed
+
+
+# --- reading a node's state (tests assert on rows, through the stores) ----------------------
+
+
+async def stored(node: Node, ap_id: str) -> StoredObject | None:
+    """The object ``ap_id`` as ``node`` holds it."""
+    async with node.ctx.db.sessions() as session:
+        return await object_store.get(session, ap_id)
+
+
+async def delivery_rows(node: Node, *, host: str | None = None,
+                        activity: str | None = None) -> list[Delivery]:
+    """``node``'s outgoing deliveries (to ``host``, of ``activity``), oldest first."""
+    query = select(deliveries).order_by(deliveries.c.id)
+    if host is not None:
+        query = query.where(deliveries.c.host == host)
+    if activity is not None:
+        query = query.where(deliveries.c.activity_ap_id == activity)
+    async with node.ctx.db.sessions() as session:
+        rows = (await session.execute(query)).mappings().all()
+    return [to_dataclass(Delivery, r) for r in rows]
+
+
+async def inbox_rows(node: Node, activity: str | None = None) -> list[InboxRow]:
+    """What ``node`` received (the activity ``activity``), oldest first."""
+    query = select(inbox).order_by(inbox.c.id)
+    if activity is not None:
+        query = query.where(inbox.c.activity_ap_id == activity)
+    async with node.ctx.db.sessions() as session:
+        rows = (await session.execute(query)).mappings().all()
+    return [to_dataclass(InboxRow, r) for r in rows]
+
+
+async def activities_of(node: Node, actor: str, type: str | None = None) -> list[StoredActivity]:
+    """The activities ``actor`` published on ``node`` (of ``type``), oldest first."""
+    query = select(activities).where(activities.c.actor == actor).order_by(activities.c.id)
+    if type is not None:
+        query = query.where(activities.c.type == type)
+    async with node.ctx.db.sessions() as session:
+        rows = (await session.execute(query)).mappings().all()
+    return [to_dataclass(StoredActivity, r) for r in rows]

@@ -135,10 +135,10 @@ class Workload:
         faults = self.fed.faults
         hosts = [self.fed[n].ctx.urls.host for n in NODES]
         cuts = [*faults.partitioned, *faults.links_down]
-        if cuts and self.rng.random() < 0.5:
+        if self.rng.random() < len(cuts) / (len(cuts) + 1):  # the more cuts, the likelier
             cut = self.rng.choice(sorted(cuts, key=str))
-            faults.partitioned.discard(cut)  # type: ignore[arg-type]
-            faults.links_down.discard(cut)  # type: ignore[arg-type]
+            faults.partitioned.discard(cut)
+            faults.links_down.discard(cut)
             self.count("mend")
         elif self.rng.random() < 0.5:
             faults.partitioned.add(self.rng.choice(hosts))
@@ -226,13 +226,29 @@ async def assert_queues_drained(fed: Federation) -> None:
         assert not duplicated_actors
 
 
+async def diverged(fed: Federation) -> bool:
+    """Whether some node misses or lags behind something an origin holds."""
+    for origin in PROVINCIAL:
+        host = fed[origin].ctx.urls.host
+        truth = set((await versions_from(fed, origin, host)).values())
+        for name in NODES:
+            if name != origin and set((await versions_from(fed, name, host)).values()) != truth:
+                return True
+    return False
+
+
+# One delivery in flight per node: the network's random faults then meet requests in the same
+# order on every run, so a seed replays the same history.
+SEQUENTIAL = {name: {"federation__delivery_concurrency": 1} for name in NODES}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(("seed", "operations"), [(2026, 240), (7, 200), (42, 120)])
+@pytest.mark.parametrize(("seed", "operations"), [(2026, 220), (7, 200), (42, 60)])
 async def test_random_faulty_workload_converges_after_heal(tmp_path: Path, seed: int,
                                                            operations: int) -> None:
     random.seed(seed)  # the engine's backoff jitter
     faults = Faults(seed=seed)
-    async with federation(tmp_path, list(NODES), faults=faults) as fed:
+    async with federation(tmp_path, list(NODES), faults=faults, overrides=SEQUENTIAL) as fed:
         # Given three nodes in the standard topology with two initiatives per province
         work = Workload(fed, random.Random(seed))
         await setup_topology(fed, work)
@@ -241,12 +257,14 @@ async def test_random_faulty_workload_converges_after_heal(tmp_path: Path, seed:
         await work.change_faults()
         for _ in range(operations):
             await work.step()
-        # And the faults stop while the workers and anti-entropy get time to repair
-        await fed.heal()
+        assert await diverged(fed)  # the faults did bite: there is something to repair
+        # And the faults stop; a day is plenty: retries are at most 6 h (+ jitter) apart even
+        # for a peer marked unavailable, and anti-entropy runs every hour
+        await fed.heal(hours=24)
         # Then every node holds every provincial item at its origin's version, nothing twice,
         # and no deleted item is live anywhere
         compared = await assert_converged(fed)
         await assert_queues_drained(fed)
     assert work.counts.get("create", 0) >= operations // 6 and compared > 0
     injected = {kind for kind, _, _ in faults.log}
-    assert {"drop", "500", "429", "duplicate", "delay", "unreachable"} <= injected
+    assert {"drop", "500", "429", "duplicate", "delay", "lost_reply", "unreachable"} <= injected

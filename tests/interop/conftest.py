@@ -8,10 +8,10 @@ Two kinds of peer:
   runs unchanged;
 - over real sockets (``test_bovine_peer.py``): a bovine-herd server from its own virtualenv,
   ``.venv-interop/`` in the repository root, created here once from ``peer/requirements.txt``
-  and reused while that file and the Python version are unchanged. bovine's RFC 9421 support
-  pins ``http-sf`` differently from ``http-message-signatures`` in our environment, so the peer
-  never shares our site-packages. A creation failure FAILS the tests (never skips): on a fresh
-  machine only PyPI is needed.
+  and reused while that file and the Python version are unchanged. bovine's RFC 9421 parser
+  needs http-sf 1.0 while our http-message-signatures needs >= 1.4, and bovine-herd pins its
+  own Quart and Tortoise, so the peer never shares our site-packages. A failed creation FAILS
+  the tests (never skips): on a fresh machine it needs only PyPI.
 """
 
 from __future__ import annotations
@@ -65,8 +65,9 @@ def _run_setup(command: list[str], what: str, timeout: float) -> None:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                               env=clean_environ(), check=False)
     except subprocess.TimeoutExpired as exc:
+        stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
         pytest.fail(f"creating {PEER_VENV}: {what} took longer than {timeout:.0f} s: "
-                    f"{(exc.stderr or '')[-2000:]}", pytrace=False)
+                    f"{stderr[-2000:]}", pytrace=False)
     if done.returncode != 0:
         pytest.fail(f"creating {PEER_VENV}: {what} failed (exit {done.returncode}):\n"
                     f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}", pytrace=False)
@@ -172,21 +173,34 @@ class Herd:
         return document
 
 
+@dataclass
+class HerdProcess:
+    process: Process
+    origin: str
+    directory: Path
+
+
 @pytest.fixture(scope="module")
-def herd(peer_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Herd]:
-    """bovine-herd 0.5 on 127.0.0.1 with one registered actor, ``kees``."""
+def herd_process(peer_python: Path, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[HerdProcess]:
+    """bovine-herd started (not yet waited for), so it boots while other servers start."""
     directory = tmp_path_factory.mktemp("herd")
     port = free_port()
     process = start_process("bovine-herd", [str(peer_python), str(PEER_DIR / "herd_server.py"),
                                             str(port), str(directory), "kees"],
                             log=directory / "herd.log", cwd=directory, env=clean_environ())
     try:
-        origin = f"http://127.0.0.1:{port}"
-        process.wait_until_responds(f"{origin}/.well-known/nodeinfo")
-        facts = json.loads((directory / "actor.json").read_text())
-        yield Herd(process, origin, facts)
+        yield HerdProcess(process, f"http://127.0.0.1:{port}", directory)
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="module")
+def herd(herd_process: HerdProcess) -> Herd:
+    """bovine-herd 0.5 on 127.0.0.1, answering, with one registered actor, ``kees``."""
+    herd_process.process.wait_until_responds(f"{herd_process.origin}/.well-known/nodeinfo")
+    facts = json.loads((herd_process.directory / "actor.json").read_text())
+    return Herd(herd_process.process, herd_process.origin, facts)
 
 
 # --- the in-process pasture peer ---------------------------------------------------------------
@@ -266,7 +280,7 @@ class PastureWorld:
 
     @property
     def private_pem(self) -> str:
-        return self.actor_data.key_pairs[0].private
+        return str(self.actor_data.key_pairs[0].private)
 
     async def bovine_actor(self) -> Any:
         """bovine's ``BovineActor`` for the pasture actor, sending through this world."""
@@ -283,7 +297,7 @@ async def _open_pasture_world(tmp_path: Path, actor_data: ActorData
         fed.clock.now = datetime.now(UTC)
         pasture_app = app_for_data_provider(DataProvider(one_actor=actor_data,
                                                          possible_actors=[]))
-        fed.network.add("pasture-one-actor", pasture_app)  # type: ignore[arg-type]
+        fed.network.add("pasture-one-actor", pasture_app)
         yield PastureWorld(fed, actor_data, HttpxSession(fed.http))
 
 

@@ -51,7 +51,14 @@ from node.store import actors as actor_store
 from node.store import follows as follow_store
 from node.store import objects as object_store
 from node.store.schema import activities, deliveries
-from tests.interop.conftest import Herd, Process, clean_environ, free_port, start_process
+from tests.interop.conftest import (
+    Herd,
+    HerdProcess,
+    Process,
+    clean_environ,
+    free_port,
+    start_process,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -72,8 +79,12 @@ class NodeServer:
 
 
 @pytest.fixture(scope="module")
-def node_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeServer]:
-    """``kennisknoop init`` then ``kennisknoop serve`` on a free loopback port."""
+def node_server(herd_process: HerdProcess, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[NodeServer]:
+    """``kennisknoop init`` then ``kennisknoop serve`` on a free loopback port.
+
+    Asks for ``herd_process`` only so that bovine-herd boots while the node is set up.
+    """
     directory = tmp_path_factory.mktemp("node")
     port = free_port()
     url = f"http://127.0.0.1:{port}"

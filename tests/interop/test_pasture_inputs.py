@@ -102,7 +102,8 @@ async def _deliver(world: PastureWorld, sender: ActivitySender, example: dict[st
     assert response.request.method == "POST"
     await run_until_idle(world.ctx)
     activity = sender.activity or {}
-    note = activity.get("object") if isinstance(activity.get("object"), dict) else {}
+    embedded = activity.get("object")
+    note: dict[str, Any] = embedded if isinstance(embedded, dict) else {}
     object_id = note.get("id")
     async with world.ctx.db.sessions() as session:
         row = (await session.execute(select(inbox.c.state, inbox.c.last_error).where(

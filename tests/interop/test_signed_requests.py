@@ -17,6 +17,7 @@ import uuid
 from base64 import b64encode
 from collections.abc import AsyncIterator
 from email.utils import formatdate
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -97,7 +98,7 @@ class BovinePeer:
 
 
 @pytest.fixture
-async def world(tmp_path: Any, open_pasture_world: OpenWorld,
+async def world(tmp_path: Path, open_pasture_world: OpenWorld,
                 pasture_actor_data: ActorData) -> AsyncIterator[PastureWorld]:
     async with open_pasture_world(tmp_path, pasture_actor_data) as w:
         yield w

@@ -1,0 +1,56 @@
+"""What a signed-in editor may write: the initiatives to publish as, the items to edit.
+
+The web forms ask here before they show anything, so an editor sees a 403 on the form of an
+item they may not change, not only when saving it. The writes themselves go through
+``node.services.items``, which checks the same permissions again (``require_actor_edit``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from node.services.context import NodeContext
+from node.services.errors import GoneError, NotFoundError, PermissionDeniedError
+from node.services.items import resolve_item
+from node.services.permissions import Caller, require_actor_edit
+from node.store import actors as actor_store
+from node.store import users as user_store
+from node.store.actors import StoredActor
+from node.store.objects import StoredObject
+
+MAX_CHOICES = 500
+
+
+@dataclass(frozen=True)
+class EditableItem:
+    item: StoredObject
+    author: StoredActor
+
+
+async def editable_initiatives(ctx: NodeContext, caller: Caller) -> list[StoredActor]:
+    """The local initiatives ``caller`` may publish as: all for admins, the granted ones else."""
+    async with ctx.db.sessions() as session:
+        initiatives = await actor_store.list_local(session, kind="initiative", limit=MAX_CHOICES)
+        if caller.is_admin:
+            return initiatives
+        granted = await user_store.granted_actor_ids(session, caller.user_id)
+    return [actor for actor in initiatives if actor.id in granted]
+
+
+async def item_for_edit(ctx: NodeContext, local_id: str, caller: Caller) -> EditableItem:
+    """A local, not deleted item that ``caller`` may change, with its author.
+
+    Raises NotFoundError, GoneError, or PermissionDeniedError (received items are edited only
+    at their origin; editors only edit the items of their initiatives).
+    """
+    async with ctx.db.sessions() as session:
+        item = await resolve_item(session, ctx, ctx.urls.item(local_id))
+        if not item.is_local:
+            raise PermissionDeniedError("not_local", "only items of this node can be edited here")
+        if item.deleted:
+            raise GoneError("gone", f"item {local_id!r} was deleted")
+        author = await actor_store.get(session, item.attributed_to)
+        if author is None:
+            raise NotFoundError("not_found", f"the author of {local_id!r} is missing")
+        await require_actor_edit(session, caller, author)
+    return EditableItem(item, author)

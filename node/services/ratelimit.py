@@ -1,0 +1,195 @@
+"""Flood limits of the inboxes: token buckets per remote host and per process, a backlog cap.
+
+The issue "Hardening": one peer — or someone pretending to be many — must not be able to keep the
+node busy or fill its disk. Three limits, checked before any expensive work (reading the body,
+fetching keys, checking signatures):
+
+1. a token bucket for each remote host, keyed by the host of the signature's ``keyId``
+   (``limits.inbox_rate_per_host`` requests per second, bursts of ``limits.inbox_burst_per_host``);
+   the key id is not verified yet — that is the point — so the buckets live in a bounded LRU
+   map (``MAX_HOSTS``): a flood from ever-new made-up hosts cannot grow memory;
+2. one bucket for all inbox requests of this process (``limits.inbox_rate_total`` /
+   ``limits.inbox_burst_total``), which is what stops that made-up-hosts flood; it is looked at
+   first (cheap: no parsing) but charged only once the host's bucket admitted the request, so a
+   single noisy host, refused by its own bucket, cannot drain everyone's;
+3. at most ``limits.inbox_pending_per_host`` received-but-not-yet-applied rows per host in the
+   ``inbox`` table (one indexed query), so a peer that sends faster than the worker applies
+   cannot fill the disk.
+
+A refused request gets 429 (rate) or 503 (backlog) with ``Retry-After``: the sender retries, as
+ours does (``node.services.delivery``), so a valid activity is delayed, never silently lost.
+
+Buckets are in memory, per process, driven by the node's clock (``ctx.clock``, so tests are
+deterministic). With several web processes the effective rate is that many times the setting
+(docs/security.md says so); the backlog cap is in the database and holds for all of them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Mapping
+
+from node.config import Settings
+from node.services.context import NodeContext
+from node.services.errors import ServiceError
+from node.store import inbox as inbox_store
+from protocol.errors import DocumentError, SignatureError
+from protocol.httpsig import key_id_of
+from protocol.origin import authority_of
+
+MAX_HOSTS = 10_000  # buckets remembered; ~150 bytes each, so at most ~1.5 MB per process
+BACKLOG_RETRY_SECONDS = 60  # the worker applies hundreds of rows a minute: look again then
+
+
+class RetryLaterError(ServiceError):
+    """A request refused for now; the answer carries ``Retry-After: retry_after`` (seconds)."""
+
+    status = 429
+
+    def __init__(self, reason: str, detail: str, *, retry_after: int) -> None:
+        super().__init__(reason, detail)
+        self.retry_after = retry_after
+
+
+class RateLimitedError(RetryLaterError):
+    status = 429
+    default_reason = "rate_limited"
+
+
+class BacklogFullError(RetryLaterError):
+    status = 503
+    default_reason = "inbox_backlog"
+
+
+class TokenBucket:
+    """``burst`` tokens at most, refilled at ``rate`` per second; one request takes one."""
+
+    __slots__ = ("stamp", "tokens")
+
+    def __init__(self, burst: float, now: float) -> None:
+        self.tokens = burst
+        self.stamp = now
+
+    def refill(self, rate: float, burst: float, now: float) -> None:
+        # A clock that steps back (NTP) must not mint tokens or make the bucket negative.
+        elapsed = max(0.0, now - self.stamp)
+        self.tokens = min(burst, self.tokens + elapsed * rate)
+        self.stamp = max(self.stamp, now)
+
+
+def _wait(tokens: float, rate: float) -> float:
+    return 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate
+
+
+class TokenBuckets:
+    """One token bucket per key, the ``max_keys`` most recently used kept (LRU).
+
+    A forgotten key comes back with a full bucket; at worst that gives one burst more to a key
+    pushed out by a flood of others, which the process-wide bucket still bounds.
+    """
+
+    def __init__(self, rate: float, burst: float, *, max_keys: int = MAX_HOSTS) -> None:
+        if rate <= 0 or burst < 1 or max_keys < 1:
+            raise ValueError("rate must be > 0, burst >= 1 and max_keys >= 1")
+        self.rate = rate
+        self.burst = burst
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def _bucket(self, key: str, now: float) -> TokenBucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(self.burst, now)
+            if len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+            bucket.refill(self.rate, self.burst, now)
+        return bucket
+
+    def wait(self, key: str, now: float) -> float:
+        """Seconds until ``key`` has a token (0: it has one now); takes nothing."""
+        return _wait(self._bucket(key, now).tokens, self.rate)
+
+    def take(self, key: str, now: float) -> float:
+        """Take a token of ``key``: 0 when taken, else the seconds until one is there."""
+        bucket = self._bucket(key, now)
+        wait = _wait(bucket.tokens, self.rate)
+        if not wait:
+            bucket.tokens -= 1.0
+        return wait
+
+
+class InboxLimits:
+    """The flood limits of one node's inboxes in this process (made by ``create_app``)."""
+
+    TOTAL = ""  # the key of the one process-wide bucket
+
+    def __init__(self, *, rate_per_host: int, burst_per_host: int, rate_total: int,
+                 burst_total: int, pending_per_host: int, max_hosts: int = MAX_HOSTS) -> None:
+        # 0 turns a limit off (an operator behind a proxy that limits already, or a benchmark).
+        self.per_host = (TokenBuckets(rate_per_host, max(1, burst_per_host), max_keys=max_hosts)
+                         if rate_per_host > 0 else None)
+        self.total = (TokenBuckets(rate_total, max(1, burst_total), max_keys=1)
+                      if rate_total > 0 else None)
+        self.pending_per_host = pending_per_host
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, max_hosts: int = MAX_HOSTS) -> InboxLimits:
+        def get(key: str) -> int:
+            return int(settings.get("limits", key))
+
+        return cls(rate_per_host=get("inbox_rate_per_host"),
+                   burst_per_host=get("inbox_burst_per_host"),
+                   rate_total=get("inbox_rate_total"), burst_total=get("inbox_burst_total"),
+                   pending_per_host=get("inbox_pending_per_host"), max_hosts=max_hosts)
+
+    def admit(self, host: str | None, now: float) -> None:
+        """Charge one request from ``host`` (None: no readable key id) or raise RateLimitedError."""
+        if self.total is not None and (wait := self.total.wait(self.TOTAL, now)):
+            raise RateLimitedError("rate_limited", "this node receives too many requests right "
+                                   "now", retry_after=_seconds(wait))
+        if host is not None and self.per_host is not None and (
+                wait := self.per_host.take(host, now)):
+            raise RateLimitedError(
+                "rate_limited", f"at most {self.per_host.rate:g} requests per second (bursts of "
+                f"{self.per_host.burst:g}) are accepted from {host}", retry_after=_seconds(wait))
+        if self.total is not None:
+            self.total.take(self.TOTAL, now)  # no await since the look: the token is still there
+
+
+def _seconds(wait: float) -> int:
+    return max(1, math.ceil(wait))
+
+
+def claimed_host(headers: Mapping[str, str]) -> str | None:
+    """The host of the signature's ``keyId``, not verified; None when there is none to read.
+
+    An unreadable signature is refused later, by the verifier, with its precise reason.
+    """
+    try:
+        return authority_of(key_id_of(headers))
+    except (SignatureError, DocumentError):
+        return None
+
+
+async def admit_inbox(ctx: NodeContext, limits: InboxLimits, headers: Mapping[str, str]) -> None:
+    """Refuse an inbox request before any expensive work if its host or the node is flooded.
+
+    Raises RateLimitedError (429) past a bucket, BacklogFullError (503) when the host already has
+    ``limits.inbox_pending_per_host`` activities waiting to be applied.
+    """
+    host = claimed_host(headers)
+    limits.admit(host, ctx.clock().timestamp())
+    if host is None or limits.pending_per_host <= 0:
+        return
+    async with ctx.db.sessions() as session:
+        pending = await inbox_store.count_pending(session, host, limit=limits.pending_per_host)
+    if pending >= limits.pending_per_host:
+        raise BacklogFullError(
+            "inbox_backlog", f"{pending} activities from {host} are still waiting to be "
+            "applied; send more later", retry_after=BACKLOG_RETRY_SECONDS)

@@ -1,0 +1,126 @@
+"""The federation part of the JSON API: follows, each local actor's feed, reports, queue health.
+
+``POST /api/follows`` {"target": handle-or-URL, "as": initiative handle (optional)} follows a
+node, initiative or theme anywhere; ``DELETE /api/follows?target=…&as=…`` stops. Admins may act
+for the node and every initiative, editors for the initiatives granted to them. Feeds are public
+reads, like the items themselves.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from node.services import feeds, follow
+from node.services.actors import resolve_local
+from node.services.errors import ValidationError
+from node.services.permissions import Caller, require_actor_edit, require_admin
+from node.store.follows import StoredFollow
+from node.web.api import (
+    Resource,
+    authenticate,
+    check_parameters,
+    endpoint,
+    integer_param,
+    json_body,
+    limit_param,
+    next_url,
+)
+from node.web.common import JSONResponse, ctx_of
+from node.web.representations import item_json
+
+FOLLOW_FIELDS = ("target", "as")
+
+
+def _follow_json(row: StoredFollow) -> dict[str, object]:
+    return {"follower": row.follower, "followee": row.followee, "state": row.state}
+
+
+async def _may_act_as(request: Request, caller: Caller, handle: str | None) -> None:
+    ctx = ctx_of(request)
+    if handle is None:
+        require_admin(caller)
+        return
+    async with ctx.db.sessions() as session:
+        actor = await resolve_local(session, ctx, handle)
+        await require_actor_edit(session, caller, actor)
+
+
+def _target_and_as(values: dict[str, object]) -> tuple[str, str | None]:
+    for key in values:
+        if key not in FOLLOW_FIELDS:
+            raise ValidationError("unknown_field", f"{key}: not a field of a follow", field=key)
+    target, as_handle = values.get("target"), values.get("as")
+    if not isinstance(target, str) or not target.strip():
+        raise ValidationError("missing_field", "target: a handle or actor URL", field="target")
+    if as_handle is not None and not isinstance(as_handle, str):
+        raise ValidationError("bad_type", "as: the handle of a local initiative", field="as")
+    return target.strip()[:2048], as_handle
+
+
+@endpoint
+async def create_follow(request: Request) -> Response:
+    caller = await authenticate(request)
+    target, as_handle = _target_and_as(await json_body(request))
+    await _may_act_as(request, caller, as_handle)
+    row = await follow.follow(ctx_of(request), target, as_handle=as_handle)
+    return JSONResponse(_follow_json(row), status_code=201 if row.state == "accepted" else 202)
+
+
+@endpoint
+async def delete_follow(request: Request) -> Response:
+    caller = await authenticate(request)
+    check_parameters(request, FOLLOW_FIELDS)
+    target, as_handle = _target_and_as(dict(request.query_params))
+    await _may_act_as(request, caller, as_handle)
+    await follow.unfollow(ctx_of(request), target, as_handle=as_handle)
+    return Response(status_code=204)
+
+
+async def list_follows(request: Request) -> Response:
+    check_parameters(request, ())
+    handle = request.path_params["handle"]
+    following = request.url.path.endswith("/following")
+    rows = await feeds.follows_of(ctx_of(request), handle, following=following)
+    return JSONResponse({"follows": [_follow_json(r) for r in rows]})
+
+
+async def actor_feed(request: Request) -> Response:
+    check_parameters(request, ("limit", "max_id"))
+    ctx = ctx_of(request)
+    max_id = integer_param(request, "max_id", 0, 1, 2**62) or None
+    page = await feeds.feed_page(ctx, request.path_params["handle"],
+                                 limit=limit_param(request), max_id=max_id)
+    next_link = (next_url(request, request.url.path, max_id=page.next_max_id)
+                 if page.next_max_id else None)
+    return JSONResponse({"items": [item_json(i, ctx.urls) for i in page.items],
+                         "next": next_link})
+
+
+@endpoint
+async def flag_list(request: Request) -> Response:
+    rows = await feeds.list_flags(ctx_of(request), await authenticate(request))
+    for row in rows:
+        row["received_at"] = row["received_at"].isoformat()
+    return JSONResponse({"flags": rows})
+
+
+@endpoint
+async def federation_status(request: Request) -> Response:
+    status = await feeds.federation_status(ctx_of(request), await authenticate(request))
+    for peer in status["peers"]:
+        for key, value in list(peer.items()):
+            if hasattr(value, "isoformat"):
+                peer[key] = value.isoformat()
+    return JSONResponse(status)
+
+
+routes: list[BaseRoute] = [
+    Resource("/api/follows", post=create_follow, delete=delete_follow),
+    Resource("/api/actors/{handle}/feed", get=actor_feed),
+    Resource("/api/actors/{handle}/following", get=list_follows),
+    Resource("/api/actors/{handle}/followers", get=list_follows),
+    Resource("/api/flags", get=flag_list),
+    Resource("/api/federation", get=federation_status),
+]

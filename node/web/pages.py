@@ -1,0 +1,209 @@
+"""Rendering HTML pages: the Jinja2 environment, security headers, and Dutch error pages.
+
+Templates are Jinja2 with autoescaping on; the only markup let through unescaped is item and
+profile HTML that ``node.services.content`` produced, and it is sanitised once more on the way
+out (``sanitised`` filter) so a row written by a bug still cannot inject markup.
+
+Every page carries a strict ``Content-Security-Policy`` (no script at all, nothing framed, the
+same as ``X-Frame-Options: DENY``, which is sent too for older browsers), ``nosniff`` and a
+same-origin ``Referrer-Policy``; a page for a signed-in person, or with a form, is
+``Cache-Control: no-store`` (it holds a name and a CSRF token). Where the page shows an
+ActivityPub object it has ``Link: <iri>; rel="alternate"``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from node.config import Settings
+from node.services.content import sanitise_html
+from node.services.errors import (
+    AuthenticationError,
+    BadRequestError,
+    GoneError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServiceError,
+    TooLargeError,
+)
+from node.web import session, strings
+from node.web.common import ACTIVITY_JSON, ctx_of, log
+from protocol import themes
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+CSP = ("default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+
+def _as_datetime(value: Any) -> datetime | date | None:
+    if isinstance(value, datetime | date):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def date_nl(value: Any) -> str:
+    """``27 november 2026`` (in the value's own offset: editors enter Dutch local time)."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return str(value or "")
+    return f"{moment.day} {strings.MONTHS[moment.month - 1]} {moment.year}"
+
+
+def datetime_nl(value: Any) -> str:
+    moment = _as_datetime(value)
+    if not isinstance(moment, datetime):
+        return date_nl(value)
+    return f"{date_nl(moment)}, {moment:%H:%M}"
+
+
+def iso(value: Any) -> str:
+    moment = _as_datetime(value)
+    return moment.isoformat() if moment is not None else ""
+
+
+def safe_url(value: Any) -> str:
+    """A link target only if it is http(s) or mailto; anything else becomes ``#``."""
+    if isinstance(value, str) and urlsplit(value).scheme.lower() in ("http", "https", "mailto"):
+        return value
+    return "#"
+
+
+def sanitised(value: Any) -> Markup:
+    """Stored HTML (already sanitised by ``node.services.content``), sanitised again, as markup."""
+    return Markup(sanitise_html(value or ""))
+
+
+def local_path(value: Any) -> str:
+    """The path of one of this node's URLs (``https://host/items/x`` → ``/items/x``)."""
+    return urlsplit(str(value or "")).path or "/"
+
+
+def _label(table: Any, value: Any) -> str:
+    label = table.get(value) if isinstance(value, str) else None
+    return label.nl if label is not None else str(value or "")
+
+
+def theme_label(theme_id: str) -> str:
+    return themes.get(theme_id).label.nl if themes.is_theme(theme_id) else theme_id
+
+
+def build_environment(settings: Settings) -> Environment:
+    """The Jinja2 environment of one app (created on first use, never at import time)."""
+    env = Environment(loader=FileSystemLoader(PACKAGE_DIR / "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(date_nl=date_nl, datetime_nl=datetime_nl, iso=iso, safe_url=safe_url,
+                       sanitised=sanitised, theme=theme_label, local_path=local_path)
+    env.globals.update(
+        site={"name": settings.name, "handle": settings.handle.lower(),
+              "host": settings.host, "url": settings.url},
+        t=strings.NL,
+        csrf_field=session.CSRF_FIELD,
+        kind_label=lambda v: _label(themes.ITEM_KINDS, v),
+        legal_form_label=lambda v: _label(themes.LEGAL_FORMS, v),
+        phase_label=lambda v: _label(themes.PHASES, v),
+        status_label=lambda v: _label(themes.STATUSES, v),
+        category_label=lambda v: _label(themes.QUESTION_CATEGORIES, v),
+        province_label=lambda v: _label(themes.PROVINCES, v),
+        bottleneck_label=lambda v: strings.BOTTLENECK_STATUSES.get(v, v),
+        activity_label=lambda v: strings.ACTIVITY_TYPES.get(v, v),
+        collection_titles=strings.COLLECTION_TITLES,
+        bottleneck_statuses=strings.BOTTLENECK_STATUSES,
+        all_themes=themes.all_themes(),
+        item_kinds=themes.ITEM_KINDS,
+        question_categories=themes.QUESTION_CATEGORIES,
+    )
+    return env
+
+
+def _environment(request: Request) -> Environment:
+    state = request.app.state
+    env: Environment | None = getattr(state, "jinja", None)
+    if env is None:
+        env = build_environment(ctx_of(request).settings)
+        state.jinja = env
+    return env
+
+
+def render(request: Request, template: str, *, status: int = 200, alternate: str | None = None,
+           no_store: bool = False, **context: Any) -> Response:
+    """An HTML page with the security headers; ``alternate`` is the IRI of its AS2 document."""
+    web_session = getattr(request.state, "web_session", None)
+    html = _environment(request).get_template(template).render(
+        alternate=alternate, session=web_session, **context)
+    headers = dict(SECURITY_HEADERS)
+    headers["Vary"] = "Accept"
+    if web_session is not None or no_store:
+        headers["Cache-Control"] = "no-store"
+    if alternate:
+        headers["Link"] = f'<{alternate}>; rel="alternate"; type="{ACTIVITY_JSON}"'
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def error_page(request: Request, status: int, key: str, message_key: str | None = None
+               ) -> Response:
+    """A Dutch error page: title ``t[key_title]``, message ``t[message_key or key]``."""
+    return render(request, "error.html", status=status, no_store=True,
+                  title=strings.text(f"{key}_title"), message=strings.text(message_key or key))
+
+
+def _error_response(request: Request, exc: ServiceError) -> Response:
+    if isinstance(exc, AuthenticationError):
+        if request.method in ("GET", "HEAD"):
+            target = quote(request.url.path, safe="/")
+            return RedirectResponse(f"/aanmelden?volgende={target}", status_code=303)
+        return error_page(request, 401, "unauthenticated")
+    if isinstance(exc, session.CsrfError):
+        return error_page(request, 403, "csrf")
+    if isinstance(exc, PermissionDeniedError):
+        return error_page(request, 403, "forbidden",
+                          "not_local" if exc.reason == "not_local" else None)
+    if isinstance(exc, NotFoundError):
+        return error_page(request, 404, "not_found")
+    if isinstance(exc, GoneError):
+        return error_page(request, 410, "gone")
+    if isinstance(exc, TooLargeError):
+        return error_page(request, 413, "too_large")
+    if isinstance(exc, BadRequestError):
+        return error_page(request, 400, "bad_request")
+    return error_page(request, exc.status, "error")
+
+
+_Page = Callable[..., Awaitable[Response]]
+
+
+def page(handler: _Page) -> _Page:
+    """Wrap a page handler: look up the session first, answer service errors with Dutch pages."""
+    @functools.wraps(handler)
+    async def wrapper(request: Request, *args: Any) -> Response:
+        try:
+            await session.current(request)
+            return await handler(request, *args)
+        except ServiceError as exc:
+            log.info("%s %s -> %s %s: %s", request.method, request.url.path, exc.status,
+                     exc.reason, exc.detail)
+            return _error_response(request, exc)
+    return wrapper

@@ -1,0 +1,208 @@
+"""Every sentence of the web interface, in one place: Dutch first (DESIGN.md, People-facing side).
+
+Templates read ``t.<key>`` (``t.key.format(name=…)`` where a value goes in); code calls
+``text(key, **values)``. An English interface needs one more table with the same keys and a way
+to pick it; the labels of themes and value lists already carry both languages
+(``protocol.themes``). Texts are plain strings: the templates escape them like any other value.
+"""
+
+from __future__ import annotations
+
+import re
+
+NL: dict[str, str] = {
+    # page chrome
+    "skip_link": "Direct naar de inhoud",
+    "nav_main": "Hoofdmenu",
+    "nav_home": "Start",
+    "nav_initiatives": "Initiatieven",
+    "nav_about": "Over deze node",
+    "nav_account": "Account",
+    "signed_in_as": "Aangemeld als",
+    "new_item": "Nieuw item",
+    "sign_in": "Aanmelden",
+    "sign_out": "Afmelden",
+    "to_home": "Naar de startpagina",
+    "required": "verplicht",
+    "error_prefix": "Fout",
+    "error_summary": "Er is iets niet goed ingevuld",
+    "footer_network": "{name} is een knooppunt van Kennisknoop, het kennisnetwerk van kleine "
+                      "kernen.",
+    "footer_follow_before": "Volg",
+    "footer_follow_after": "vanaf Mastodon of een andere ActivityPub-dienst.",
+    # reading pages
+    "by": "door",
+    "by_start": "Door",
+    "on": "op",
+    "about": "Over:",
+    "no_items": "Nog geen items.",
+    "new_in_network": "Nieuw in het netwerk",
+    "initiatives": "Initiatieven",
+    "no_initiatives_yet": "Er zijn nog geen initiatieven.",
+    "knowledge_of": "Kennis van {name}",
+    "collections": "Verzamelingen",
+    "collection_of": "van",
+    "total": "Totaal:",
+    "nothing_here": "Hier staat nog niets.",
+    "pages": "Pagina's",
+    "newer": "Nieuwere",
+    "older": "Oudere",
+    "updated": "bijgewerkt",
+    "answer_to_question": "Antwoord op de vraag",
+    "untitled": "zonder titel",
+    "answer_to": "Antwoord op",
+    "attachments": "Bijlagen",
+    "answers": "Antwoorden",
+    "accepted_answer": "Geaccepteerd antwoord",
+    "view_alone": "Los bekijken",
+    "no_answers": "Nog geen antwoorden. Weet u het antwoord? Reageer vanaf uw eigen node of "
+                  "Mastodon-account.",
+    "node_national": "Landelijke node",
+    "node_provincial": "Provinciale vereniging",
+    "label_kind": "Soort",
+    "label_province": "Provincie",
+    "label_legal_form": "Rechtsvorm",
+    "label_phase": "Fase",
+    "label_status": "Status",
+    "label_founded": "Opgericht",
+    "label_members": "Aantal leden",
+    "label_goals": "Doelen",
+    "label_reason": "Aanleiding",
+    "label_open_questions": "Open vragen",
+    "label_networks": "Netwerken",
+    "label_partners": "Kennispartners",
+    "label_website": "Website",
+    "label_contact": "Contact",
+    "label_last_confirmed": "Laatst bevestigd",
+    "label_license": "Licentie",
+    # signing in
+    "sign_in_intro": "Meld u aan om kennis van uw initiatief toe te voegen of bij te werken.",
+    "field_username": "Gebruikersnaam",
+    "field_password": "Wachtwoord",
+    "username_missing": "Vul uw gebruikersnaam in.",
+    "password_missing": "Vul uw wachtwoord in.",
+    "bad_credentials": "De gebruikersnaam of het wachtwoord klopt niet.",
+    "too_many_attempts": "Er is te vaak een verkeerd wachtwoord ingevuld. Wacht {minutes} "
+                         "minuten en probeer het dan opnieuw.",
+    "already_signed_in": "U bent al aangemeld als {username}. Hieronder kunt u zich als iemand "
+                         "anders aanmelden.",
+    "signed_out": "U bent afgemeld.",
+    # error pages
+    "not_found_title": "Niet gevonden",
+    "not_found": "Deze pagina bestaat niet (meer).",
+    "gone_title": "Verwijderd",
+    "gone": "Dit is verwijderd door de eigenaar.",
+    "forbidden_title": "Geen toegang",
+    "forbidden": "U mag dit niet bewerken. Vraag een beheerder van deze node om toegang. "
+                 "Er is niets opgeslagen.",
+    "not_local": "Dit item komt van een andere node en kan alleen daar worden bewerkt.",
+    "unauthenticated_title": "Niet aangemeld",
+    "unauthenticated": "U bent niet (meer) aangemeld. Meld u aan en probeer het opnieuw. "
+                       "Er is niets opgeslagen.",
+    "csrf_title": "Formulier verlopen",
+    "csrf": "Dit formulier is verlopen of kwam niet van deze website. Er is niets opgeslagen. "
+            "Ga terug, laad de pagina opnieuw en probeer het nog eens.",
+    "too_large_title": "Te groot",
+    "too_large": "Wat u verstuurde is te groot. Er is niets opgeslagen.",
+    "bad_request_title": "Ongeldig verzoek",
+    "bad_request": "Dit verzoek konden we niet lezen. Er is niets opgeslagen.",
+    "error_title": "Er ging iets mis",
+    "error": "Dit lukte niet. Er is niets opgeslagen.",
+    # the item form
+    "new_item_title": "Nieuw item",
+    "new_item_intro": "Deel kennis van uw initiatief: een verhaal, een handleiding, een vraag, "
+                      "een knelpunt of een bijeenkomst. Na het publiceren zien andere nodes het ook.",
+    "edit_item_title": "Bewerken: {title}",
+    "kind_fixed": "De soort en het initiatief van een item kunt u niet meer veranderen.",
+    "field_kind": "Soort",
+    "field_title": "Titel",
+    "field_summary": "Korte samenvatting",
+    "field_content": "Tekst",
+    "field_themes": "Thema's",
+    "field_initiative": "Namens",
+    "field_question_category": "Soort vraag",
+    "field_start_time": "Begint",
+    "field_end_time": "Eindigt",
+    "field_regulation": "Regelgeving",
+    "field_bottleneck_status": "Stand van zaken",
+    "field_in_reply_to": "Antwoord op",
+    "field_place": "Plaats",
+    "hint_summary": "Eén of twee zinnen; verschijnt in lijsten en bij volgers.",
+    "hint_content": "U kunt Markdown gebruiken: **vet**, *schuin*, een regel die begint met - "
+                    "voor een opsomming, en een lege regel voor een nieuwe alinea.",
+    "hint_themes": "Kies de thema's waar dit item over gaat.",
+    "hint_time": "Nederlandse tijd, bijvoorbeeld 2026-12-03 19:30.",
+    "hint_regulation": "De wet of regel waar het knelpunt over gaat.",
+    "only_for_kind": "Alleen bij de soort ‘{kind}’",
+    "node_itself": "{name} (de node zelf)",
+    "no_initiatives": "U kunt nog voor geen enkel initiatief schrijven. Vraag een beheerder van "
+                      "deze node om u toegang te geven.",
+    "publish": "Publiceren",
+    "save": "Opslaan",
+    "cancel": "Annuleren",
+    "saved": "Het item is opgeslagen en gepubliceerd.",
+    "edit": "Bewerken",
+    "delete": "Verwijderen",
+    "delete_title": "Verwijderen: {title}",
+    "delete_question": "Weet u zeker dat u dit item wilt verwijderen? Het verdwijnt hier en bij "
+                       "de nodes die het volgen. Dit kunt u niet ongedaan maken.",
+    "delete_confirm": "Ja, verwijderen",
+    "deleted": "Het item is verwijderd.",
+    # validation messages, by reason code (see REASONS below)
+    "reason_missing_field": "Vul dit veld in.",
+    "reason_too_long": "Dit is te lang: hoogstens {max} tekens.",
+    "reason_too_long_list": "Dit zijn er te veel: hoogstens {max}.",
+    "reason_html_not_allowed": "Gebruik hier gewone tekst, zonder HTML-code zoals <b>.",
+    "reason_bad_date": "Vul een geldige datum en tijd in, bijvoorbeeld 2026-12-03 19:30.",
+    "reason_unknown_theme": "Kies de thema's uit de lijst.",
+    "reason_field_not_for_kind": "Dit veld hoort niet bij deze soort item.",
+    "reason_immutable_field": "Dit kunt u niet meer veranderen.",
+    "reason_unknown_field": "Dit veld kennen we niet.",
+    "reason_bad_value": "Dit is geen geldige invoer.",
+    "reason_bad_type": "Dit is geen geldige invoer.",
+    "reason_bad_coordinates": "Dit is geen geldige plaats.",
+    "reason_invalid": "Dit is geen geldige invoer.",
+    "reason_kind_bad_value": "Kies een soort uit de lijst.",
+    "reason_kind_missing_field": "Kies een soort.",
+    "reason_title_missing_field": "Vul een titel in.",
+    "reason_content_missing_field": "Schrijf de tekst van het item.",
+    "reason_start_time_missing_field": "Vul in wanneer de bijeenkomst begint.",
+    "reason_end_time_bad_value": "Het einde mag niet vóór het begin liggen.",
+    "reason_question_category_bad_value": "Kies een soort vraag uit de lijst.",
+    "reason_bottleneck_status_bad_value": "Kies een stand van zaken uit de lijst.",
+    "reason_initiative_bad_value": "Kies een initiatief uit de lijst.",
+}
+
+TEXTS: dict[str, dict[str, str]] = {"nl": NL}
+
+BOTTLENECK_STATUSES = {"open": "Open", "raised": "Aangekaart", "resolved": "Opgelost"}
+ACTIVITY_TYPES = {"Create": "Nieuw", "Update": "Bijgewerkt", "Delete": "Verwijderd",
+                  "Announce": "Gedeeld", "Follow": "Volgverzoek", "Accept": "Geaccepteerd",
+                  "Reject": "Afgewezen", "Undo": "Ingetrokken", "Flag": "Melding"}
+COLLECTION_TITLES = {"outbox": "Activiteiten", "followers": "Volgers", "following": "Volgt"}
+MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+          "september", "oktober", "november", "december")
+
+_AT_MOST = re.compile(r"at most (\d+) (characters|entries)")
+
+
+def text(key: str, **values: object) -> str:
+    """The Dutch text under ``key``, with ``values`` filled in."""
+    return NL[key].format(**values) if values else NL[key]
+
+
+def field_label(field: str) -> str:
+    return NL.get(f"field_{field}", field)
+
+
+def validation_message(field: str, reason: str, detail: str) -> str:
+    """A Dutch sentence for a validation failure of ``field`` (reason codes of validation.py)."""
+    specific = NL.get(f"reason_{field}_{reason}")
+    if specific is not None:
+        return specific
+    if reason == "too_long":
+        match = _AT_MOST.search(detail)
+        if match:
+            key = "reason_too_long" if match[2] == "characters" else "reason_too_long_list"
+            return text(key, max=match[1])
+    return NL.get(f"reason_{reason}", NL["reason_invalid"])
