@@ -65,11 +65,12 @@ SETTINGS: tuple[Setting, ...] = (
             "web process. 0: no limit."),
     Setting("limits", "inbox_burst_per_host", 50, "Inbox requests one remote host may send at "
             "once above `inbox_rate_per_host` (the size of its token bucket)."),
-    Setting("limits", "inbox_rate_total", 200, "Inbox requests per second accepted from all "
-            "hosts together, per web process: bounds a flood from many (made-up) hosts. 0: no "
-            "limit."),
-    Setting("limits", "inbox_burst_total", 1_000, "Inbox requests accepted at once above "
-            "`inbox_rate_total`."),
+    Setting("limits", "inbox_rate_total", 50, "Inbox requests per second accepted, per web "
+            "process, from all hosts together that have not yet sent a verified activity "
+            "(strangers, made-up hosts, unsigned requests): stops a flood from ever-new hosts "
+            "without starving known peers, which each keep their own limit. 0: no limit."),
+    Setting("limits", "inbox_burst_total", 500, "Inbox requests from such hosts accepted at "
+            "once above `inbox_rate_total`."),
     Setting("limits", "inbox_pending_per_host", 1_000, "Received activities of one remote host "
             "that may wait to be applied; past this its new ones get 503 with Retry-After until "
             "the worker catches up, so one peer cannot fill the disk. 0: no limit."),

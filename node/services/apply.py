@@ -30,6 +30,7 @@ from node.store import feed as feed_store
 from node.store import follows as follow_store
 from node.store import jobs as job_store
 from node.store import objects as object_store
+from node.store.objects import StoredObject
 from node.store.schema import flags, follows
 from protocol.errors import DocumentError, ProofError, ProtocolError
 from protocol.origin import same_origin
@@ -113,10 +114,20 @@ async def fetch_object(ctx: NodeContext, ap_id: str) -> ASObject | Tombstone | N
     return parsed
 
 
+def _check_stored_author(existing: StoredObject | None, author: str | None) -> None:
+    """Only the author an object was stored with may change it: sharing its origin is not
+    enough (another actor of the same host must not rewrite or delete it)."""
+    if existing is not None and not existing.is_local and existing.attributed_to and \
+            existing.attributed_to != author:
+        raise RejectedError("not_author", f"{existing.ap_id} is attributed to "
+                            f"{existing.attributed_to}, not {author}")
+
+
 async def _store_object(ctx: NodeContext, obj: ASObject, *, via: str) -> Applied:
     """Store a (verified) remote object, fill feeds, and re-announce answers to our questions."""
     author = obj.attributed_to or ""
     async with ctx.db.transaction() as session:
+        _check_stored_author(await object_store.get(session, obj.id), obj.attributed_to)
         stored = await remote_objects.upsert(ctx, session, obj)
         if stored is None:
             return Applied(False, "not newer")
@@ -204,6 +215,7 @@ async def handle_delete(ctx: NodeContext, activity: Activity, sender: str) -> Ap
         await _verified_by_proof(ctx, tomb.raw, sender)
     async with ctx.db.transaction() as session:
         before = await object_store.get(session, target)
+        _check_stored_author(before, sender)
         changed = await remote_objects.tombstone(
             ctx, session, ap_id=target, actor=sender,
             deleted=tomb.deleted if tomb else None,

@@ -5,8 +5,8 @@ signature (the key's controller must be the activity's ``actor``; the request ad
 host), then origin rules (the activity id on the actor's origin, the host allowed, a
 Create/Update/Delete only of the actor's own objects), and only then the duplicate check — so a
 forged activity cannot reserve the id of a genuine one. A refusal stores nothing: not even the
-signer's fetched actor, which is cached only once the request is accepted. Applying the activity is a durable job
-(``node.services.apply``) worked by the worker.
+signer's fetched actor, which is cached only once the request is accepted. Applying the
+activity is a durable job (``node.services.apply``) worked by the worker.
 """
 
 from __future__ import annotations

@@ -8,10 +8,12 @@ fetching keys, checking signatures):
    (``limits.inbox_rate_per_host`` requests per second, bursts of ``limits.inbox_burst_per_host``);
    the key id is not verified yet — that is the point — so the buckets live in a bounded LRU
    map (``MAX_HOSTS``): a flood from ever-new made-up hosts cannot grow memory;
-2. one bucket for all inbox requests of this process (``limits.inbox_rate_total`` /
-   ``limits.inbox_burst_total``), which is what stops that made-up-hosts flood; it is looked at
-   first (cheap: no parsing) but charged only once the host's bucket admitted the request, so a
-   single noisy host, refused by its own bucket, cannot drain everyone's;
+2. one bucket shared by every request from a host that has not yet sent a verified activity to
+   this process — strangers, made-up hosts, unsigned requests — (``limits.inbox_rate_total`` /
+   ``limits.inbox_burst_total``): that is what stops a flood from ever-new made-up hosts, while
+   known peers, each held to its own bucket, cannot be starved by it. It is looked at first
+   (cheap: no parsing) but charged only once the host's bucket admitted the request, so a
+   stranger refused by its own bucket does not drain everyone's;
 3. at most ``limits.inbox_pending_per_host`` received-but-not-yet-applied rows per host in the
    ``inbox`` table (one indexed query), so a peer that sends faster than the worker applies
    cannot fill the disk.
@@ -38,7 +40,7 @@ from protocol.errors import DocumentError, SignatureError
 from protocol.httpsig import key_id_of
 from protocol.origin import authority_of
 
-MAX_HOSTS = 10_000  # buckets remembered; ~150 bytes each, so at most ~1.5 MB per process
+MAX_HOSTS = 10_000  # hosts in each map (buckets, known hosts): ~4 MB in all when both are full
 BACKLOG_RETRY_SECONDS = 60  # the worker applies hundreds of rows a minute: look again then
 
 
@@ -127,7 +129,7 @@ class TokenBuckets:
 class InboxLimits:
     """The flood limits of one node's inboxes in this process (made by ``create_app``)."""
 
-    TOTAL = ""  # the key of the one process-wide bucket
+    TOTAL = ""  # the key of the one bucket of the strangers
 
     def __init__(self, *, rate_per_host: int, burst_per_host: int, rate_total: int,
                  burst_total: int, pending_per_host: int, max_hosts: int = MAX_HOSTS) -> None:
@@ -137,6 +139,8 @@ class InboxLimits:
         self.total = (TokenBuckets(rate_total, max(1, burst_total), max_keys=1)
                       if rate_total > 0 else None)
         self.pending_per_host = pending_per_host
+        self.max_hosts = max_hosts
+        self._known: OrderedDict[str, None] = OrderedDict()  # hosts verified here, LRU
 
     @classmethod
     def from_settings(cls, settings: Settings, *, max_hosts: int = MAX_HOSTS) -> InboxLimits:
@@ -148,18 +152,32 @@ class InboxLimits:
                    rate_total=get("inbox_rate_total"), burst_total=get("inbox_burst_total"),
                    pending_per_host=get("inbox_pending_per_host"), max_hosts=max_hosts)
 
+    def known(self, host: str | None) -> bool:
+        """Whether ``host`` has sent a verified activity to this process (recently)."""
+        return host is not None and host in self._known
+
+    def vouch(self, host: str | None) -> None:
+        """Remember that a request from ``host`` passed verification (it has its own bucket)."""
+        if host is None:
+            return
+        self._known[host] = None
+        self._known.move_to_end(host)
+        if len(self._known) > self.max_hosts:
+            self._known.popitem(last=False)
+
     def admit(self, host: str | None, now: float) -> None:
         """Charge one request from ``host`` (None: no readable key id) or raise RateLimitedError."""
-        if self.total is not None and (wait := self.total.wait(self.TOTAL, now)):
-            raise RateLimitedError("rate_limited", "this node receives too many requests right "
-                                   "now", retry_after=_seconds(wait))
+        total = None if self.known(host) else self.total
+        if total is not None and (wait := total.wait(self.TOTAL, now)):
+            raise RateLimitedError("rate_limited", "this node receives too many requests from "
+                                   "unknown hosts right now", retry_after=_seconds(wait))
         if host is not None and self.per_host is not None and (
                 wait := self.per_host.take(host, now)):
             raise RateLimitedError(
                 "rate_limited", f"at most {self.per_host.rate:g} requests per second (bursts of "
                 f"{self.per_host.burst:g}) are accepted from {host}", retry_after=_seconds(wait))
-        if self.total is not None:
-            self.total.take(self.TOTAL, now)  # no await since the look: the token is still there
+        if total is not None:
+            total.take(self.TOTAL, now)  # no await since the look: the token is still there
 
 
 def _seconds(wait: float) -> int:
@@ -173,23 +191,27 @@ def claimed_host(headers: Mapping[str, str]) -> str | None:
     """
     try:
         return authority_of(key_id_of(headers))
-    except (SignatureError, DocumentError):
+    # ValueError: urlsplit's, which authority_of lets through for some hosts ("https://[").
+    except (SignatureError, DocumentError, ValueError):
         return None
 
 
-async def admit_inbox(ctx: NodeContext, limits: InboxLimits, headers: Mapping[str, str]) -> None:
+async def admit_inbox(ctx: NodeContext, limits: InboxLimits, headers: Mapping[str, str]
+                      ) -> str | None:
     """Refuse an inbox request before any expensive work if its host or the node is flooded.
 
-    Raises RateLimitedError (429) past a bucket, BacklogFullError (503) when the host already has
+    Returns the claimed host (to ``vouch`` for once the request is verified). Raises
+    RateLimitedError (429) past a bucket, BacklogFullError (503) when the host already has
     ``limits.inbox_pending_per_host`` activities waiting to be applied.
     """
     host = claimed_host(headers)
     limits.admit(host, ctx.clock().timestamp())
     if host is None or limits.pending_per_host <= 0:
-        return
+        return host
     async with ctx.db.sessions() as session:
         pending = await inbox_store.count_pending(session, host, limit=limits.pending_per_host)
     if pending >= limits.pending_per_host:
         raise BacklogFullError(
             "inbox_backlog", f"{pending} activities from {host} are still waiting to be "
             "applied; send more later", retry_after=BACKLOG_RETRY_SECONDS)
+    return host

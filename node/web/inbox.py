@@ -47,13 +47,14 @@ async def retry_later_handler(request: Request, exc: Exception) -> Response:
 async def inbox(request: Request) -> Response:
     ctx = ctx_of(request)
     limits: InboxLimits = request.app.state.inbox_limits
-    await admit_inbox(ctx, limits, request.headers)
+    host = await admit_inbox(ctx, limits, request.headers)
     _check_media(request)
     body = await read_body(request)
     query = f"?{request.url.query}" if request.url.query else ""
     url = f"{ctx.settings.url}{request.url.path}{query}"
     await receive(ctx, url=url, headers=request.headers, body=body,
                   recipient_handle=request.path_params.get("handle"))
+    limits.vouch(host)  # verified: from now on held to its own bucket only
     return Response(status_code=202)
 
 

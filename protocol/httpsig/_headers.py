@@ -54,6 +54,15 @@ class HeaderView(Mapping[str, str]):
             return
         pairs: Iterable[tuple[str | bytes, str | bytes]]
         if type(headers) is dict:  # the common case, without the slower checks below
+            try:
+                "".join(headers)  # every name is a str (TypeError otherwise)
+                lowered = {name.lower(): value.strip(_OWS) for name, value in headers.items()}
+            except (TypeError, AttributeError):  # a bytes or non-text value: the loop below
+                pass
+            else:
+                if len(lowered) == len(headers):  # else a name repeats in another case: join
+                    self._fields = lowered
+                    return
             pairs = headers.items()
         elif hasattr(headers, "multi_items"):  # httpx.Headers: every field line, in order
             pairs = headers.multi_items()
@@ -159,26 +168,47 @@ def _format_second(epoch: int) -> str:
     )
 
 
+# Days before each month in a common year; a leap year adds one from March on.
+_DAYS_BEFORE_MONTH = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_UNIX_EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
+
+
+def _fixdate_epoch(
+    year: int, month: int, day: int, hour: int, minute: int, second: int
+) -> float | None:
+    """Unix time of a UTC date and time, or ``None`` where ``datetime`` would refuse it."""
+    if year < 1 or hour > 23 or minute > 59 or second > 59 or day < 1:
+        return None
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if day > _DAYS_IN_MONTH[month - 1] + (leap and month == 2):
+        return None
+    before = year - 1
+    ordinal = (
+        before * 365 + before // 4 - before // 100 + before // 400
+        + _DAYS_BEFORE_MONTH[month - 1] + (leap and month > 2) + day
+    )
+    return float((ordinal - _UNIX_EPOCH_ORDINAL) * 86400 + hour * 3600 + minute * 60 + second)
+
+
 @lru_cache(maxsize=64)  # requests from one sender within a second share their Date
 def parse_http_date(value: str) -> float:
     """Parse an HTTP ``Date`` into a Unix time; raises ``SignatureError("bad_date")``.
 
-    IMF-fixdate is the fast path; the obsolete RFC 850 and asctime forms that RFC 9110 §5.6.7
-    requires recipients to accept go through ``email.utils``.
+    IMF-fixdate is the fast path (plain arithmetic, the same dates ``datetime`` accepts); the
+    obsolete RFC 850 and asctime forms that RFC 9110 §5.6.7 requires recipients to accept, and
+    anything the fast path refuses, go through ``email.utils``.
     """
     match = _IMF_FIXDATE.fullmatch(value)
     if match is not None:
         day, month_name, year, hour, minute, second = match.groups()
         month = _MONTH_NUMBER.get(month_name)
         if month is not None:
-            try:
-                stamp = datetime(
-                    int(year), month, int(day), int(hour), int(minute), int(second), tzinfo=UTC
-                )
-            except ValueError:
-                pass
-            else:
-                return stamp.timestamp()
+            epoch = _fixdate_epoch(
+                int(year), month, int(day), int(hour), int(minute), int(second)
+            )
+            if epoch is not None:
+                return epoch
     parsed = email.utils.parsedate_tz(value)
     if parsed is None or parsed[9] not in (0, None):
         raise SignatureError("bad_date", f"unparseable Date header {value!r}")
@@ -327,3 +357,17 @@ def check_key_strength(key: PublicKey, policy: VerifyPolicy) -> None:
         raise SignatureError(
             "key_mismatch", f"RSA key of {bits} bits is shorter than {policy.min_rsa_bits}"
         )
+
+
+def verification_key(key: PublicKeyLike, policy: VerifyPolicy) -> tuple[PublicKey, str]:
+    """:func:`public_key` and :func:`check_key_strength` in one step; also returns the key's
+    kind (``"rsa"``, ``"ed25519"`` or ``"ec"``), which the verifiers dispatch on."""
+    kind = _KINDS.get(type(key))
+    if kind is not None and _PUBLIC.get(type(key)):  # a public key object of a known class
+        verifier = cast(PublicKey, key)
+    else:
+        verifier = public_key(key)
+        kind = cast(str, key_kind(verifier))
+    if kind == "rsa":
+        check_key_strength(verifier, policy)
+    return verifier, kind

@@ -20,7 +20,7 @@ from __future__ import annotations
 import binascii
 import re
 from base64 import b64encode
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple, cast
 
@@ -41,13 +41,13 @@ from protocol.httpsig._headers import (
     PublicKey,
     PublicKeyLike,
     VerifyPolicy,
-    check_key_strength,
     check_window,
     key_kind,
     needs_digest,
     private_key,
     public_key,
     url_parts,
+    verification_key,
 )
 
 __all__ = [
@@ -65,6 +65,10 @@ LABEL = "sig1"
 _ALGORITHMS = frozenset({"ed25519", "rsa-v1_5-sha256", "rsa-pss-sha512", "ecdsa-p256-sha256"})
 _PSS_SHA512 = padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=64)  # RFC 9421 §3.3.1
 _PKCS1V15 = padding.PKCS1v15()
+# Hash algorithm objects are immutable descriptions: one instance serves every call.
+_SHA256 = hashes.SHA256()
+_SHA512 = hashes.SHA512()
+_ECDSA_SHA256 = ec.ECDSA(_SHA256)
 
 # Fast path: one member in canonical form, string components without parameters, integer or
 # string signature parameters, no duplicates. Its text is then exactly its serialization.
@@ -77,8 +81,14 @@ _INTEGER = r"(?:0|-?[1-9][0-9]{0,14})"
 _FAST_INPUT = re.compile(
     rf"({_KEY})=(\(((?:{_STRING}(?: {_STRING})*)?)\)((?:;{_KEY}=(?:{_INTEGER}|{_STRING}))*))"
 )
+# Fastest path: the shape sign_rfc9421 writes (and most signers do), no escapes, parameters
+# created, keyid, alg in that order. One match gives every value.
+_COMMON_INPUT = re.compile(
+    rf'({_KEY})=(\(((?:"{_CHARS}"(?: "{_CHARS}")*)?)\)'
+    rf';created=({_INTEGER});keyid="({_CHARS})";alg="({_CHARS})")'
+)
 _FAST_STRING = re.compile(rf'"({_CHARS}(?:\\[\\"]{_CHARS})*)"')
-_FAST_PARAM = re.compile(rf';({_KEY})=({_INTEGER}|{_STRING})')
+_FAST_PARAM = re.compile(rf";({_KEY})=({_INTEGER}|{_STRING})")
 _FAST_SIGNATURE = re.compile(rf"({_KEY})=:([A-Za-z0-9+/]*={{0,2}}):")
 _UNESCAPE = re.compile(r"\\(.)")
 _COMPONENT_NAME = re.compile(r"@[a-z]+(?:-[a-z]+)*|[!#$%&'*+.^_`|~0-9a-z-]+")
@@ -102,21 +112,17 @@ class SignatureInput(NamedTuple):
 @lru_cache(maxsize=256)
 def parse_signature_input(value: str) -> tuple[SignatureInput, ...]:
     """Parse ``Signature-Input`` into its members, in order; raises ``bad_signature_header``."""
+    common = _COMMON_INPUT.fullmatch(value)
+    if common is not None:
+        label, params_text, inner, created, keyid, alg = common.groups()
+        # Unescaped sf-strings hold no '"': they are exactly the text between '" "'.
+        components = tuple(inner[1:-1].split('" "')) if inner else ()
+        return (SignatureInput(label, components, params_text, int(created), None, keyid, alg),)
     fast = _FAST_INPUT.fullmatch(value)
     if fast is not None:
-        label, params_text, inner, params = fast.groups()
-        values: dict[str, Any] = {}
-        for name, raw in _FAST_PARAM.findall(params):
-            if name in values:
-                break  # a repeated parameter: let http_sfv apply RFC 8941's rule below
-            if raw[0] == '"':
-                values[name] = _unescape(raw[1:-1])
-            else:
-                values[name] = int(raw)
-        else:
-            strings = _FAST_STRING.findall(inner)
-            components = tuple(strings if "\\" not in inner else map(_unescape, strings))
-            return (_member(label, components, params_text, values, False),)
+        member = _fast_member(*fast.groups())
+        if member is not None:
+            return (member,)
     members = _parse_dictionary(value, "Signature-Input")
     result = []
     for label, member in members.items():
@@ -138,6 +144,41 @@ def parse_signature_input(value: str) -> tuple[SignatureInput, ...]:
     if not result:
         raise _bad("Signature-Input is empty")
     return tuple(result)
+
+
+def _fast_member(label: str, params_text: str, inner: str, params: str) -> SignatureInput | None:
+    """The member matched by ``_FAST_INPUT``, or ``None`` if a parameter repeats (http_sfv then
+    applies RFC 8941's rule for it)."""
+    pairs = _FAST_PARAM.findall(params)
+    raw_values = dict(pairs)
+    if len(raw_values) != len(pairs):
+        return None
+    created: int | None = None
+    expires: int | None = None
+    keyid: str | None = None
+    alg: str | None = None
+    for name, raw in raw_values.items():
+        if raw[0] == '"':
+            if name in _INT_PARAMS:
+                raise _bad(f"signature parameter {name} must be an integer")
+            text = _unescape(raw[1:-1]) if "\\" in raw else raw[1:-1]
+            if name == "keyid":
+                keyid = text
+            elif name == "alg":
+                alg = text
+        else:
+            if name in _STR_PARAMS:
+                raise _bad(f"signature parameter {name} must be a string")
+            if name == "created":
+                created = int(raw)
+            elif name == "expires":
+                expires = int(raw)
+    components: tuple[str, ...]
+    if "\\" in inner:
+        components = tuple(map(_unescape, _FAST_STRING.findall(inner)))
+    else:  # unescaped sf-strings hold no '"': they are exactly the text between '" "'
+        components = tuple(inner[1:-1].split('" "')) if inner else ()
+    return SignatureInput(label, components, params_text, created, expires, keyid, alg)
 
 
 def _member(
@@ -215,15 +256,32 @@ def build_signature_base(
     ``params_text`` is the ``@signature-params`` value. ``status`` serves ``@status`` when
     checking a response. Raises ``missing_component`` or ``bad_signature_header``.
     """
-    view = HeaderView(headers)
+    return _signature_base(
+        method, url, HeaderView(headers).get_field, components, params_text, status
+    )
+
+
+def _signature_base(
+    method: str,
+    url: str,
+    get_field: Callable[[str], str | None],
+    components: Sequence[str],
+    params_text: str,
+    status: int | None,
+) -> str:
     lines = []
     for name in components:
-        if name[:1] == "@":
+        if name == "@method":  # the two components every request we verify covers
+            value = method
+        elif name == "@target-uri":
+            url_parts(url)  # refuses a URL that is not absolute
+            value = url
+        elif name[:1] == "@":
             value = _derived(name, method, url, status)
         else:
             if _COMPONENT_NAME.fullmatch(name) is None:
                 raise _bad(f"malformed component name {name!r}")
-            field = view.get_field(name)
+            field = get_field(name)
             if field is None:
                 raise SignatureError("missing_component", f"covered field {name!r} is missing")
             value = field
@@ -270,9 +328,9 @@ def sign_signature_base(base: str, key: PrivateKeyLike, alg: str) -> bytes:
         return cast(ed25519.Ed25519PrivateKey, signer).sign(data)
     rsa_key = cast(rsa.RSAPrivateKey, signer)
     if alg == "rsa-v1_5-sha256":
-        return rsa_key.sign(data, _PKCS1V15, hashes.SHA256())
+        return rsa_key.sign(data, _PKCS1V15, _SHA256)
     if alg == "rsa-pss-sha512":
-        return rsa_key.sign(data, _PSS_SHA512, hashes.SHA512())
+        return rsa_key.sign(data, _PSS_SHA512, _SHA512)
     raise SignatureError("key_mismatch", f"cannot sign {alg} with an RSA key")
 
 
@@ -286,11 +344,12 @@ def verify_signature_base(
     """
     if alg is not None and alg not in _ALGORITHMS:
         raise SignatureError("unsupported_algorithm", f"algorithm {alg!r} is not supported")
-    _verify(base.encode() if isinstance(base, str) else base, signature, public_key(key), alg)
+    verifier = public_key(key)
+    data = base.encode() if isinstance(base, str) else base
+    _verify(data, signature, verifier, cast(str, key_kind(verifier)), alg)
 
 
-def _verify(data: bytes, signature: bytes, key: PublicKey, alg: str | None) -> None:
-    kind = key_kind(key)
+def _verify(data: bytes, signature: bytes, key: PublicKey, kind: str, alg: str | None) -> None:
     try:
         if kind == "ed25519":
             if alg not in (None, "ed25519"):
@@ -299,14 +358,14 @@ def _verify(data: bytes, signature: bytes, key: PublicKey, alg: str | None) -> N
         elif kind == "rsa":
             rsa_key = cast(rsa.RSAPublicKey, key)
             if alg == "rsa-pss-sha512":
-                rsa_key.verify(signature, data, _PSS_SHA512, hashes.SHA512())
+                rsa_key.verify(signature, data, _PSS_SHA512, _SHA512)
             elif alg in (None, "rsa-v1_5-sha256"):
                 try:
-                    rsa_key.verify(signature, data, _PKCS1V15, hashes.SHA256())
+                    rsa_key.verify(signature, data, _PKCS1V15, _SHA256)
                 except InvalidSignature:
                     if alg is not None:
                         raise
-                    rsa_key.verify(signature, data, _PSS_SHA512, hashes.SHA512())
+                    rsa_key.verify(signature, data, _PSS_SHA512, _SHA512)
             else:
                 raise SignatureError("key_mismatch", f"{alg} signature, RSA key")
         else:
@@ -319,7 +378,7 @@ def _verify(data: bytes, signature: bytes, key: PublicKey, alg: str | None) -> N
             der = encode_dss_signature(
                 int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
             )
-            ec_key.verify(der, data, ec.ECDSA(hashes.SHA256()))
+            ec_key.verify(der, data, _ECDSA_SHA256)
     except InvalidSignature as exc:
         raise SignatureError("invalid_signature", "the signature does not verify") from exc
 
@@ -382,20 +441,20 @@ def verify_rfc9421(
     ``content-digest`` (matching the body) for a request with content; ``keyid``; ``created``
     inside the window and, when given, ``expires`` not passed.
     """
-    sig_input = selected_input(view)
-    value = view.get_field("signature")
+    label, covered, params_text, created, expires, keyid, alg, with_params = selected_input(view)
+    get_field = view.get_field
+    value = get_field("signature")
     if value is None:
         raise SignatureError("missing_signature", "no Signature header")
-    signature = dict(parse_signature(value)).get(sig_input.label)
+    signature = dict(parse_signature(value)).get(label)
     if signature is None:
-        raise _bad(f"no Signature for label {sig_input.label!r}")
-    if sig_input.keyid is None:
+        raise _bad(f"no Signature for label {label!r}")
+    if keyid is None:
         raise _bad("the keyid parameter is required")
-    if sig_input.alg is not None and sig_input.alg not in _ALGORITHMS:
-        raise SignatureError("unsupported_algorithm", f"algorithm {sig_input.alg!r} is not supported")
-    if sig_input.component_parameters:
+    if alg is not None and alg not in _ALGORITHMS:
+        raise SignatureError("unsupported_algorithm", f"algorithm {alg!r} is not supported")
+    if with_params:
         raise _bad("component parameters are not supported")
-    covered = sig_input.components
     if "@method" not in covered:
         raise SignatureError("missing_component", "the signature must cover @method")
     if "@target-uri" not in covered and ("@path" not in covered or "@authority" not in covered):
@@ -403,13 +462,12 @@ def verify_rfc9421(
     has_digest = "content-digest" in covered
     if not has_digest and needs_digest(method, body):
         raise SignatureError("missing_component", "the signature must cover content-digest")
-    if sig_input.created is None:
+    if created is None:
         raise SignatureError("missing_component", "the created parameter is required")
-    verifier = public_key(key)
-    check_key_strength(verifier, policy)
-    check_window(sig_input.created, sig_input.expires, now, policy)
+    verifier, kind = verification_key(key, policy)
+    check_window(created, expires, now, policy)
     if has_digest:
-        verify_content_digest(view.get_field("content-digest"), body or b"")
-    base = build_signature_base(method, url, view, covered, sig_input.params_text)
-    _verify(base.encode(), signature, verifier, sig_input.alg)
-    return sig_input.keyid
+        verify_content_digest(get_field("content-digest"), body or b"")
+    base = _signature_base(method, url, get_field, covered, params_text, None)
+    _verify(base.encode(), signature, verifier, kind, alg)
+    return keyid

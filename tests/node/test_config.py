@@ -131,3 +131,12 @@ def test_rendered_file_documents_every_setting_with_its_variable(tmp_path: Path)
     for s in SETTINGS:
         assert s.key in parsed[s.section]
         assert f"(env {s.env})" in text
+
+
+def test_the_example_config_in_deploy_is_valid_and_complete(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "deploy" / "kennisknoop.example.toml"
+    data = tomllib.loads(example.read_text(encoding="utf-8"))
+    settings = build_settings(tmp_path, environ={}, file_values=data)
+    assert settings.get("federation", "mode") == "allowlist"
+    assert {(s.section, s.key) for s in SETTINGS} == {
+        (section, key) for section, table in data.items() for key in table}

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import struct
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import given
+import rfc8785
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from protocol import jcs
 from protocol.errors import DocumentError
 from protocol.jcs import canonicalize
 from tests.conftest import load_vector
@@ -95,3 +100,195 @@ def test_absurd_nesting_is_too_deep() -> None:
     with pytest.raises(DocumentError) as info:
         canonicalize(value)
     assert info.value.reason == "too_deep"
+
+
+# --- the orjson fast path: identical bytes where it applies, rfc8785 everywhere else ----------
+
+FAST = settings(derandomize=True, deadline=None, max_examples=800)
+_SAFE = 2**53 - 1
+
+
+def _code_points(start: int, stop: int) -> str:
+    return "".join(chr(c) for c in range(start, stop) if not 0xD800 <= c <= 0xDFFF)
+
+
+@pytest.mark.parametrize("start", range(0, 0x110000, 0x10000), ids=lambda s: f"plane{s >> 16}")
+def test_fast_path_escapes_every_code_point_as_jcs(start: int) -> None:
+    # JCS string escaping is per character, so one string per plane covers every code point;
+    # they are also checked one by one below U+0800, where every escape rule lives.
+    text = _code_points(start, start + 0x10000)
+    assert jcs._fast(text) == rfc8785.dumps(text)
+    assert jcs._fast({"k": [text]}) == rfc8785.dumps({"k": [text]})
+
+
+def test_fast_path_escapes_each_low_code_point_alone_as_jcs() -> None:
+    for code in range(0x800):
+        assert jcs._fast(chr(code)) == rfc8785.dumps(chr(code)), hex(code)
+
+
+def test_fast_path_sorts_every_bmp_key_as_jcs() -> None:
+    keys = {chr(c): c for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF}
+    assert jcs._fast(keys) == rfc8785.dumps(keys)
+
+
+@pytest.mark.parametrize("case", JCS["cases"], ids=[case["name"] for case in JCS["cases"]])
+def test_rfc8785_case_gives_expected_bytes_on_both_paths(case: dict[str, Any]) -> None:
+    value = json.loads(case["input"])
+    expected = bytes.fromhex(case["expected_hex"])
+    assert jcs._reference(value) == expected
+    fast = jcs._fast(value)
+    assert fast is None or fast == expected
+    # With its floats read as strings, every case without a key beyond U+FFFF is eligible.
+    plain = json.loads(case["input"], parse_float=lambda text: text)
+    astral_key = any(ord(char) > 0xFFFF for key in _keys_of(plain) for char in key)
+    assert jcs._fast(plain) == (None if astral_key else rfc8785.dumps(plain))
+
+
+def _keys_of(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [*value, *(key for item in value.values() for key in _keys_of(item))]
+    if isinstance(value, list):
+        return [key for item in value for key in _keys_of(item)]
+    return []
+
+
+def test_plain_activity_takes_the_fast_path() -> None:
+    activity: dict[str, Any] = {
+        "@context": ["https://www.w3.org/ns/activitystreams", {"kk": "https://kennis.example/ns#"}],
+        "type": "Note",
+        "content": "Fryslân \u2028 «molen» 🌬\n",
+        "kk:count": -(2**53 - 1),
+        "sensitive": False,
+        "inReplyTo": None,
+        "tag": [{"type": "Hashtag", "name": "#energie"}],
+    }
+    assert jcs._fast(activity) is not None
+    assert canonicalize(activity) == rfc8785.dumps(activity)
+
+
+class _Text(str):
+    pass
+
+
+class _Mapping(dict):  # type: ignore[type-arg]
+    pass
+
+
+class _Colour(enum.Enum):
+    RED = "red"
+
+
+class _Number(enum.IntEnum):
+    ONE = 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        1.0,
+        {"n": 5.0},
+        [1e16, 1e-7, -0.0, 0.1],
+        {"\U0001f602": 1, "\ufb33": 2},
+        {"a": [{"\U00010000": None}]},
+        (1, 2),
+        {"k": _Text("text")},
+        _Mapping(a=1),
+        {"k": _Number.ONE},
+        [_SAFE + 1, -_SAFE - 1, 10**16],
+    ],
+    ids=[
+        "float",
+        "integral-float",
+        "float-forms",
+        "astral-key",
+        "nested-astral-key",
+        "tuple",
+        "str-subclass",
+        "dict-subclass",
+        "int-enum",
+        "beyond-53-bits",
+    ],
+)
+def test_value_outside_the_fast_path_is_canonicalized_by_rfc8785(value: Any) -> None:
+    assert jcs._fast(value) is None
+    assert canonicalize(value) == jcs._reference(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"k": uuid.UUID(int=1)},
+        {"k": _Colour.RED},
+        {"k": datetime(2024, 5, 1, tzinfo=UTC)},
+        {"\ud800": 1},
+        ["\udfff"],
+    ],
+    ids=["uuid", "enum", "datetime", "surrogate-key", "surrogate-in-list"],
+)
+def test_value_orjson_writes_but_jcs_refuses_is_bad_json(value: Any) -> None:
+    with pytest.raises(DocumentError) as info:
+        canonicalize(value)
+    assert info.value.reason == "bad_json"
+
+
+def test_integers_at_the_53_bit_edge_take_the_fast_path() -> None:
+    edge = [_SAFE, -_SAFE, 0, -1]
+    assert jcs._fast(edge) == rfc8785.dumps(edge) == b"[9007199254740991,-9007199254740991,0,-1]"
+
+
+def test_nesting_past_orjsons_limit_is_canonicalized_by_rfc8785() -> None:
+    value: Any = "leaf"
+    for _ in range(300):
+        value = {"a": [value]}
+    assert jcs._fast(value) is None
+    assert canonicalize(value) == rfc8785.dumps(value)
+
+
+_all_text = st.text(st.characters(exclude_categories=[]), max_size=8)  # surrogates included
+_keys = st.one_of(st.text(max_size=6), _all_text, st.sampled_from(["\ufb33", "\U0001f602", ""]))
+_numbers = st.one_of(
+    st.integers(min_value=-_SAFE, max_value=_SAFE),
+    st.integers(),
+    st.floats(),
+    st.floats(min_value=-1e30, max_value=1e30).map(float.__round__).map(float),
+    st.sampled_from([5.0, 1e21, 1e-7, 1e-6, 1e16, 123456789012345680000.0, -0.0, 2.0**53]),
+)
+_any_json = st.recursive(
+    st.none() | st.booleans() | _numbers | st.text() | _all_text,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(_keys, children, max_size=4),
+    max_leaves=25,
+)
+
+
+@FAST
+@given(_any_json)
+def test_canonicalize_agrees_with_rfc8785_everywhere(value: Any) -> None:
+    fast = jcs._fast(value)
+    if fast is not None:
+        assert fast == rfc8785.dumps(value)
+    try:
+        expected = jcs._reference(value)
+    except DocumentError:
+        with pytest.raises(DocumentError):
+            canonicalize(value)
+    else:
+        assert canonicalize(value) == expected
+
+
+_bmp = st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs"])
+_plain_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-_SAFE, max_value=_SAFE)
+    | st.text(_bmp),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(_bmp, max_size=6), children, max_size=4),
+    max_leaves=25,
+)
+
+
+@FAST
+@given(_plain_json)
+def test_plain_json_takes_the_fast_path_with_rfc8785s_bytes(value: Any) -> None:
+    assert jcs._fast(value) == rfc8785.dumps(value)

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol.errors import KeyFormatError
@@ -74,6 +74,38 @@ def test_base58btc_known_values() -> None:
 @given(st.binary(max_size=80))
 def test_base58btc_round_trip(data: bytes) -> None:
     assert base58btc_decode(base58btc_encode(data)) == data
+
+
+_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def _digit_by_digit(data: bytes) -> str:
+    """The textbook base58btc encoder: one digit per division, zero bytes as '1'."""
+    number = int.from_bytes(data, "big")
+    digits = ""
+    while number:
+        number, remainder = divmod(number, 58)
+        digits = _ALPHABET[remainder] + digits
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + digits
+
+
+@settings(derandomize=True, max_examples=500)
+@given(st.binary(max_size=80) | st.binary(max_size=8).map(lambda tail: b"\0" * 3 + tail))
+def test_base58btc_encodes_as_the_textbook_algorithm(data: bytes) -> None:
+    assert base58btc_encode(data) == _digit_by_digit(data)
+
+
+@settings(derandomize=True, max_examples=500)
+@given(st.text(_ALPHABET, max_size=100))
+def test_base58btc_decodes_any_alphabet_text_to_bytes_that_encode_back(text: str) -> None:
+    # Every such text is canonical: leading '1's are zero bytes, the rest is the number.
+    assert base58btc_encode(base58btc_decode(text)) == text
+
+
+@pytest.mark.parametrize("text", ["0", "abc0", "I", "O", "l", "zz+", "é", "12 3"])
+def test_base58btc_decode_refuses_characters_outside_the_alphabet(text: str) -> None:
+    with pytest.raises(ValueError, match="not a base58btc character"):
+        base58btc_decode(text)
 
 
 @given(st.binary(min_size=32, max_size=32))

@@ -144,11 +144,37 @@ def test_add_proof_does_not_mutate_its_input() -> None:
     assert document == before
 
 
+def test_add_proof_output_shares_no_nested_value_with_its_input() -> None:
+    document = {**_article(), "proof": _signed()["proof"]}
+    before = copy.deepcopy(document)
+    signed = add_proof(document, OTHER, KEY_ID)
+    signed["tag"][0]["name"] = "#changed"
+    signed["proof"][0]["created"] = "changed"
+    signed["proof"][1]["@context"].append("changed")
+    assert document == before
+    assert signed["proof"][1]["@context"] is not signed["@context"]
+
+
+def test_document_with_floats_is_signed_over_its_jcs_form() -> None:
+    # Floats are canonicalized by rfc8785 (orjson would write 5.0): the proof must still verify.
+    document = {**_article(), "latitude": 52.0, "longitude": 6.5625, "area": 1e21}
+    signed = add_proof(document, AUTHOR, KEY_ID)
+    assert canonicalize({"n": [52.0, 1e21]}) == b'{"n":[52,1e+21]}'
+    assert verify_proof(signed, AUTHOR.public_key()) == KEY_ID
+    assert _reason({**signed, "latitude": 52.5}, AUTHOR.public_key()) == "invalid_proof"
+
+
 def test_created_datetime_is_written_in_utc_to_the_second() -> None:
     amsterdam = timezone(timedelta(hours=1))
     created = datetime(2026, 1, 2, 4, 4, 5, 987654, tzinfo=amsterdam)
     proof = add_proof(_article(), AUTHOR, KEY_ID, created=created)["proof"]
     assert proof["created"] == "2026-01-02T03:04:05Z"
+
+
+def test_created_datetime_in_utc_keeps_a_four_digit_year() -> None:
+    proof = add_proof(_article(), AUTHOR, KEY_ID, created=datetime(812, 3, 4, 5, 6, 7, tzinfo=UTC))
+    assert proof["proof"]["created"] == "0812-03-04T05:06:07Z"
+    assert verify_proof(proof, AUTHOR.public_key()) == KEY_ID
 
 
 def test_created_defaults_to_now() -> None:

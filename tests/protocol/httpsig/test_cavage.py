@@ -315,3 +315,36 @@ def test_signature_is_base64_of_the_raw_bytes(rsa_key: rsa.RSAPrivateKey) -> Non
     header = format_signature_header("k", "rsa-sha256", ["date"], signature)
     assert f'signature="{b64encode(signature).decode()}"' in header
     assert parse_signature_header(header).signature == signature
+
+
+_qdtext = st.text(
+    st.characters(codec="ascii", exclude_characters='"\\\r\n\x0b\x0c', exclude_categories=["Cc"])
+    | st.sampled_from(["\t", " "]),
+    max_size=12,
+)
+_covered_names = st.lists(
+    st.sampled_from(["(request-target)", "(created)", "Host", "date", "digest", "x-a"]),
+    max_size=4,
+).map(" ".join)
+_base64 = st.binary(max_size=12).map(lambda raw: b64encode(raw).decode()) | st.sampled_from(
+    ["", "AAA", "A===", "==", "AA=A", "AAAA"]
+)
+
+
+@DETERMINISTIC
+@given(key_id=_qdtext, algorithm=_qdtext, covered=_covered_names, signature=_base64)
+def test_common_layout_parses_as_the_general_parser_does(
+    key_id: str, algorithm: str, covered: str, signature: str
+) -> None:
+    # The fast path takes exactly this layout; ", " separators send the same header through
+    # the general parameter loop, which must reach the same result or the same refusal.
+    params = [f'keyId="{key_id}"', f'algorithm="{algorithm}"', f'headers="{covered}"']
+    params.append(f'signature="{signature}"')
+    common, general = ",".join(params), ", ".join(params)
+    outcomes = []
+    for value in (common, general):
+        try:
+            outcomes.append(parse_signature_header(value))
+        except SignatureError as exc:
+            outcomes.append(exc.reason)  # type: ignore[arg-type]
+    assert outcomes[0] == outcomes[1]

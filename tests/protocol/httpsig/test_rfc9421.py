@@ -246,6 +246,13 @@ def test_several_members_keep_their_order() -> None:
     assert (second.label, second.keyid, second.params_text) == ("a", "k1", '("@path");keyid="k1"')
 
 
+def test_repeated_parameter_keeps_its_last_value_whatever_the_first_was() -> None:
+    # RFC 8941 §4.2.3.2: the wrongly typed first value is overwritten, so it is no error.
+    (sig_input,) = parse_signature_input('sig1=("@method");created="x";created=1;keyid="k"')
+    assert sig_input.created == 1
+    assert sig_input.params_text == '("@method");created=1;keyid="k"'
+
+
 def test_non_canonical_member_is_reserialized() -> None:
     (sig_input,) = parse_signature_input('sig1=( "@method"  "@path" );created=1;keyid="k"')
     assert sig_input.params_text == '("@method" "@path");created=1;keyid="k"'
@@ -353,3 +360,62 @@ def test_near_miss_signature_input_raises_only_protocol_errors(parts: list[str])
 def test_arbitrary_signature_raises_only_protocol_errors(value: str) -> None:
     with contextlib.suppress(ProtocolError):
         parse_signature(value)
+
+
+@DETERMINISTIC
+@given(
+    label=_keys,
+    components=st.lists(_sf_strings, max_size=5),
+    created=_sf_integers,
+    keyid=_sf_strings,
+    alg=_sf_strings,
+)
+def test_common_layout_agrees_with_http_sfv(
+    label: str, components: list[str], created: str, keyid: str, alg: str
+) -> None:
+    # created;keyid;alg is what sign_rfc9421 writes: the fastest path takes it when unescaped.
+    text = f"{label}=({' '.join(components)});created={created};keyid={keyid};alg={alg}"
+    (parsed,) = parse_signature_input(text)
+    reference = Dictionary()
+    reference.parse(text.encode())
+    member = reference[label]
+    assert parsed.params_text == str(member)
+    assert list(parsed.components) == [item.value for item in member]
+    assert (parsed.created, parsed.keyid, parsed.alg) == (
+        member.params["created"], member.params["keyid"], member.params["alg"]
+    )
+    assert (parsed.expires, parsed.component_parameters) == (None, False)
+
+
+@DETERMINISTIC
+@given(
+    components=st.lists(_sf_strings, max_size=3),
+    params=st.lists(
+        st.tuples(
+            st.sampled_from(["created", "expires", "keyid", "alg", "nonce", "x"]),
+            st.one_of(_sf_strings, _sf_integers),
+        ),
+        max_size=6,
+    ),
+)
+def test_known_parameters_are_typed_after_repeats_resolve(
+    components: list[str], params: list[tuple[str, str]]
+) -> None:
+    # Whatever the path, a repeated parameter keeps its last value and only that one is typed.
+    text = f"sig1=({' '.join(components)})" + "".join(f";{k}={v}" for k, v in params)
+    reference = Dictionary()
+    reference.parse(text.encode())
+    final = dict(reference["sig1"].params)
+    wrong = any(
+        (name in ("created", "expires") and type(value) is not int)
+        or (name in ("keyid", "alg", "nonce") and type(value) is not str)
+        for name, value in final.items()
+    )
+    if wrong:
+        with pytest.raises(SignatureError):
+            parse_signature_input(text)
+        return
+    (parsed,) = parse_signature_input(text)
+    assert parsed.params_text == str(reference["sig1"])
+    for name in ("created", "expires", "keyid", "alg"):
+        assert getattr(parsed, name) == final.get(name)
