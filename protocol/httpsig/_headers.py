@@ -54,15 +54,6 @@ class HeaderView(Mapping[str, str]):
             return
         pairs: Iterable[tuple[str | bytes, str | bytes]]
         if type(headers) is dict:  # the common case, without the slower checks below
-            try:
-                "".join(headers)  # every name is a str (TypeError otherwise)
-                lowered = {name.lower(): value.strip(_OWS) for name, value in headers.items()}
-            except (TypeError, AttributeError):  # a bytes or non-text value: the loop below
-                pass
-            else:
-                if len(lowered) == len(headers):  # else a name repeats in another case: join
-                    self._fields = lowered
-                    return
             pairs = headers.items()
         elif hasattr(headers, "multi_items"):  # httpx.Headers: every field line, in order
             pairs = headers.multi_items()
@@ -168,47 +159,36 @@ def _format_second(epoch: int) -> str:
     )
 
 
-# Days before each month in a common year; a leap year adds one from March on.
-_DAYS_BEFORE_MONTH = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
-_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-_UNIX_EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
+_TWO_DIGITS = {f"{number:02d}": number for number in range(100)}
 
 
-def _fixdate_epoch(
-    year: int, month: int, day: int, hour: int, minute: int, second: int
-) -> float | None:
-    """Unix time of a UTC date and time, or ``None`` where ``datetime`` would refuse it."""
-    if year < 1 or hour > 23 or minute > 59 or second > 59 or day < 1:
+@lru_cache(maxsize=32)  # a Date changes its day once a day
+def _day_start(day: str, month_name: str, year: str) -> float | None:
+    """Unix time of midnight UTC on that day, or ``None`` where ``datetime`` refuses the date."""
+    month = _MONTH_NUMBER.get(month_name)
+    if month is None:
         return None
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    if day > _DAYS_IN_MONTH[month - 1] + (leap and month == 2):
+    try:
+        return datetime(int(year), month, int(day), tzinfo=UTC).timestamp()
+    except ValueError:
         return None
-    before = year - 1
-    ordinal = (
-        before * 365 + before // 4 - before // 100 + before // 400
-        + _DAYS_BEFORE_MONTH[month - 1] + (leap and month > 2) + day
-    )
-    return float((ordinal - _UNIX_EPOCH_ORDINAL) * 86400 + hour * 3600 + minute * 60 + second)
 
 
 @lru_cache(maxsize=64)  # requests from one sender within a second share their Date
 def parse_http_date(value: str) -> float:
     """Parse an HTTP ``Date`` into a Unix time; raises ``SignatureError("bad_date")``.
 
-    IMF-fixdate is the fast path (plain arithmetic, the same dates ``datetime`` accepts); the
-    obsolete RFC 850 and asctime forms that RFC 9110 §5.6.7 requires recipients to accept, and
-    anything the fast path refuses, go through ``email.utils``.
+    IMF-fixdate is the fast path (the dates and times ``datetime`` accepts); the obsolete
+    RFC 850 and asctime forms that RFC 9110 §5.6.7 requires recipients to accept, and anything
+    the fast path refuses, go through ``email.utils``.
     """
     match = _IMF_FIXDATE.fullmatch(value)
     if match is not None:
         day, month_name, year, hour, minute, second = match.groups()
-        month = _MONTH_NUMBER.get(month_name)
-        if month is not None:
-            epoch = _fixdate_epoch(
-                int(year), month, int(day), int(hour), int(minute), int(second)
-            )
-            if epoch is not None:
-                return epoch
+        start = _day_start(day, month_name, year)
+        hours, minutes, seconds = _TWO_DIGITS[hour], _TWO_DIGITS[minute], _TWO_DIGITS[second]
+        if start is not None and hours < 24 and minutes < 60 and seconds < 60:
+            return start + (hours * 3600 + minutes * 60 + seconds)
     parsed = email.utils.parsedate_tz(value)
     if parsed is None or parsed[9] not in (0, None):
         raise SignatureError("bad_date", f"unparseable Date header {value!r}")
