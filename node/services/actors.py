@@ -152,16 +152,23 @@ async def list_initiatives(ctx: NodeContext, *, limit: int, offset: int = 0) -> 
 _COLUMN_FIELDS = ("name", "summary")
 
 
+async def _editable_initiative(session: AsyncSession, ctx: NodeContext, ref: str,
+                               caller: Caller) -> StoredActor:
+    """A live local initiative that ``caller`` may change."""
+    actor = await resolve_local(session, ctx, ref)
+    if actor.kind != "initiative":
+        raise NotFoundError("not_found", f"{ref!r} is not an initiative")
+    if actor.deleted:
+        raise GoneError("gone", f"{ref!r} was deleted")
+    await require_actor_edit(session, caller, actor)
+    return actor
+
+
 async def update_initiative(ctx: NodeContext, ref: str, patch: Patch, caller: Caller
                             ) -> StoredActor:
     """Apply a validated patch; the version grows by one and an Update is published."""
     async with ctx.db.transaction() as session:
-        actor = await resolve_local(session, ctx, ref)
-        if actor.kind != "initiative":
-            raise NotFoundError("not_found", f"{ref!r} is not an initiative")
-        if actor.deleted:
-            raise GoneError("gone", f"{ref!r} was deleted")
-        await require_actor_edit(session, caller, actor)
+        actor = await _editable_initiative(session, ctx, ref, caller)
         profile = dict(actor.profile)
         columns: dict[str, Any] = {}
         for name, value in patch.changes.items():
@@ -188,12 +195,7 @@ async def update_initiative(ctx: NodeContext, ref: str, patch: Patch, caller: Ca
 async def delete_initiative(ctx: NodeContext, ref: str, caller: Caller) -> StoredActor:
     """Mark an initiative deleted; its actor answers 410 with a Tombstone from now on."""
     async with ctx.db.transaction() as session:
-        actor = await resolve_local(session, ctx, ref)
-        if actor.kind != "initiative":
-            raise NotFoundError("not_found", f"{ref!r} is not an initiative")
-        if actor.deleted:
-            raise GoneError("gone", f"{ref!r} was deleted")
-        await require_actor_edit(session, caller, actor)
+        actor = await _editable_initiative(session, ctx, ref, caller)
         now = ctx.now()
         await publish_activity(ctx, session, actor=actor, type="Delete", obj=actor.ap_id)
         return await actor_store.update_values(session, actor.ap_id, deleted_at=now,

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from node.services.context import NodeContext
-from node.services.errors import GoneError, NotFoundError, PermissionDeniedError
-from node.services.items import resolve_item
-from node.services.permissions import Caller, require_actor_edit
+from node.services.items import editable_item
+from node.services.permissions import Caller
 from node.store import actors as actor_store
 from node.store import users as user_store
 from node.store.actors import StoredActor
@@ -44,13 +43,5 @@ async def item_for_edit(ctx: NodeContext, local_id: str, caller: Caller) -> Edit
     at their origin; editors only edit the items of their initiatives).
     """
     async with ctx.db.sessions() as session:
-        item = await resolve_item(session, ctx, ctx.urls.item(local_id))
-        if not item.is_local:
-            raise PermissionDeniedError("not_local", "only items of this node can be edited here")
-        if item.deleted:
-            raise GoneError("gone", f"item {local_id!r} was deleted")
-        author = await actor_store.get(session, item.attributed_to)
-        if author is None:
-            raise NotFoundError("not_found", f"the author of {local_id!r} is missing")
-        await require_actor_edit(session, caller, author)
+        item, author = await editable_item(session, ctx, ctx.urls.item(local_id), caller)
     return EditableItem(item, author)

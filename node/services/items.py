@@ -17,7 +17,7 @@ from node.services.actors import resolve_local
 from node.services.content import render_markdown, search_text, search_words
 from node.services.context import NodeContext
 from node.services.documents import KIND_TYPES, item_document, sign, tombstone_document
-from node.services.errors import GoneError, NotFoundError, ValidationError
+from node.services.errors import GoneError, NotFoundError, PermissionDeniedError, ValidationError
 from node.services.inputs import AttachmentInput, ItemInput, Patch, PlaceInput
 from node.services.outbox import publish_activity
 from node.services.permissions import Caller, require_actor_edit
@@ -134,11 +134,17 @@ async def get_item(ctx: NodeContext, ref: str) -> StoredObject:
         return await resolve_item(session, ctx, ref)
 
 
-async def _editable(session: AsyncSession, ctx: NodeContext, ref: str, caller: Caller
-                    ) -> tuple[StoredObject, StoredActor]:
+async def editable_item(session: AsyncSession, ctx: NodeContext, ref: str, caller: Caller
+                        ) -> tuple[StoredObject, StoredActor]:
+    """A local, live item that ``caller`` may change, with its author.
+
+    Raises NotFoundError, GoneError, or PermissionDeniedError: received items are edited only at
+    their origin (403 ``not_local``), editors only edit the items of their initiatives.
+    """
     item = await resolve_item(session, ctx, ref)
     if not item.is_local:
-        raise ValidationError("not_local", "only items that originate on this node can be edited")
+        raise PermissionDeniedError("not_local",
+                                    "only items that originate on this node can be edited")
     if item.deleted:
         raise GoneError("gone", f"{ref!r} was deleted")
     author = await actor_store.get(session, item.attributed_to)
@@ -152,7 +158,7 @@ async def update_item(ctx: NodeContext, ref: str, patch: Patch, caller: Caller) 
     """Apply a validated patch: version + 1, re-signed, Update published."""
     now = ctx.now()
     async with ctx.db.transaction() as session:
-        item, author = await _editable(session, ctx, ref, caller)
+        item, author = await editable_item(session, ctx, ref, caller)
         values: dict[str, Any] = {name: getattr(item, name) for name in _COLUMNS}
         values["fields"] = dict(item.fields)
         for name, value in patch.changes.items():
@@ -199,7 +205,7 @@ async def delete_item(ctx: NodeContext, ref: str, caller: Caller) -> StoredObjec
     """Replace the item by a Tombstone (same IRI) and publish the Delete."""
     now = ctx.now()
     async with ctx.db.transaction() as session:
-        item, author = await _editable(session, ctx, ref, caller)
+        item, author = await editable_item(session, ctx, ref, caller)
         version = item.version + 1
         tombstone = sign(tombstone_document(ap_id=item.ap_id, former_type=item.type,
                                             deleted=now, version=version), author, now)

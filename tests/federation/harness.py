@@ -38,18 +38,8 @@ from node.store.objects import StoredObject
 from node.store.schema import activities, deliveries, inbox
 from node.worker import run_once
 from tests import dbs
+from tests.clock import Clock
 from tests.keys import pool_keygen
-
-
-class Clock:
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass

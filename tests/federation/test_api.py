@@ -7,23 +7,21 @@ from pathlib import Path
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 
 from node.services.actors import create_initiative
 from node.services.inputs import InitiativeInput, ItemInput
 from node.services.items import create_item
 from node.services.permissions import SYSTEM
 from node.services.users import add_user, create_token, grant
+from tests.clock import FAST_HASHER
 from tests.federation.harness import Federation, federation
-
-FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 @pytest.fixture
 async def fed(tmp_path: Path) -> AsyncIterator[Federation]:
     async with federation(tmp_path, ["fryslan", "drenthe"]) as f:
         for node in f.nodes.values():
-            node.ctx.password_hasher = FAST
+            node.ctx.password_hasher = FAST_HASHER
         await create_initiative(f["fryslan"].ctx, InitiativeInput(
             handle="dorpsmolen-reduzum", name="Dorpsmolen Reduzum"), SYSTEM)
         await create_initiative(f["drenthe"].ctx, InitiativeInput(

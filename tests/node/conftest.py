@@ -6,12 +6,10 @@ Every storage/API test that uses ``ctx`` or ``client`` runs twice: on SQLite and
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
 from node.app import create_app
@@ -20,28 +18,10 @@ from node.services.context import NodeContext
 from node.services.permissions import SYSTEM
 from node.services.users import add_user, create_token
 from tests import dbs
+from tests.clock import FAST_HASHER, Clock
 from tests.keys import pool_keygen
 
 BASE_URL = "https://drenthe.test"
-# Real argon2id, cheap parameters: tests check behaviour, not the cost of brute force.
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-
-
-class Clock:
-    """A controllable clock: tests move time with ``advance``."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        from datetime import timedelta
-
-        self.now += timedelta(seconds=seconds)
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dbs.sqlite_template(tmp_path_factory.mktemp("schema"))

@@ -181,6 +181,6 @@ async def test_received_item_cannot_be_changed_here(client: httpx.AsyncClient,
     patched = await client.patch("/api/items/by-id", params={"id": remote.ap_id}, headers=auth,
                                  json={"title": "Overschreven"})
     deleted = await client.delete("/api/items/by-id", params={"id": remote.ap_id}, headers=auth)
-    assert (patched.status_code, patched.json()["error"]) == (422, "not_local")
-    assert (deleted.status_code, deleted.json()["error"]) == (422, "not_local")
+    assert (patched.status_code, patched.json()["error"]) == (403, "not_local")
+    assert (deleted.status_code, deleted.json()["error"]) == (403, "not_local")
     assert (await client.get("/api/items/by-id", params={"id": remote.ap_id})).json()["version"] == 1
