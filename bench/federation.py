@@ -282,7 +282,9 @@ async def propagation(tmp: Path, sizes: Sizes) -> list[Row]:
     rows: list[Row] = []
     (tmp / "s1").mkdir()
     async with AsyncExitStack() as stack:
-        fed, made = await _timed(stack.enter_async_context(federation(tmp / "s1", names)))
+        unlimited = {"limits__inbox_rate_per_host": 0, "limits__inbox_rate_total": 0}
+        fed, made = await _timed(stack.enter_async_context(federation(
+            tmp / "s1", names, overrides={name: unlimited for name in names})))
         rows.append(Row(f"start one in-process node (of {len(names)})", made / len(names) * 1e3,
                         "ms"))
         origin, sql = fed["origin"], _Statements()
@@ -334,8 +336,10 @@ class _Hosts(httpx.AsyncBaseTransport):
 
 
 def _receiver_settings(directory: Path, port: int, database_url: str) -> Any:
+    # Delivery throughput is measured, not the receiver's flood limits (bench/flood.py does those).
     return node_settings(directory, f"http://127.0.0.1:{port}", "Ontvanger", "ontvanger",
-                         database_url)
+                         database_url, limits__inbox_rate_per_host=0,
+                         limits__inbox_rate_total=0)
 
 
 def serve(directory: Path, port: int, database_url: str) -> None:
@@ -499,7 +503,10 @@ async def inbox_and_backfill(tmp: Path, sizes: Sizes) -> list[Row]:
     m, sql = sizes.items, _Statements()
     rows: list[Row] = []
     (tmp / "s34").mkdir()
-    async with federation(tmp / "s34", ["origin", "ontvanger", "nieuwkomer"]) as fed:
+    unlimited = {"limits__inbox_rate_per_host": 0, "limits__inbox_rate_total": 0}
+    async with federation(tmp / "s34", ["origin", "ontvanger", "nieuwkomer"],
+                          overrides={name: unlimited for name in ("origin", "ontvanger",
+                                                                  "nieuwkomer")}) as fed:
         origin, receiver, newcomer = fed["origin"], fed["ontvanger"], fed["nieuwkomer"]
         start = time.perf_counter()
         ap_ids = [(await create_item(origin.ctx, _item(i), SYSTEM)).ap_id for i in range(m)]
