@@ -8,6 +8,7 @@ factory and is created per app (never at import time), so several nodes live in 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -65,6 +66,10 @@ _WRITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asy
     weakref.WeakKeyDictionary())
 
 
+_OPEN: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "kennisknoop_open_sqlite_transactions", default=frozenset())
+
+
 def _write_lock(url: str) -> asyncio.Lock:
     locks = _WRITE_LOCKS.setdefault(asyncio.get_running_loop(), {})
     return locks.setdefault(url, asyncio.Lock())
@@ -100,9 +105,16 @@ class Database:
             async with self.sessions() as session, session.begin():
                 yield session
             return
-        async with _write_lock(str(self.engine.url)), self.sessions() as session, \
-                session.begin():
-            yield session
+        url = str(self.engine.url)
+        if url in _OPEN.get():
+            # Waiting for our own lock would hang forever: fail loudly instead.
+            raise RuntimeError("nested write transaction on the same SQLite database")
+        token = _OPEN.set(_OPEN.get() | {url})
+        try:
+            async with _write_lock(url), self.sessions() as session, session.begin():
+                yield session
+        finally:
+            _OPEN.reset(token)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

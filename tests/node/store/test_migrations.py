@@ -51,3 +51,4 @@ def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
         engine.dispose()
     upgrade(url)
     assert _diff(url) == []
+
