@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.remote import RemoteError
 from node.services import remote_objects
 from node.services.context import NodeContext
-from node.services.delivery import follower_actors
 from node.services.outbox import announce_by_themes, publish_activity
 from node.services.resolve import ed25519_key, fetch_actor, node_actor, resolve_key, signer_of
 from node.store import actors as actor_store
@@ -131,9 +130,9 @@ async def _store_object(ctx: NodeContext, obj: ASObject, *, via: str) -> Applied
         stored = await remote_objects.upsert(ctx, session, obj)
         if stored is None:
             return Applied(False, "not newer")
-        owners = {a.ap_id for a in await follower_actors(session, via) if a.is_local}
+        owners = {a.ap_id for a in await follow_store.follower_actors(session, via) if a.is_local}
         if author and author != via:
-            owners |= {a.ap_id for a in await follower_actors(session, author) if a.is_local}
+            owners |= {a.ap_id for a in await follow_store.follower_actors(session, author) if a.is_local}
         await feed_store.add(session, owners=sorted(owners), object_ap_id=obj.id, via=via,
                              now=ctx.now())
         if "proof" in obj.raw:  # theme feeds relay only what their followers can verify
@@ -261,7 +260,7 @@ async def _add_feed(ctx: NodeContext, object_id: str, *, via: str) -> None:
     async with ctx.db.transaction() as session:
         if await object_store.get(session, object_id) is None:
             return
-        owners = [a.ap_id for a in await follower_actors(session, via) if a.is_local]
+        owners = [a.ap_id for a in await follow_store.follower_actors(session, via) if a.is_local]
         await feed_store.add(session, owners=owners, object_ap_id=object_id, via=via,
                              now=ctx.now())
 

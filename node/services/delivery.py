@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError
@@ -25,10 +24,10 @@ from node.store import activities as activity_store
 from node.store import actors as actor_store
 from node.store import deliveries as delivery_store
 from node.store import feed as feed_store
+from node.store import follows as follow_store
 from node.store import peers as peer_store
 from node.store.actors import StoredActor
 from node.store.deliveries import Delivery
-from node.store.schema import actors, follows
 from protocol.origin import authority_of
 
 log = logging.getLogger("kennisknoop.delivery")
@@ -55,17 +54,6 @@ class GiveUp:
 Outcome = Sent | Retry | GiveUp
 
 
-async def follower_actors(session: AsyncSession, followee: str) -> list[StoredActor]:
-    """Every actor with an accepted follow of ``followee`` (local and remote)."""
-    query = (select(actors).join(follows, follows.c.follower == actors.c.ap_id)
-             .where(follows.c.followee == followee, follows.c.state == "accepted",
-                    actors.c.deleted_at.is_(None)))
-    rows = (await session.execute(query)).mappings().all()
-    from node.store._rows import to_dataclass
-
-    return [to_dataclass(actor_store.StoredActor, r) for r in rows]
-
-
 def inbox_of(actor: StoredActor, *, shared: bool = True) -> str | None:
     return (actor.shared_inbox if shared and actor.shared_inbox else None) or actor.inbox
 
@@ -75,7 +63,7 @@ async def fan_out(ctx: NodeContext, session: AsyncSession, *, actor: StoredActor
                   followers: bool = True) -> int:
     """Queue deliveries of an activity to ``actor``'s followers and ``extra`` recipients."""
     now = ctx.now()
-    audience = await follower_actors(session, actor.ap_id) if followers else []
+    audience = await follow_store.follower_actors(session, actor.ap_id) if followers else []
     inboxes: list[tuple[str, str]] = []
     local_owners: list[str] = []
     for recipient in [*audience, *extra]:

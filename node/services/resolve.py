@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -18,16 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError, Signer
 from node.services.context import NodeContext
+from node.services.documents import private_key
 from node.services.errors import NotFoundError
 from node.store import actors as actor_store
 from node.store.actors import StoredActor
 from protocol.actors import actor_keys, find_key
 from protocol.errors import DocumentError, KeyFormatError, SignatureError
 from protocol.keys import (
-    PrivateKey,
     PublicKey,
     VerificationKey,
-    load_private_pem,
     load_public_pem,
     multikey_decode,
     multikey_encode,
@@ -48,21 +46,15 @@ async def node_actor(ctx: NodeContext) -> StoredActor:
     return node
 
 
-@lru_cache(maxsize=1024)
-def _private_key(pem: str) -> PrivateKey:
-    # Parsing an RSA-2048 PEM validates the key (~45 ms of CPU): once per key, not per request.
-    return load_private_pem(pem.encode())
-
-
 def signer_of(actor: StoredActor) -> Signer:
     """The RSA signer of a local actor (cavage needs RSA; RFC 9421 peers get the same key)."""
     assert actor.rsa_key_id and actor.rsa_private_pem
-    return Signer(actor.rsa_key_id, _private_key(actor.rsa_private_pem))
+    return Signer(actor.rsa_key_id, private_key(actor.rsa_private_pem))
 
 
 def ed_signer_of(actor: StoredActor) -> Signer:
     assert actor.ed_key_id and actor.ed_private_pem
-    return Signer(actor.ed_key_id, _private_key(actor.ed_private_pem))
+    return Signer(actor.ed_key_id, private_key(actor.ed_private_pem))
 
 
 def _remote_values(actor: Actor, now: datetime) -> dict[str, Any]:

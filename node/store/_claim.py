@@ -1,16 +1,19 @@
-"""Picking the due rows of a work queue (inbox, deliveries, jobs) for one worker to lease.
+"""Leasing the due rows of a work queue (inbox, deliveries, jobs) to one worker.
 
-``picked(session, column, due)`` is the WHERE clause of the leasing ``UPDATE … RETURNING``:
-``column`` is one of the ids the ``due`` query selects (ordered, limited). On PostgreSQL the pick
-locks its rows and skips rows other workers hold (``FOR UPDATE SKIP LOCKED``); on SQLite the
-single statement runs under SQLite's one write lock.
+Every queue table has ``id``, ``state``, ``next_attempt_at`` and ``locked_until``. ``claim``
+leases up to ``limit`` due rows in one ``UPDATE … RETURNING``; ``picked`` is its WHERE clause:
+on PostgreSQL the pick locks its rows and skips rows other workers hold (``FOR UPDATE SKIP
+LOCKED``); on SQLite the single statement runs under SQLite's one write lock. A worker that dies
+leaves rows that come back when their lease (``locked_until``) runs out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Select
+from sqlalchemy import Column, ColumnElement, RowMapping, Select, Table, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -24,3 +27,20 @@ def picked(session: AsyncSession, column: Column[Any], due: Select[Any]) -> Colu
         ids = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
         return column == ids.c[column.name]
     return column.in_(due.scalar_subquery())
+
+
+def due(table: Table, now: datetime) -> ColumnElement[bool]:
+    """Pending, due, and not leased to a live worker."""
+    c = table.c
+    return and_(c.state == "pending", c.next_attempt_at <= now,
+                or_(c.locked_until.is_(None), c.locked_until <= now))
+
+
+async def claim(session: AsyncSession, table: Table, *, now: datetime, limit: int,
+                lease: timedelta, order_by: Sequence[Column[Any]]) -> Sequence[RowMapping]:
+    """Lease up to ``limit`` due rows of ``table`` (in ``order_by`` order) to this worker."""
+    c = table.c
+    pick = select(c.id).where(due(table, now)).order_by(*order_by).limit(limit)
+    stmt = (update(table).where(picked(session, c.id, pick), due(table, now))
+            .values(locked_until=now + lease).returning(*table.c))
+    return (await session.execute(stmt)).mappings().all()

@@ -54,10 +54,6 @@ async def get(session: AsyncSession, ap_id: str) -> StoredActor | None:
     return to_dataclass(StoredActor, row) if row else None
 
 
-async def get_by_id(session: AsyncSession, actor_id: int) -> StoredActor | None:
-    row = (await session.execute(select(actors).where(actors.c.id == actor_id))).mappings().first()
-    return to_dataclass(StoredActor, row) if row else None
-
 
 async def get_local(session: AsyncSession, handle: str) -> StoredActor | None:
     """A local actor by handle (handles are compared lower-cased)."""

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.store._claim import picked
+from node.store import _claim
 from node.store._rows import to_dataclass
 from node.store._upsert import insert_ignore
 from node.store.schema import deliveries
@@ -46,20 +46,11 @@ async def enqueue(session: AsyncSession, *, activity_ap_id: str, signer: str,
     return await insert_ignore(session, deliveries, rows, ["activity_ap_id", "inbox_url"])
 
 
-def _due(now: datetime) -> Any:
-    c = deliveries.c
-    return and_(c.state == "pending", c.next_attempt_at <= now,
-                or_(c.locked_until.is_(None), c.locked_until <= now))
-
-
 async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
                 ) -> list[Delivery]:
     """Lease up to ``limit`` due rows to this worker; other workers skip them."""
-    c = deliveries.c
-    due = select(c.id).where(_due(now)).order_by(c.next_attempt_at, c.id).limit(limit)
-    stmt = (update(deliveries).where(picked(session, c.id, due), _due(now))
-            .values(locked_until=now + lease).returning(*deliveries.c))
-    rows = (await session.execute(stmt)).mappings().all()
+    rows = await _claim.claim(session, deliveries, now=now, limit=limit, lease=lease,
+                              order_by=[deliveries.c.next_attempt_at, deliveries.c.id])
     return [to_dataclass(Delivery, r) for r in rows]
 
 
@@ -80,9 +71,3 @@ async def counts(session: AsyncSession) -> dict[str, int]:
     c = deliveries.c
     rows = await session.execute(select(c.state, func.count()).group_by(c.state))
     return {str(state): int(n) for state, n in rows}
-
-
-async def pending_for_host(session: AsyncSession, host: str) -> list[Delivery]:
-    query = select(deliveries).where(deliveries.c.host == host, deliveries.c.state == "pending")
-    rows = (await session.execute(query)).mappings().all()
-    return [to_dataclass(Delivery, r) for r in rows]

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store._rows import to_dataclass
-from node.store.schema import follows
+from node.store.actors import StoredActor
+from node.store.schema import actors, follows
 
 
 @dataclass(frozen=True)
@@ -61,3 +62,12 @@ async def count(session: AsyncSession, *, follower: str | None = None,
     if followee is not None:
         query = query.where(follows.c.followee == followee)
     return int((await session.execute(query)).scalar_one())
+
+
+async def follower_actors(session: AsyncSession, followee: str) -> list[StoredActor]:
+    """Every live actor with an accepted follow of ``followee`` (local and remote)."""
+    query = (select(actors).join(follows, follows.c.follower == actors.c.ap_id)
+             .where(follows.c.followee == followee, follows.c.state == "accepted",
+                    actors.c.deleted_at.is_(None)))
+    rows = (await session.execute(query)).mappings().all()
+    return [to_dataclass(StoredActor, r) for r in rows]

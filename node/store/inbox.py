@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.store._claim import picked
+from node.store import _claim
 from node.store._rows import to_dataclass
 from node.store._upsert import insert_ignore
 from node.store.schema import inbox
@@ -53,10 +53,6 @@ async def count_pending(session: AsyncSession, host: str, *, limit: int) -> int:
     return int((await session.execute(select(func.count()).select_from(capped))).scalar_one())
 
 
-async def seen(session: AsyncSession, activity_ap_id: str) -> bool:
-    query = select(inbox.c.id).where(inbox.c.activity_ap_id == activity_ap_id)
-    return (await session.execute(query)).first() is not None
-
 
 async def state_of(session: AsyncSession, activity_ap_id: str) -> str | None:
     query = select(inbox.c.state).where(inbox.c.activity_ap_id == activity_ap_id)
@@ -69,19 +65,11 @@ async def mark_done(session: AsyncSession, activity_ap_id: str) -> None:
                           .values(state="done", locked_until=None))
 
 
-def _due(now: datetime) -> Any:
-    c = inbox.c
-    return and_(c.state == "pending", c.next_attempt_at <= now,
-                or_(c.locked_until.is_(None), c.locked_until <= now))
-
-
 async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
                 ) -> list[InboxRow]:
-    c = inbox.c
-    due = select(c.id).where(_due(now)).order_by(c.id).limit(limit)
-    stmt = (update(inbox).where(picked(session, c.id, due), _due(now))
-            .values(locked_until=now + lease).returning(*inbox.c))
-    rows = (await session.execute(stmt)).mappings().all()
+    """Lease up to ``limit`` due rows to this worker; other workers skip them."""
+    rows = await _claim.claim(session, inbox, now=now, limit=limit, lease=lease,
+                              order_by=[inbox.c.id])
     return sorted((to_dataclass(InboxRow, r) for r in rows), key=lambda r: r.id)
 
 

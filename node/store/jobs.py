@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.store._claim import picked
+from node.store import _claim
 from node.store._rows import to_dataclass
 from node.store._upsert import insert_ignore
 from node.store.schema import jobs
@@ -43,19 +43,11 @@ async def schedule(session: AsyncSession, *, kind: str, key: str, payload: dict[
             state="pending", next_attempt_at=when, payload=payload, attempts=0))
 
 
-def _due(now: datetime) -> Any:
-    c = jobs.c
-    return and_(c.state == "pending", c.next_attempt_at <= now,
-                or_(c.locked_until.is_(None), c.locked_until <= now))
-
-
 async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
                 ) -> list[Job]:
-    c = jobs.c
-    due = select(c.id).where(_due(now)).order_by(c.next_attempt_at, c.id).limit(limit)
-    stmt = (update(jobs).where(picked(session, c.id, due), _due(now))
-            .values(locked_until=now + lease).returning(*jobs.c))
-    rows = (await session.execute(stmt)).mappings().all()
+    """Lease up to ``limit`` due rows to this worker; other workers skip them."""
+    rows = await _claim.claim(session, jobs, now=now, limit=limit, lease=lease,
+                              order_by=[jobs.c.next_attempt_at, jobs.c.id])
     return [to_dataclass(Job, r) for r in rows]
 
 

@@ -71,10 +71,6 @@ async def get(session: AsyncSession, ap_id: str) -> StoredObject | None:
     return to_dataclass(StoredObject, row) if row else None
 
 
-async def get_by_id(session: AsyncSession, object_id: int) -> StoredObject | None:
-    row = (await session.execute(select(objects).where(objects.c.id == object_id))).mappings().first()
-    return to_dataclass(StoredObject, row) if row else None
-
 
 async def insert(session: AsyncSession, **values: Any) -> StoredObject:
     result = await session.execute(objects.insert().values(**values).returning(*objects.c))
