@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from typing import Unpack
 
 from node.remote import RemoteError
 from node.services import delivery
@@ -22,7 +23,7 @@ from node.store import deliveries as delivery_store
 from node.store import inbox as inbox_store
 from node.store import jobs as job_store
 from node.store.deliveries import Delivery
-from node.store.inbox import InboxRow
+from node.store.inbox import InboxRow, Outcome
 from node.store.jobs import Job
 from protocol.errors import ProtocolError
 
@@ -84,9 +85,10 @@ async def _apply_row(ctx: NodeContext, row: InboxRow) -> None:
     await _finish_inbox(ctx, row, state="done", last_error=result.note or None)
 
 
-async def _finish_inbox(ctx: NodeContext, row: InboxRow, **values: object) -> None:
+async def _finish_inbox(ctx: NodeContext, row: InboxRow, **outcome: Unpack[Outcome]) -> None:
+    outcome["attempts"] = row.attempts + 1
     async with ctx.db.transaction() as session:
-        await inbox_store.finish(session, row.id, attempts=row.attempts + 1, **values)
+        await inbox_store.finish(session, row.id, **outcome)
 
 
 async def _retry_inbox(ctx: NodeContext, row: InboxRow, error: str) -> None:

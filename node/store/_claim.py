@@ -4,17 +4,36 @@ Every queue table has ``id``, ``state``, ``next_attempt_at`` and ``locked_until`
 leases up to ``limit`` due rows in one ``UPDATE … RETURNING``; ``picked`` is its WHERE clause:
 on PostgreSQL the pick locks its rows and skips rows other workers hold (``FOR UPDATE SKIP
 LOCKED``); on SQLite the single statement runs under SQLite's one write lock. A worker that dies
-leaves rows that come back when their lease (``locked_until``) runs out.
+leaves rows that come back when their lease (``locked_until``) runs out. ``finish`` releases the
+lease and writes the step's outcome (``Outcome``: the columns a worker may set).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Column, ColumnElement, RowMapping, Select, Table, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class Outcome(TypedDict, total=False):
+    """What a finished step writes to its queue row (the columns every queue has)."""
+
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+
+
+class DeliveryOutcome(Outcome, total=False):
+    sent_at: datetime
+    last_status: int | None
+
+
+class JobOutcome(Outcome, total=False):
+    payload: dict[str, Any]
 
 
 def picked(session: AsyncSession, column: Column[Any], due: Select[Any]) -> ColumnElement[bool]:
@@ -44,3 +63,9 @@ async def claim(session: AsyncSession, table: Table, *, now: datetime, limit: in
     stmt = (update(table).where(picked(session, c.id, pick), due(table, now))
             .values(locked_until=now + lease).returning(*table.c))
     return (await session.execute(stmt)).mappings().all()
+
+
+async def finish(session: AsyncSession, table: Table, row_id: int, outcome: Outcome) -> None:
+    """Release the lease on row ``row_id`` of ``table`` and write the step's outcome."""
+    await session.execute(update(table).where(table.c.id == row_id)
+                          .values(locked_until=None, **outcome))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Unpack
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,9 +54,9 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: time
     return [to_dataclass(Delivery, r) for r in rows]
 
 
-async def finish(session: AsyncSession, delivery_id: int, **values: Any) -> None:
-    await session.execute(update(deliveries).where(deliveries.c.id == delivery_id)
-                          .values(locked_until=None, **values))
+async def finish(session: AsyncSession, delivery_id: int, **outcome: Unpack[_claim.DeliveryOutcome]) -> None:
+    """Release the lease on the row and write the step's outcome."""
+    await _claim.finish(session, deliveries, delivery_id, outcome)
 
 
 async def resume_host(session: AsyncSession, host: str, now: datetime) -> int:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store import _claim
+from node.store._claim import Outcome as Outcome
 from node.store._rows import to_dataclass
 from node.store._upsert import insert_ignore
 from node.store.schema import inbox
@@ -73,6 +74,6 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: time
     return sorted((to_dataclass(InboxRow, r) for r in rows), key=lambda r: r.id)
 
 
-async def finish(session: AsyncSession, row_id: int, **values: Any) -> None:
-    await session.execute(update(inbox).where(inbox.c.id == row_id)
-                          .values(locked_until=None, **values))
+async def finish(session: AsyncSession, row_id: int, **outcome: Unpack[Outcome]) -> None:
+    """Release the lease on the row and write the step's outcome."""
+    await _claim.finish(session, inbox, row_id, outcome)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,9 +51,9 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: time
     return [to_dataclass(Job, r) for r in rows]
 
 
-async def finish(session: AsyncSession, job_id: int, **values: Any) -> None:
-    await session.execute(update(jobs).where(jobs.c.id == job_id)
-                          .values(locked_until=None, **values))
+async def finish(session: AsyncSession, job_id: int, **outcome: Unpack[_claim.JobOutcome]) -> None:
+    """Release the lease on the row and write the step's outcome."""
+    await _claim.finish(session, jobs, job_id, outcome)
 
 
 async def get(session: AsyncSession, key: str) -> Job | None:
