@@ -124,17 +124,17 @@ def _check_stored_author(existing: StoredObject | None, author: str | None) -> N
 
 async def _store_object(ctx: NodeContext, obj: ASObject, *, via: str) -> Applied:
     """Store a (verified) remote object, fill feeds, and re-announce answers to our questions."""
-    author = obj.attributed_to or ""
     async with ctx.db.transaction() as session:
-        _check_stored_author(await object_store.get(session, obj.id), obj.attributed_to)
+        existing = await object_store.get(session, obj.id)
+        _check_stored_author(existing, obj.attributed_to)
         stored = await remote_objects.upsert(ctx, session, obj)
+        if stored is None and existing is None:
+            return Applied(False, "not stored")
+        # A copy we already hold still reaches the feeds of whoever follows ``via``: a new
+        # follower of a theme feed gets the items this node stored through another follow.
+        await _fill_feeds(ctx, session, obj.id, via=via, author=obj.attributed_to)
         if stored is None:
             return Applied(False, "not newer")
-        owners = {a.ap_id for a in await follow_store.follower_actors(session, via) if a.is_local}
-        if author and author != via:
-            owners |= {a.ap_id for a in await follow_store.follower_actors(session, author) if a.is_local}
-        await feed_store.add(session, owners=sorted(owners), object_ap_id=obj.id, via=via,
-                             now=ctx.now())
         if "proof" in obj.raw:  # theme feeds relay only what their followers can verify
             await announce_by_themes(ctx, session, stored.themes, obj.raw)
         if stored.in_reply_to and ctx.urls.is_local(stored.in_reply_to) and \
@@ -235,7 +235,7 @@ async def handle_announce(ctx: NodeContext, activity: Activity, sender: str) -> 
             raise RejectedError("origin_mismatch", "announced activity off its actor's origin")
         if await _verified_by_proof(ctx, inner.raw, inner.actor):
             result = await apply(ctx, inner, sender=inner.actor)
-            await _add_feed(ctx, inner.object_id, via=sender)
+            await add_to_feeds(ctx, inner.object_id, via=sender)
             return result
         inner = inner.object  # unproven: fall back to the object, fetched from its origin
         if not isinstance(inner, str):
@@ -256,13 +256,23 @@ async def handle_announce(ctx: NodeContext, activity: Activity, sender: str) -> 
     return Applied(False, "nothing to store")
 
 
-async def _add_feed(ctx: NodeContext, object_id: str, *, via: str) -> None:
+async def _fill_feeds(ctx: NodeContext, session: AsyncSession, object_id: str, *, via: str,
+                      author: str | None = None) -> None:
+    """Put ``object_id`` in the feed of every local follower of ``via`` (and of its author)."""
+    owners = {a.ap_id for a in await follow_store.follower_actors(session, via) if a.is_local}
+    if author and author != via:
+        owners |= {a.ap_id for a in await follow_store.follower_actors(session, author)
+                   if a.is_local}
+    await feed_store.add(session, owners=sorted(owners), object_ap_id=object_id, via=via,
+                         now=ctx.now())
+
+
+async def add_to_feeds(ctx: NodeContext, object_id: str, *, via: str) -> None:
+    """Put a stored object in the feeds of the local followers of ``via`` (idempotent)."""
     async with ctx.db.transaction() as session:
         if await object_store.get(session, object_id) is None:
             return
-        owners = [a.ap_id for a in await follow_store.follower_actors(session, via) if a.is_local]
-        await feed_store.add(session, owners=owners, object_ap_id=object_id, via=via,
-                             now=ctx.now())
+        await _fill_feeds(ctx, session, object_id, via=via)
 
 
 # --- follows ---------------------------------------------------------------------------------
@@ -378,4 +388,5 @@ def parse_stored(raw: dict[str, Any]) -> Activity:
         raise RejectedError(exc.reason, exc.detail) from exc
 
 
-__all__ = ["Applied", "ProofError", "RejectedError", "apply", "fetch_object", "parse_stored"]
+__all__ = ["Applied", "ProofError", "RejectedError", "add_to_feeds", "apply", "fetch_object",
+           "parse_stored"]

@@ -18,12 +18,11 @@ from node.services.inbox import check_host
 from node.services.outbox import publish_activity
 from node.services.resolve import fetch_actor
 from node.services.urls import new_local_id
+from node.store import activities as activity_store
 from node.store import actors as actor_store
 from node.store import feed as feed_store
 from node.store import follows as follow_store
-from node.store import objects as object_store
 from node.store.follows import StoredFollow
-from node.store.objects import ItemFilter
 from node.store.schema import follows
 from protocol.errors import DocumentError
 from protocol.parse import is_iri
@@ -112,10 +111,10 @@ async def _follow_local(ctx: NodeContext, follower: str, followee: str) -> Store
         if target is None or target.deleted:
             raise NotFoundError("not_found", f"no local actor {followee}")
         await _upsert_follow(session, follower, followee, "accepted", None, now)
-        items = await object_store.list_page(session, ItemFilter(attributed_to=followee),
-                                             limit=1000)
-        for item in reversed(items):
-            await feed_store.add(session, owners=[follower], object_ap_id=item.ap_id,
+        # What its outbox holds: its own items, and for a theme feed the items it announced.
+        for item_id in reversed(await activity_store.item_ids_by_actor(session, followee,
+                                                                       limit=1000)):
+            await feed_store.add(session, owners=[follower], object_ap_id=item_id,
                                  via=followee, now=now)
         stored = await follow_store.get(session, follower, followee)
     assert stored is not None

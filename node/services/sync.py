@@ -17,14 +17,14 @@ from typing import Any
 from sqlalchemy import select, update
 
 from node.remote import RemoteError
-from node.services.apply import RejectedError, apply
+from node.services.apply import RejectedError, add_to_feeds, apply
 from node.services.context import NodeContext
 from node.services.resolve import fetch_actor, node_actor, signer_of
 from node.store import inbox as inbox_store
 from node.store.schema import actors, follows
 from protocol.errors import ProtocolError
 from protocol.origin import same_origin
-from protocol.parse import parse_activity
+from protocol.parse import Activity, parse_activity
 
 log = logging.getLogger("kennisknoop.sync")
 
@@ -150,8 +150,13 @@ async def _apply_one(ctx: NodeContext, raw: dict[str, Any], followee: str) -> st
         if activity.actor != followee or not same_origin(activity.id, followee):
             raise RejectedError("origin_mismatch", f"{activity.id} in {followee}'s outbox")
         async with ctx.db.sessions() as session:
-            if await inbox_store.state_of(session, activity.id) == "done":
-                return "skipped"
+            done = await inbox_store.state_of(session, activity.id) == "done"
+        if done:
+            # Received before, for another local follower: a new follower gets the item too.
+            item = _item_of(activity)
+            if item is not None:
+                await add_to_feeds(ctx, item, via=followee)
+            return "skipped"
         result = await apply(ctx, activity, sender=followee)
         async with ctx.db.transaction() as session:
             # Recorded as received, so a late delivery of the same activity is a no-op.
@@ -166,3 +171,11 @@ async def _apply_one(ctx: NodeContext, raw: dict[str, Any], followee: str) -> st
     except RemoteError as exc:
         log.info("sync of %s: could not complete %s: %s", followee, raw.get("id"), exc)
         return "retry"
+
+
+def _item_of(activity: Activity) -> str | None:
+    """The item an outbox activity puts in its followers' feeds (None for a Delete)."""
+    inner = activity.object
+    if isinstance(inner, Activity):  # an Announce of an Update or Delete
+        return inner.object_id if inner.type in ("Create", "Update") else None
+    return None if activity.type == "Delete" else activity.object_id

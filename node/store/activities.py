@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store._rows import to_dataclass
-from node.store.schema import activities
+from node.store.schema import activities, objects
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,15 @@ async def page_by_actor(session: AsyncSession, actor: str, *, limit: int,
         rows = list((await session.execute(query.order_by(c.id.desc()).limit(limit)))
                     .mappings().all())
     return [to_dataclass(StoredActivity, r) for r in rows]
+
+
+async def item_ids_by_actor(session: AsyncSession, actor: str, *, limit: int) -> list[str]:
+    """The stored items ``actor``'s outbox created or announced, newest first."""
+    c = activities.c
+    query = (select(c.object_ap_id).join(objects, objects.c.ap_id == c.object_ap_id)
+             .where(c.actor == actor, c.type.in_(("Create", "Announce")))
+             .order_by(c.id.desc()).limit(limit))
+    return list(dict.fromkeys((await session.execute(query)).scalars().all()))
 
 
 async def count_by_actor(session: AsyncSession, actor: str) -> int:
