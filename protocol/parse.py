@@ -690,6 +690,37 @@ def _parse_activity(raw: RawObject, depth: int, max_depth: int) -> Activity:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What makes a document an activity at all, whatever its type: ``id``, ``type``, ``actor``.
+
+    Enough to authenticate a ``Like`` or an ``EmojiReact`` (whose signer must be its actor)
+    that the node then ignores without reading further.
+    """
+
+    id: str
+    type: str
+    actor: str
+
+
+def parse_envelope(raw: RawObject) -> Envelope:
+    """Parse the ``id``, first ``type`` and ``actor`` of an activity of any type, known or not.
+
+    Usage::
+
+        envelope = parse_envelope({"id": "https://a.example/likes/1", "type": "Like",
+                                   "actor": "https://a.example/users/an",
+                                   "object": "https://b.example/items/7"})
+        assert envelope.type == "Like"
+    """
+    raw = _check_document(raw, "activity")
+    ap_id = _document_id(raw)
+    type_ = _first_type(raw.get("type"))
+    if type_ is None:
+        _fail("missing_type", "document has no type")
+    return Envelope(ap_id, type_, _required_iri(raw, "actor"))
+
+
 def parse_activity(raw: RawObject, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Activity:
     """Parse an activity we handle, with its embedded documents parsed too.
 

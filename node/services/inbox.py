@@ -7,14 +7,22 @@ Create/Update/Delete only of the actor's own objects), and only then the duplica
 forged activity cannot reserve the id of a genuine one. A refusal stores nothing: not even the
 signer's fetched actor, which is cached only once the request is accepted. Applying the
 activity is a durable job (``node.services.apply``) worked by the worker.
+
+An activity of a type the node does not act on (``Like``, ``EmojiReact``, ``Move``, an
+``Undo`` of a ``Like``…) needs only its envelope (id, type, actor) to parse; it is verified the
+same way, then answered 202 and stored nowhere, as Mastodon answers what it ignores: a 4xx
+would tell its sender that the request failed.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from functools import lru_cache
 from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.services.context import NodeContext
 from node.services.errors import NotFoundError, PermissionDeniedError, ValidationError
@@ -27,7 +35,8 @@ from protocol.errors import DocumentError, SignatureError
 from protocol.httpsig import HeaderView, flavour_of, key_id_of, verify_request
 from protocol.jsonlimits import JsonLimits, load_json
 from protocol.origin import authority_of, same_origin
-from protocol.parse import Activity, Actor, ASObject, parse_activity
+from protocol.parse import Activity, Actor, ASObject, Envelope, parse_activity, parse_envelope
+from protocol.vocab import RawObject
 
 log = logging.getLogger("kennisknoop.inbox")
 
@@ -129,9 +138,28 @@ def check_ownership(activity: Activity) -> None:
         raise PermissionDeniedError("not_author", "only its own actor may undo an activity")
 
 
+def _parse(raw: RawObject) -> tuple[Envelope, Activity | None]:
+    """The activity, or only its envelope when it is of a type the node does not act on.
+
+    A ``Like``, an ``EmojiReact`` or an ``Undo`` of one is answered 202 and ignored once its
+    signature verifies; everything else that does not parse is refused here, before any fetch.
+    """
+    try:
+        activity = parse_activity(raw)
+        return activity, activity
+    except DocumentError as exc:  # well-formed JSON, not an activity we can take: 422
+        if exc.reason != "unsupported_type":
+            raise ValidationError(exc.reason, exc.detail) from exc
+    try:
+        return parse_envelope(raw), None
+    except DocumentError as exc:
+        raise ValidationError(exc.reason, exc.detail) from exc
+
+
 async def receive(ctx: NodeContext, *, url: str, headers: Mapping[str, str], body: bytes,
                   recipient_handle: str | None) -> bool:
-    """Verify and store one POSTed activity; False when it was a duplicate (still a 202)."""
+    """Verify and store one POSTed activity; False when it was a duplicate or is ignored
+    (still a 202)."""
     recipient = None
     if recipient_handle is not None:
         async with ctx.db.sessions() as session:
@@ -142,37 +170,46 @@ async def receive(ctx: NodeContext, *, url: str, headers: Mapping[str, str], bod
     raw = load_json(body, limits=JsonLimits(
         max_bytes=ctx.settings.max_body_bytes,
         max_depth=int(ctx.settings.get("limits", "max_json_depth"))))
-    try:
-        activity: Activity = parse_activity(raw)
-    except DocumentError as exc:  # well-formed JSON, not an activity we can take: 422
-        raise ValidationError(exc.reason, exc.detail) from exc
+    envelope, activity = _parse(raw)
     found = await verify_signed(ctx, method="POST", url=url, headers=headers, body=body)
-    signer = found.key.controller
-    if signer != activity.actor:
+    if found.key.controller != envelope.actor:
         raise PermissionDeniedError("actor_mismatch",
                                     "the signing key does not belong to the activity's actor")
-    if not same_origin(activity.id, activity.actor):
+    if not same_origin(envelope.id, envelope.actor):
         raise PermissionDeniedError("origin_mismatch",
                                     "the activity id is not on the actor's origin")
-    host = check_host(ctx, activity.actor)
-    check_ownership(activity)
+    host = check_host(ctx, envelope.actor)
+    if activity is not None:
+        check_ownership(activity)
     now = ctx.now()
+    added = False
     async with ctx.db.transaction() as session:
         if found.fetched is not None:  # cached only now that the request is accepted
             await remember(ctx, session, found.fetched)
-        added = await inbox_store.add(session, activity_ap_id=activity.id, actor=activity.actor,
-                                      type=activity.type, recipient=recipient, document=raw,
-                                      now=now, host=host)  # the backlog cap counts by host
-        # interop(mastodon): any valid signed request from a host resets its unavailability.
-        peer = await peer_store.ensure(session, host)
-        values: dict[str, object] = {}
-        if flavour_of(headers) == "rfc9421" and not peer.accepts_rfc9421:
-            values["accepts_rfc9421"] = True
-        if peer.unavailable_since is not None or peer.failure_days:
-            values.update(unavailable_since=None, failure_days=[])
-            await delivery_store.resume_host(session, host, now)
-        if values:
-            await peer_store.set_values(session, host, **values)
-    if not added:
+        if activity is not None:
+            added = await inbox_store.add(session, activity_ap_id=activity.id,
+                                          actor=activity.actor, type=activity.type,
+                                          recipient=recipient, document=raw, now=now,
+                                          host=host)  # the backlog cap counts by host
+        await _note_signed_request(session, host, headers, now)
+    if activity is None:
+        # Authentic, but nothing the node acts on (a Like, a reaction, a Move…): not stored.
+        log.debug("ignored %s %s from %s", envelope.type, envelope.id, envelope.actor)
+    elif not added:
         log.info("duplicate activity %s from %s", activity.id, activity.actor)
     return added
+
+
+async def _note_signed_request(session: AsyncSession, host: str, headers: Mapping[str, str],
+                               now: datetime) -> None:
+    """What a verified request tells about its host: reachable, and its signature flavour."""
+    # interop(mastodon): any valid signed request from a host resets its unavailability.
+    peer = await peer_store.ensure(session, host)
+    values: dict[str, object] = {}
+    if flavour_of(headers) == "rfc9421" and not peer.accepts_rfc9421:
+        values["accepts_rfc9421"] = True
+    if peer.unavailable_since is not None or peer.failure_days:
+        values.update(unavailable_since=None, failure_days=[])
+        await delivery_store.resume_host(session, host, now)
+    if values:
+        await peer_store.set_values(session, host, **values)

@@ -29,6 +29,8 @@ from bovine.crypto.types import CryptographicIdentifier, CryptographicSecret
 from bovine.utils import get_gmt_now
 from cryptography.hazmat.primitives import serialization
 from fediverse_pasture.data_provider.models import ActorData
+from fediverse_pasture.server.verify_actor import ActorVerifier
+from fediverse_pasture.types import Message
 from httpsig import HeaderSigner, HeaderVerifier
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -39,6 +41,7 @@ from node.remote import RemoteError, Signer
 from node.services.follow import follow
 from node.services.resolve import node_actor, signer_of
 from node.store import follows as follow_store
+from node.store import inbox as inbox_store
 from node.store import objects as object_store
 from node.worker import run_until_idle
 from protocol.keys import generate_rsa
@@ -259,3 +262,21 @@ async def test_our_inbox_refuses_an_httpsig_post_whose_digest_is_not_the_bodys(
     response = await world.http.post(_inbox(world), content=swapped, headers=headers)
     assert response.status_code == 401
     assert response.json()["error"] == "digest_mismatch"
+
+
+async def test_pasture_actor_check_gets_its_signed_like_accepted(world: PastureWorld) -> None:
+    # Given fediverse-pasture's actor check, run for our node actor by the pasture's actor
+    message = Message()
+    verifier = ActorVerifier(actor_list=[world.actor_data], domain="pasture-one-actor",
+                             remote_uri=world.ctx.urls.actor("drenthe"), message=message)
+    verifier.remote_actor_uri = verifier.remote_uri
+    # When it fetches our actor and posts its signed Like of itself to our inbox
+    result = await verifier.fetch_remote_and_post_using_actor(await world.bovine_actor())
+    # Then both steps pass, the Like was answered 202, and nothing of it was kept
+    assert result == {"get_actor": True, "post_inbox": True}, message.steps
+    assert "Successfully posted to inbox with result" in message.steps
+    like = world.session.responses[-1]
+    assert (like.request.method, like.status_code) == ("POST", 202), message.steps
+    async with world.ctx.db.sessions() as session:
+        assert await inbox_store.state_of(session, orjson.loads(like.request.content)["id"]) \
+            is None

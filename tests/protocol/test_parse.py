@@ -25,6 +25,7 @@ from protocol.parse import (
     parse_actor,
     parse_datetime,
     parse_document,
+    parse_envelope,
     parse_object,
 )
 from protocol.vocab import ACTIVITY_TYPES, ACTOR_TYPES, OBJECT_TYPES, PUBLIC
@@ -400,6 +401,26 @@ def test_embedded_object_of_unknown_type_is_refused() -> None:
     assert reason(parse_activity, create(obj={"id": NOTE_ID, "type": "ChatMessage"})) == (
         "unsupported_type"
     )
+
+
+@pytest.mark.parametrize("type_", ["Like", ["EmojiReact", "Like"], "Create"])
+def test_envelope_of_any_activity_type_is_read(type_: Any) -> None:
+    envelope = parse_envelope(create(type=type_, obj="https://b.example/items/7"))
+    first = type_[0] if isinstance(type_, list) else type_
+    assert (envelope.id, envelope.type, envelope.actor) == (
+        "https://a.example/activities/1", first, ALICE)
+
+
+@pytest.mark.parametrize(("drop", "expected"), [("id", "missing_id"), ("type", "missing_type"),
+                                                ("actor", "missing_field")])
+def test_envelope_without_id_type_or_actor_is_refused(drop: str, expected: str) -> None:
+    raw = create(type="Like")
+    del raw[drop]
+    assert reason(parse_envelope, raw) == expected
+
+
+def test_envelope_with_two_actors_is_refused() -> None:
+    assert reason(parse_envelope, create(type="Like", actor=[ALICE, ALICE + "2"])) == "bad_field"
 
 
 def test_follow_without_object_is_refused() -> None:
