@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.services.context import NodeContext
 from node.services.documents import sign, tombstone_document
 from node.services.errors import GoneError, NotFoundError
+from node.services.items import theme_and_narrower
 from node.store import activities as activity_store
 from node.store import actors as actor_store
 from node.store import follows as follow_store
@@ -277,13 +278,20 @@ async def home_view(ctx: NodeContext) -> ActorView:
 
 
 async def actor_view(ctx: NodeContext, handle: str) -> ActorView:
-    """A local actor's page: its latest items (the node: all local items, and its initiatives)."""
+    """A local actor's page: its latest items (the node: all local items, and its initiatives;
+    a theme feed: every item on this node, own and received, of its theme or a narrower one)."""
     async with ctx.db.sessions() as session:
         actor = await _local_actor(session, handle)
         if actor.deleted:
             raise GoneError("gone", f"{handle!r} was deleted")
         is_node = actor.kind == "node"
-        f = ItemFilter(origin="local") if is_node else ItemFilter(attributed_to=actor.ap_id)
+        theme = actor.profile.get("theme") if actor.kind == "theme" else None
+        if is_node:
+            f = ItemFilter(origin="local")
+        elif isinstance(theme, str):
+            f = ItemFilter(themes_any=theme_and_narrower(theme))
+        else:
+            f = ItemFilter(attributed_to=actor.ap_id)
         items = await object_store.list_page(session, f, limit=HOME_ITEMS)
         initiatives = (await actor_store.list_local(session, kind="initiative",
                                                     limit=MAX_INITIATIVES) if is_node else [])

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from node.services.actors import create_initiative
@@ -104,3 +105,18 @@ async def test_initiative_following_its_own_nodes_theme_feed_gets_its_items(
     await follow(drenthe, "zorg@drenthe.test", as_handle=INITIATIVE)
     # Then its feed holds what that feed announced: the own items and the relayed one
     assert await _feed(fed, INITIATIVE) == own | {received}
+
+
+async def test_theme_page_lists_received_items_of_its_theme(fed: Federation) -> None:
+    # Given Drenthe follows Fryslân and received a care item from it
+    await follow(fed["drenthe"].ctx, fed["fryslan"].ctx.urls.actor("fryslan"))
+    await fed.settle()
+    await _item(fed, "Maaltijden aan huis", "meals")
+    await fed.settle()
+    # When Drenthe's care feed page is read in a browser
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fed["drenthe"].app)) as web:
+        response = await web.get("https://drenthe.test/actors/zorg",
+                                 headers={"Accept": "text/html"})
+    # Then the received item is listed
+    assert response.status_code == 200
+    assert "Maaltijden aan huis" in response.text

@@ -49,6 +49,20 @@ async def test_home_links_the_node_actor_as_alternate(client: httpx.AsyncClient)
                                         'type="application/activity+json"')
 
 
+async def test_theme_page_lists_the_items_of_its_theme_and_narrower_ones(
+        client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    # Given items of the care theme, of a narrower one, and of another theme
+    await make_initiative(ctx)
+    await make_item(ctx, title="Zorg dichtbij", themes=("care-wellbeing",))
+    await make_item(ctx, None, title="Maaltijden aan huis", themes=("meals",))
+    await make_item(ctx, title="Zonnedak", themes=("energy-generation",))
+    # When the care theme feed's page is read
+    html = await page(client, "https://drenthe.test/actors/zorg")
+    # Then it lists both care items and nothing else
+    assert "Zorg dichtbij" in html and "Maaltijden aan huis" in html
+    assert "Zonnedak" not in html and "Nog geen items." not in html
+
+
 async def test_item_title_with_script_is_escaped(client: httpx.AsyncClient,
                                                  ctx: NodeContext) -> None:
     await make_initiative(ctx)
