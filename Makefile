@@ -21,10 +21,15 @@ install: $(STAMP)
 demo: install
 	$(BIN)/python -m node.demo --dir $(DEMO_DIR)
 
+# pytest runs from a fresh temporary directory: libraries that write into the working directory
+# (bovine's JSON-LD cache) must not leave files in the checkout (tests/conftest.py checks it).
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	work="$$(mktemp -d)" && cd "$$work" && status=0 && \
+		"$(CURDIR)/$(BIN)/python" -m pytest -c "$(CURDIR)/pyproject.toml" \
+		--rootdir "$(CURDIR)" "$(CURDIR)/tests" || status=$$?; \
+		rm -rf "$$work"; exit $$status
 
 lint: install
 	$(BIN)/ruff check .
