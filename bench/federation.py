@@ -458,7 +458,7 @@ async def delivery(tmp: Path, sizes: Sizes) -> list[Row]:
 async def _delivery_rows(origin: Node, base: str, documents: list[dict[str, Any]],
                          sizes: Sizes) -> list[Row]:
     n, ctx, sql = len(documents), origin.ctx, _Statements()
-    concurrency = int(ctx.settings.get("federation", "delivery_concurrency"))
+    concurrency = ctx.settings.federation.delivery_concurrency
     key, key_id, _, _ = await _node_key(ctx)
     first = await create_item(ctx, _item(0), SYSTEM)
     body = orjson.dumps((await _create_documents(ctx, [first.ap_id]))[0])
@@ -551,7 +551,7 @@ async def _inbox_rows(now: datetime, receiver: Node, origin_iri: str, key: rsa.R
     peer sends them; what fails is re-sent one at a time), then the worker applies them all."""
     ctx = receiver.ctx
     await fetch_actor(ctx, origin_iri)  # the sender's key is cached, as for any known peer
-    url = f"{ctx.settings.url}/inbox"
+    url = f"{ctx.settings.node.url}/inbox"
     requests = []
     for document in documents:
         body = orjson.dumps(document)
@@ -560,7 +560,7 @@ async def _inbox_rows(now: datetime, receiver: Node, origin_iri: str, key: rsa.R
     public = key.public_key()
     bare = _rate(lambda r: verify_request("POST", r[0], r[1], r[2], public, now=now), requests,
                  sizes.seconds)
-    concurrency, m = int(ctx.settings.get("federation", "delivery_concurrency")), len(requests)
+    concurrency, m = ctx.settings.federation.delivery_concurrency, len(requests)
     half = m // 2
     before = sql.count
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app)) as client:

@@ -36,7 +36,7 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
     if http is None:
         # The guarded client connects only to the addresses it checked (no DNS rebinding).
         http = build_http_client(RemotePolicy(
-            allow_private_network=settings.allow_private_network))
+            allow_private_network=settings.node.allow_private_network))
     ctx = NodeContext(settings=settings, db=db, clock=clock, http=http, keygen=keygen,
                       password_hasher=password_hasher or PasswordHasher())
 

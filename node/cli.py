@@ -94,7 +94,7 @@ async def open_context(settings: Settings) -> AsyncIterator[NodeContext]:
     # interop(bovine-herd): the worker `serve` runs uses this context to deliver and to fetch
     # followers' actors; without a client every delivery crashed the worker round, so a served
     # node never sent an Accept. Same client settings as create_app's.
-    http = build_http_client(RemotePolicy(allow_private_network=settings.allow_private_network))
+    http = build_http_client(RemotePolicy(allow_private_network=settings.node.allow_private_network))
     try:
         yield NodeContext(settings=settings, db=db, http=http)
     finally:
@@ -105,7 +105,7 @@ async def open_context(settings: Settings) -> AsyncIterator[NodeContext]:
 async def _ensure_node(settings: Settings) -> str:
     async with open_context(settings) as ctx:
         actor = await ensure_node_actor(ctx)
-        if actor.ap_id != ctx.urls.actor(settings.handle.lower()):
+        if actor.ap_id != ctx.urls.actor(settings.node.handle.lower()):
             raise CliError(f"the database already belongs to the node {actor.ap_id}")
         return actor.ap_id
 
@@ -156,8 +156,9 @@ def _cmd_init(args: argparse.Namespace) -> int:
     settings = init_node(Path(args.dir), url=args.url, name=args.name, handle=args.handle,
                          database=args.database, role=args.role,
                          allow_private_network=args.allow_private_network, province=args.province)
-    print(f"Initialised {settings.name} ({settings.handle}@{settings.host}) in {settings.dir}")
-    print(f"  node actor: {settings.url}/actors/{settings.handle}")
+    node = settings.node
+    print(f"Initialised {node.name} ({node.handle}@{node.host}) in {settings.dir}")
+    print(f"  node actor: {node.url}/actors/{node.handle}")
     print(f"  database:   {redact(settings.database_url)}")
     print(f"Next: {PROG} user add {args.dir} NAME --role admin --password-stdin; "
           f"{PROG} serve {args.dir}")
@@ -222,8 +223,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # Volunteers run `serve` unattended (systemd, Docker): an upgrade needs no separate step.
     migrate_database(settings)
     asyncio.run(_ensure_node(settings))
-    host = args.host or str(settings.get("server", "host"))
-    port = args.port or int(settings.get("server", "port"))
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
     try:
         return asyncio.run(_serve(settings, host, port, with_worker=not args.no_worker))
     except SystemExit as exc:  # uvicorn exits 3 when it cannot start (port in use); it logged why

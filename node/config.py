@@ -1,158 +1,219 @@
-"""Node settings: one frozen ``Settings`` value, read from ``DIR/kennisknoop.toml`` and the environment.
+"""Node settings: one frozen, typed tree, read from ``DIR/kennisknoop.toml`` and the environment.
 
-Every setting is declared once in ``SETTINGS`` with its section, key, default and help text; the
-TOML file written by ``kennisknoop init`` and the docs are generated from that table, and a test
-checks they agree. Any setting can be overridden by ``KENNISKNOOP_<SECTION>_<KEY>`` (for example
-``KENNISKNOOP_FEDERATION_MODE=allowlist``). Only ``cli.py`` (and tests) load settings; nothing reads
-configuration at import time.
+Each TOML section is a frozen dataclass (``NodeSettings`` is ``[node]``, ``FederationSettings`` is
+``[federation]`` ...), and ``Settings`` holds one of each, so code reads ``settings.federation.mode``
+and the type checker sees every use: a mistyped setting is a type error, not a ``KeyError`` at run
+time. A setting is declared once, as a field with its default and help text::
+
+    @dataclass(frozen=True)
+    class FederationSettings:
+        lease_seconds: int = setting(300, "How long a worker holds a claimed row ...")
+
+The field's type decides how a value is read (``str``, ``int``, ``bool``, ``tuple[str, ...]`` for
+a list, or a ``Literal`` of the allowed words); ``minimum=`` adds a lower bound. The TOML file
+written by ``kennisknoop init``, ``SETTINGS`` and the table in docs/configuration.md are generated
+from these classes, and tests check they agree. A new section is a new class plus one field of
+``Settings``.
+
+Any setting can be overridden by ``KENNISKNOOP_<SECTION>_<KEY>`` (for example
+``KENNISKNOOP_FEDERATION_MODE=allowlist``). Only ``cli.py`` (and tests) load settings; nothing
+reads configuration at import time.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar, get_args, get_origin
 from urllib.parse import urlsplit
 
 CONFIG_FILE = "kennisknoop.toml"
-ROLES = ("provincial", "aggregator")
-FEDERATION_MODES = ("open", "allowlist", "blocklist")
-FOLLOW_APPROVAL = ("auto", "manual")
+
+Role = Literal["provincial", "aggregator"]
+FederationMode = Literal["open", "allowlist", "blocklist"]
+FollowApproval = Literal["auto", "manual"]
+ROLES: tuple[str, ...] = get_args(Role)
+
+_T = TypeVar("_T")
 
 
 class ConfigError(Exception):
     """The configuration is missing or invalid; ``str(exc)`` is one readable line."""
 
 
-@dataclass(frozen=True)
-class Setting:
-    section: str
-    key: str
-    default: Any
-    help: str
-
-    @property
-    def env(self) -> str:
-        return f"KENNISKNOOP_{self.section.upper()}_{self.key.upper()}"
+def setting(default: _T, help: str, *, minimum: int | None = None) -> _T:
+    """Declare one setting: its default, its help text and (for numbers) its lowest value."""
+    return field(default=default, metadata={"help": help, "minimum": minimum})
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("node", "url", "", "Public base URL of this node, e.g. https://kennis.doarpswurk.nl "
-            "(http://127.0.0.1:PORT for local use). Object IRIs are built from it: never change it "
-            "after federating."),
-    Setting("node", "name", "", "Display name of the node actor (the provincial association)."),
-    Setting("node", "handle", "", "Handle of the node actor, as in handle@host."),
-    Setting("node", "role", "provincial", "provincial: owns initiatives; aggregator: the national "
-            "node that follows every provincial node."),
-    Setting("node", "province_code", "", "CBS province code of this node (PV20..PV31), empty for "
-            "the national aggregator."),
-    Setting("node", "summary", "", "Short description of the node, shown on its actor and home page."),
-    Setting("node", "allow_private_network", False, "Allow outbound requests to loopback and "
-            "private addresses (local demos and tests only)."),
-    Setting("database", "url", "", "SQLAlchemy database URL. Empty: SQLite file kennisknoop.db in "
-            "the node directory. PostgreSQL: postgresql+psycopg://user@host/dbname."),
-    Setting("server", "host", "127.0.0.1", "Address `kennisknoop serve` listens on."),
-    Setting("server", "port", 8000, "Port `kennisknoop serve` listens on."),
-    Setting("limits", "max_body_bytes", 1_000_000, "Largest request body accepted (bytes)."),
-    Setting("limits", "max_json_depth", 32, "Deepest JSON nesting accepted in a request body."),
-    Setting("limits", "page_size", 20, "Items per page in collections and API lists."),
-    Setting("limits", "inbox_rate_per_host", 10, "Inbox requests per second accepted from one "
-            "remote host (the host of the signature's key id), counted before the signature is "
-            "checked; more get 429 with Retry-After and are sent again by the peer. Counted per "
-            "web process. 0: no limit."),
-    Setting("limits", "inbox_burst_per_host", 50, "Inbox requests one remote host may send at "
-            "once above `inbox_rate_per_host` (the size of its token bucket)."),
-    Setting("limits", "inbox_rate_total", 50, "Inbox requests per second accepted, per web "
-            "process, from all hosts together that have not yet sent a verified activity "
-            "(strangers, made-up hosts, unsigned requests): stops a flood from ever-new hosts "
-            "without starving known peers, which each keep their own limit. 0: no limit."),
-    Setting("limits", "inbox_burst_total", 500, "Inbox requests from such hosts accepted at "
-            "once above `inbox_rate_total`."),
-    Setting("limits", "inbox_pending_per_host", 1_000, "Received activities of one remote host "
-            "that may wait to be applied; past this its new ones get 503 with Retry-After until "
-            "the worker catches up, so one peer cannot fill the disk. 0: no limit."),
-    Setting("federation", "mode", "open", "open: federate with anyone not blocked; allowlist: only "
-            "with the hosts in `allow`; blocklist: anyone but the hosts in `block`."),
-    Setting("federation", "allow", [], "Hosts federated with in allowlist mode."),
-    Setting("federation", "block", [], "Hosts refused in open and blocklist mode."),
-    Setting("federation", "follow_approval", "auto", "auto: accept follow requests at once; "
-            "manual: an admin approves them."),
-    Setting("federation", "retry_initial_seconds", 30, "First retry delay of a failed delivery."),
-    Setting("federation", "retry_max_seconds", 21_600, "Largest delay between delivery retries."),
-    Setting("federation", "give_up_after_hours", 96, "Stop retrying a delivery after this many "
-            "hours (anti-entropy still repairs the gap later)."),
-    Setting("federation", "sync_interval_seconds", 3_600, "How often anti-entropy compares "
-            "followees' outboxes with what is stored."),
-    Setting("federation", "delivery_concurrency", 8, "Deliveries sent at once by one worker."),
-    Setting("federation", "lease_seconds", 300, "How long a worker holds a claimed inbox, "
-            "delivery or job row: a killed worker's rows are taken up again after this. Keep it "
-            "above the slowest step (a delivery may take 30 s)."),
-)
-
-
-def _by_section() -> dict[str, list[Setting]]:
-    out: dict[str, list[Setting]] = {}
-    for s in SETTINGS:
-        out.setdefault(s.section, []).append(s)
-    return out
+# --- the settings, one class per section ----------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Settings:
-    """All settings of one node; ``values`` is keyed by ``(section, key)``."""
+class NodeSettings:
+    """``[node]``: who this node is."""
 
-    dir: Path
-    values: Mapping[tuple[str, str], Any] = field(default_factory=dict)
-
-    def get(self, section: str, key: str) -> Any:
-        return self.values[(section, key)]
-
-    @property
-    def url(self) -> str:
-        return str(self.values[("node", "url")]).rstrip("/")
+    url: str = setting("", "Public base URL of this node, e.g. https://kennis.doarpswurk.nl "
+                       "(http://127.0.0.1:PORT for local use). Object IRIs are built from it: never "
+                       "change it after federating.")
+    name: str = setting("", "Display name of the node actor (the provincial association).")
+    handle: str = setting("", "Handle of the node actor, as in handle@host.")
+    role: Role = setting("provincial", "provincial: owns initiatives; aggregator: the national "
+                         "node that follows every provincial node.")
+    province_code: str = setting("", "CBS province code of this node (PV20..PV31), empty for the "
+                                 "national aggregator.")
+    summary: str = setting("", "Short description of the node, shown on its actor and home page.")
+    allow_private_network: bool = setting(False, "Allow outbound requests to loopback and private "
+                                          "addresses (local demos and tests only).")
 
     @property
     def host(self) -> str:
         """The authority of the node URL (host[:port]), lower-cased."""
         return urlsplit(self.url).netloc.lower()
 
-    @property
-    def name(self) -> str:
-        return str(self.values[("node", "name")])
 
-    @property
-    def handle(self) -> str:
-        return str(self.values[("node", "handle")])
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """``[database]``: where the node keeps its data."""
 
-    @property
-    def role(self) -> str:
-        return str(self.values[("node", "role")])
+    url: str = setting("", "SQLAlchemy database URL. Empty: SQLite file kennisknoop.db in the node "
+                       "directory. PostgreSQL: postgresql+psycopg://user@host/dbname.")
 
-    @property
-    def allow_private_network(self) -> bool:
-        return bool(self.values[("node", "allow_private_network")])
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """``[server]``: where ``kennisknoop serve`` listens."""
+
+    host: str = setting("127.0.0.1", "Address `kennisknoop serve` listens on.")
+    port: int = setting(8000, "Port `kennisknoop serve` listens on.")
+
+
+@dataclass(frozen=True)
+class LimitsSettings:
+    """``[limits]``: sizes and rates of what the node accepts."""
+
+    max_body_bytes: int = setting(1_000_000, "Largest request body accepted (bytes).")
+    max_json_depth: int = setting(32, "Deepest JSON nesting accepted in a request body.")
+    page_size: int = setting(20, "Items per page in collections and API lists.")
+    inbox_rate_per_host: int = setting(
+        10, "Inbox requests per second accepted from one remote host (the host of the signature's "
+        "key id), counted before the signature is checked; more get 429 with Retry-After and are "
+        "sent again by the peer. Counted per web process. 0: no limit.", minimum=0)
+    inbox_burst_per_host: int = setting(
+        50, "Inbox requests one remote host may send at once above `inbox_rate_per_host` (the "
+        "size of its token bucket).", minimum=0)
+    inbox_rate_total: int = setting(
+        50, "Inbox requests per second accepted, per web process, from all hosts together that "
+        "have not yet sent a verified activity (strangers, made-up hosts, unsigned requests): "
+        "stops a flood from ever-new hosts without starving known peers, which each keep their "
+        "own limit. 0: no limit.", minimum=0)
+    inbox_burst_total: int = setting(
+        500, "Inbox requests from such hosts accepted at once above `inbox_rate_total`.",
+        minimum=0)
+    inbox_pending_per_host: int = setting(
+        1_000, "Received activities of one remote host that may wait to be applied; past this "
+        "its new ones get 503 with Retry-After until the worker catches up, so one peer cannot "
+        "fill the disk. 0: no limit.", minimum=0)
+
+
+@dataclass(frozen=True)
+class FederationSettings:
+    """``[federation]``: with whom the node federates, and how hard it tries."""
+
+    mode: FederationMode = setting("open", "open: federate with anyone not blocked; allowlist: "
+                                   "only with the hosts in `allow`; blocklist: anyone but the "
+                                   "hosts in `block`.")
+    allow: tuple[str, ...] = setting((), "Hosts federated with in allowlist mode.")
+    block: tuple[str, ...] = setting((), "Hosts refused in open and blocklist mode.")
+    follow_approval: FollowApproval = setting("auto", "auto: accept follow requests at once; "
+                                              "manual: an admin approves them.")
+    retry_initial_seconds: int = setting(30, "First retry delay of a failed delivery.")
+    retry_max_seconds: int = setting(21_600, "Largest delay between delivery retries.")
+    give_up_after_hours: int = setting(96, "Stop retrying a delivery after this many hours "
+                                       "(anti-entropy still repairs the gap later).")
+    sync_interval_seconds: int = setting(3_600, "How often anti-entropy compares followees' "
+                                         "outboxes with what is stored.")
+    delivery_concurrency: int = setting(8, "Deliveries sent at once by one worker.")
+    lease_seconds: int = setting(300, "How long a worker holds a claimed inbox, delivery or job "
+                                 "row: a killed worker's rows are taken up again after this. Keep "
+                                 "it above the slowest step (a delivery may take 30 s).")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of one node: one frozen section per TOML table, plus the node directory."""
+
+    dir: Path
+    node: NodeSettings = NodeSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    server: ServerSettings = ServerSettings()
+    limits: LimitsSettings = LimitsSettings()
+    federation: FederationSettings = FederationSettings()
 
     @property
     def database_url(self) -> str:
-        url = str(self.values[("database", "url")])
-        return url or f"sqlite+aiosqlite:///{self.dir / 'kennisknoop.db'}"
+        """``database.url``, or the SQLite file in the node directory when it is empty."""
+        return self.database.url or f"sqlite+aiosqlite:///{self.dir / 'kennisknoop.db'}"
+
+
+# --- the table of settings, derived from the classes ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting as the file, the environment and the docs see it."""
+
+    section: str
+    key: str
+    type: Any
+    default: Any
+    help: str
+    minimum: int | None = None
 
     @property
-    def page_size(self) -> int:
-        return int(self.values[("limits", "page_size")])
+    def env(self) -> str:
+        return f"KENNISKNOOP_{self.section.upper()}_{self.key.upper()}"
 
     @property
-    def max_body_bytes(self) -> int:
-        return int(self.values[("limits", "max_body_bytes")])
+    def choices(self) -> tuple[str, ...]:
+        return get_args(self.type) if get_origin(self.type) is Literal else ()
 
 
-def _coerce(setting: Setting, value: Any, origin: str) -> Any:
-    default = setting.default
+def _sections() -> dict[str, type[Any]]:
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Settings) if f.name != "dir"}
+
+
+def _table() -> tuple[Setting, ...]:
+    out = []
+    for section, cls in _sections().items():
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            out.append(Setting(section, f.name, hints[f.name], f.default, f.metadata["help"],
+                               f.metadata["minimum"]))
+    return tuple(out)
+
+
+SETTINGS: tuple[Setting, ...] = _table()
+
+
+def value_of(settings: Settings, item: Setting) -> Any:
+    """The value of one setting, for code that walks ``SETTINGS`` (rendering, docs)."""
+    return getattr(getattr(settings, item.section), item.key)
+
+
+# --- reading values -------------------------------------------------------------------------------
+
+
+def _coerce(item: Setting, value: Any, origin: str) -> Any:
+    kind = str if item.choices else item.type
     try:
-        if isinstance(default, bool):
+        if kind is bool:
             if isinstance(value, bool):
                 return value
             text = str(value).strip().lower()
@@ -161,32 +222,41 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
             if text in ("0", "false", "no", "off", ""):
                 return False
             raise ValueError(value)
-        if isinstance(default, int):
+        if kind is int:
             if isinstance(value, bool):
                 raise ValueError(value)
             return int(value)
-        if isinstance(default, list):
+        if kind == tuple[str, ...]:
             if isinstance(value, str):
-                return [v.strip() for v in value.split(",") if v.strip()]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
                 raise ValueError(value)
-            return list(value)
+            return tuple(value)
         if not isinstance(value, str):
             raise ValueError(value)
         return value
     except ValueError as exc:
-        raise ConfigError(
-            f"{origin}: {setting.section}.{setting.key} has an invalid value {value!r}"
-        ) from exc
+        raise ConfigError(f"{origin}: {item.section}.{item.key} has an invalid value {value!r}"
+                          ) from exc
+
+
+def _check(item: Setting, value: Any) -> None:
+    if item.choices and value not in item.choices:
+        raise ConfigError(f"{item.section}.{item.key} must be one of {', '.join(item.choices)}")
+    if item.minimum is not None and value < item.minimum:
+        raise ConfigError(f"{item.section}.{item.key} must be {item.minimum} or more")
 
 
 def build_settings(directory: Path, overrides: Mapping[tuple[str, str], Any] | None = None,
                    *, environ: Mapping[str, str] | None = None, file_values: Mapping[str, Any]
                    | None = None) -> Settings:
-    """Combine defaults, file values, environment and explicit overrides; validate the result."""
+    """Combine defaults, file values, environment and explicit overrides; validate the result.
+
+    ``overrides`` are keyed by ``(section, key)``, as a command-line option would give them.
+    """
     env = os.environ if environ is None else environ
-    values: dict[tuple[str, str], Any] = {}
     file_values = file_values or {}
+    overrides = overrides or {}
     known = {(s.section, s.key) for s in SETTINGS}
     for section, table in file_values.items():
         if not isinstance(table, dict):
@@ -194,6 +264,10 @@ def build_settings(directory: Path, overrides: Mapping[tuple[str, str], Any] | N
         for key in table:
             if (section, key) not in known:
                 raise ConfigError(f"{CONFIG_FILE}: unknown setting {section}.{key}")
+    for section, key in overrides:
+        if (section, key) not in known:
+            raise ConfigError(f"option: unknown setting {section}.{key}")
+    values: dict[str, dict[str, Any]] = {section: {} for section in _sections()}
     for s in SETTINGS:
         value: Any = s.default
         section_values = file_values.get(s.section, {})
@@ -201,35 +275,28 @@ def build_settings(directory: Path, overrides: Mapping[tuple[str, str], Any] | N
             value = _coerce(s, section_values[s.key], CONFIG_FILE)
         if s.env in env:
             value = _coerce(s, env[s.env], s.env)
-        if overrides and (s.section, s.key) in overrides:
+        if (s.section, s.key) in overrides:
             value = _coerce(s, overrides[(s.section, s.key)], "option")
-        values[(s.section, s.key)] = value
-    settings = Settings(dir=directory, values=values)
-    _validate(settings)
-    return settings
+        values[s.section][s.key] = value
+    values["node"]["url"] = values["node"]["url"].rstrip("/")
+    _validate_node(values["node"])
+    for s in SETTINGS:
+        _check(s, values[s.section][s.key])
+    sections = {name: cls(**values[name]) for name, cls in _sections().items()}
+    return Settings(dir=directory, **sections)
 
 
-def _validate(settings: Settings) -> None:
-    url = settings.url
+def _validate_node(node: Mapping[str, Any]) -> None:
+    url = node["url"]
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"node.url must be an http(s) URL, got {url!r}")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise ConfigError("node.url must be a bare origin such as https://kennis.example")
-    if not settings.name:
+    if not node["name"]:
         raise ConfigError("node.name is required")
-    if not settings.handle:
+    if not node["handle"]:
         raise ConfigError("node.handle is required")
-    if settings.role not in ROLES:
-        raise ConfigError(f"node.role must be one of {', '.join(ROLES)}")
-    if settings.get("federation", "mode") not in FEDERATION_MODES:
-        raise ConfigError(f"federation.mode must be one of {', '.join(FEDERATION_MODES)}")
-    if settings.get("federation", "follow_approval") not in FOLLOW_APPROVAL:
-        raise ConfigError(f"federation.follow_approval must be one of {', '.join(FOLLOW_APPROVAL)}")
-    for key in ("inbox_rate_per_host", "inbox_burst_per_host", "inbox_rate_total",
-                "inbox_burst_total", "inbox_pending_per_host"):
-        if int(settings.get("limits", key)) < 0:
-            raise ConfigError(f"limits.{key} must be 0 or more")
 
 
 def load_settings(directory: Path, *, environ: Mapping[str, str] | None = None) -> Settings:
@@ -244,12 +311,15 @@ def load_settings(directory: Path, *, environ: Mapping[str, str] | None = None) 
     return build_settings(directory.resolve(), environ=environ, file_values=data)
 
 
+# --- writing the file and the docs ----------------------------------------------------------------
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
@@ -259,12 +329,16 @@ def render_toml(settings: Settings) -> str:
     """The configuration file for ``settings``, every setting with its help text as a comment."""
     lines = ["# Kennisknoop node settings. Every value can be overridden with the environment",
              "# variable shown beside it. Documentation: docs/configuration.md", ""]
-    for section, items in _by_section().items():
-        lines.append(f"[{section}]")
-        for s in items:
-            lines.append(f"# {s.help} (env {s.env})")
-            lines.append(f"{s.key} = {_toml_value(settings.get(s.section, s.key))}")
-        lines.append("")
+    section = ""
+    for s in SETTINGS:
+        if s.section != section:
+            if section:
+                lines.append("")
+            section = s.section
+            lines.append(f"[{section}]")
+        lines.append(f"# {s.help} (env {s.env})")
+        lines.append(f"{s.key} = {_toml_value(value_of(settings, s))}")
+    lines.append("")
     return "\n".join(lines)
 
 

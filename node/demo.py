@@ -86,7 +86,7 @@ async def _fill(directory: Path, spec: NodeSpec, password: str) -> None:
 def prepare(spec: NodeSpec, directory: Path, port: int) -> RunningNode:
     """Initialise and fill the node unless ``directory`` already holds one."""
     if (directory / CONFIG_FILE).exists():
-        return RunningNode(spec, directory, load(directory).url, None)
+        return RunningNode(spec, directory, load(directory).node.url, None)
     url = f"http://127.0.0.1:{port}"
     init_node(directory, url=url, name=spec.name, handle=spec.handle, role=spec.role,
               allow_private_network=True, province=spec.province, environ={})

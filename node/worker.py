@@ -38,7 +38,7 @@ INBOX_MAX_ATTEMPTS = 8
 def _lease(ctx: NodeContext) -> timedelta:
     # Long enough for the slowest step (a delivery hits its 30 s deadline); short enough that a
     # killed worker's rows are not stuck for long.
-    return timedelta(seconds=int(ctx.settings.get("federation", "lease_seconds")))
+    return timedelta(seconds=ctx.settings.federation.lease_seconds)
 
 
 async def run_once(ctx: NodeContext, *, batch: int = BATCH) -> int:
@@ -106,7 +106,7 @@ async def _delivery_batch(ctx: NodeContext, batch: int) -> int:
         rows = await delivery_store.claim(session, now=ctx.now(), limit=batch, lease=_lease(ctx))
     if not rows:
         return 0
-    limit = asyncio.Semaphore(int(ctx.settings.get("federation", "delivery_concurrency")))
+    limit = asyncio.Semaphore(ctx.settings.federation.delivery_concurrency)
     # A peer that hangs until the deadline must not hold every slot: each host gets at most
     # PER_HOST of them, taken before a slot, so healthy peers in the same round go ahead.
     per_host: dict[str, asyncio.Semaphore] = {}
@@ -129,7 +129,7 @@ async def _job_batch(ctx: NodeContext, batch: int) -> int:
 
 
 async def _run_job(ctx: NodeContext, job: Job) -> None:
-    interval = timedelta(seconds=int(ctx.settings.get("federation", "sync_interval_seconds")))
+    interval = timedelta(seconds=ctx.settings.federation.sync_interval_seconds)
     try:
         if job.kind != "sync":
             raise RejectedError("unknown_job", job.kind)
@@ -165,7 +165,7 @@ async def _run_job(ctx: NodeContext, job: Job) -> None:
 async def run(ctx: NodeContext, stop_event: asyncio.Event, *, idle_seconds: float = IDLE_SECONDS
               ) -> None:
     """Work due rows until ``stop_event`` is set; sleep ``idle_seconds`` when nothing is due."""
-    log.info("worker started for %s", ctx.settings.url)
+    log.info("worker started for %s", ctx.settings.node.url)
     while not stop_event.is_set():
         try:
             if await run_once(ctx):

@@ -86,13 +86,13 @@ async def ensure_node_actor(ctx: NodeContext) -> StoredActor:
     async with ctx.db.transaction() as session:
         node = await actor_store.get_node(session)
         if node is None:
-            profile: dict[str, Any] = {"role": settings.role}
-            province = settings.get("node", "province_code")
+            profile: dict[str, Any] = {"role": settings.node.role}
+            province = settings.node.province_code
             if province:
                 profile["province_code"] = province
             node = await _insert_local_actor(
-                ctx, session, kind="node", type="Organization", handle=settings.handle.lower(),
-                name=settings.name, summary=settings.get("node", "summary") or None,
+                ctx, session, kind="node", type="Organization", handle=settings.node.handle.lower(),
+                name=settings.node.name, summary=settings.node.summary or None,
                 profile=profile)
         await _ensure_theme_actors(ctx, session, node)
         return node
@@ -101,7 +101,7 @@ async def ensure_node_actor(ctx: NodeContext) -> StoredActor:
 async def _ensure_theme_actors(ctx: NodeContext, session: AsyncSession, node: StoredActor
                                ) -> None:
     """One ``Group`` actor per top-level theme (``zorg@host``…) announcing matching items."""
-    scope = "landelijk" if ctx.settings.role == "aggregator" else node.name
+    scope = "landelijk" if ctx.settings.node.role == "aggregator" else node.name
     for theme in vocab_themes.all_themes():
         if theme.broader is not None or await actor_store.get_local(session, theme.hashtag):
             continue

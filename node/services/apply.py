@@ -284,7 +284,7 @@ async def handle_follow(ctx: NodeContext, activity: Activity, sender: str) -> Ap
         local = await actor_store.get(session, target)
         if local is None or not local.is_local or local.deleted:
             raise RejectedError("not_found", f"no local actor {target}")
-        manual = ctx.settings.get("federation", "follow_approval") == "manual"
+        manual = ctx.settings.federation.follow_approval == "manual"
         state = "pending" if manual else "accepted"
         now = ctx.now()
         existing = await follow_store.get(session, sender, target)

@@ -225,7 +225,7 @@ async def read_collection(ctx: NodeContext, handle: str, name: CollectionName,
             }
             return CollectionView(actor, name, total, document, [])
         rows, has_older, has_newer = await _page(session, actor, name, page,
-                                                 ctx.settings.page_size)
+                                                 ctx.settings.limits.page_size)
     entries = [entry for _, entry in rows]
     next_url = page_url(iri, PageRequest(max_id=rows[-1][0])) if has_older else None
     prev_url = page_url(iri, PageRequest(min_id=rows[0][0])) if has_newer else None

@@ -42,7 +42,7 @@ class NodeContext:
     _remote: RemoteClient | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.urls = Urls(self.settings.url)
+        self.urls = Urls(self.settings.node.url)
 
     @property
     def remote(self) -> RemoteClient:
@@ -51,8 +51,8 @@ class NodeContext:
             if self.http is None:
                 raise RuntimeError("this node has no outbound HTTP client")
             self._remote = RemoteClient(self.http, RemotePolicy(
-                allow_private_network=self.settings.allow_private_network,
-                max_bytes=self.settings.max_body_bytes), clock=self.clock)
+                allow_private_network=self.settings.node.allow_private_network,
+                max_bytes=self.settings.limits.max_body_bytes), clock=self.clock)
         return self._remote
 
     def now(self) -> datetime:

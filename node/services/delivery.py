@@ -82,8 +82,8 @@ async def fan_out(ctx: NodeContext, session: AsyncSession, *, actor: StoredActor
 
 def backoff_seconds(ctx: NodeContext, attempts: int) -> float:
     """Exponential backoff with ±25 % jitter, capped at ``retry_max_seconds``."""
-    initial = float(ctx.settings.get("federation", "retry_initial_seconds"))
-    cap = float(ctx.settings.get("federation", "retry_max_seconds"))
+    initial = float(ctx.settings.federation.retry_initial_seconds)
+    cap = float(ctx.settings.federation.retry_max_seconds)
     base = min(cap, initial * (2 ** max(0, attempts - 1)))
     return base * random.uniform(0.75, 1.25)
 
@@ -127,7 +127,7 @@ async def record(ctx: NodeContext, delivery: Delivery, outcome: Outcome) -> None
     """Write the outcome of a step: the delivery's state and the peer's health."""
     now = ctx.now()
     give_up_at = delivery.created_at + timedelta(
-        hours=float(ctx.settings.get("federation", "give_up_after_hours")))
+        hours=float(ctx.settings.federation.give_up_after_hours))
     async with ctx.db.transaction() as session:
         peer = await peer_store.ensure(session, delivery.host)
         if isinstance(outcome, Sent):
@@ -163,7 +163,7 @@ async def _record_retry(ctx: NodeContext, session: AsyncSession, delivery: Deliv
     delay = outcome.after
     if unavailable is not None:
         # A peer down for days is probed slowly; its first success resumes everything.
-        delay = max(delay, float(ctx.settings.get("federation", "retry_max_seconds")))
+        delay = max(delay, float(ctx.settings.federation.retry_max_seconds))
     next_at = now + timedelta(seconds=delay)
     if next_at > give_up_at:
         await delivery_store.finish(session, delivery.id, state="failed",

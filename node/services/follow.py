@@ -43,7 +43,7 @@ async def resolve_target(ctx: NodeContext, target: str) -> str:
                               field="target") from exc
     if f"{ctx.urls.host}" == host.lower():
         return ctx.urls.actor(user.lower())
-    schemes = ["https", "http"] if ctx.settings.allow_private_network else ["https"]
+    schemes = ["https", "http"] if ctx.settings.node.allow_private_network else ["https"]
     last: RemoteError | None = None
     for scheme in schemes:
         url = f"{scheme}://{host}/.well-known/webfinger?resource=acct:{user}@{host}"

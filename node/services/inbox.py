@@ -56,9 +56,9 @@ def _normalised(hosts: tuple[str, ...]) -> frozenset[str]:
 
 def host_allowed(ctx: NodeContext, host: str) -> bool:
     """The federation policy (open / allowlist / blocklist) for a normalised host."""
-    mode = ctx.settings.get("federation", "mode")
-    allow = _normalised(tuple(ctx.settings.get("federation", "allow")))
-    block = _normalised(tuple(ctx.settings.get("federation", "block")))
+    mode = ctx.settings.federation.mode
+    allow = _normalised(ctx.settings.federation.allow)
+    block = _normalised(ctx.settings.federation.block)
     if host in block:
         return False
     if mode == "allowlist":
@@ -168,8 +168,8 @@ async def receive(ctx: NodeContext, *, url: str, headers: Mapping[str, str], bod
             raise NotFoundError("not_found", f"no inbox for {recipient_handle!r}")
         recipient = local.ap_id
     raw = load_json(body, limits=JsonLimits(
-        max_bytes=ctx.settings.max_body_bytes,
-        max_depth=int(ctx.settings.get("limits", "max_json_depth"))))
+        max_bytes=ctx.settings.limits.max_body_bytes,
+        max_depth=ctx.settings.limits.max_json_depth))
     envelope, activity = _parse(raw)
     found = await verify_signed(ctx, method="POST", url=url, headers=headers, body=body)
     if found.key.controller != envelope.actor:

@@ -144,13 +144,11 @@ class InboxLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, max_hosts: int = MAX_HOSTS) -> InboxLimits:
-        def get(key: str) -> int:
-            return int(settings.get("limits", key))
-
-        return cls(rate_per_host=get("inbox_rate_per_host"),
-                   burst_per_host=get("inbox_burst_per_host"),
-                   rate_total=get("inbox_rate_total"), burst_total=get("inbox_burst_total"),
-                   pending_per_host=get("inbox_pending_per_host"), max_hosts=max_hosts)
+        limits = settings.limits
+        return cls(rate_per_host=limits.inbox_rate_per_host,
+                   burst_per_host=limits.inbox_burst_per_host,
+                   rate_total=limits.inbox_rate_total, burst_total=limits.inbox_burst_total,
+                   pending_per_host=limits.inbox_pending_per_host, max_hosts=max_hosts)
 
     def known(self, host: str | None) -> bool:
         """Whether ``host`` has sent a verified activity to this process (recently)."""

@@ -103,8 +103,8 @@ async def json_body(request: Request) -> dict[str, Any]:
     settings = ctx_of(request).settings
     body = await read_body(request)
     try:
-        return load_json(body, max_bytes=settings.max_body_bytes,
-                         max_depth=int(settings.get("limits", "max_json_depth")))
+        return load_json(body, max_bytes=settings.limits.max_body_bytes,
+                         max_depth=settings.limits.max_json_depth)
     except DocumentError as exc:
         if exc.reason == "too_large":
             raise TooLargeError("too_large", exc.detail) from exc
@@ -133,7 +133,7 @@ def integer_param(request: Request, name: str, default: int, low: int, high: int
 
 
 def limit_param(request: Request) -> int:
-    default = min(max(ctx_of(request).settings.page_size, 1), MAX_LIMIT)
+    default = min(max(ctx_of(request).settings.limits.page_size, 1), MAX_LIMIT)
     return integer_param(request, "limit", default, 1, MAX_LIMIT)
 
 
@@ -184,7 +184,7 @@ def _item_ref(request: Request) -> str:
 
 def next_url(request: Request, path: str, **changes: object) -> str:
     params = {**request.query_params, **{k: str(v) for k, v in changes.items()}}
-    return f"{ctx_of(request).settings.url}{path}?{urlencode(params)}"
+    return f"{ctx_of(request).settings.node.url}{path}?{urlencode(params)}"
 
 
 def _created(body: dict[str, Any], location: str) -> JSONResponse:
@@ -195,7 +195,7 @@ def _created(body: dict[str, Any], location: str) -> JSONResponse:
 
 
 async def openapi_document(request: Request) -> Response:
-    return JSONResponse(build_openapi(ctx_of(request).settings.url))
+    return JSONResponse(build_openapi(ctx_of(request).settings.node.url))
 
 
 @endpoint

@@ -81,7 +81,7 @@ async def protocol_error_handler(request: Request, exc: Exception) -> Response:
 
 async def read_body(request: Request) -> bytes:
     """The request body, refused (413) past ``limits.max_body_bytes`` without reading it all."""
-    limit = ctx_of(request).settings.max_body_bytes
+    limit = ctx_of(request).settings.limits.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():

@@ -51,7 +51,7 @@ async def inbox(request: Request) -> Response:
     _check_media(request)
     body = await read_body(request)
     query = f"?{request.url.query}" if request.url.query else ""
-    url = f"{ctx.settings.url}{request.url.path}{query}"
+    url = f"{ctx.settings.node.url}{request.url.path}{query}"
     await receive(ctx, url=url, headers=request.headers, body=body,
                   recipient_handle=request.path_params.get("handle"))
     limits.vouch(host)  # verified: from now on held to its own bucket only

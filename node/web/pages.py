@@ -118,8 +118,8 @@ def build_environment(settings: Settings) -> Environment:
     env.filters.update(date_nl=date_nl, datetime_nl=datetime_nl, iso=iso, safe_url=safe_url,
                        sanitised=sanitised, theme=theme_label, local_path=local_path)
     env.globals.update(
-        site={"name": settings.name, "handle": settings.handle.lower(),
-              "host": settings.host, "url": settings.url},
+        site={"name": settings.node.name, "handle": settings.node.handle.lower(),
+              "host": settings.node.host, "url": settings.node.url},
         t=strings.NL,
         csrf_field=session.CSRF_FIELD,
         kind_label=lambda v: _label(themes.ITEM_KINDS, v),

@@ -44,7 +44,7 @@ class CsrfError(PermissionDeniedError):
 
 
 def _secure(settings: Settings) -> bool:
-    return urlsplit(settings.url).scheme == "https"
+    return urlsplit(settings.node.url).scheme == "https"
 
 
 def cookie_name(settings: Settings, base: str) -> str:
@@ -110,7 +110,7 @@ def check_origin(request: Request) -> None:
         raise CsrfError("csrf_failed", f"Sec-Fetch-Site: {site}")
     origin = request.headers.get("origin")
     if origin is not None:
-        parts = urlsplit(ctx_of(request).settings.url)
+        parts = urlsplit(ctx_of(request).settings.node.url)
         own = f"{parts.scheme}://{parts.netloc}".lower()
         if origin.rstrip("/").lower() != own:
             raise CsrfError("csrf_failed", f"Origin {origin!r} is not {own}")

@@ -52,16 +52,16 @@ async def webfinger(request: Request) -> Response:
 
 
 async def host_meta(request: Request) -> Response:
-    xrd = build_host_meta(ctx_of(request).settings.url)
+    xrd = build_host_meta(ctx_of(request).settings.node.url)
     return Response(xrd, media_type="application/xrd+xml; charset=utf-8", headers=_CORS)
 
 
 async def host_meta_json(request: Request) -> Response:
-    return JSONResponse(build_host_meta_jrd(ctx_of(request).settings.url), headers=_CORS)
+    return JSONResponse(build_host_meta_jrd(ctx_of(request).settings.node.url), headers=_CORS)
 
 
 async def nodeinfo_discovery(request: Request) -> Response:
-    return JSONResponse(build_discovery(ctx_of(request).settings.url), headers=_CORS)
+    return JSONResponse(build_discovery(ctx_of(request).settings.node.url), headers=_CORS)
 
 
 async def nodeinfo(request: Request) -> Response:
@@ -77,8 +77,8 @@ async def nodeinfo(request: Request) -> Response:
         local_posts=usage.local_posts,
         # No Atom feeds yet: announce them once they exist.
         outbound_services=(),
-        metadata={"nodeName": settings.name, "role": settings.role,
-                  "provinceCode": settings.get("node", "province_code") or None},
+        metadata={"nodeName": settings.node.name, "role": settings.node.role,
+                  "provinceCode": settings.node.province_code or None},
     )
     return JSONResponse(document, media_type=NODEINFO_PROFILE, headers=_CORS)
 

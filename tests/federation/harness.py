@@ -257,7 +257,7 @@ class Node:
 
     @property
     def url(self) -> str:
-        return self.ctx.settings.url
+        return self.ctx.settings.node.url
 
 
 @dataclass

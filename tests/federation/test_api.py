@@ -37,7 +37,7 @@ async def _client(fed: Federation, name: str, role: str = "admin",
         await grant(ctx, f"{role}-{name}", grant_to)
     token = await create_token(ctx, f"{role}-{name}")
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=fed[name].app),
-                             base_url=ctx.settings.url,
+                             base_url=ctx.settings.node.url,
                              headers={"Authorization": f"Bearer {token}"})
 
 

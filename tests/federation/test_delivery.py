@@ -82,7 +82,7 @@ async def _item_rows(fed: Federation, host: str = "fryslan.test") -> list[Delive
 
 
 def _lease(fed: Federation) -> timedelta:
-    return timedelta(seconds=int(fed["drenthe"].ctx.settings.get("federation", "lease_seconds")))
+    return timedelta(seconds=fed["drenthe"].ctx.settings.federation.lease_seconds)
 
 
 def _seconds_until(fed: Federation, when: datetime) -> float:
@@ -198,7 +198,7 @@ async def test_delivery_retries_for_days_then_fails_after_give_up_hours(tmp_path
     async with federation(tmp_path, ["drenthe", "fryslan"]) as fed:
         # Given default retry settings and a follower that answers 500 for a week
         await _followed(fed)
-        give_up = float(fed["drenthe"].ctx.settings.get("federation", "give_up_after_hours"))
+        give_up = float(fed["drenthe"].ctx.settings.federation.give_up_after_hours)
         fed.faults.answers["fryslan.test"] = (500, {})
         await _publish(fed)
         (row,) = await _item_rows(fed)
@@ -276,7 +276,7 @@ async def test_dead_peer_does_not_delay_healthy_peers_in_the_same_round(tmp_path
         # items waiting than the worker sends at once
         await _followed(fed, "fryslan")
         await _followed(fed, "lvkk")
-        concurrency = int(drenthe.ctx.settings.get("federation", "delivery_concurrency"))
+        concurrency = drenthe.ctx.settings.federation.delivery_concurrency
         items = concurrency + 4
         for n in range(items):
             await _publish(fed, title=f"Bericht {n}")

@@ -330,7 +330,7 @@ async def test_crashed_worker_loses_no_received_activity(tmp_path: Path) -> None
         item = await _story(fed["drenthe"])
         await fed.run_workers(names=["drenthe"])  # delivered: stored raw, not yet applied
         # Given a worker that claimed the received Create and died before applying it
-        lease = timedelta(seconds=int(fryslan.ctx.settings.get("federation", "lease_seconds")))
+        lease = timedelta(seconds=fryslan.ctx.settings.federation.lease_seconds)
         async with fryslan.ctx.db.transaction() as session:
             claimed = await inbox_store.claim(session, now=fryslan.ctx.now(), limit=50,
                                               lease=lease)

@@ -94,7 +94,7 @@ async def test_backfill_pages_the_whole_outbox_and_rejects_a_tampered_proof(
         tmp_path: Path) -> None:
     async with federation(tmp_path, ["drenthe", "fryslan"]) as fed:
         drenthe, fryslan = fed["drenthe"], fed["fryslan"]
-        page_size = drenthe.ctx.settings.page_size
+        page_size = drenthe.ctx.settings.limits.page_size
         # Given more than two pages of history, one item's stored proof corrupted at the origin
         items = [await _story(drenthe, f"Verhaal {n}") for n in range(2 * page_size + 5)]
         victim = items[7]
@@ -114,7 +114,7 @@ async def test_anti_entropy_reads_only_what_is_new(tmp_path: Path) -> None:
     async with federation(tmp_path, ["drenthe", "fryslan"]) as fed:
         drenthe = fed["drenthe"]
         outbox = drenthe.url + "/actors/drenthe/outbox"
-        for n in range(2 * drenthe.ctx.settings.page_size + 5):
+        for n in range(2 * drenthe.ctx.settings.limits.page_size + 5):
             await _story(drenthe, f"Verhaal {n}")
         # Given a follower that has backfilled three pages of history
         await _follow(fed, "fryslan", "drenthe")
@@ -239,7 +239,7 @@ async def test_a_long_backfill_goes_on_where_it_stopped(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     async with federation(tmp_path, ["drenthe", "fryslan"]) as fed:
         drenthe, fryslan = fed["drenthe"], fed["fryslan"]
-        for n in range(2 * drenthe.ctx.settings.page_size + 5):
+        for n in range(2 * drenthe.ctx.settings.limits.page_size + 5):
             await _story(drenthe, f"Verhaal {n}")
         await follow(fryslan.ctx, drenthe.ctx.urls.actor("drenthe"))
         # Given a pass that may read one page per round

@@ -68,8 +68,8 @@ def test_slug_of_a_name_is_a_valid_handle() -> None:
 
 async def test_init_writes_the_config_and_creates_the_node_actor(initialised: Path) -> None:
     settings = load(initialised)
-    assert settings.url == URL and settings.handle == "doarpswurk-fryslan"
-    assert settings.get("node", "province_code") == "PV21"
+    assert settings.node.url == URL and settings.node.handle == "doarpswurk-fryslan"
+    assert settings.node.province_code == "PV21"
     async with open_context(settings) as ctx, ctx.db.sessions() as session:
         node = await actor_store.get_node(session)
     assert node is not None and node.ap_id == f"{URL}/actors/doarpswurk-fryslan"

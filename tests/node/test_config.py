@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -11,10 +12,12 @@ from node.config import (
     CONFIG_FILE,
     SETTINGS,
     ConfigError,
+    FederationSettings,
     Settings,
     build_settings,
     load_settings,
     render_toml,
+    value_of,
 )
 
 REQUIRED = {("node", "url"): "https://drenthe.test", ("node", "name"): "BOKD Drenthe",
@@ -32,23 +35,25 @@ def minimal_toml(extra: str = "") -> str:
 
 def test_defaults_fill_every_setting(tmp_path: Path) -> None:
     settings = build_settings(tmp_path, REQUIRED, environ={})
-    assert {(s.section, s.key) for s in SETTINGS} == set(settings.values)
-    assert settings.get("server", "port") == 8000
+    for s in SETTINGS:
+        if (s.section, s.key) not in REQUIRED:
+            assert value_of(settings, s) == s.default, s.env
+    assert settings.server.port == 8000
     assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'kennisknoop.db'}"
 
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     write_config(tmp_path, minimal_toml('[server]\nport = 8100\n'))
     settings = load_settings(tmp_path, environ={"KENNISKNOOP_SERVER_PORT": "8200"})
-    assert settings.get("server", "port") == 8200
+    assert settings.server.port == 8200
 
 
 def test_environment_alone_can_set_a_value_the_file_lacks(tmp_path: Path) -> None:
     write_config(tmp_path, minimal_toml())
     settings = load_settings(tmp_path, environ={"KENNISKNOOP_FEDERATION_MODE": "allowlist",
                                                 "KENNISKNOOP_FEDERATION_ALLOW": "a.test, b.test"})
-    assert settings.get("federation", "mode") == "allowlist"
-    assert settings.get("federation", "allow") == ["a.test", "b.test"]
+    assert settings.federation.mode == "allowlist"
+    assert settings.federation.allow == ("a.test", "b.test")
 
 
 @pytest.mark.parametrize(("text", "expected"), [("yes", True), ("1", True), ("off", False)])
@@ -56,13 +61,13 @@ def test_boolean_environment_values_are_read_as_words(tmp_path: Path, text: str,
                                                      expected: bool) -> None:
     settings = build_settings(tmp_path, REQUIRED,
                               environ={"KENNISKNOOP_NODE_ALLOW_PRIVATE_NETWORK": text})
-    assert settings.allow_private_network is expected
+    assert settings.node.allow_private_network is expected
 
 
 def test_explicit_override_beats_the_environment(tmp_path: Path) -> None:
     settings = build_settings(tmp_path, {**REQUIRED, ("limits", "page_size"): 50},
                               environ={"KENNISKNOOP_LIMITS_PAGE_SIZE": "10"})
-    assert settings.page_size == 50
+    assert settings.limits.page_size == 50
 
 
 @pytest.mark.parametrize(("variable", "value"), [
@@ -122,7 +127,7 @@ def test_rendered_file_loads_back_to_the_same_settings(tmp_path: Path) -> None:
                                          ("node", "summary"): 'Dorpen "samen"'}, environ={})
     write_config(tmp_path, render_toml(original))
     loaded: Settings = load_settings(tmp_path, environ={})
-    assert dict(loaded.values) == dict(original.values)
+    assert loaded == original
 
 
 def test_rendered_file_documents_every_setting_with_its_variable(tmp_path: Path) -> None:
@@ -137,6 +142,38 @@ def test_the_example_config_in_deploy_is_valid_and_complete(tmp_path: Path) -> N
     example = Path(__file__).resolve().parents[2] / "deploy" / "kennisknoop.example.toml"
     data = tomllib.loads(example.read_text(encoding="utf-8"))
     settings = build_settings(tmp_path, environ={}, file_values=data)
-    assert settings.get("federation", "mode") == "allowlist"
+    assert settings.federation.mode == "allowlist"
     assert {(s.section, s.key) for s in SETTINGS} == {
         (section, key) for section, table in data.items() for key in table}
+
+
+def test_unknown_override_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown setting federation\.moed"):
+        build_settings(tmp_path, {**REQUIRED, ("federation", "moed"): "open"}, environ={})
+
+
+def test_the_settings_tree_is_frozen(tmp_path: Path) -> None:
+    settings = build_settings(tmp_path, {**REQUIRED, ("federation", "block"): ["bad.test"]},
+                              environ={})
+    assert settings.federation.block == ("bad.test",)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.federation.mode = "allowlist"  # type: ignore[misc]
+
+
+def test_trailing_slash_of_the_node_url_is_dropped(tmp_path: Path) -> None:
+    settings = build_settings(tmp_path, {**REQUIRED, ("node", "url"): "https://Drenthe.test/"},
+                              environ={})
+    assert settings.node.url == "https://Drenthe.test"
+    assert settings.node.host == "drenthe.test"
+
+
+def test_negative_limit_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"limits\.inbox_rate_total must be 0 or more"):
+        build_settings(tmp_path, {**REQUIRED, ("limits", "inbox_rate_total"): -1}, environ={})
+
+
+def test_every_section_field_is_in_the_table() -> None:
+    """A field added to a section class is a setting: in the file, the environment and the docs."""
+    keys = {s.key for s in SETTINGS if s.section == "federation"}
+    assert keys == {f.name for f in dataclasses.fields(FederationSettings)}
+    assert SETTINGS[0].env == "KENNISKNOOP_NODE_URL"

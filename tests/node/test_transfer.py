@@ -202,7 +202,7 @@ async def test_export_holds_everything_the_node_owns(ctx: NodeContext) -> None:
     data = demo()
     await import_file(ctx, DATA / "demo-fryslan.json")
     export = await export_node(ctx)
-    assert export["node"]["id"] == ctx.urls.actor(ctx.settings.handle)
+    assert export["node"]["id"] == ctx.urls.actor(ctx.settings.node.handle)
     assert sorted(a["preferredUsername"] for a in export["initiatives"]) == sorted(
         i["handle"] for i in data["initiatives"])
     assert sorted(d["name"] for d in export["items"]) == sorted(i["title"] for i in data["items"])

@@ -108,7 +108,7 @@ async def test_session_cookie_is_not_secure_on_an_http_node(
     async with app.router.lifespan_context(app):
         await add_user(app.state.ctx, "beheerder", PASSWORD, "admin")
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=settings.url) as client:
+        async with httpx.AsyncClient(transport=transport, base_url=settings.node.url) as client:
             response = await sign_in(client)
     [header] = [c for c in _set_cookies(response) if c.startswith("kk_session=")]
     assert "secure" not in header.lower()
