@@ -108,6 +108,7 @@ KK_TERMS: Mapping[str, Any] = MappingProxyType(
         "reasonForStarting": _kk("reasonForStarting"),
         "openQuestions": _kk("openQuestions"),
         "networks": _kk("networks", container="@set"),
+        "partners": _kk("partners", container="@set"),
         "membersCount": _kk("membersCount", type_="xsd:integer"),
         # "2014" or "2014-05-01": left untyped so either precision is valid.
         "founded": _kk("founded"),
@@ -161,6 +162,7 @@ _AS_ID_PROPERTIES = (
 _AS_PLAIN_PROPERTIES = (
     "content", "name", "summary", "mediaType", "preferredUsername", "formerType", "closed",
     "hreflang", "rel", "accuracy", "altitude", "units",
+    "source",  # ActivityPub §3.3, declared by the published AS2 context
 )
 
 _AS_DOCUMENT: dict[str, Any] = {

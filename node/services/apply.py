@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.remote import RemoteError
 from node.services import remote_objects
 from node.services.context import NodeContext
+from node.services.documents import follow_reference
 from node.services.outbox import announce_by_themes, publish_activity
 from node.services.resolve import ed25519_key, fetch_actor, node_actor, resolve_key, signer_of
 from node.store import actors as actor_store
@@ -297,9 +298,9 @@ async def handle_follow(ctx: NodeContext, activity: Activity, sender: str) -> Ap
                 state=state if existing.state != "accepted" else "accepted",
                 activity_ap_id=activity.id, updated_at=now))
         if not manual or (existing is not None and existing.state == "accepted"):
-            await publish_activity(ctx, session, actor=local, type="Accept",
-                                   obj=activity.raw, recipients=[follower], followers=False,
-                                   to=[sender], cc=[])
+            accepted = follow_reference(ap_id=activity.id, actor=sender, followee=target)
+            await publish_activity(ctx, session, actor=local, type="Accept", obj=accepted,
+                                   recipients=[follower], followers=False, to=[sender], cc=[])
     return Applied(True, state)
 
 

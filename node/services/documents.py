@@ -204,6 +204,17 @@ def tombstone_document(*, ap_id: str, former_type: str, deleted: datetime, versi
     }
 
 
+def follow_reference(*, ap_id: str, actor: str, followee: str) -> dict[str, Any]:
+    """A Follow as an Accept, Reject or Undo embeds it: ``{id, type, actor, object}``.
+
+    interop(fedify): embedding a received Follow whole brings its own ``@context`` inside ours;
+    when it defines a term of a ``@protected`` context differently (Fedify's does, for
+    ``DataIntegrityProof``), the Accept is invalid JSON-LD and Fedify refuses it (issue 8). Only
+    what identifies the Follow is embedded, as Mastodon does.
+    """
+    return {"id": ap_id, "type": "Follow", "actor": actor, "object": followee}
+
+
 def activity_document(*, ap_id: str, type: str, actor: StoredActor, obj: dict[str, Any] | str,
                       published: datetime, to: list[str] | None = None,
                       cc: list[str] | None = None) -> dict[str, Any]:

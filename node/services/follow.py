@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.remote import RemoteError
 from node.services.actors import resolve_local
 from node.services.context import NodeContext
+from node.services.documents import follow_reference
 from node.services.errors import NotFoundError, ValidationError
 from node.services.inbox import check_host
 from node.services.outbox import publish_activity
@@ -136,8 +137,8 @@ async def unfollow(ctx: NodeContext, target: str, *, as_handle: str | None = Non
         await session.execute(delete(follows).where(follows.c.id == existing.id))
         remote_actor = await actor_store.get(session, target_iri)
         if remote_actor is not None and not remote_actor.is_local and existing.activity_ap_id:
-            follow_doc = {"id": existing.activity_ap_id, "type": "Follow",
-                          "actor": local.ap_id, "object": target_iri}
+            follow_doc = follow_reference(ap_id=existing.activity_ap_id, actor=local.ap_id,
+                                          followee=target_iri)
             await publish_activity(ctx, session, actor=local, type="Undo", obj=follow_doc,
                                    recipients=[remote_actor], followers=False,
                                    to=[target_iri], cc=[])

@@ -45,7 +45,9 @@ from node.store import inbox as inbox_store
 from node.store import objects as object_store
 from node.worker import run_until_idle
 from protocol.keys import generate_rsa
+from tests.federation.harness import activities_of
 from tests.interop.conftest import PASTURE_ACTOR, PASTURE_ORIGIN, OpenWorld, PastureWorld
+from tests.jsonld import expansion_problems
 
 BOVINE = "https://bovine.test"
 BOVINE_ACTOR = f"{BOVINE}/actor"
@@ -280,3 +282,25 @@ async def test_pasture_actor_check_gets_its_signed_like_accepted(world: PastureW
     async with world.ctx.db.sessions() as session:
         assert await inbox_store.state_of(session, orjson.loads(like.request.content)["id"]) \
             is None
+
+
+async def test_accept_of_a_fedify_follow_embeds_only_what_identifies_it(
+        world: PastureWorld) -> None:
+    # Given a Follow with its own @context, as Fedify sends one (Data Integrity v1, whose
+    # protected terms our Accept's Data Integrity v2 defines differently)
+    node = world.ctx.urls.actor("drenthe")
+    follow_doc = {"@context": ["https://www.w3.org/ns/activitystreams",
+                               "https://w3id.org/security/data-integrity/v1"],
+                  "id": f"{PASTURE_ORIGIN}/follow/{uuid.uuid4().hex}", "type": "Follow",
+                  "actor": PASTURE_ACTOR, "object": node}
+    body = orjson.dumps(follow_doc)
+    # When it is received and applied
+    response = await world.http.post(_inbox(world), content=body,
+                                     headers=_bovine_signed(world, body))
+    assert response.status_code == 202, response.text
+    await run_until_idle(world.ctx)
+    # Then the Accept embeds {id, type, actor, object} of it, and is valid JSON-LD as a whole
+    (accept,) = await activities_of(world.fed["drenthe"], node, "Accept")
+    assert accept.document["object"] == {"id": follow_doc["id"], "type": "Follow",
+                                         "actor": PASTURE_ACTOR, "object": node}
+    assert expansion_problems(accept.document) == []
