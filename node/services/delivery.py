@@ -84,7 +84,7 @@ def backoff_seconds(ctx: NodeContext, attempts: int) -> float:
     """Exponential backoff with ±25 % jitter, capped at ``retry_max_seconds``."""
     initial = float(ctx.settings.federation.retry_initial_seconds)
     cap = float(ctx.settings.federation.retry_max_seconds)
-    base = min(cap, initial * (2 ** max(0, attempts - 1)))
+    base = min(cap, initial * (2.0 ** max(0, attempts - 1)))
     return base * random.uniform(0.75, 1.25)
 
 

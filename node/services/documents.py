@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from node.store.actors import StoredActor
 from protocol import themes as vocab_themes
-from protocol.actors import build_actor
+from protocol.actors import ActorType, build_actor
 from protocol.context import build_context
 from protocol.keys import PrivateKey, load_private_pem, multikey_decode
 from protocol.proofs import add_proof
@@ -113,7 +113,7 @@ def actor_document(actor: StoredActor, *, node_kind_type: str | None = None) -> 
     assert actor.handle and actor.rsa_public_pem and actor.ed_public_multibase
     return build_actor(
         ap_id=actor.ap_id,
-        type=actor.type,
+        type=cast(ActorType, actor.type),  # build_actor checks it at run time
         preferred_username=actor.handle,
         name=actor.name or actor.handle,
         summary=actor.summary,

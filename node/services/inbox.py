@@ -146,7 +146,7 @@ def _parse(raw: RawObject) -> tuple[Envelope, Activity | None]:
     """
     try:
         activity = parse_activity(raw)
-        return activity, activity
+        return Envelope(id=activity.id, type=activity.type, actor=activity.actor), activity
     except DocumentError as exc:  # well-formed JSON, not an activity we can take: 422
         if exc.reason != "unsupported_type":
             raise ValidationError(exc.reason, exc.detail) from exc

@@ -207,4 +207,4 @@ async def _fetch_key_owner(ctx: NodeContext, key_id: str) -> FetchedActor:
 def ed25519_key(key: VerificationKey) -> ed25519.Ed25519PublicKey:
     if not isinstance(key.key, ed25519.Ed25519PublicKey):
         raise SignatureError("key_mismatch", "not an Ed25519 key")
-    return cast(ed25519.Ed25519PublicKey, key.key)
+    return key.key

@@ -359,7 +359,7 @@ def _parameters() -> dict[str, Any]:
     }
 
 
-_BEARER = [{"bearerAuth": []}]
+_BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 _WRITE_ERRORS = ("BadRequest", "Unauthenticated", "Forbidden", "TooLarge",
                  "UnsupportedMediaType", "Unprocessable")
 
