@@ -19,9 +19,7 @@ shared and noisy, so only figures of one run compare with each other).
    pages the outbox); baseline: ``verify_proof`` (eddsa-jcs-2022) of the same item documents.
 
 The ratio is the engine's cost per unit over the baseline's (1.0: the engine adds nothing); notes
-under a row count SQL statements, the engine's chattiness. Figures only, never pass/fail. With
-``--quick`` the 200 requests of the bare ``verify_request`` loop fit the protocol's parse caches, which
-flatters that baseline.
+under a row count SQL statements, the engine's chattiness. Figures only, never pass/fail.
 
 Run: ``.venv/bin/python bench/federation.py [--quick]`` — about 3 minutes at a load average of
 6–7 (1.6 min of CPU); ``--quick`` about 40 s there (16 s of CPU).

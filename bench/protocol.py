@@ -12,8 +12,8 @@ round of each counts.
   signs, SHA-256(JCS(proof config)) ‖ SHA-256(JCS(document)) (checked to be the same bytes), so
   canonicalization, hashing, base58 and the proof object all count as framing.
 
-Every verified request is distinct (body and ``created``), more of them than the parse caches
-hold, so cached parsing does not flatter the figures.
+Every verified request is distinct (body and ``created``), as a server's are, so nothing that
+remembers earlier requests (the URL and Date caches) flatters the figures.
 
 Run: ``.venv/bin/python bench/protocol.py`` (about a minute).
 """
@@ -45,7 +45,7 @@ T = TypeVar("T")
 
 ROUNDS = 15  # alternating rounds per pair; ROUND_SECONDS each, so ~1.5 s per measurement
 ROUND_SECONDS = 0.1
-DISTINCT = 600  # more than the 256 entries of the parse caches
+DISTINCT = 600  # more than the 256 entries of the URL cache
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 INBOX = "https://drenthe.test/actors/dorpsmolen/inbox"
 KEY_ID = "https://fryslan.test/actors/kerkje#main-key"

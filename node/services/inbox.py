@@ -32,7 +32,7 @@ from node.store import deliveries as delivery_store
 from node.store import inbox as inbox_store
 from node.store import peers as peer_store
 from protocol.errors import DocumentError, SignatureError
-from protocol.httpsig import HeaderView, flavour_of, key_id_of, verify_request
+from protocol.httpsig import SignedRequest, parse_signed_request, verify_signed_request
 from protocol.jsonlimits import JsonLimits, load_json
 from protocol.origin import authority_of, same_origin
 from protocol.parse import Activity, Actor, ASObject, Envelope, parse_activity, parse_envelope
@@ -73,13 +73,25 @@ def check_host(ctx: NodeContext, iri: str) -> str:
     return host
 
 
-def _check_addressed_to_us(url: str, headers: Mapping[str, str]) -> None:
+def read_signature(headers: Mapping[str, str]) -> SignedRequest | SignatureError:
+    """Parse a request's signature once, for the flood limits and the verifier.
+
+    An unreadable signature is returned, not raised: ``verify_signed`` raises it, after the
+    cheaper checks that come first (media type, JSON, the activity's shape).
+    """
+    try:
+        return parse_signed_request(headers)
+    except SignatureError as exc:
+        return exc
+
+
+def _check_addressed_to_us(url: str, signed: SignedRequest) -> None:
     """Refuse a request whose ``Host`` is another server's (compared after one normalisation).
 
     A cavage signature covers the ``Host`` header as sent, so a request signed for another
     server would verify here too: replayed to us, it must not count (hardening).
     """
-    sent_to = HeaderView(headers).get_field("host")
+    sent_to = signed.headers.get_field("host")
     if sent_to is None:
         return  # HTTP/1.0: the signature is then checked against our own authority
     try:
@@ -91,11 +103,11 @@ def _check_addressed_to_us(url: str, headers: Mapping[str, str]) -> None:
                              f"the request was addressed to {sent_to[:100]!r}, not to this node")
 
 
-async def verify_signed(ctx: NodeContext, *, method: str, url: str,
-                        headers: Mapping[str, str], body: bytes) -> KeyLookup:
+async def verify_signed(ctx: NodeContext, *, method: str, url: str, signed: SignedRequest,
+                        body: bytes) -> KeyLookup:
     """Verify the HTTP signature, writing nothing; refetches the key once (rotation)."""
-    key_id = key_id_of(headers)
-    _check_addressed_to_us(url, headers)
+    key_id = signed.key_id
+    _check_addressed_to_us(url, signed)
     try:
         check_host(ctx, key_id)
     except DocumentError as exc:
@@ -103,13 +115,13 @@ async def verify_signed(ctx: NodeContext, *, method: str, url: str,
                              f"keyId {key_id[:200]!r} is not an http(s) IRI") from exc
     found = await lookup_key(ctx, key_id)
     try:
-        verify_request(method, url, headers, body, found.key.key, now=ctx.clock())
+        verify_signed_request(method, url, signed, body, found.key.key, now=ctx.clock())
     except SignatureError as exc:
         if exc.reason != "invalid_signature" or found.fetched is not None:
             raise
         # The actor may have rotated its key: fetch it again, once.
         found = await lookup_key(ctx, key_id, refresh=True)
-        verify_request(method, url, headers, body, found.key.key, now=ctx.clock())
+        verify_signed_request(method, url, signed, body, found.key.key, now=ctx.clock())
     return found
 
 
@@ -156,10 +168,13 @@ def _parse(raw: RawObject) -> tuple[Envelope, Activity | None]:
         raise ValidationError(exc.reason, exc.detail) from exc
 
 
-async def receive(ctx: NodeContext, *, url: str, headers: Mapping[str, str], body: bytes,
-                  recipient_handle: str | None) -> bool:
+async def receive(ctx: NodeContext, *, url: str, signature: SignedRequest | SignatureError,
+                  body: bytes, recipient_handle: str | None) -> bool:
     """Verify and store one POSTed activity; False when it was a duplicate or is ignored
-    (still a 202)."""
+    (still a 202).
+
+    ``signature`` is the request's, as ``read_signature`` parsed it.
+    """
     recipient = None
     if recipient_handle is not None:
         async with ctx.db.sessions() as session:
@@ -171,7 +186,9 @@ async def receive(ctx: NodeContext, *, url: str, headers: Mapping[str, str], bod
         max_bytes=ctx.settings.limits.max_body_bytes,
         max_depth=ctx.settings.limits.max_json_depth))
     envelope, activity = _parse(raw)
-    found = await verify_signed(ctx, method="POST", url=url, headers=headers, body=body)
+    if isinstance(signature, SignatureError):
+        raise signature  # unreadable: refused only now, after the cheaper checks
+    found = await verify_signed(ctx, method="POST", url=url, signed=signature, body=body)
     if found.key.controller != envelope.actor:
         raise PermissionDeniedError("actor_mismatch",
                                     "the signing key does not belong to the activity's actor")
@@ -191,7 +208,7 @@ async def receive(ctx: NodeContext, *, url: str, headers: Mapping[str, str], bod
                                           actor=activity.actor, type=activity.type,
                                           recipient=recipient, document=raw, now=now,
                                           host=host)  # the backlog cap counts by host
-        await _note_signed_request(session, host, headers, now)
+        await _note_signed_request(session, host, signature, now)
     if activity is None:
         # Authentic, but nothing the node acts on (a Like, a reaction, a Move…): not stored.
         log.debug("ignored %s %s from %s", envelope.type, envelope.id, envelope.actor)
@@ -200,13 +217,13 @@ async def receive(ctx: NodeContext, *, url: str, headers: Mapping[str, str], bod
     return added
 
 
-async def _note_signed_request(session: AsyncSession, host: str, headers: Mapping[str, str],
+async def _note_signed_request(session: AsyncSession, host: str, signed: SignedRequest,
                                now: datetime) -> None:
     """What a verified request tells about its host: reachable, and its signature flavour."""
     # interop(mastodon): any valid signed request from a host resets its unavailability.
     peer = await peer_store.ensure(session, host)
     values: dict[str, object] = {}
-    if flavour_of(headers) == "rfc9421" and not peer.accepts_rfc9421:
+    if signed.flavour == "rfc9421" and not peer.accepts_rfc9421:
         values["accepts_rfc9421"] = True
     if peer.unavailable_since is not None or peer.failure_days:
         values.update(unavailable_since=None, failure_days=[])

@@ -30,14 +30,13 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Mapping
 
 from node.config import Settings
 from node.services.context import NodeContext
 from node.services.errors import ServiceError
 from node.store import inbox as inbox_store
 from protocol.errors import DocumentError, SignatureError
-from protocol.httpsig import key_id_of
+from protocol.httpsig import SignedRequest
 from protocol.origin import authority_of
 
 MAX_HOSTS = 10_000  # hosts in each map (buckets, known hosts): ~4 MB in all when both are full
@@ -182,27 +181,29 @@ def _seconds(wait: float) -> int:
     return max(1, math.ceil(wait))
 
 
-def claimed_host(headers: Mapping[str, str]) -> str | None:
+def claimed_host(signature: SignedRequest | SignatureError) -> str | None:
     """The host of the signature's ``keyId``, not verified; None when there is none to read.
 
     An unreadable signature is refused later, by the verifier, with its precise reason.
     """
+    if isinstance(signature, SignatureError):
+        return None
     try:
-        return authority_of(key_id_of(headers))
+        return authority_of(signature.key_id)
     # ValueError: urlsplit's, which authority_of lets through for some hosts ("https://[").
-    except (SignatureError, DocumentError, ValueError):
+    except (DocumentError, ValueError):
         return None
 
 
-async def admit_inbox(ctx: NodeContext, limits: InboxLimits, headers: Mapping[str, str]
-                      ) -> str | None:
+async def admit_inbox(ctx: NodeContext, limits: InboxLimits,
+                      signature: SignedRequest | SignatureError) -> str | None:
     """Refuse an inbox request before any expensive work if its host or the node is flooded.
 
     Returns the claimed host (to ``vouch`` for once the request is verified). Raises
     RateLimitedError (429) past a bucket, BacklogFullError (503) when the host already has
     ``limits.inbox_pending_per_host`` activities waiting to be applied.
     """
-    host = claimed_host(headers)
+    host = claimed_host(signature)
     limits.admit(host, ctx.clock().timestamp())
     if host is None or limits.pending_per_host <= 0:
         return host

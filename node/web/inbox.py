@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from node.services.errors import ServiceError
-from node.services.inbox import receive
+from node.services.inbox import read_signature, receive
 from node.services.ratelimit import InboxLimits, RetryLaterError, admit_inbox
 from node.web.common import ctx_of, error_response, read_body
 from protocol.vocab import is_activitypub_media_type
@@ -47,12 +47,13 @@ async def retry_later_handler(request: Request, exc: Exception) -> Response:
 async def inbox(request: Request) -> Response:
     ctx = ctx_of(request)
     limits: InboxLimits = request.app.state.inbox_limits
-    host = await admit_inbox(ctx, limits, request.headers)
+    signature = read_signature(request.headers)  # parsed once, for the limits and the verifier
+    host = await admit_inbox(ctx, limits, signature)
     _check_media(request)
     body = await read_body(request)
     query = f"?{request.url.query}" if request.url.query else ""
     url = f"{ctx.settings.node.url}{request.url.path}{query}"
-    await receive(ctx, url=url, headers=request.headers, body=body,
+    await receive(ctx, url=url, signature=signature, body=body,
                   recipient_handle=request.path_params.get("handle"))
     limits.vouch(host)  # verified: from now on held to its own bucket only
     return Response(status_code=202)

@@ -15,6 +15,12 @@ Usage::
     key_id = key_id_of(request_headers)          # fetch (or look up) this key, then:
     verify_request("POST", url, request_headers, body, public_key)  # raises SignatureError
 
+A server that reads the key id before verifying parses the headers once and passes the value on::
+
+    signed = parse_signed_request(request_headers)   # raises SignatureError if unreadable
+    public_key = look_up(signed.key_id)
+    verify_signed_request("POST", url, signed, body, public_key)
+
 ``headers`` may be any mapping (``dict``, ``httpx.Headers``, starlette ``Headers``) or a list of
 ``(name, value)`` pairs; names are case-insensitive. Keys are ``cryptography`` key objects or
 PEM text. Failures raise :class:`SignatureError` or :class:`protocol.errors.DigestError`, each
@@ -23,6 +29,7 @@ with a stable ``reason`` (see :mod:`protocol.errors`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -36,8 +43,19 @@ from protocol.httpsig._headers import (
     VerifyPolicy,
     epoch_of,
 )
-from protocol.httpsig.cavage import parse_signature_header, sign_cavage, verify_cavage
-from protocol.httpsig.rfc9421 import selected_input, sign_rfc9421, verify_rfc9421
+from protocol.httpsig.cavage import (
+    CavageSignature,
+    parse_signature_header,
+    sign_cavage,
+    signature_value,
+    verify_cavage,
+)
+from protocol.httpsig.rfc9421 import (
+    SelectedSignature,
+    select_signature,
+    sign_rfc9421,
+    verify_rfc9421,
+)
 
 __all__ = [
     "Flavour",
@@ -46,11 +64,14 @@ __all__ = [
     "PrivateKeyLike",
     "PublicKeyLike",
     "SignatureError",
+    "SignedRequest",
     "VerifyPolicy",
     "flavour_of",
     "key_id_of",
+    "parse_signed_request",
     "sign_request",
     "verify_request",
+    "verify_signed_request",
 ]
 
 Flavour = Literal["cavage", "rfc9421"]
@@ -107,22 +128,42 @@ def _flavour(view: HeaderView) -> Flavour:
     raise SignatureError("missing_signature", "the request is not signed")
 
 
-def key_id_of(headers: HeadersLike) -> str:
-    """Return the id of the key that signed a request, to fetch before verifying.
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """An incoming request's signature, parsed once (:func:`parse_signed_request`).
 
-    Parsing is strict and cached, so :func:`verify_request` does not parse the headers again.
-    For RFC 9421 this is the ``keyid`` of the first ``Signature-Input`` member.
+    ``headers`` is the request's header view, kept for the covered fields the verifier reads;
+    ``signature`` the parsed ``Signature`` header (cavage) or selected member (RFC 9421).
+    """
+
+    headers: HeaderView
+    flavour: Flavour
+    key_id: str
+    signature: CavageSignature | SelectedSignature
+
+
+def parse_signed_request(headers: HeadersLike) -> SignedRequest:
+    """Parse a request's signature fields, strictly, into what verifying needs.
+
+    For RFC 9421 the signature verified is the first ``Signature-Input`` member's. Raises
+    ``SignatureError``: ``missing_signature`` for an unsigned request, ``bad_signature_header``
+    for one whose fields are malformed or lack a key id.
     """
     view = HeaderView(headers)
     if _flavour(view) == "rfc9421":
-        keyid = selected_input(view).keyid
-        if keyid is None:
-            raise SignatureError("bad_signature_header", "the keyid parameter is required")
-        return keyid
-    value = view.get_field("signature")
-    if value is None:  # _flavour found "Authorization: Signature …"
-        value = (view.get_field("authorization") or "")[10:]
-    return parse_signature_header(value).key_id
+        selected = select_signature(view)
+        return SignedRequest(view, "rfc9421", selected.keyid, selected)
+    parsed = parse_signature_header(signature_value(view))
+    return SignedRequest(view, "cavage", parsed.key_id, parsed)
+
+
+def key_id_of(headers: HeadersLike) -> str:
+    """Return the id of the key that signed a request, to fetch before verifying.
+
+    For RFC 9421 this is the ``keyid`` of the first ``Signature-Input`` member. A server that
+    goes on to verify the request keeps :func:`parse_signed_request`'s value instead.
+    """
+    return parse_signed_request(headers).key_id
 
 
 def verify_request(
@@ -140,9 +181,26 @@ def verify_request(
     ``url`` is the absolute URL the request was received at; ``body`` its exact bytes.
     Raises :class:`SignatureError` or :class:`protocol.errors.DigestError`.
     """
-    view = HeaderView(headers)
+    return verify_signed_request(method, url, parse_signed_request(headers), body, public_key,
+                                 now=now, policy=policy)
+
+
+def verify_signed_request(
+    method: str,
+    url: str,
+    signed: SignedRequest,
+    body: bytes | None,
+    public_key: PublicKeyLike,
+    *,
+    now: datetime | None = None,
+    policy: VerifyPolicy | None = None,
+) -> str:
+    """:func:`verify_request` for a request whose signature is already parsed."""
     epoch = epoch_of(now)
     chosen = policy or DEFAULT_POLICY
-    if _flavour(view) == "rfc9421":
-        return verify_rfc9421(method, url, view, body, public_key, now=epoch, policy=chosen)
-    return verify_cavage(method, url, view, body, public_key, now=epoch, policy=chosen)
+    sig = signed.signature
+    if isinstance(sig, SelectedSignature):
+        return verify_rfc9421(method, url, signed.headers, body, public_key, now=epoch,
+                              policy=chosen, parsed=sig)
+    return verify_cavage(method, url, signed.headers, body, public_key, now=epoch,
+                         policy=chosen, parsed=sig)

@@ -56,6 +56,7 @@ __all__ = [
     "parse_signature_header",
     "sign_cavage",
     "sign_signing_string",
+    "signature_value",
     "verify_cavage",
     "verify_signing_string",
 ]
@@ -103,7 +104,20 @@ class CavageSignature(NamedTuple):
     expires: str | None = None
 
 
-@lru_cache(maxsize=256)
+def signature_value(view: HeaderView) -> str:
+    """The ``Signature`` header's value, or that of ``Authorization: Signature …`` (§3).
+
+    Raises ``SignatureError("missing_signature")`` when there is neither.
+    """
+    value = view.get_field("signature")
+    if value is None:
+        authorization = view.get_field("authorization")
+        if authorization is None or authorization[:10].lower() != "signature ":
+            raise SignatureError("missing_signature", "no Signature header")
+        value = authorization[10:]
+    return value
+
+
 def parse_signature_header(value: str) -> CavageSignature:
     """Parse a ``Signature`` header strictly; any doubt raises ``bad_signature_header``.
 
@@ -357,19 +371,15 @@ def verify_cavage(
     *,
     now: float,
     policy: VerifyPolicy = DEFAULT_POLICY,
+    parsed: CavageSignature | None = None,
 ) -> str:
     """Verify a cavage-signed request under our inbox policy; return the key id.
 
     Requires ``(request-target)``, ``host``, ``date`` (or ``(created)``, as Mastodon allows)
     and, for a request with content, ``digest`` (or ``content-digest``) matching the body.
+    ``parsed`` is the request's already parsed ``Signature`` header, if the caller has it.
     """
-    value = view.get_field("signature")
-    if value is None:
-        authorization = view.get_field("authorization")
-        if authorization is None or authorization[:10].lower() != "signature ":
-            raise SignatureError("missing_signature", "no Signature header")
-        value = authorization[10:]
-    sig = parse_signature_header(value)
+    sig = parsed or parse_signature_header(signature_value(view))
     algorithm = _checked_algorithm(sig.algorithm)
     covered = sig.headers
     for required in ("(request-target)", "host"):

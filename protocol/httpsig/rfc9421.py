@@ -51,10 +51,12 @@ from protocol.httpsig._headers import (
 )
 
 __all__ = [
+    "SelectedSignature",
     "SignatureInput",
     "build_signature_base",
     "parse_signature",
     "parse_signature_input",
+    "select_signature",
     "sign_rfc9421",
     "sign_signature_base",
     "verify_rfc9421",
@@ -109,7 +111,6 @@ class SignatureInput(NamedTuple):
     component_parameters: bool = False  # a component carries ;parameters (we do not resolve those)
 
 
-@lru_cache(maxsize=256)
 def parse_signature_input(value: str) -> tuple[SignatureInput, ...]:
     """Parse ``Signature-Input`` into its members, in order; raises ``bad_signature_header``."""
     common = _COMMON_INPUT.fullmatch(value)
@@ -196,7 +197,6 @@ def _member(
     )
 
 
-@lru_cache(maxsize=256)
 def parse_signature(value: str) -> tuple[tuple[str, bytes], ...]:
     """Parse ``Signature`` into ``(label, signature bytes)`` pairs; raises ``bad_signature_header``."""
     fast = _FAST_SIGNATURE.fullmatch(value)
@@ -417,12 +417,39 @@ def sign_rfc9421(
     return added
 
 
+class SelectedSignature(NamedTuple):
+    """The signature we verify: the first ``Signature-Input`` member and its ``Signature``."""
+
+    input: SignatureInput
+    signature: bytes
+    keyid: str
+
+
 def selected_input(view: HeaderView) -> SignatureInput:
     """The member we verify: the first one of ``Signature-Input`` (raises ``missing_signature``)."""
     value = view.get_field("signature-input")
     if value is None:
         raise SignatureError("missing_signature", "no Signature-Input header")
     return parse_signature_input(value)[0]
+
+
+def select_signature(view: HeaderView) -> SelectedSignature:
+    """Parse both fields and pick the member we verify, with its signature and ``keyid``.
+
+    Raises ``missing_signature`` without ``Signature-Input`` or ``Signature``, and
+    ``bad_signature_header`` when either is malformed, the first member has no signature or
+    no ``keyid``.
+    """
+    sig_input = selected_input(view)
+    value = view.get_field("signature")
+    if value is None:
+        raise SignatureError("missing_signature", "no Signature header")
+    signature = dict(parse_signature(value)).get(sig_input.label)
+    if signature is None:
+        raise _bad(f"no Signature for label {sig_input.label!r}")
+    if sig_input.keyid is None:
+        raise _bad("the keyid parameter is required")
+    return SelectedSignature(sig_input, signature, sig_input.keyid)
 
 
 def verify_rfc9421(
@@ -434,23 +461,18 @@ def verify_rfc9421(
     *,
     now: float,
     policy: VerifyPolicy = DEFAULT_POLICY,
+    parsed: SelectedSignature | None = None,
 ) -> str:
     """Verify an RFC 9421-signed request under our inbox policy; return the key id.
 
     Requires ``@method``; ``@target-uri`` or both ``@path`` and ``@authority``;
     ``content-digest`` (matching the body) for a request with content; ``keyid``; ``created``
-    inside the window and, when given, ``expires`` not passed.
+    inside the window and, when given, ``expires`` not passed. ``parsed`` is the request's
+    already selected signature (:func:`select_signature`), if the caller has it.
     """
-    label, covered, params_text, created, expires, keyid, alg, with_params = selected_input(view)
+    sig_input, signature, keyid = parsed or select_signature(view)
+    _, covered, params_text, created, expires, _, alg, with_params = sig_input
     get_field = view.get_field
-    value = get_field("signature")
-    if value is None:
-        raise SignatureError("missing_signature", "no Signature header")
-    signature = dict(parse_signature(value)).get(label)
-    if signature is None:
-        raise _bad(f"no Signature for label {label!r}")
-    if keyid is None:
-        raise _bad("the keyid parameter is required")
     if alg is not None and alg not in _ALGORITHMS:
         raise SignatureError("unsupported_algorithm", f"algorithm {alg!r} is not supported")
     if with_params:

@@ -21,8 +21,10 @@ from protocol.httpsig import (
     VerifyPolicy,
     flavour_of,
     key_id_of,
+    parse_signed_request,
     sign_request,
     verify_request,
+    verify_signed_request,
 )
 from protocol.httpsig.cavage import (
     build_signing_string,
@@ -281,6 +283,34 @@ def test_rfc9421_key_id_needs_keyid_parameter() -> None:
     headers = {"Signature-Input": f'sig1=("@method");created={CREATED}', "Signature": "sig1=:AA==:"}
     with pytest.raises(SignatureError) as exc:
         key_id_of(headers)
+    assert _reason(exc) == "bad_signature_header"
+
+
+# --- parsed once: parse_signed_request and verify_signed_request ------------------------------
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_parsed_request_verifies_without_its_headers(any_key: Key, flavour: Flavour) -> None:
+    signed = parse_signed_request(_signed(any_key, flavour))
+    assert (signed.key_id, signed.flavour) == (KEY_ID, flavour)
+    public = any_key.public_key()
+    assert verify_signed_request("POST", INBOX, signed, BODY, public, now=NOW) == KEY_ID
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_parsed_request_still_fails_on_another_body(any_key: Key, flavour: Flavour) -> None:
+    signed = parse_signed_request(_signed(any_key, flavour))
+    with pytest.raises(DigestError):
+        verify_signed_request("POST", INBOX, signed, BODY + b" ", any_key.public_key(), now=NOW)
+
+
+def test_parsing_refuses_a_signature_input_without_its_signature(
+    ed_key: ed25519.Ed25519PrivateKey,
+) -> None:
+    headers = _signed(ed_key, "rfc9421")
+    headers["Signature"] = "other=:AA==:"
+    with pytest.raises(SignatureError) as exc:
+        parse_signed_request(headers)
     assert _reason(exc) == "bad_signature_header"
 
 
