@@ -32,6 +32,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 from urllib.parse import urlsplit
 
+from protocol.errors import DocumentError
+from protocol.origin import authority_of
+
 CONFIG_FILE = "kennisknoop.toml"
 
 Role = Literal["provincial", "aggregator"]
@@ -73,8 +76,8 @@ class NodeSettings:
 
     @property
     def host(self) -> str:
-        """The authority of the node URL (host[:port]), lower-cased."""
-        return urlsplit(self.url).netloc.lower()
+        """The authority of the node URL (host[:port]), normalised (``protocol.origin``)."""
+        return authority_of(self.url)
 
 
 @dataclass(frozen=True)
@@ -291,6 +294,10 @@ def _validate_node(node: Mapping[str, Any]) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"node.url must be an http(s) URL, got {url!r}")
+    try:
+        authority_of(url)
+    except DocumentError as exc:
+        raise ConfigError(f"node.url has an invalid host: {exc.detail}") from exc
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise ConfigError("node.url must be a bare origin such as https://kennis.example")
     if not node["name"]:

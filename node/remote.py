@@ -39,7 +39,7 @@ from protocol.errors import DocumentError
 from protocol.httpsig import sign_request
 from protocol.httpsig._headers import PrivateKeyLike
 from protocol.jsonlimits import JsonLimits, load_json
-from protocol.origin import origin_of
+from protocol.origin import normalise_host, origin_of
 from protocol.vocab import ACTIVITY_JSON, is_activitypub_media_type
 
 log = logging.getLogger("kennisknoop.remote")
@@ -265,7 +265,11 @@ class RemoteClient:
         _check_scheme(url, allow_private=self.policy.allow_private_network)
         if self.policy.allow_private_network:
             return  # test and demo hosts (``drenthe.test``) need not resolve at all
-        await _addresses(urlsplit(url).hostname or "", self.resolver, allow_private=False)
+        try:  # the name httpx will connect to (IDNA 2008), not the resolver's IDNA 2003 form
+            host = normalise_host(urlsplit(url).hostname or "")
+        except DocumentError as exc:
+            raise RemoteError("bad_url", exc.detail) from exc
+        await _addresses(host, self.resolver, allow_private=False)
 
     async def _read_capped(self, response: httpx.Response, *, decode: bool) -> bytes:
         cap = self.policy.max_bytes

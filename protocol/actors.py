@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
@@ -36,6 +35,7 @@ from protocol.keys import (
     multikey_encode,
     public_pem,
 )
+from protocol.origin import origin_of, same_origin
 from protocol.vocab import as_list
 
 __all__ = [
@@ -75,17 +75,12 @@ def ed25519_key_id(ap_id: str) -> str:
     return ap_id + ED25519_KEY_FRAGMENT
 
 
-def _origin(iri: object) -> tuple[str, str] | None:
-    """``(scheme, host[:port])`` of an http(s) IRI, lower-cased, or ``None``."""
-    if not isinstance(iri, str):
-        return None
+def _is_http_iri(iri: str) -> bool:
     try:
-        parts = urlsplit(iri)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("https", "http") or not parts.netloc:
-        return None
-    return parts.scheme.lower(), parts.netloc.lower()
+        origin_of(iri)
+    except DocumentError:
+        return False
+    return True
 
 
 def _format_time(value: datetime | str) -> str:
@@ -125,7 +120,7 @@ def build_actor(
         KeyFormatError: ``rsa_public_pem`` is not an RSA public key.
         ValueError: ``extra`` names a reserved field.
     """
-    if _origin(ap_id) is None or "#" in ap_id:
+    if not _is_http_iri(ap_id) or "#" in ap_id:
         raise DocumentError("bad_id", f"actor id must be an http(s) IRI without fragment: {ap_id}")
     if type not in ACTOR_TYPES:
         raise DocumentError("unsupported_type", f"cannot build an actor of type {type!r}")
@@ -175,7 +170,7 @@ def build_actor(
 def _key_from_entry(entry: Mapping[str, Any], actor_id: str) -> VerificationKey | None:
     """One ``publicKey`` or ``assertionMethod`` entry as a key, or ``None`` if it does not count."""
     key_id = entry.get("id")
-    if not isinstance(key_id, str) or _origin(key_id) != _origin(actor_id):
+    if not isinstance(key_id, str) or not same_origin(key_id, actor_id):
         return None
     key: PublicKey
     try:

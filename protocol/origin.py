@@ -1,52 +1,91 @@
 """Origins of IRIs, normalised once (FEP-fe34: the host of an ``id`` is its only authority).
 
-Hosts are compared only after one normalisation: lower-cased, a trailing dot removed,
-internationalised names in their ASCII (IDNA/punycode) form, default ports dropped. An origin is
-``scheme://host[:port]``.
+Hosts are compared only in the form the HTTP client connects to: lower-cased, a trailing dot
+removed, internationalised names in their ASCII form per IDNA 2008 with the UTS #46 mapping
+(non-transitional, so ``straße.de`` is ``xn--strae-oqa.de``, never ``strasse.de``), default ports
+dropped. An origin is ``scheme://host[:port]``. :func:`normalise_host` is the one place this is
+done; every comparison of hosts or origins in the node goes through it.
 
-Usage::
-
-    origin_of("https://Kennis.Example.:443/actors/drenthe")  # 'https://kennis.example'
-    same_origin("https://a.example/x", "https://A.example/y")  # True
+>>> origin_of("https://Kennis.Example.:443/actors/drenthe")
+'https://kennis.example'
+>>> authority_of("https://Straße.de:8443/x")
+'xn--strae-oqa.de:8443'
+>>> same_origin("https://a.example/x", "https://A.example/y")
+True
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
+import idna
+
 from protocol.errors import DocumentError
+
+__all__ = ["authority_of", "normalise_host", "origin_of", "same_origin"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # What a DNS name (letters, digits, hyphen; underscore as some services use) or an IPv4
 # address looks like once in ASCII; anything else cannot be compared safely.
-_HOST_CHARS = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
+_HOST_CHARS = re.compile(r"[a-z0-9_-]{1,63}(\.[a-z0-9_-]{1,63})*")
+_MAX_HOST = 253  # RFC 1035 §2.3.4, without the trailing dot
 
 
+def _invalid(host: str, why: str = "") -> DocumentError:
+    return DocumentError("bad_id", f"invalid host name {host[:100]!r}" + (f": {why}" if why else ""))
+
+
+@lru_cache(maxsize=4096)
 def normalise_host(host: str) -> str:
-    """A host name in its one comparable form; raises DocumentError(bad_id) if it is not one.
+    """A host name in its one comparable form; raises ``DocumentError("bad_id")`` if it is not one.
 
-    Applying it twice gives the same answer: a host with white space inside is refused, and the
-    trailing dot is removed again after IDNA (which turns an ideographic full stop into ".").
+    An ASCII name is lower-cased as it is (as httpx does before it connects), but an A-label
+    (``xn--…``) in it must be valid IDNA; a name with other characters goes through IDNA 2008
+    with the UTS #46 mapping (case folding, full-width forms, ideographic full stops). Applying
+    it twice gives the same answer.
+
+    >>> normalise_host("Straße.DE.")
+    'xn--strae-oqa.de'
+    >>> normalise_host("[::FFFF:1.2.3.4]")
+    '::ffff:102:304'
+    >>> normalise_host("xn--zz.example")
+    Traceback (most recent call last):
+    ...
+    protocol.errors.DocumentError: bad_id: invalid host name 'xn--zz.example': bad A-label 'xn--zz'
     """
-    host = host.strip().rstrip(".").lower()
-    if not host or any(ch.isspace() for ch in host):
-        raise DocumentError("bad_id", f"invalid host name {host[:100]!r}")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if ":" in host:  # an IPv6 literal, in its one compressed form
+    text = host.strip().rstrip(".")
+    if not text or any(ch.isspace() for ch in text):
+        raise _invalid(host)
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    if ":" in text:  # an IPv6 literal, in its one compressed form
         try:
-            return ipaddress.IPv6Address(host.split("%")[0]).compressed
+            return ipaddress.IPv6Address(text.split("%")[0]).compressed
         except ValueError as exc:
-            raise DocumentError("bad_id", f"invalid host name {host[:100]!r}") from exc
-    try:
-        ascii_host = host.encode("idna").decode("ascii").lower().rstrip(".")
-    except UnicodeError as exc:
-        raise DocumentError("bad_id", f"invalid host name {host[:100]!r}") from exc
-    if not ascii_host or not _HOST_CHARS.fullmatch(ascii_host):
-        raise DocumentError("bad_id", f"invalid host name {host[:100]!r}")
+            raise _invalid(host) from exc
+    if text.isascii():
+        ascii_host = text.lower()
+        for label in ascii_host.split("."):
+            if label.startswith("xn--"):
+                _check_a_label(host, label)
+    else:
+        try:
+            ascii_host = idna.encode(text, uts46=True).decode("ascii").rstrip(".")
+        except idna.IDNAError as exc:
+            raise _invalid(host, str(exc)) from exc
+    if len(ascii_host) > _MAX_HOST or not _HOST_CHARS.fullmatch(ascii_host):
+        raise _invalid(host)
     return ascii_host
+
+
+def _check_a_label(host: str, label: str) -> None:
+    try:
+        idna.decode(label)
+    except idna.IDNAError as exc:
+        raise _invalid(host, f"bad A-label {label[:70]!r}") from exc
 
 
 def authority_of(iri: str) -> str:

@@ -22,6 +22,7 @@ from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import quoteattr
 
 from protocol.errors import DocumentError
+from protocol.origin import normalise_host
 from protocol.vocab import ACTIVITY_JSON, is_activitypub_media_type
 
 __all__ = [
@@ -49,7 +50,8 @@ _HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62})(?:\.[a-z0-9](?:[a-z0-9-]{0,62})
 def parse_handle(handle: str) -> tuple[str, str]:
     """Split ``acct:user@host``, ``@user@host`` or ``user@host`` into ``(user, host)``.
 
-    The host is lower-cased (and IDNA-encoded); the user is kept as written.
+    The host is normalised as :func:`protocol.origin.normalise_host` does (lower case, IDNA with
+    UTS #46, no trailing dot), a port kept; the user is kept as written.
 
     Raises:
         DocumentError: ``bad_handle`` for anything else.
@@ -64,9 +66,10 @@ def parse_handle(handle: str) -> tuple[str, str]:
     user, at, host = text.rpartition("@")
     if not at or not _USER.fullmatch(user):
         raise DocumentError("bad_handle", f"not a user@host handle: {handle!r}")
+    name, colon, port = host.partition(":")
     try:
-        host = host.encode("idna").decode("ascii").lower() if not host.isascii() else host.lower()
-    except UnicodeError as exc:
+        host = normalise_host(name) + colon + port
+    except DocumentError as exc:
         raise DocumentError("bad_handle", f"bad host in handle: {handle!r}") from exc
     if not _HOST.fullmatch(host):
         raise DocumentError("bad_handle", f"bad host in handle: {handle!r}")

@@ -42,7 +42,7 @@ async def resolve_target(ctx: NodeContext, target: str) -> str:
     except DocumentError as exc:
         raise ValidationError("bad_value", f"not a handle or actor URL: {target!r}",
                               field="target") from exc
-    if f"{ctx.urls.host}" == host.lower():
+    if ctx.urls.host == host:  # both normalised (protocol.origin)
         return ctx.urls.actor(user.lower())
     schemes = ["https", "http"] if ctx.settings.node.allow_private_network else ["https"]
     last: RemoteError | None = None

@@ -28,6 +28,8 @@ from node.store import objects as object_store
 from node.store.actors import StoredActor
 from node.store.objects import Cursor, ItemFilter, StoredObject
 from protocol import themes as vocab_themes
+from protocol.errors import DocumentError
+from protocol.origin import authority_of
 
 # Columns of ``objects`` that hold item fields directly; everything else goes to ``fields``.
 _COLUMNS = ("title", "summary", "content", "language", "license", "themes", "in_reply_to")
@@ -254,6 +256,16 @@ def theme_and_narrower(theme_id: str) -> tuple[str, ...]:
     return (theme_id, *vocab_themes.narrower(theme_id))
 
 
+def _origin_filter(origin: str | None) -> str | None:
+    """``local``, ``remote``, or a host (or origin) in the form hosts are stored in."""
+    if origin is None or origin in ("local", "remote"):
+        return origin
+    try:
+        return authority_of(origin if "://" in origin else f"https://{origin}/")
+    except (DocumentError, ValueError) as exc:
+        raise ValidationError("bad_value", f"not a host: {origin[:100]!r}", field="origin") from exc
+
+
 async def list_items(ctx: NodeContext, query: ItemQuery) -> ItemPage:
     """Items newest first, local and received, filtered; ``next_cursor`` pages on."""
     async with ctx.db.sessions() as session:
@@ -265,7 +277,7 @@ async def list_items(ctx: NodeContext, query: ItemQuery) -> ItemPage:
             kind=query.kind,
             themes_any=theme_and_narrower(query.theme) if query.theme else (),
             province=query.province,
-            origin=query.origin,
+            origin=_origin_filter(query.origin),
             attributed_to=attributed_to,
             words=tuple(search_words(query.q)) if query.q else (),
         )

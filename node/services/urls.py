@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+from protocol.origin import authority_of
 
 
 def new_local_id() -> str:
@@ -26,7 +27,8 @@ class Urls:
 
     @property
     def host(self) -> str:
-        return urlsplit(self.base).netloc.lower()
+        """The authority (host[:port]) of the node URL, normalised as every host is compared."""
+        return authority_of(self.base)
 
     def actor(self, handle: str) -> str:
         return f"{self.base}/actors/{handle}"

@@ -29,6 +29,7 @@ from node.services.permissions import Caller
 from node.services.sessions import WebSession
 from node.web.common import ctx_of
 from node.web.forms import Form, read_form
+from protocol.origin import origin_of, same_origin
 
 SESSION_COOKIE = "kk_session"
 LOGIN_COOKIE = "kk_login"
@@ -110,9 +111,10 @@ def check_origin(request: Request) -> None:
         raise CsrfError("csrf_failed", f"Sec-Fetch-Site: {site}")
     origin = request.headers.get("origin")
     if origin is not None:
-        parts = urlsplit(ctx_of(request).settings.node.url)
-        own = f"{parts.scheme}://{parts.netloc}".lower()
-        if origin.rstrip("/").lower() != own:
+        # Browsers send the serialised origin (RFC 6454 §6.2), hosts in IDNA form; compare both
+        # in the one normalised form (protocol.origin), "null" included (it never matches).
+        own = origin_of(ctx_of(request).settings.node.url)
+        if not same_origin(origin, own):
             raise CsrfError("csrf_failed", f"Origin {origin!r} is not {own}")
 
 

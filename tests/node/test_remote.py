@@ -377,6 +377,26 @@ async def test_guarded_backend_dials_the_address_it_checked_without_resolving_ag
     assert dns.asked == ["rebind.example"]
 
 
+async def test_an_idn_host_is_checked_and_dialled_in_the_one_idna_2008_form() -> None:
+    # Given a name whose IDNA 2003 form (strasse.de) is another host than its IDNA 2008 form
+    dns = Dns({"xn--strae-oqa.de": [[PUBLIC]]})
+    inner = Diverted()
+    async with guarded(STRICT, dns=dns, backend=inner) as remote:
+        # When it is fetched
+        with pytest.raises(RemoteError):
+            await remote.get_json("https://Straße.de/actor")
+    # Then the check before the request and the connect-time check resolve the same name
+    assert dns.asked == ["xn--strae-oqa.de", "xn--strae-oqa.de"]
+    assert inner.targets == [(PUBLIC, 443)]
+
+
+async def test_check_url_refuses_an_invalid_idn_host() -> None:
+    async with guarded(STRICT, dns=Dns({})) as remote:
+        with pytest.raises(RemoteError) as caught:
+            await remote.check_url("https://xn--zz.example/actor")
+    assert caught.value.reason == "bad_url"
+
+
 async def test_guarded_backend_tries_each_checked_address_in_turn() -> None:
     dns = Dns({"peer.example": [[PUBLIC, "2606:4700::1111"]]})
     inner = Diverted()

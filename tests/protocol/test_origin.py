@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import string
 
+import idna
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -72,7 +73,7 @@ def test_origin_is_the_same_for_every_spelling_of_a_host(host: str, scheme: str,
     assume(base is not None)
     variant = host
     if "idn" in spelling:
-        variant = variant.encode("idna").decode("ascii")
+        variant = idna.encode(variant, uts46=True).decode("ascii")
     if "case" in spelling:
         variant = _upper_ascii(variant)
     if "dot" in spelling:
@@ -148,3 +149,63 @@ def test_normalise_host_is_idempotent_on_odd_separators(host: str) -> None:
     except DocumentError:
         return  # refusing such a host is a fine fix too
     assert normalise_host(once) == once
+
+
+# --- the form the HTTP client connects to: IDNA 2008 with UTS #46, non-transitional -----------
+
+@pytest.mark.parametrize(("host", "expected"), [
+    ("straße.de", "xn--strae-oqa.de"),            # ß is kept (IDNA 2003 made it "strasse.de")
+    ("STRASSE.DE", "strasse.de"),                 # ... so these are two different hosts
+    ("Straße.DE.", "xn--strae-oqa.de"),           # upper case and a trailing dot
+    ("XN--STRAE-OQA.DE", "xn--strae-oqa.de"),     # an A-label in upper case
+    ("Bücher.Example", "xn--bcher-kva.example"),
+    ("ｋｅｎｎｉｓ.example", "kennis.example"),    # full-width letters map to ASCII (UTS #46)
+    ("kennis。example", "kennis.example"),        # an ideographic full stop separates labels
+    ("drenthe.test", "drenthe.test"),
+    ("_service.drenthe.test", "_service.drenthe.test"),  # ASCII as httpx sends it
+    ("127.0.0.1", "127.0.0.1"),
+    ("[::1]", "::1"),
+])
+def test_normalise_host_gives_the_form_the_client_connects_to(host: str, expected: str) -> None:
+    assert normalise_host(host) == expected
+
+
+def test_a_sharp_s_host_is_not_its_ss_spelling() -> None:
+    assert not same_origin("https://straße.de/x", "https://strasse.de/x")
+    assert same_origin("https://straße.de/x", "https://xn--strae-oqa.de/y")
+
+
+@pytest.mark.parametrize(("iri", "expected"), [
+    ("https://Straße.de:443/x", "https://xn--strae-oqa.de"),
+    ("HTTPS://Straße.de.:8443/x", "https://xn--strae-oqa.de:8443"),
+    ("http://Bücher.test:80/", "http://xn--bcher-kva.test"),
+    ("http://Bücher.test:443/", "http://xn--bcher-kva.test:443"),
+])
+def test_origin_of_normalises_idn_hosts_and_ports(iri: str, expected: str) -> None:
+    assert origin_of(iri) == expected
+
+
+@pytest.mark.parametrize(("host", "why"), [
+    ("xn--zz.example", "bad A-label"),                  # not a valid punycode label
+    ("xn--strasse-.example", "bad A-label"),
+    ("ä-.example", "hyphen"),                           # a U-label ending in a hyphen
+    ("a\u200db.example", "U+200D"),                     # a joiner out of context (CONTEXTJ)
+    ("\u0663.example", "directionality"),               # Bidi rule (RFC 5893)
+    ("ä..example", "Empty Label"),
+    ("x" * 64 + ".example", ""),                        # a label longer than 63 octets
+    ("ä" + "x" * 70 + ".example", "too long"),
+    ("kennis example", ""),
+    ("a/b.example", ""),
+])
+def test_an_invalid_host_is_refused_with_a_clear_reason(host: str, why: str) -> None:
+    with pytest.raises(DocumentError) as info:
+        normalise_host(host)
+    assert info.value.reason == "bad_id"
+    assert "invalid host name" in info.value.detail
+    assert why in info.value.detail
+
+
+def test_origin_of_refuses_an_iri_with_an_invalid_idn_host() -> None:
+    with pytest.raises(DocumentError) as info:
+        origin_of("https://xn--zz.example/actors/x")
+    assert info.value.reason == "bad_id"

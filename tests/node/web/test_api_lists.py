@@ -110,6 +110,21 @@ async def test_origin_filter(client: httpx.AsyncClient, auth: dict[str, str],
     assert {"local" if i["local"] else i["origin"] for i in items} == expected
 
 
+@pytest.mark.parametrize("origin", ["LVKK.test", "lvkk.test.", "lvkk.test:443",
+                                    "https://lvkk.test", "ｌｖｋｋ.test"])
+async def test_origin_filter_takes_any_spelling_of_a_host(
+        client: httpx.AsyncClient, ctx: NodeContext, clock: Clock, origin: str) -> None:
+    await insert_remote_item(ctx, "l1", published=clock.now, host="lvkk.test")
+    items = (await client.get("/api/items", params={"origin": origin})).json()["items"]
+    assert [i["origin"] for i in items] == ["lvkk.test"]
+
+
+async def test_origin_filter_refuses_an_invalid_host(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/items", params={"origin": "xn--zz.test"})
+    assert response.status_code == 422
+    assert response.json()["error"] == "bad_value"
+
+
 async def test_received_item_reads_by_iri(client: httpx.AsyncClient, ctx: NodeContext,
                                           clock: Clock) -> None:
     remote = await insert_remote_item(ctx, "f1", published=clock.now)

@@ -204,6 +204,8 @@ async def test_sign_in_with_a_token_not_matching_the_cookie_is_403(
 @pytest.mark.parametrize("headers", [
     {"Origin": "https://evil.test"},
     {"Origin": "null"},
+    {"Origin": "https://drenthe.test:8443"},
+    {"Origin": "http://drenthe.test"},
     {"Sec-Fetch-Site": "cross-site"},
     {"Sec-Fetch-Site": "same-site"},
 ])
@@ -222,6 +224,16 @@ async def test_sign_in_from_this_origin_is_accepted(client: httpx.AsyncClient,
     token = csrf_of((await client.get("/aanmelden")).text)
     response = await client.post("/aanmelden", headers={
         "Origin": BASE_URL, "Sec-Fetch-Site": "same-origin"}, data={
+        "csrf_token": token, "username": "beheerder", "password": PASSWORD})
+    assert response.status_code == 303
+
+
+@pytest.mark.parametrize("origin", ["https://DRENTHE.test", "https://drenthe.test:443",
+                                    "https://drenthe.test."])
+async def test_sign_in_from_another_spelling_of_this_origin_is_accepted(
+        client: httpx.AsyncClient, admin: str, origin: str) -> None:
+    token = csrf_of((await client.get("/aanmelden")).text)
+    response = await client.post("/aanmelden", headers={"Origin": origin}, data={
         "csrf_token": token, "username": "beheerder", "password": PASSWORD})
     assert response.status_code == 303
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import httpx
+import pytest
 
 from node.services.actors import delete_initiative
 from node.services.context import NodeContext
@@ -44,6 +45,13 @@ async def test_webfinger_accepts_the_actor_iri_as_resource(client: httpx.AsyncCl
 async def test_webfinger_handle_is_case_insensitive(client: httpx.AsyncClient) -> None:
     response = await client.get("/.well-known/webfinger",
                                 params={"resource": "acct:Drenthe@Drenthe.test"})
+    assert response.json()["subject"] == "acct:drenthe@drenthe.test"
+
+
+@pytest.mark.parametrize("host", ["drenthe.test.", "DRENTHE.TEST", "ＤＲＥＮＴＨＥ.test"])
+async def test_webfinger_host_is_compared_normalised(client: httpx.AsyncClient, host: str) -> None:
+    response = await client.get("/.well-known/webfinger",
+                                params={"resource": f"acct:drenthe@{host}"})
     assert response.json()["subject"] == "acct:drenthe@drenthe.test"
 
 
