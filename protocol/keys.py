@@ -23,7 +23,7 @@ from typing import TypeAlias
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from protocol.errors import KeyFormatError
 
@@ -37,6 +37,7 @@ __all__ = [
     "generate_rsa",
     "load_private_pem",
     "load_public_pem",
+    "load_verifying_pem",
     "multikey_decode",
     "multikey_encode",
     "private_multikey_decode",
@@ -154,13 +155,27 @@ def load_public_pem(data: bytes | str) -> PublicKey:
         KeyFormatError: ``bad_key`` if it cannot be parsed, ``unsupported_key`` unless RSA
             or Ed25519.
     """
+    key = load_verifying_pem(data)
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        raise KeyFormatError("unsupported_key", "unsupported public key type EllipticCurvePublicKey")
+    return key
+
+
+def load_verifying_pem(data: bytes | str) -> PublicKey | ec.EllipticCurvePublicKey:
+    """Like :func:`load_public_pem`, also admitting an EC key: RFC 9421 §3.3.4 verifies
+    ``ecdsa-p256-sha256``, though no actor of ours publishes one.
+
+    Raises:
+        KeyFormatError: ``bad_key`` if it cannot be parsed, ``unsupported_key`` unless RSA,
+            Ed25519 or EC.
+    """
     try:
         key = serialization.load_pem_public_key(_as_bytes(data))
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise KeyFormatError("bad_key", "not a PEM public key") from exc
     except UnsupportedAlgorithm as exc:
         raise KeyFormatError("unsupported_key", "unsupported public key algorithm") from exc
-    if isinstance(key, rsa.RSAPublicKey | ed25519.Ed25519PublicKey):
+    if isinstance(key, rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey):
         return key
     raise KeyFormatError("unsupported_key", f"unsupported public key type {type(key).__name__}")
 

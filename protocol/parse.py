@@ -11,7 +11,9 @@ send (Mastodon, Misskey, Pleroma, GoToSocial) and strict about what we rely on:
   for shape; ``@graph``, ``@included`` and ``@reverse`` would hide nodes from that reading, so a
   document using them is refused (``forbidden_keyword``);
 - embedded LD signatures (``signature``) are ignored; a ``proof`` is only noted (``has_proof``):
-  verifying it is ``protocol.proofs``'s job, deciding who may say what is the node's.
+  verifying it is ``protocol.proofs``'s job, deciding who may say what is the node's;
+- an actor's keys (``publicKey``, ``assertionMethod``) are not read here, but by
+  :func:`protocol.actors.actor_keys`, the one place that decides which keys an actor vouches for.
 
 Every failure is a :class:`~protocol.errors.DocumentError` with one of the reasons
 ``missing_id``, ``bad_id``, ``missing_type``, ``unsupported_type``, ``missing_field``,
@@ -32,7 +34,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Final, NamedTuple, NoReturn, TypeAlias, TypeGuard
+from typing import Any, Final, NoReturn, TypeAlias, TypeGuard
 from urllib.parse import urlsplit
 
 from protocol.errors import DocumentError
@@ -98,14 +100,6 @@ class Source:
     media_type: str | None
 
 
-class AssertionMethod(NamedTuple):
-    """A ``Multikey`` in an actor's ``assertionMethod`` (FEP-521a); the key is still encoded."""
-
-    id: str
-    controller: str
-    multibase: str
-
-
 @dataclass(frozen=True, slots=True)
 class Tombstone:
     """What remains of a deleted object (AS2 Vocabulary §3.3 ``Tombstone``)."""
@@ -157,7 +151,11 @@ class ASObject:
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """An actor document (ActivityPub §4.1) with its RSA ``publicKey`` and FEP-521a keys."""
+    """An actor document (ActivityPub §4.1).
+
+    Its keys are not read here: :func:`protocol.actors.actor_keys` reads them, with the rules
+    that decide which keys the actor vouches for, from ``raw``.
+    """
 
     id: str
     type: str
@@ -172,10 +170,6 @@ class Actor:
     url: str | None
     manually_approves_followers: bool
     location: Place | None
-    public_key_id: str | None
-    public_key_owner: str | None
-    public_key_pem: str | None
-    assertion_methods: tuple[AssertionMethod, ...]
     raw: RawObject = field(repr=False, compare=False)
 
 
@@ -572,41 +566,6 @@ def parse_object(raw: RawObject) -> ASObject | Tombstone:
     return _parse_object(raw, ap_id, type_)
 
 
-def _public_key(raw: RawObject, actor_id: str) -> tuple[str | None, str | None, str | None]:
-    """(id, owner, PEM) of ``publicKey``; with several, the one the actor owns (else the first)."""
-    keys = as_list(raw.get("publicKey"))
-    if not keys:
-        return None, None, None
-    if any(isinstance(key, dict) and key.get("owner") == actor_id for key in keys):
-        keys = [key for key in keys if isinstance(key, dict) and key.get("owner") == actor_id]
-    key = keys[0]
-    if isinstance(key, str):
-        return _ref(key, "publicKey"), None, None  # a reference: the key must be fetched
-    if not isinstance(key, dict):
-        _fail("bad_field", "publicKey must be an object or an IRI")
-    key_id = _iri(key, "id")
-    if key_id is None:
-        _fail("bad_field", "publicKey has no id")
-    return key_id, _iri(key, "owner"), _text(key, "publicKeyPem")
-
-
-def _assertion_methods(raw: RawObject) -> tuple[AssertionMethod, ...]:
-    methods = []
-    for entry in as_list(raw.get("assertionMethod")):
-        if isinstance(entry, str):
-            continue  # a reference to a key elsewhere; only embedded Multikeys are usable
-        if not isinstance(entry, dict):
-            _fail("bad_field", "assertionMethod entries must be objects or IRIs")
-        if "Multikey" not in as_list(entry.get("type")):
-            continue  # other verification method types are not ours to read
-        key_id, controller = _iri(entry, "id"), _iri(entry, "controller")
-        multibase = _text(entry, "publicKeyMultibase")
-        if key_id is None or controller is None or multibase is None:
-            _fail("bad_field", "a Multikey needs id, controller and publicKeyMultibase")
-        methods.append(AssertionMethod(key_id, controller, multibase))
-    return tuple(methods)
-
-
 def parse_actor(raw: RawObject) -> Actor:
     """Parse an actor document; ``inbox`` is required (ActivityPub §4.1)."""
     raw = _check_document(raw, "actor")
@@ -617,7 +576,6 @@ def parse_actor(raw: RawObject) -> Actor:
     approves = raw.get("manuallyApprovesFollowers")
     if approves is not None and not isinstance(approves, bool):
         _fail("bad_field", "manuallyApprovesFollowers must be a boolean")
-    key_id, key_owner, key_pem = _public_key(raw, ap_id)
     return Actor(
         id=ap_id,
         type=type_,
@@ -632,10 +590,6 @@ def parse_actor(raw: RawObject) -> Actor:
         url=_url(raw),
         manually_approves_followers=bool(approves),
         location=_place(raw.get("location")),
-        public_key_id=key_id,
-        public_key_owner=key_owner,
-        public_key_pem=key_pem,
-        assertion_methods=_assertion_methods(raw),
         raw=raw,
     )
 

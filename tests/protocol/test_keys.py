@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +21,7 @@ from protocol.keys import (
     generate_rsa,
     load_private_pem,
     load_public_pem,
+    load_verifying_pem,
     multikey_decode,
     multikey_encode,
     private_multikey_decode,
@@ -166,6 +167,14 @@ def test_load_rfc9421_ed25519_keys() -> None:
     public = load_public_pem(RFC9421_KEYS["test-key-ed25519"]["public_pem"])
     assert isinstance(private, ed25519.Ed25519PrivateKey)
     assert public_pem(private) == public_pem(public)
+
+
+def test_an_ec_key_verifies_signatures_but_is_no_actor_key() -> None:
+    pem = RFC9421_KEYS["test-key-ecc-p256"]["public_pem"]
+    assert isinstance(load_verifying_pem(pem), ec.EllipticCurvePublicKey)
+    with pytest.raises(KeyFormatError) as info:
+        load_public_pem(pem)
+    assert info.value.reason == "unsupported_key"
 
 
 # --- rejection -------------------------------------------------------------------------------

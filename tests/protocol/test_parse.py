@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from protocol.actors import actor_keys
 from protocol.errors import DocumentError, ProtocolError
 from protocol.jsonlimits import load_json
 from protocol.parse import (
@@ -154,10 +155,9 @@ def test_update_person_embeds_the_actor_with_its_key() -> None:
     update = parse_activity(sample("mastodon_update_person.json"))
     person = update.object
     assert isinstance(person, Actor)
-    assert person.public_key_id == "https://mastodon.example/users/anneke#main-key"
-    assert person.public_key_owner == person.id
-    assert person.public_key_pem is not None
-    assert person.public_key_pem.startswith("-----BEGIN PUBLIC KEY-----")
+    (key,) = actor_keys(person.raw)
+    assert (key.key_id, key.controller) == ("https://mastodon.example/users/anneke#main-key",
+                                            person.id)
     assert person.shared_inbox == "https://mastodon.example/inbox"
 
 
@@ -241,10 +241,8 @@ def test_template_document_has_its_files() -> None:
 def test_our_actor_publishes_both_keys() -> None:
     org = parse_actor(sample("kk_organization_actor.json"))
     assert org.type == "Organization"
-    assert org.public_key_id == org.id + "#main-key"
-    (method,) = org.assertion_methods
-    assert method == (org.id + "#ed25519-key", org.id, method.multibase)
-    assert method.multibase.startswith("z6Mk")
+    assert [k.key_id for k in actor_keys(org.raw)] == [org.id + "#main-key",
+                                                       org.id + "#ed25519-key"]
 
 
 def test_instance_actor_is_an_application() -> None:
@@ -338,22 +336,15 @@ def test_link_attachment_uses_its_href() -> None:
     assert isinstance(obj, ASObject) and obj.attachments[0].url == "https://a.example/x"
 
 
-def test_public_key_given_by_reference_has_only_an_id() -> None:
-    parsed = parse_actor(actor(publicKey=ALICE + "#main-key"))
-    assert (parsed.public_key_id, parsed.public_key_pem) == (ALICE + "#main-key", None)
-
-
-def test_of_several_public_keys_the_actors_own_is_chosen() -> None:
-    keys = [
-        {"id": "https://b.example/k", "owner": "https://b.example/", "publicKeyPem": "B"},
-        {"id": ALICE + "#main-key", "owner": ALICE, "publicKeyPem": "A"},
-    ]
-    assert parse_actor(actor(publicKey=keys)).public_key_pem == "A"
-
-
-def test_assertion_methods_other_than_embedded_multikeys_are_skipped() -> None:
-    methods = [ALICE + "#ref", {"id": ALICE + "#old", "type": "Ed25519VerificationKey2020"}]
-    assert parse_actor(actor(assertionMethod=methods)).assertion_methods == ()
+@pytest.mark.parametrize(
+    "keys",
+    [{"publicKey": {"owner": ALICE, "publicKeyPem": "x"}}, {"publicKey": 5},
+     {"assertionMethod": [{"id": ALICE + "#k", "type": "Multikey"}]}, {"assertionMethod": [5]}],
+)
+def test_an_actor_parses_whatever_its_key_entries_hold(keys: dict[str, Any]) -> None:
+    # Which keys count is protocol.actors.actor_keys's one decision: these count for nothing.
+    parsed = parse_actor(actor(**keys))
+    assert parsed.id == ALICE and actor_keys(parsed.raw) == []
 
 
 # --- refusals -------------------------------------------------------------------------------
@@ -471,11 +462,7 @@ def test_actor_without_inbox_is_refused() -> None:
         (parse_activity, create(obj=[note(), note(id=NOTE_ID + "b")])),
         (parse_activity, create(actor=[ALICE, ALICE + "2"])),
         (parse_activity, create(obj=None, object=[None])),
-        (parse_actor, actor(publicKey={"owner": ALICE, "publicKeyPem": "x"})),
-        (parse_actor, actor(assertionMethod=[{"id": ALICE + "#k", "type": "Multikey"}])),
         (parse_actor, actor(manuallyApprovesFollowers="yes")),
-        (parse_actor, actor(publicKey=5)),
-        (parse_actor, actor(assertionMethod=[5])),
         (parse_actor, actor(endpoints={"sharedInbox": "/inbox"})),
         (parse_actor, actor(inbox="inbox")),
         (parse_actor, actor(**{"@context": 5})),
