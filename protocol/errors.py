@@ -8,14 +8,18 @@ itself knows nothing about HTTP responses.
 
     ProtocolError                 reason codes are listed on each class
      ├── KeyFormatError           bad_key, unsupported_key
-     ├── DigestError              missing_digest, bad_digest, unsupported_digest, digest_mismatch
      ├── SignatureError           missing_signature, bad_signature_header, unsupported_algorithm,
-     │                            missing_component, bad_date, date_in_future, signature_expired,
-     │                            invalid_signature, key_mismatch (the node adds
-     │                            unknown_key and host_mismatch at its inbox)
+     │   │                        missing_component, bad_date, date_in_future, signature_expired,
+     │   │                        invalid_signature, key_mismatch (the node adds
+     │   │                        unknown_key and host_mismatch at its inbox)
+     │   └── DigestError          missing_digest, bad_digest, unsupported_digest, digest_mismatch
      ├── ProofError               missing_proof, bad_proof, unsupported_cryptosuite, invalid_proof
      └── DocumentError            bad_json, too_large, too_deep, missing_id, bad_id, missing_field,
                                   bad_field, unsupported_type, forbidden_keyword
+
+A request's verification (``protocol.httpsig.verify_request``) raises only ``SignatureError``:
+the body's digest is part of what a signature covers, so ``DigestError`` is one of its kinds, and
+``except SignatureError`` catches a tampered body too (reason ``digest_mismatch``).
 
 Usage::
 
@@ -46,16 +50,19 @@ class KeyFormatError(ProtocolError):
     default_reason = "bad_key"
 
 
-class DigestError(ProtocolError):
-    """A ``Digest`` / ``Content-Digest`` header is missing, malformed or does not match the body."""
-
-    default_reason = "bad_digest"
-
-
 class SignatureError(ProtocolError):
     """An HTTP signature is missing, malformed, outside its time window or does not verify."""
 
     default_reason = "invalid_signature"
+
+
+class DigestError(SignatureError):
+    """A ``Digest`` / ``Content-Digest`` header is missing, malformed or does not match the body.
+
+    A kind of ``SignatureError``: the digest is how a signature covers the body.
+    """
+
+    default_reason = "bad_digest"
 
 
 class ProofError(ProtocolError):

@@ -51,10 +51,10 @@ def error_response(status: int, reason: str, detail: str, **extra: Any) -> JSONR
 
 
 def _protocol_status(exc: ProtocolError) -> int:
+    if isinstance(exc, DigestError):  # before SignatureError, of which it is a kind
+        return 401 if exc.reason == "digest_mismatch" else 400
     if isinstance(exc, SignatureError):
         return 401
-    if isinstance(exc, DigestError):
-        return 401 if exc.reason == "digest_mismatch" else 400
     if isinstance(exc, ProofError):
         return 401
     if isinstance(exc, DocumentError):

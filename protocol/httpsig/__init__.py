@@ -23,8 +23,10 @@ A server that reads the key id before verifying parses the headers once and pass
 
 ``headers`` may be any mapping (``dict``, ``httpx.Headers``, starlette ``Headers``) or a list of
 ``(name, value)`` pairs; names are case-insensitive. Keys are ``cryptography`` key objects or
-PEM text. Failures raise :class:`SignatureError` or :class:`protocol.errors.DigestError`, each
-with a stable ``reason`` (see :mod:`protocol.errors`).
+PEM text. Every failure of a request's verification raises :class:`SignatureError` with a stable
+``reason`` (see :mod:`protocol.errors`); a body that does not match its digest raises
+:class:`protocol.errors.DigestError`, a kind of ``SignatureError`` (``digest_mismatch``). Only a
+``public_key`` that cannot be used at all raises :class:`protocol.errors.KeyFormatError`.
 """
 
 from __future__ import annotations
@@ -179,7 +181,9 @@ def verify_request(
     """Verify a signed request of either flavour under ``policy``; return the key id.
 
     ``url`` is the absolute URL the request was received at; ``body`` its exact bytes.
-    Raises :class:`SignatureError` or :class:`protocol.errors.DigestError`.
+    Raises :class:`SignatureError` for every failure of the request, a body that does not
+    match its ``Digest``/``Content-Digest`` included (``DigestError``, its subclass, reason
+    ``digest_mismatch``); ``KeyFormatError`` only for a ``public_key`` that cannot be used.
     """
     return verify_signed_request(method, url, parse_signed_request(headers), body, public_key,
                                  now=now, policy=policy)

@@ -129,9 +129,31 @@ def test_verification_accepts_pem_keys(rsa_key: rsa.RSAPrivateKey, flavour: Flav
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_post_fails_when_one_body_byte_changes(any_key: Key, flavour: Flavour) -> None:
     headers = _signed(any_key, flavour)
-    with pytest.raises(DigestError) as exc:
+    with pytest.raises(SignatureError) as exc:
         verify_request("POST", INBOX, headers, BODY[:-1] + b" ", any_key.public_key(), now=NOW)
     assert _reason(exc) == "digest_mismatch"
+    assert isinstance(exc.value, DigestError)  # the precise kind, for who wants it
+
+
+@pytest.mark.parametrize(("flavour", "field", "value", "reason"), [
+    ("cavage", "Digest", None, "missing_digest"),  # a POST's signature must cover its body
+    ("cavage", "Digest", "SHA-256=not base64!", "bad_digest"),
+    ("cavage", "Digest", "MD5=AAAA", "unsupported_digest"),
+    ("rfc9421", "Content-Digest", None, "missing_digest"),
+    ("rfc9421", "Content-Digest", "sha-256=:not base64!:", "bad_digest"),
+    ("rfc9421", "Content-Digest", "md5=:AAAA:", "unsupported_digest"),
+])
+def test_every_digest_failure_of_a_request_is_a_signature_error(
+        ed_key: ed25519.Ed25519PrivateKey, flavour: Flavour, field: str, value: str | None,
+        reason: str) -> None:
+    headers = _signed(ed_key, flavour)
+    if value is None:
+        del headers[field]
+    else:
+        headers[field] = value
+    with pytest.raises(SignatureError) as exc:
+        verify_request("POST", INBOX, headers, BODY, ed_key.public_key(), now=NOW)
+    assert _reason(exc) == reason
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
@@ -300,7 +322,7 @@ def test_a_parsed_request_verifies_without_its_headers(any_key: Key, flavour: Fl
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_a_parsed_request_still_fails_on_another_body(any_key: Key, flavour: Flavour) -> None:
     signed = parse_signed_request(_signed(any_key, flavour))
-    with pytest.raises(DigestError):
+    with pytest.raises(SignatureError):
         verify_signed_request("POST", INBOX, signed, BODY + b" ", any_key.public_key(), now=NOW)
 
 
@@ -596,7 +618,7 @@ def test_arbitrary_signature_headers_raise_only_protocol_errors(
     if signature_input is not None:
         headers["Signature-Input"] = signature_input
     public = ed25519.Ed25519PrivateKey.from_private_bytes(b"\x02" * 32).public_key()
-    with pytest.raises(ProtocolError):
+    with pytest.raises(SignatureError):
         verify_request("POST", INBOX, headers, BODY, public, now=NOW)
     with contextlib.suppress(ProtocolError):
         key_id_of(headers)
