@@ -18,13 +18,14 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from node.services.content import contains_html, round_coordinates
 from node.services.errors import BadRequestError, ValidationError
 from node.services.inputs import AttachmentInput, InitiativeInput, ItemInput, Patch, PlaceInput
+from node.services.localtime import today_in_nl
 from protocol import themes
 
 RESERVED_HANDLES = frozenset({
@@ -42,9 +43,6 @@ _MUNICIPALITY = re.compile(r"GM\d{4}", re.ASCII)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _DATETIME = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})", re.ASCII)
-# Dutch civil time is UTC+1 or UTC+2: the date at UTC+2 is never behind the date in the
-# Netherlands, so "today" here never rejects a date that is already today for the editor.
-_NL_LATEST = timezone(timedelta(hours=2))
 
 _Parse = Callable[[object, str], Any]
 
@@ -315,12 +313,8 @@ _PLACE = _Field(parse_place)
 _TEXT_LIST = _list(_plain(200), 50)
 
 
-def _today_nl() -> date:
-    return datetime.now(_NL_LATEST).date()
-
-
 def _initiative_fields(today: date | None) -> dict[str, _Field]:
-    not_after = today or _today_nl()
+    not_after = today or today_in_nl()
     return {
         "handle": _Field(parse_handle, required=True),
         "name": _Field(_plain(200), required=True),

@@ -10,13 +10,13 @@ JSON API share one set of rules. Dates and times are entered as Dutch wall-clock
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
 
 from node.services.errors import BadRequestError, ValidationError
+from node.services.localtime import from_dutch_local, to_dutch_local
 from node.store.objects import StoredObject
 from node.web import strings
 from node.web.common import read_body
@@ -67,57 +67,6 @@ async def read_form(request: Request) -> Form:
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequestError("bad_form", "the form is not valid UTF-8 urlencoded data") from exc
     return Form(fields)
-
-
-# --- Dutch civil time (EU rule: CEST from the last Sunday of March to the last of October) ------
-
-
-def _last_sunday(year: int, month: int) -> date:
-    last = date(year, month + 1, 1) - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - 6) % 7)
-
-
-def _dutch_offset(moment: datetime) -> timedelta:
-    """The offset of Dutch civil time at an aware ``moment`` (changes happen at 01:00 UTC)."""
-    utc = moment.astimezone(UTC)
-    start = datetime.combine(_last_sunday(utc.year, 3), time(1), UTC)
-    end = datetime.combine(_last_sunday(utc.year, 10), time(1), UTC)
-    return timedelta(hours=2 if start <= utc < end else 1)
-
-
-def from_dutch_local(value: str) -> str:
-    """``2026-12-03T19:30`` (Dutch wall-clock) as ISO 8601 with its offset; other text unchanged.
-
-    Text that already has an offset, or that is not a date and time, is passed on as typed so
-    validation accepts or names it.
-    """
-    text = value.strip()
-    try:
-        local = datetime.fromisoformat(text.replace(" ", "T", 1))
-    except ValueError:
-        return text
-    if local.tzinfo is not None:
-        return text
-    # Try winter time first; in the spring gap and the autumn overlap this picks a valid moment.
-    offset = _dutch_offset(local.replace(tzinfo=UTC) - timedelta(hours=1))
-    if offset == timedelta(hours=2) and _dutch_offset(
-            local.replace(tzinfo=UTC) - timedelta(hours=2)) != offset:
-        offset = timedelta(hours=1)
-    return local.replace(second=0, microsecond=0, tzinfo=timezone(offset)).isoformat()
-
-
-def to_dutch_local(value: Any) -> str:
-    """A stored ISO 8601 moment as the ``datetime-local`` value of Dutch wall-clock time."""
-    if not isinstance(value, str) or not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return ""
-    if moment.tzinfo is None:
-        return moment.strftime("%Y-%m-%dT%H:%M")
-    local = moment.astimezone(timezone(_dutch_offset(moment)))
-    return local.strftime("%Y-%m-%dT%H:%M")
 
 
 # --- the item form -----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -12,13 +12,11 @@ from node.services.context import NodeContext
 from node.services.items import get_item
 from node.services.users import add_user, grant
 from node.store.schema import activities, objects
-from node.web.forms import from_dutch_local, to_dutch_local
 from tests.node.conftest import BASE_URL
 from tests.node.web import local_id, make_initiative, make_item
 from tests.node.web.test_ui_auth import PASSWORD, count_rows, csrf_of, sign_in
 
 NEW = "/bewerken/item/nieuw"
-CET = timezone(timedelta(hours=1))
 
 
 @pytest.fixture
@@ -374,26 +372,4 @@ async def test_script_in_a_title_is_escaped_on_every_page(admin_client: httpx.As
         html = (await admin_client.get(url)).text
         assert "<script>" not in html, url
         assert "&lt;script&gt;alert(1)&lt;/script&gt; molen" in html, url
-
-
-# --- Dutch wall-clock time ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("typed", "stored"), [
-    ("2026-12-03T19:30", "2026-12-03T19:30:00+01:00"),
-    ("2026-07-01T19:30", "2026-07-01T19:30:00+02:00"),
-    ("2026-07-01 19:30", "2026-07-01T19:30:00+02:00"),
-    ("2026-03-29T03:30", "2026-03-29T03:30:00+02:00"),  # just after the spring change
-    ("2026-03-29T01:30", "2026-03-29T01:30:00+01:00"),  # just before it
-    ("2026-12-03T19:30:00+00:00", "2026-12-03T19:30:00+00:00"),  # an offset is kept
-    ("morgen", "morgen"),  # left for validation to name
-])
-def test_dutch_local_time_gets_the_offset_of_that_day(typed: str, stored: str) -> None:
-    assert from_dutch_local(typed) == stored
-
-
-def test_stored_time_is_shown_as_dutch_wall_clock() -> None:
-    assert to_dutch_local("2026-07-01T17:30:00+00:00") == "2026-07-01T19:30"
-    assert to_dutch_local(datetime(2026, 12, 3, 19, 30, tzinfo=CET).isoformat()) == \
-        "2026-12-03T19:30"
 
