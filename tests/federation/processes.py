@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,21 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 import pytest
 
 from node.cli import init_node
+from tests.servers import wait_until_responds
 
 T = TypeVar("T")
 WAIT_SECONDS = 60.0
 POLL_SECONDS = 0.1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def parse_db_time(text: str) -> datetime:
@@ -101,16 +93,9 @@ class ServedNode:
         return self.process is not None and self.process.poll() is None
 
     def wait_until_ready(self, timeout: float = WAIT_SECONDS) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.running():
-                pytest.fail(f"{self.handle} exited while starting:\n{self.log_tail()}")
-            try:
-                httpx.get(self.url + "/", timeout=1.0)
-                return
-            except httpx.TransportError:
-                time.sleep(POLL_SECONDS)
-        pytest.fail(f"{self.handle} did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+        assert self.process is not None
+        wait_until_responds(self.url + "/", self.process, name=self.handle, log=self.log_tail,
+                            timeout=timeout)
 
     def send(self, sig: signal.Signals) -> None:
         assert self.process is not None

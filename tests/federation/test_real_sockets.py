@@ -27,7 +27,8 @@ import pytest
 
 from node.cli import load, open_context
 from node.services.follow import follow
-from tests.federation.processes import WAIT_SECONDS, Network, ServedNode, free_port, parse_db_time
+from tests.federation.processes import WAIT_SECONDS, Network, ServedNode, parse_db_time
+from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
 

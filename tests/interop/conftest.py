@@ -21,10 +21,8 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -40,6 +38,7 @@ from fediverse_pasture.server.one_actor_app import app_for_data_provider
 
 from node.services.context import NodeContext
 from tests.federation.harness import Federation, federation
+from tests.servers import free_port, wait_until_responds
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PEER_DIR = Path(__file__).resolve().parent / "peer"
@@ -108,12 +107,6 @@ def peer_python() -> Path:
 
 # --- processes on loopback -------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Process:
     """A server we started, with its log file (shown when it fails to come up)."""
@@ -127,19 +120,7 @@ class Process:
 
     def wait_until_responds(self, url: str, timeout: float = 90.0) -> None:
         """Poll ``url`` until it answers below 500; fail with the log if the process dies."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                pytest.fail(f"{self.name} exited with {self.popen.returncode}:\n{self.log_tail()}",
-                            pytrace=False)
-            try:
-                if httpx.get(url, timeout=2.0).status_code < 500:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"{self.name} did not answer {url} in {timeout:.0f} s:\n{self.log_tail()}",
-                    pytrace=False)
+        wait_until_responds(url, self.popen, name=self.name, log=self.log_tail, timeout=timeout)
 
     def stop(self) -> None:
         if self.popen.poll() is None:

@@ -56,9 +56,9 @@ from tests.interop.conftest import (
     HerdProcess,
     Process,
     clean_environ,
-    free_port,
     start_process,
 )
+from tests.servers import free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

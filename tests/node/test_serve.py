@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ import httpx
 import pytest
 
 from node.cli import init_node
+from tests.servers import free_port, wait_until_responds
 
 HANDLE = "fryslan"
 START_TIMEOUT = 30.0
@@ -35,26 +34,6 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_until_responds(server: Server, timeout: float = START_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"serve exited with {server.process.returncode}:\n{server.output()}")
-        try:
-            httpx.get(server.url + "/", timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    pytest.fail(f"serve did not answer within {timeout} s:\n{server.output()}")
-
-
 def start_server(directory: Path, *extra: str) -> Server:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -67,7 +46,8 @@ def start_server(directory: Path, *extra: str) -> Server:
             [sys.executable, "-m", "node.cli", "serve", str(directory), "--port", str(port),
              *extra], stdout=out, stderr=subprocess.STDOUT, env=env)
     server = Server(url, process, log)
-    wait_until_responds(server)
+    wait_until_responds(url + "/", process, name="serve", log=server.output,
+                        timeout=START_TIMEOUT)
     return server
 
 
