@@ -5,7 +5,8 @@ ports: Doarpswurk (Fryslân), BOKD (Drenthe) and the national aggregator LVKK. A
 exist yet is initialised (``kennisknoop init`` with ``--allow-private-network``), filled from its
 file in ``node/data/`` and given an admin ``beheerder`` whose random password is printed once.
 Every node is then served as its own ``kennisknoop serve`` subprocess, logging to
-``DIR/<handle>/serve.log``, until Ctrl-C. Once they answer, freshly created nodes follow each
+``DIR/<handle>/serve.log``, until Ctrl-C (or SIGTERM): then every node is stopped and the
+demo exits 0 when all stopped cleanly; a node that dies on its own is an error (exit 1). Once they answer, freshly created nodes follow each
 other as their specs say (the two provinces each other, the aggregator both), so each backfills
 the others' knowledge and from then on receives every new item: publish one in Fryslân and it
 appears in Drenthe and at the aggregator.
@@ -39,6 +40,8 @@ from node.services.users import add_user
 DATA = Path(__file__).resolve().parent / "data"
 ADMIN = "beheerder"
 READY_SECONDS = 30.0
+STOP_SECONDS = 10.0
+CLEAN = (0, -signal.SIGINT, -signal.SIGTERM)  # exit statuses of a node that stopped as asked
 
 
 @dataclass(frozen=True)
@@ -156,15 +159,23 @@ def wait_for_federation(nodes: list[RunningNode], timeout: float = READY_SECONDS
     return count
 
 
-def stop(nodes: list[RunningNode]) -> None:
-    running = [n.process for n in nodes if n.process is not None and n.process.poll() is None]
-    for process in running:
-        process.terminate()
-    for process in running:
+def stop(nodes: list[RunningNode]) -> list[RunningNode]:
+    """Ask every running node to stop and wait for it; the nodes that did not stop cleanly."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
+    running = [n for n in nodes if n.process is not None and n.process.poll() is None]
+    for node in running:
+        assert node.process is not None
+        node.process.terminate()
+    for node in running:
+        assert node.process is not None
         try:
-            process.wait(timeout=10)
+            node.process.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
-            process.kill()
+            node.process.kill()
+            node.process.wait()
+    # 0 is `serve` shutting down as asked; a node still starting up dies of the signal itself.
+    return [n for n in running if n.process is not None and n.process.returncode not in CLEAN]
 
 
 def describe(node: RunningNode) -> str:
@@ -185,8 +196,47 @@ def describe(node: RunningNode) -> str:
     return "\n".join(lines)
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(0)  # unwinds into the `finally` that stops the nodes
+class StopRequestedError(Exception):
+    """Ctrl-C (SIGINT) or SIGTERM: stop the nodes; not a failure."""
+
+
+def _request_stop(signum: int, frame: FrameType | None) -> None:
+    raise StopRequestedError(signal.Signals(signum).name)  # unwinds into main, which stops the nodes
+
+
+def watch(nodes: list[RunningNode]) -> RunningNode:
+    """Block until one node's process ends; that node."""
+    while True:
+        for node in nodes:
+            if node.process is not None and node.process.poll() is not None:
+                return node
+        time.sleep(0.5)
+
+
+def run(args: argparse.Namespace, nodes: list[RunningNode]) -> int:
+    """Prepare, start and federate the nodes, then serve until one stops; the exit status."""
+    for index, spec in enumerate(NODES):
+        print(f"preparing {spec.name} …", flush=True)
+        nodes.append(prepare(spec, args.dir / spec.handle, args.base_port + index))
+    for node in nodes:
+        start(node)
+    for node in nodes:
+        wait_until_ready(node)
+    federate(nodes)
+    received = wait_for_federation(nodes)
+    print(f"\nKennisknoop demo: every node is running and federating (the aggregator "
+          f"holds {received} items from the provinces so far). Ctrl-C stops them.\n")
+    print("\n\n".join(describe(n) for n in nodes))
+    print(f"\nData and logs: {args.dir.resolve()} (remove it to start afresh)", flush=True)
+    stopped = watch(nodes)
+    assert stopped.process is not None
+    code = stopped.process.returncode
+    if code not in CLEAN:
+        raise RuntimeError(f"{stopped.spec.handle} stopped (exit {code}); "
+                           f"see {stopped.directory / 'serve.log'}")
+    # Stopped as asked (a Ctrl-C that reached it first, or someone stopped it): stop the rest.
+    print(f"demo: {stopped.spec.handle} stopped; stopping the other nodes", flush=True)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,36 +245,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", required=True, type=Path, help="where the demo nodes live")
     parser.add_argument("--base-port", type=int, default=8000, help="port of the first node")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _request_stop)
     nodes: list[RunningNode] = []
+    status = 0
     try:
-        for index, spec in enumerate(NODES):
-            print(f"preparing {spec.name} …", flush=True)
-            nodes.append(prepare(spec, args.dir / spec.handle, args.base_port + index))
-        for node in nodes:
-            start(node)
-        for node in nodes:
-            wait_until_ready(node)
-        federate(nodes)
-        received = wait_for_federation(nodes)
-        print(f"\nKennisknoop demo: every node is running and federating (the aggregator "
-              f"holds {received} items from the provinces so far). Ctrl-C stops them.\n")
-        print("\n\n".join(describe(n) for n in nodes))
-        print(f"\nData and logs: {args.dir.resolve()} (remove it to start afresh)", flush=True)
-        while all(n.process is not None and n.process.poll() is None for n in nodes):
-            time.sleep(0.5)
-        stopped = next(n for n in nodes if n.process is not None and n.process.poll() is not None)
-        raise RuntimeError(f"{stopped.spec.handle} stopped; see {stopped.directory / 'serve.log'}")
-    except KeyboardInterrupt:
-        return 0
+        status = run(args, nodes)
+    except StopRequestedError:
+        status = 0
     except (RuntimeError, CliError, ConfigError, OSError, SQLAlchemyError, RemoteError) as exc:
         print(f"demo: error: {exc}", file=sys.stderr)
-        return 1
+        status = 1
     except ServiceError as exc:
         print(f"demo: error: {exc.detail}", file=sys.stderr)
-        return 1
+        status = 1
     finally:
-        stop(nodes)
+        unclean = stop(nodes)
+    for node in unclean:
+        assert node.process is not None
+        print(f"demo: error: {node.spec.handle} did not stop cleanly (exit "
+              f"{node.process.returncode}); see {node.directory / 'serve.log'}", file=sys.stderr)
+        status = 1
+    if status == 0:
+        print("demo: every node stopped", flush=True)
+    return status
 
 
 if __name__ == "__main__":
