@@ -5,11 +5,13 @@ ports: Doarpswurk (Fryslân), BOKD (Drenthe) and the national aggregator LVKK. A
 exist yet is initialised (``kennisknoop init`` with ``--allow-private-network``), filled from its
 file in ``node/data/`` and given an admin ``beheerder`` whose random password is printed once.
 Every node is then served as its own ``kennisknoop serve`` subprocess, logging to
-``DIR/<handle>/serve.log``, until Ctrl-C (or SIGTERM): then every node is stopped and the
-demo exits 0 when all stopped cleanly; a node that dies on its own is an error (exit 1). Once they answer, freshly created nodes follow each
-other as their specs say (the two provinces each other, the aggregator both), so each backfills
-the others' knowledge and from then on receives every new item: publish one in Fryslân and it
-appears in Drenthe and at the aggregator.
+``DIR/<handle>/serve.log``. Once they answer, freshly created nodes follow each other as their
+specs say (the two provinces each other, the aggregator both), so each backfills the others'
+knowledge and from then on receives every new item: publish one in Fryslân and it appears in
+Drenthe and at the aggregator.
+
+Ctrl-C (or SIGTERM) stops every node; the demo exits 0 when all stopped cleanly. A node that
+dies on its own, or does not stop when asked, is an error (exit 1).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from node.demo import NODES
+from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -61,9 +62,7 @@ def _answers(port: int) -> bool:
 def _free_ports(count: int) -> int:
     """The first of ``count`` consecutive free loopback ports."""
     for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base: int = s.getsockname()[1]
+        base = free_port()
         if base + count <= 65535 and all(_port_free(base + i) for i in range(count)):
             return base
     raise RuntimeError("no consecutive free ports")
