@@ -25,15 +25,9 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
                         "package"}),
 }
 
-# Handlers that still take store dataclasses directly instead of through services (issue 9).
-# Empty it as they move; test_no_stale_exceptions makes sure a fixed import leaves the list.
-WEB_STORE_EXCEPTIONS: frozenset[tuple[str, str]] = frozenset({
-    ("node.web.federation_api", "node.store.follows"),
-    ("node.web.forms", "node.store.objects"),
-    ("node.web.representations", "node.store.actors"),
-    ("node.web.representations", "node.store.objects"),
-    ("node.web.ui", "node.store.objects"),
-})
+# Handlers that still take store dataclasses directly instead of through services (issue 9:
+# none left; they come through node.services.records). test_no_stale_exceptions keeps it honest.
+WEB_STORE_EXCEPTIONS: frozenset[tuple[str, str]] = frozenset()
 
 
 def layer_of(module: str) -> str | None:

@@ -16,7 +16,7 @@ from node.services import feeds, follow
 from node.services.actors import resolve_local
 from node.services.errors import ValidationError
 from node.services.permissions import Caller, require_actor_edit, require_admin
-from node.store.follows import StoredFollow
+from node.services.records import StoredFollow
 from node.web.api import (
     Resource,
     authenticate,

@@ -17,7 +17,7 @@ from starlette.requests import Request
 
 from node.services.errors import BadRequestError, ValidationError
 from node.services.localtime import from_dutch_local, to_dutch_local
-from node.store.objects import StoredObject
+from node.services.records import StoredObject
 from node.web import strings
 from node.web.common import read_body
 

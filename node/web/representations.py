@@ -13,9 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from node.services.permissions import Caller
+from node.services.records import StoredActor, StoredObject
 from node.services.urls import Urls
-from node.store.actors import StoredActor
-from node.store.objects import StoredObject
 
 # Kind-specific item fields: (name, default when not stored). Only the item's own kind's
 # fields appear in its representation, as only those are accepted on input.

@@ -24,9 +24,9 @@ from node.services import collections, editing, items, sessions
 from node.services.collections import CollectionName, PageRequest
 from node.services.errors import AuthenticationError, ValidationError
 from node.services.permissions import Caller
+from node.services.records import StoredObject
 from node.services.sessions import TooManyAttemptsError
 from node.services.validation import parse_item, parse_item_patch
-from node.store.objects import StoredObject
 from node.web import forms, session, strings
 from node.web.common import ctx_of
 from node.web.forms import read_form
