@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.services import provinces
 from node.services.actors import resolve_local
 from node.services.content import render_markdown, search_text, search_words
 from node.services.context import NodeContext
@@ -49,12 +50,15 @@ def _json_field(value: Any) -> Any:
     return value
 
 
-def _derived(values: dict[str, Any]) -> dict[str, Any]:
-    """Columns computed from the item's fields: HTML, place columns, search text."""
+def _derived(ctx: NodeContext, values: dict[str, Any], author: StoredActor) -> dict[str, Any]:
+    """Columns computed from the item's fields: HTML, place columns, search text; the province
+    is the place's, else the author's (an initiative's place), else the node's."""
     place = values["fields"].get("place") or {}
     derived = {
         "content_html": render_markdown(values.get("content") or ""),
-        "province_code": place.get("province_code"),
+        "province_code": provinces.effective(place.get("province_code"),
+                                             provinces.of_document(author.document),
+                                             ctx.settings.node.province_code),
         "municipality_code": place.get("municipality_code"),
         "latitude": place.get("latitude"),
         "longitude": place.get("longitude"),
@@ -91,7 +95,7 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller) -> Stor
             "language": data.language, "license": data.license, "themes": list(data.themes),
             "in_reply_to": data.in_reply_to, "fields": fields,
         }
-        values.update(_derived(values))
+        values.update(_derived(ctx, values, author))
         ap_id = ctx.urls.item(new_local_id())
         document = sign(item_document(ap_id=ap_id, kind=data.kind, author=author, values=values,
                                       version=1, published=now, updated=now), author, now)
@@ -173,7 +177,7 @@ async def update_item(ctx: NodeContext, ref: str, patch: Patch, caller: Caller) 
         _check_event_times(values["fields"])
         if patch.changes.get("accepted_answer"):
             await _check_answer(session, item, patch.changes["accepted_answer"])
-        values.update(_derived(values))
+        values.update(_derived(ctx, values, author))
         version = item.version + 1
         document = sign(item_document(ap_id=item.ap_id, kind=item.kind, author=author,
                                       values=values, version=version, published=item.published,

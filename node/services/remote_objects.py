@@ -12,8 +12,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.services import provinces
 from node.services.content import plain_text_from_html, sanitise_html, search_text
 from node.services.context import NodeContext
+from node.store import actors as actor_store
 from node.store import objects as object_store
 from node.store.objects import StoredObject
 from protocol import themes as vocab_themes
@@ -90,7 +92,8 @@ def _values(obj: ASObject) -> dict[str, Any]:
         "language": language,
         "license": obj.raw.get("license") if isinstance(obj.raw.get("license"), str) else None,
         "themes": themes,
-        "province_code": place.get("province_code") or _str(obj.raw.get("provinceCode")),
+        "province_code": provinces.effective(place.get("province_code"),
+                                             obj.raw.get("provinceCode")),
         "municipality_code": place.get("municipality_code") or _str(
             obj.raw.get("municipalityCode")),
         "latitude": place.get("latitude"),
@@ -117,17 +120,22 @@ async def upsert(ctx: NodeContext, session: AsyncSession, obj: ASObject) -> Stor
     """Store or update a remote object; None when nothing changed (older, equal or dead)."""
     existing = await object_store.get(session, obj.id)
     now = ctx.now()
+    if existing is not None and (existing.is_local or existing.deleted
+                                 or not is_newer(obj, existing)):
+        return None
+    values = _values(obj)
+    if values["province_code"] is None and obj.attributed_to:
+        author = await actor_store.get(session, obj.attributed_to)
+        values["province_code"] = provinces.of_document(author.document if author else None)
     if existing is not None:
-        if existing.is_local or existing.deleted or not is_newer(obj, existing):
-            return None
         return await object_store.update_values(
             session, obj.id, version=obj.version or 0, updated=obj.updated or obj.published or now,
-            document=obj.raw, **_values(obj))
+            document=obj.raw, **values)
     published = obj.published or now
     return await object_store.insert(
         session, ap_id=obj.id, is_local=False, host=authority_of(obj.id),
         attributed_to=obj.attributed_to or "", version=obj.version or 0, published=published,
-        updated=obj.updated or published, received_at=now, document=obj.raw, **_values(obj))
+        updated=obj.updated or published, received_at=now, document=obj.raw, **values)
 
 
 async def tombstone(ctx: NodeContext, session: AsyncSession, *, ap_id: str, actor: str,

@@ -182,7 +182,7 @@ def _item() -> dict[str, Any]:
         "type": "object",
         "required": ["id", "local_id", "kind", "title", "content", "content_html", "summary",
                      "themes", "initiative", "initiative_handle", "language", "license", "place",
-                     *_SERVER_FIELDS],
+                     "province", *_SERVER_FIELDS],
         "properties": {
             "id": {"type": "string", "format": "uri", "description": "The object IRI."},
             "local_id": {**nullable_text, "description": "Null for items from other nodes."},
@@ -194,6 +194,9 @@ def _item() -> dict[str, Any]:
             "content_html": {**nullable_text, "description": "Sanitised HTML."},
             "initiative": {"type": "string", "format": "uri", "description": "Author actor IRI."},
             "initiative_handle": {**nullable_text, "description": "Author handle when local."},
+            "province": {"type": ["string", "null"], "enum": [*themes.PROVINCES, None],
+                         "description": "CBS code of the item's province: its place's, else "
+                         "its initiative's, else its node's (what province= filters on)."},
             "in_reply_to": {"type": ["string", "null"], "description": "Answers only."},
             "accepted_answer": {"type": ["string", "null"], "description": "Questions only."},
             "attachments": _list(_schema("Attachment"), 20),

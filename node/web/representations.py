@@ -55,9 +55,10 @@ def _item_place(item: StoredObject) -> dict[str, Any] | None:
     place = item.fields.get("place")
     if place:
         return dict(place)
-    # Received items may carry only the place columns (filled from their ``location``).
+    # Received items may carry only the place columns. The province column is the effective
+    # province (also an initiative's or the node's), so it is not a place of its own.
     columns = {"latitude": item.latitude, "longitude": item.longitude,
-               "province_code": item.province_code, "municipality_code": item.municipality_code}
+               "municipality_code": item.municipality_code}
     present = {k: v for k, v in columns.items() if v is not None}
     return present or None
 
@@ -92,6 +93,7 @@ def item_json(item: StoredObject, urls: Urls) -> dict[str, Any]:
         "language": item.language,
         "license": item.license,
         "place": _item_place(item),
+        "province": item.province_code,
     }
     for name, default in KIND_FIELDS.get(item.kind, ()):
         if name == "in_reply_to":

@@ -17,7 +17,7 @@ from node.services.actors import create_initiative
 from node.services.feeds import feed_page
 from node.services.follow import follow
 from node.services.inputs import InitiativeInput, ItemInput
-from node.services.items import create_item
+from node.services.items import ItemQuery, create_item, list_items
 from node.services.permissions import SYSTEM
 from tests.federation.harness import Federation, federation, stored
 
@@ -120,3 +120,17 @@ async def test_theme_page_lists_received_items_of_its_theme(fed: Federation) -> 
     # Then the received item is listed
     assert response.status_code == 200
     assert "Maaltijden aan huis" in response.text
+
+
+async def test_received_item_keeps_the_province_its_origin_gave_it(fed: Federation) -> None:
+    # Given Drenthe follows Fryslân
+    await follow(fed["drenthe"].ctx, fed["fryslan"].ctx.urls.actor("fryslan"))
+    await fed.settle()
+    # When Fryslân's node publishes an item without a place
+    ap_id = await _item(fed, "Dorpshuis", "meeting")
+    await fed.settle()
+    # Then Drenthe holds it in Fryslân, and its province filter finds it
+    received = await stored(fed["drenthe"], ap_id)
+    assert received is not None and received.province_code == "PV21"
+    found = await list_items(fed["drenthe"].ctx, ItemQuery(province="PV21"))
+    assert [item.ap_id for item in found.items] == [ap_id]
