@@ -166,7 +166,10 @@ async def _editable_initiative(session: AsyncSession, ctx: NodeContext, ref: str
 
 async def update_initiative(ctx: NodeContext, ref: str, patch: Patch, caller: Caller
                             ) -> StoredActor:
-    """Apply a validated patch; the version grows by one and an Update is published."""
+    """Apply a validated patch; the version grows by one and an Update is published.
+
+    A patch that changes nothing returns the initiative as it is: no new version, no Update.
+    """
     async with ctx.db.transaction() as session:
         actor = await _editable_initiative(session, ctx, ref, caller)
         profile = dict(actor.profile)
@@ -183,6 +186,9 @@ async def update_initiative(ctx: NodeContext, ref: str, patch: Patch, caller: Ca
                 profile["description_html"] = render_markdown(profile["description"])
             else:
                 profile.pop("description_html", None)
+        if profile == actor.profile and all(getattr(actor, name) == value
+                                            for name, value in columns.items()):
+            return actor  # the same values again: no new version, no Update
         updated = await actor_store.update_values(
             session, actor.ap_id, profile=profile, version=actor.version + 1, updated=ctx.now(),
             **columns)

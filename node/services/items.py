@@ -18,7 +18,13 @@ from node.services.actors import resolve_local
 from node.services.content import render_markdown, search_text, search_words
 from node.services.context import NodeContext
 from node.services.documents import KIND_TYPES, item_document, sign, tombstone_document
-from node.services.errors import GoneError, NotFoundError, PermissionDeniedError, ValidationError
+from node.services.errors import (
+    ConflictError,
+    GoneError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from node.services.inputs import AttachmentInput, ItemInput, Patch, PlaceInput
 from node.services.outbox import publish_activity
 from node.services.permissions import Caller, require_actor_edit
@@ -161,7 +167,11 @@ async def editable_item(session: AsyncSession, ctx: NodeContext, ref: str, calle
 
 
 async def update_item(ctx: NodeContext, ref: str, patch: Patch, caller: Caller) -> StoredObject:
-    """Apply a validated patch: version + 1, re-signed, Update published."""
+    """Apply a validated patch: version + 1, re-signed, Update published.
+
+    A patch that changes nothing returns the item as it is: no new version, no activity. An
+    edit based on a version another writer has replaced meanwhile is 409 ``edit_conflict``.
+    """
     now = ctx.now()
     async with ctx.db.transaction() as session:
         item, author = await editable_item(session, ctx, ref, caller)
@@ -177,16 +187,25 @@ async def update_item(ctx: NodeContext, ref: str, patch: Patch, caller: Caller) 
         _check_event_times(values["fields"])
         if patch.changes.get("accepted_answer"):
             await _check_answer(session, item, patch.changes["accepted_answer"])
+        if all(getattr(item, name) == value for name, value in values.items()):
+            return item  # the same values again (a repeated PATCH): nothing to publish
         values.update(_derived(ctx, values, author))
         version = item.version + 1
         document = sign(item_document(ap_id=item.ap_id, kind=item.kind, author=author,
                                       values=values, version=version, published=item.published,
                                       updated=now), author, now)
-        updated = await object_store.update_values(session, item.ap_id, version=version,
-                                                   updated=now, document=document, **values)
+        updated = await object_store.update_version(session, item.ap_id, version, updated=now,
+                                                    document=document, **values)
+        if updated is None:
+            raise _edit_conflict(item)
         await publish_activity(ctx, session, actor=author, type="Update", obj=document,
                                recipients=await _question_author(session, item.in_reply_to))
         return updated
+
+
+def _edit_conflict(item: StoredObject) -> ConflictError:
+    return ConflictError("edit_conflict", f"{item.ap_id} was changed meanwhile (version "
+                         f"{item.version} is no longer current): reload it and edit again")
 
 
 def _check_event_times(fields: dict[str, Any]) -> None:
@@ -215,9 +234,11 @@ async def delete_item(ctx: NodeContext, ref: str, caller: Caller) -> StoredObjec
         version = item.version + 1
         tombstone = sign(tombstone_document(ap_id=item.ap_id, former_type=item.type,
                                             deleted=now, version=version), author, now)
-        deleted = await object_store.update_values(
-            session, item.ap_id, deleted_at=now, updated=now, version=version, document=tombstone,
+        deleted = await object_store.update_version(
+            session, item.ap_id, version, deleted_at=now, updated=now, document=tombstone,
             content=None, content_html=None, summary=None, search_text=None)
+        if deleted is None:
+            raise _edit_conflict(item)
         await activity_store.delete_history(session, item.ap_id)
         await publish_activity(ctx, session, actor=author, type="Delete", obj=tombstone,
                                recipients=await _question_author(session, item.in_reply_to))

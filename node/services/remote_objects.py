@@ -108,34 +108,24 @@ def _str(value: Any) -> str | None:
     return value[:8] if isinstance(value, str) else None
 
 
-def is_newer(obj: ASObject, existing: StoredObject) -> bool:
-    """Whether ``obj`` supersedes the stored version (out-of-order delivery is normal)."""
-    if obj.version is not None and existing.version:
-        return obj.version > existing.version
-    stamp = obj.updated or obj.published
-    return stamp is not None and stamp > existing.updated
-
-
 async def upsert(ctx: NodeContext, session: AsyncSession, obj: ASObject) -> StoredObject | None:
-    """Store or update a remote object; None when nothing changed (older, equal or dead)."""
-    existing = await object_store.get(session, obj.id)
+    """Store or update a remote object; None when nothing changed (older, equal or dead).
+
+    Whether it is newer is decided by the database in the same statement that writes it
+    (``object_store.upsert_remote``), so concurrent appliers cannot undo a newer version.
+    """
     now = ctx.now()
-    if existing is not None and (existing.is_local or existing.deleted
-                                 or not is_newer(obj, existing)):
-        return None
     values = _values(obj)
     if values["province_code"] is None and obj.attributed_to:
         author = await actor_store.get(session, obj.attributed_to)
         values["province_code"] = provinces.of_document(author.document if author else None)
-    if existing is not None:
-        return await object_store.update_values(
-            session, obj.id, version=obj.version or 0, updated=obj.updated or obj.published or now,
-            document=obj.raw, **values)
     published = obj.published or now
-    return await object_store.insert(
-        session, ap_id=obj.id, is_local=False, host=authority_of(obj.id),
-        attributed_to=obj.attributed_to or "", version=obj.version or 0, published=published,
-        updated=obj.updated or published, received_at=now, document=obj.raw, **values)
+    values.update(ap_id=obj.id, is_local=False, host=authority_of(obj.id),
+                  attributed_to=obj.attributed_to or "", version=obj.version or 0,
+                  published=published, updated=obj.updated or published, received_at=now,
+                  document=obj.raw)
+    return await object_store.upsert_remote(session, values, version=obj.version,
+                                            stamp=obj.updated or obj.published)
 
 
 async def tombstone(ctx: NodeContext, session: AsyncSession, *, ap_id: str, actor: str,
@@ -143,22 +133,18 @@ async def tombstone(ctx: NodeContext, session: AsyncSession, *, ap_id: str, acto
                     document: dict[str, Any] | None) -> bool:
     """Mark a remote object deleted (recording a tombstone even for an id never seen)."""
     now = ctx.now()
-    existing = await object_store.get(session, ap_id)
     doc = document or {"id": ap_id, "type": "Tombstone"}
-    if existing is None:
-        await object_store.insert(
+    if await object_store.get(session, ap_id) is None and await object_store.insert_tombstone(
             session, ap_id=ap_id, is_local=False, host=authority_of(ap_id), kind="tombstone",
             type="Tombstone", attributed_to=actor, version=version or 0, published=now,
             updated=deleted or now, received_at=now, deleted_at=deleted or now, document=doc,
-            themes=[], fields={})
+            themes=[], fields={}):
         return True
-    if existing.is_local or existing.deleted:
-        return False
-    if existing.attributed_to and existing.attributed_to != actor:
-        log.info("ignoring Delete of %s by %s: not its author", ap_id, actor)
-        return False
-    await object_store.update_values(
-        session, ap_id, deleted_at=deleted or now, updated=deleted or now,
-        version=max(existing.version + 1, version or 0), document=doc, content=None,
-        content_html=None, summary=None, search_text=None)
-    return True
+    # Conditional in one statement: not local, not yet deleted, by its author (a copy stored
+    # meanwhile by a concurrent applier included).
+    changed = await object_store.mark_deleted(session, ap_id, author=actor,
+                                              deleted=deleted or now, version=version,
+                                              document=doc)
+    if not changed:
+        log.info("Delete of %s by %s changed nothing (local, gone or not its author)", ap_id, actor)
+    return changed

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, func, or_, select, update
+from sqlalchemy import Text, and_, case, cast, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store._rows import to_dataclass
+from node.store._upsert import dialect_insert, insert_ignore
 from node.store.schema import objects
 
 
@@ -75,6 +76,75 @@ async def get(session: AsyncSession, ap_id: str) -> StoredObject | None:
 async def insert(session: AsyncSession, **values: Any) -> StoredObject:
     result = await session.execute(objects.insert().values(**values).returning(*objects.c))
     return to_dataclass(StoredObject, result.mappings().one())
+
+
+# Columns a newer copy of a received object replaces; the rest (id, origin, author, first
+# publication, arrival) stay as first stored.
+_KEPT_ON_UPDATE = frozenset({"id", "ap_id", "is_local", "host", "attributed_to", "published",
+                             "received_at", "deleted_at"})
+
+
+async def upsert_remote(session: AsyncSession, values: dict[str, Any], *, version: int | None,
+                        stamp: datetime | None) -> StoredObject | None:
+    """Store a received object, or replace the stored copy if this one is newer: one statement.
+
+    The version rule is the statement's own ``WHERE``, checked against the row as it is when the
+    statement runs (PostgreSQL locks the row; SQLite has one writer), never against an earlier
+    read: two appliers of different versions racing on one object end with the higher version,
+    in either order. Newer means a higher ``version`` when both copies have one, else a later
+    ``updated`` (``stamp``: the copy's ``updated``, else ``published``). A local object, a
+    tombstone, or one stored with another author is never replaced. None when nothing changed.
+    """
+    c = objects.c
+    later = c.updated < stamp if stamp is not None else false()
+    newer = later if version is None else or_(
+        and_(c.version != 0, c.version < version), and_(c.version == 0, later))
+    stmt = dialect_insert(session, objects).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[c.ap_id],
+        set_={name: stmt.excluded[name] for name in values if name not in _KEPT_ON_UPDATE},
+        where=and_(c.is_local.is_(False), c.deleted_at.is_(None),
+                   or_(c.attributed_to == "", c.attributed_to == values["attributed_to"]), newer),
+    ).returning(*objects.c)
+    row = (await session.execute(stmt)).mappings().first()
+    return to_dataclass(StoredObject, row) if row else None
+
+
+async def insert_tombstone(session: AsyncSession, **values: Any) -> bool:
+    """Record a tombstone for an id never seen; False if a copy arrived meanwhile."""
+    return await insert_ignore(session, objects, [values], [objects.c.ap_id.name]) == 1
+
+
+async def mark_deleted(session: AsyncSession, ap_id: str, *, author: str, deleted: datetime,
+                       version: int | None, document: dict[str, Any]) -> bool:
+    """Turn a live received object by ``author`` into a tombstone, in one conditional statement.
+
+    Its version becomes one above the stored one, or ``version`` if that is higher.
+    """
+    c = objects.c
+    bumped = c.version + 1
+    query = (update(objects)
+             .where(c.ap_id == ap_id, c.is_local.is_(False), c.deleted_at.is_(None),
+                    or_(c.attributed_to == "", c.attributed_to == author))
+             .values(deleted_at=deleted, updated=deleted, document=document,
+                     version=bumped if version is None else case((bumped > version, bumped),
+                                                                 else_=version),
+                     content=None, content_html=None, summary=None, search_text=None))
+    result = await session.execute(query)
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+async def update_version(session: AsyncSession, ap_id: str, version: int,
+                         **values: Any) -> StoredObject | None:
+    """Write ``version`` of a local object only if the stored one is older (``version < :new``).
+
+    None when another writer stored this or a later version first: the caller's edit was based
+    on a copy that is no longer current.
+    """
+    query = (update(objects).where(objects.c.ap_id == ap_id, objects.c.version < version)
+             .values(version=version, **values).returning(*objects.c))
+    row = (await session.execute(query)).mappings().first()
+    return to_dataclass(StoredObject, row) if row else None
 
 
 async def update_values(session: AsyncSession, ap_id: str, **values: Any) -> StoredObject:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import Any
 
+import httpx
+import pytest
+
+from node.services.context import NodeContext
 from tests.node.conftest import BASE_URL, Clock
-from tests.node.web.api_helpers import HANDLE, create_initiative
+from tests.node.web.api_helpers import HANDLE, create_initiative, row_counts
 
 
 async def test_minimal_initiative_is_created_with_its_actor_iri(
@@ -123,3 +127,19 @@ async def test_deleted_initiative_cannot_author_items(client: httpx.AsyncClient,
     response = await client.post("/api/items", headers=auth, json={
         "kind": "story", "title": "Na het einde", "content": "…", "initiative": HANDLE})
     assert response.status_code == 410
+
+
+@pytest.mark.parametrize("change", [
+    {"name": "Dorpsmolen Reduzum"}, {"phase": "mature"}, {"summary": None},
+    {"themes": ["energy-generation"], "phase": "mature"},
+])
+async def test_an_initiative_patch_that_changes_nothing_makes_no_version_and_no_activity(
+        client: httpx.AsyncClient, auth: dict[str, str], ctx: NodeContext,
+        change: dict[str, Any]) -> None:
+    created = await create_initiative(client, auth, themes=["energy-generation"], phase="mature")
+    before = await row_counts(ctx)
+    for _ in range(2):
+        response = await client.patch(f"/api/initiatives/{HANDLE}", headers=auth, json=change)
+        assert response.status_code == 200, response.text
+        assert response.json()["version"] == created["version"]
+    assert await row_counts(ctx) == before

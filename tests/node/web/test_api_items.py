@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from node.services.context import NodeContext
 from protocol.errors import ProofError
 from protocol.keys import multikey_decode
 from protocol.proofs import verify_proof
 from tests.node.conftest import BASE_URL
-from tests.node.web.api_helpers import HANDLE, create_initiative, create_item
+from tests.node.web.api_helpers import HANDLE, create_initiative, create_item, row_counts
 
 ITEM_BODIES: dict[str, dict[str, Any]] = {
     "story": {"title": "Een molen vol energie", "content": "Het *verhaal*."},
@@ -146,6 +148,62 @@ async def test_every_patch_adds_exactly_one_to_version(
         response = await client.patch("/api/items/by-id", params={"id": item["id"]},
                                       headers=auth, json={"summary": f"Versie {expected}"})
         assert response.json()["version"] == expected
+
+
+@pytest.mark.parametrize("change", [
+    {"title": "Een molen vol energie"},                          # the value it already has
+    {"summary": None},                                           # clearing what is not set
+    {"place": {"name": "Reduzum", "province_code": "PV21"}},     # a structured field again
+    {"themes": ["energy-generation"], "content": "Hoe het dorp zijn **molen** terugkocht."},
+])
+async def test_a_patch_that_changes_nothing_makes_no_version_and_no_activity(
+        client: httpx.AsyncClient, auth: dict[str, str], ctx: NodeContext,
+        change: dict[str, Any]) -> None:
+    item = await create_item(client, auth, themes=["energy-generation"],
+                             place={"name": "Reduzum", "province_code": "PV21"})
+    before = await row_counts(ctx)
+    response = await client.patch(f"/api/items/{item['local_id']}", headers=auth, json=change)
+    assert response.status_code == 200
+    assert response.json() == item
+    assert await row_counts(ctx) == before
+
+
+async def test_a_repeated_patch_of_the_accepted_answer_makes_one_version(
+        client: httpx.AsyncClient, auth: dict[str, str], ctx: NodeContext) -> None:
+    question = await create_item(client, auth, **{"kind": "question", **ITEM_BODIES["question"]})
+    answer = await create_item(client, auth, kind="answer", title=None, content="Bij de gemeente.",
+                               in_reply_to=question["id"])
+    versions = []
+    for _ in range(3):
+        response = await client.patch(f"/api/items/{question['local_id']}", headers=auth,
+                                      json={"accepted_answer": answer["id"]})
+        assert response.status_code == 200, response.text
+        versions.append(response.json()["version"])
+        if len(versions) == 1:
+            after_first = await row_counts(ctx)
+    assert versions == [2, 2, 2]
+    assert await row_counts(ctx) == after_first
+
+
+async def test_concurrent_patches_never_publish_one_version_twice(
+        client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    item = await create_item(client, auth)
+    url = f"/api/items/{item['local_id']}"
+    published = [1]
+    for n in range(5):
+        # Two editors save at the same moment, both starting from the same version
+        answers = await asyncio.gather(*(client.patch(url, headers=auth,
+                                                      json={"summary": f"Ronde {n} door {who}"})
+                                         for who in ("Anne", "Bauke")))
+        # Each either made a new version of its own or is told its copy is stale (409)
+        for response in answers:
+            assert response.status_code in (200, 409), response.text
+            if response.status_code == 409:
+                assert response.json()["error"] == "edit_conflict"
+            else:
+                published.append(response.json()["version"])
+    assert sorted(published) == list(range(1, len(published) + 1))
+    assert (await client.get(url)).json()["version"] == max(published)
 
 
 async def test_patch_with_null_clears_a_field(client: httpx.AsyncClient,
