@@ -57,7 +57,7 @@ from node.remote import ACCEPT_AP, USER_AGENT
 from node.services.actors import create_initiative, ensure_node_actor
 from node.services.context import NodeContext
 from node.services.follow import follow
-from node.services.inputs import InitiativeInput, ItemInput
+from node.services.inputs import InitiativeInput, ItemInput, item_input
 from node.services.items import create_item
 from node.services.permissions import SYSTEM
 from node.services.resolve import _remote_values, fetch_actor
@@ -231,7 +231,7 @@ async def _stored(ctx: NodeContext, ap_ids: Sequence[str]) -> int:
 
 
 def _item(i: int) -> ItemInput:
-    return ItemInput(kind="story", title=f"Zonnedak op de zuivelfabriek ({i})", content=TEXT,
+    return item_input(kind="story", title=f"Zonnedak op de zuivelfabriek ({i})", content=TEXT,
                      themes=("energy-generation",))
 
 

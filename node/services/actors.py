@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
 from typing import Any
 
@@ -27,14 +26,14 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, PlaceInput):
-        return {k: v for k, v in asdict(value).items() if v is not None}
+        return value.model_dump(exclude_none=True)
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
     return value
 
 
 def _profile(data: InitiativeInput) -> dict[str, Any]:
-    profile = {k: _jsonable(v) for k, v in asdict(data).items()
+    profile = {k: _jsonable(v) for k, v in data
                if k not in ("handle", "name", "summary") and v not in (None, (), "")}
     if data.place is not None:
         profile["place"] = _jsonable(data.place)

@@ -5,6 +5,8 @@ Every error carries a stable ``reason`` code. ``status`` is the HTTP status the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class ServiceError(Exception):
     status = 400
@@ -25,11 +27,30 @@ class BadRequestError(ServiceError):
     default_reason = "bad_json"
 
 
+@dataclass(frozen=True)
+class FieldError:
+    """One bad field: a stable reason, the field (``place.latitude``), a sentence naming it."""
+
+    reason: str
+    field: str
+    detail: str
+
+
 class ValidationError(ServiceError):
-    """Parseable input with a field that is missing, unknown, of the wrong type or value."""
+    """Parseable input with a field that is missing, unknown, of the wrong type or value.
+
+    ``reason``, ``detail`` and ``field`` name the first problem (the API's 422 body); ``errors``
+    lists every one found, for forms that mark each field.
+    """
 
     status = 422
     default_reason = "invalid"
+
+    def __init__(self, reason: str | None = None, detail: str = "", *, field: str | None = None,
+                 errors: list[FieldError] | None = None) -> None:
+        super().__init__(reason, detail, field=field)
+        self.errors = errors if errors is not None else [
+            FieldError(self.reason, field or "", self.detail)]
 
 
 class TooLargeError(ServiceError):

@@ -1,91 +1,339 @@
-"""Validated inputs of the content use cases (what ``validation.parse_*`` returns).
+"""Every input of the JSON API, defined once as pydantic models: validation and OpenAPI schemas.
 
-Field names are the JSON API's (snake_case). A value of ``UNSET`` in a patch means "not given".
+Field names are the JSON API's (snake_case); the field types of ``fieldtypes.py`` carry the
+checks, the limits and the vocabularies of ``protocol.themes``. ``node/web/openapi.py`` builds
+its component schemas from ``SCHEMAS`` below; ``validation.py`` turns a failure into our 422.
+
+Conventions shared by every field: ``null``, an absent key and a blank string mean the same
+thing on create (blank entries of string lists are dropped); in a patch ``null`` clears a field
+back to its default, unless the field is required. A patch changes only the fields it names
+(``model_fields_set``). Knowledge items have one model per kind (``StoryInput`` …), told apart
+by ``kind``; a field of another kind is refused with ``field_not_for_kind``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    TypeAdapter,
+    create_model,
+    model_validator,
+)
+
+from node.services.content import round_coordinates
+from node.services.fieldtypes import (
+    LANGUAGE,
+    MAX_URL,
+    MEDIA_TYPE,
+    MUNICIPALITY,
+    PLAIN_TEXT,
+    ActorRef,
+    Choice,
+    Coordinate,
+    Handle,
+    HttpUrl,
+    IsoDate,
+    IsoDateTime,
+    Markdown,
+    Plain,
+    Ref,
+    fail,
+    theme_ids,
+    unique,
+)
+from protocol import themes as vocab
+
+Text = Annotated[str, Plain(200)]
+ThemeList = Annotated[tuple[Annotated[str, Choice.of(theme_ids(), "unknown_theme")], ...],
+                      Field(max_length=20), AfterValidator(unique)]
+TextList = Annotated[tuple[Text, ...], Field(max_length=50)]
+Url = Annotated[str, HttpUrl()]
+BOTTLENECK_STATUSES = ("open", "raised", "resolved")
 
 
-class _Unset:
-    _instance: _Unset | None = None
-
-    def __new__(cls) -> _Unset:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-    def __bool__(self) -> bool:
-        return False
+def _blank(value: object) -> bool:
+    return isinstance(value, str) and not value.strip()
 
 
-UNSET: Final = _Unset()
+class InputModel(BaseModel):
+    """Base of every input: frozen, unknown fields refused, blanks and nulls read as above."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
+    # Fields whose null is dropped although this model lacks them (fields of other item kinds).
+    foreign_fields: ClassVar[frozenset[str]] = frozenset()
+    nulls_clear: ClassVar[bool] = False  # patches: null is a value (clear the field)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blanks_are_null(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if _blank(value):
+                value = None
+            elif isinstance(value, list):
+                value = [entry for entry in value if not _blank(entry)]
+            if value is None and (key in cls.foreign_fields
+                                  or (key in cls.model_fields and not cls.nulls_clear)):
+                continue
+            out[key] = value
+        return out
+
+    @model_validator(mode="after")
+    def _end_not_before_start(self) -> InputModel:
+        start, end = getattr(self, "start_time", None), getattr(self, "end_time", None)
+        if start is not None and end is not None and end < start:
+            raise fail("bad_value", "must not be before start_time", "end_time")
+        return self
 
 
-@dataclass(frozen=True)
-class PlaceInput:
-    name: str | None = None
-    latitude: float | None = None  # already rounded to village precision unless exact
-    longitude: float | None = None
-    province_code: str | None = None
-    municipality_code: str | None = None
-    exact: bool = False
+class PlaceInput(InputModel):
+    """Where: village precision by default (coordinates are rounded to two decimals, about
+    1 km) unless ``exact`` is true."""
+
+    name: Annotated[str, Plain(200)] | None = None
+    latitude: Annotated[float, Coordinate(90)] | None = None
+    longitude: Annotated[float, Coordinate(180)] | None = None
+    province_code: Annotated[str, Choice.of(vocab.PROVINCES, upper=True)] | None = Field(
+        None, description="CBS province code.")
+    municipality_code: Annotated[str, MUNICIPALITY] | None = Field(
+        None, description="CBS municipality code.")
+    exact: Annotated[bool, Strict()] = False
+
+    model_config = ConfigDict(json_schema_extra={
+        "dependentRequired": {"latitude": ["longitude"], "longitude": ["latitude"]}})
+
+    @model_validator(mode="after")
+    def _round(self) -> PlaceInput:
+        lat, lon = self.latitude, self.longitude
+        if (lat is None) != (lon is None):
+            missing = "latitude" if lat is None else "longitude"
+            raise fail("bad_coordinates", "latitude and longitude go together", missing)
+        if lat is not None and lon is not None:
+            lat, lon = round_coordinates(lat, lon, self.exact)
+            object.__setattr__(self, "latitude", lat)
+            object.__setattr__(self, "longitude", lon)
+        return self
 
 
-@dataclass(frozen=True)
-class AttachmentInput:
-    url: str
-    name: str | None = None
-    media_type: str | None = None
+class AttachmentInput(InputModel):
+    url: Url
+    name: Text | None = None
+    media_type: Annotated[str, MEDIA_TYPE] | None = Field(None, examples=["application/pdf"])
 
 
-@dataclass(frozen=True)
-class InitiativeInput:
-    handle: str
-    name: str
-    summary: str | None = None
-    description: str | None = None
-    legal_form: str | None = None
-    themes: tuple[str, ...] = ()
-    phase: str | None = None
-    status: str = "active"
+# --- initiatives ----------------------------------------------------------------------------------
+
+
+class InitiativeInput(InputModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"handle": "dorpsmolen-reduzum", "name": "Dorpsmolen Reduzum",
+         "legal_form": "cooperative", "themes": ["energy-generation"]}]})
+
+    handle: Annotated[str, Handle()] = Field(
+        description="Becomes handle@host; cannot change later.")
+    name: Text = Field(description=PLAIN_TEXT)
+    summary: Annotated[str, Plain(500)] | None = None
+    description: Annotated[str, Markdown(50_000)] | None = None
+    legal_form: Annotated[str, Choice.of(vocab.LEGAL_FORMS)] | None = None
+    themes: ThemeList = ()
+    phase: Annotated[str, Choice.of(vocab.PHASES)] | None = None
+    status: Annotated[str, Choice.of(vocab.STATUSES)] = "active"
     place: PlaceInput | None = None
-    founded: date | None = None
-    goals: str | None = None
-    reason_for_starting: str | None = None
-    open_questions: tuple[str, ...] = ()
-    website: str | None = None
-    contact: str | None = None
-    networks: tuple[str, ...] = ()
-    partners: tuple[str, ...] = ()
-    members_count: int | None = None
-    last_confirmed: date | None = None
+    founded: Annotated[date, IsoDate()] | None = Field(None, description="Not in the future.")
+    goals: Annotated[str, Plain(5000)] | None = None
+    reason_for_starting: Annotated[str, Plain(5000)] | None = None
+    open_questions: Annotated[tuple[Annotated[str, Plain(1000)], ...],
+                              Field(max_length=50)] = ()
+    website: Url | None = None
+    contact: Text | None = None
+    networks: TextList = ()
+    partners: TextList = ()
+    members_count: Annotated[int, Strict(), Field(ge=0, le=10_000_000)] | None = None
+    last_confirmed: Annotated[date, IsoDate()] | None = None
 
 
-@dataclass(frozen=True)
-class ItemInput:
-    kind: str
-    title: str | None
-    content: str
-    initiative: str | None = None  # handle or actor IRI; None: the node actor
-    summary: str | None = None
-    themes: tuple[str, ...] = ()
-    language: str = "nl"
-    license: str = "CC-BY-4.0"
+# --- knowledge items, one model per kind ----------------------------------------------------------
+
+
+class _Item(InputModel):
+    """What every kind of item has."""
+
+    title: Annotated[str, Plain(300)] = Field(description=PLAIN_TEXT)
+    content: Annotated[str, Markdown(100_000)]
+    initiative: Annotated[str, ActorRef()] | None = Field(
+        None, description="Author: the handle or actor IRI of a local initiative; absent means "
+                          "the node actor.")
+    summary: Annotated[str, Plain(500)] | None = None
+    themes: ThemeList = ()
+    language: Annotated[str, LANGUAGE] = Field("nl", examples=["nl", "fy-NL", "en"])
+    license: Annotated[str, Plain(100)] = "CC-BY-4.0"
     place: PlaceInput | None = None
-    question_category: str | None = None
-    in_reply_to: str | None = None
-    regulation: str | None = None
-    bottleneck_status: str | None = None
-    start_time: datetime | None = None
-    end_time: datetime | None = None
-    attachments: tuple[AttachmentInput, ...] = ()
+
+
+class StoryInput(_Item):
+    kind: Literal["story"]
+
+
+class _WithAttachments(_Item):
+    attachments: Annotated[tuple[AttachmentInput, ...], Field(max_length=20)] = ()
+
+
+class GuideInput(_WithAttachments):
+    kind: Literal["guide"]
+
+
+class TemplateInput(_WithAttachments):
+    kind: Literal["template"]
+
+
+class QuestionInput(_Item):
+    kind: Literal["question"]
+    question_category: Annotated[str, Choice.of(vocab.QUESTION_CATEGORIES)] = "content"
+
+
+class AnswerInput(_Item):
+    kind: Literal["answer"]
+    title: Annotated[str, Plain(300)] | None = Field(None, description=PLAIN_TEXT)  # type: ignore[assignment]
+    in_reply_to: Url = Field(description="The question's IRI.")
+
+
+class BottleneckInput(_Item):
+    kind: Literal["bottleneck"]
+    regulation: Annotated[str, Plain(300)] | None = Field(
+        None, description="The regulation concerned.")
+    bottleneck_status: Annotated[str, Choice.of(BOTTLENECK_STATUSES)] = "open"
+
+
+class EventInput(_Item):
+    kind: Literal["event"]
+    start_time: Annotated[datetime, IsoDateTime()] = Field(description="With a UTC offset.")
+    end_time: Annotated[datetime, IsoDateTime()] | None = Field(
+        None, description="Not before start_time.")
+
+
+KIND_MODELS: dict[str, type[_Item]] = {
+    "story": StoryInput, "guide": GuideInput, "template": TemplateInput,
+    "question": QuestionInput, "answer": AnswerInput, "bottleneck": BottleneckInput,
+    "event": EventInput,
+}
+assert tuple(KIND_MODELS) == tuple(vocab.ITEM_KINDS), "one model per item kind"
+
+ItemInput = (StoryInput | GuideInput | TemplateInput | QuestionInput | AnswerInput
+             | BottleneckInput | EventInput)
+"""A validated item of any kind (``kind`` tells which)."""
+
+
+ITEM_ADAPTER: TypeAdapter[ItemInput] = TypeAdapter(Annotated[ItemInput, Field(discriminator="kind")])
+ITEM_FIELDS = frozenset(name for model in KIND_MODELS.values() for name in model.model_fields)
+ITEM_IMMUTABLE = frozenset({"kind", "initiative", "in_reply_to"})
+INITIATIVE_IMMUTABLE = frozenset({"handle"})
+# Patch-only fields: the question's owner marks one answer as accepted (``kk:acceptedAnswer``).
+_PATCH_ONLY = {"question": frozenset({"accepted_answer"})}
+
+for _model in KIND_MODELS.values():
+    _model.foreign_fields = ITEM_FIELDS - set(_model.model_fields)
+
+
+def item_input(**fields: Any) -> ItemInput:
+    """Build an item of the kind ``fields["kind"]`` names from Python values (tests, import)."""
+    return ITEM_ADAPTER.validate_python(fields)
+
+
+def kind_fields(kind: str) -> tuple[tuple[str, Any], ...]:
+    """The fields only items of ``kind`` have, each with its default (None when required)."""
+    model = KIND_MODELS[kind]
+    own = [(name, None if info.is_required() else info.get_default())
+           for name, info in model.model_fields.items()
+           if name not in _Item.model_fields and name != "kind"]
+    return (*own, *((name, None) for name in sorted(_PATCH_ONLY.get(kind, ()))))
+
+
+# --- patches, follows -----------------------------------------------------------------------------
+
+
+class PatchModel(InputModel):
+    """A partial update: every field optional; ``changes`` holds the ones actually sent."""
+
+    nulls_clear: ClassVar[bool] = True
+    immutable: ClassVar[frozenset[str]] = frozenset()
+    # The create models whose fields this patch changes, by item kind ("" for initiatives).
+    targets: ClassVar[dict[str, type[InputModel]]] = {}
+
+    def changes(self, kind: str = "") -> dict[str, Any]:
+        """``{field: value}`` of the fields sent; null becomes the field's default.
+
+        Raises ``PydanticCustomError`` for a field the target (of ``kind``) lacks or requires.
+        """
+        target = self.targets[kind]
+        out: dict[str, Any] = {}
+        for name in self.model_fields_set:
+            value = getattr(self, name)
+            spec = target.model_fields.get(name)
+            if spec is None and name not in _PATCH_ONLY.get(kind, ()):
+                if value is None:
+                    continue  # null for a field the kind does not have: nothing to clear
+                raise fail("field_not_for_kind", f"does not apply to a {kind}", name)
+            if value is None and spec is not None:
+                if spec.is_required():
+                    raise fail("missing_field", "is required and cannot be cleared", name)
+                value = spec.get_default()
+            out[name] = value
+        return out
+
+
+def _optional_copies(models: list[type[BaseModel]], skip: frozenset[str]) -> dict[str, Any]:
+    """The fields of ``models`` but ``skip``, each optional: what a patch of them takes."""
+    out: dict[str, Any] = {}
+    for model in models:
+        for name, info in model.model_fields.items():
+            if name not in skip and name not in out:
+                out[name] = (info.rebuild_annotation() | None,
+                             Field(None, description=info.description))
+    return out
+
+
+def _patch_model(name: str, doc: str, targets: dict[str, type[InputModel]],
+                 immutable: frozenset[str], **extra: Any) -> type[PatchModel]:
+    fields = {**_optional_copies(list(targets.values()), immutable), **extra}
+    model = create_model(name, __base__=PatchModel, __doc__=doc, **fields)
+    model.immutable = immutable
+    model.targets = targets
+    return model
+
+
+InitiativePatch = _patch_model(
+    "InitiativePatch", "Only the fields given change; null clears one; handle cannot change.",
+    {"": InitiativeInput}, INITIATIVE_IMMUTABLE)
+ItemPatch = _patch_model(
+    "ItemPatch", "Only the fields given change; null clears one. kind, initiative and "
+    "in_reply_to cannot change; fields of another kind are refused.",
+    dict(KIND_MODELS), ITEM_IMMUTABLE,
+    accepted_answer=(Url | None, Field(None, description="Questions only: an answer's IRI.")))
+
+
+class FollowInput(InputModel):
+    """Follow a node, initiative or theme, as the node or as a local initiative."""
+
+    target: Annotated[str, Plain(MAX_URL)] = Field(description="Handle or actor URL.")
+    as_: Annotated[str, Plain(200)] | None = Field(
+        None, alias="as", description="Local initiative handle (default: the node).")
+
+
+class AcceptInput(InputModel):
+    """Import files: the answer (a row's ``ref``) that the question's author accepted."""
+
+    question: Annotated[str, Ref()]
+    answer: Annotated[str, Ref()]
 
 
 @dataclass(frozen=True)

@@ -47,10 +47,8 @@ _FIELD_NAMES = ("question_category", "accepted_answer", "regulation", "bottlenec
 def _json_field(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, PlaceInput):
-        return {k: v for k, v in value.__dict__.items() if v is not None}
-    if isinstance(value, AttachmentInput):
-        return {k: v for k, v in value.__dict__.items() if v is not None}
+    if isinstance(value, PlaceInput | AttachmentInput):
+        return value.model_dump(exclude_none=True)
     if isinstance(value, tuple):
         return [_json_field(v) for v in value]
     return value
@@ -92,14 +90,15 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller) -> Stor
     async with ctx.db.transaction() as session:
         author = await _author(session, ctx, data.initiative)
         await require_actor_edit(session, caller, author)
-        if data.kind == "answer" and data.in_reply_to:
-            await _check_question(session, data.in_reply_to)
+        in_reply_to = getattr(data, "in_reply_to", None)
+        if in_reply_to:
+            await _check_question(session, in_reply_to)
         fields = {name: _json_field(getattr(data, name)) for name in _FIELD_NAMES
                   if hasattr(data, name) and getattr(data, name) not in (None, ())}
         values: dict[str, Any] = {
             "title": data.title, "summary": data.summary, "content": data.content,
             "language": data.language, "license": data.license, "themes": list(data.themes),
-            "in_reply_to": data.in_reply_to, "fields": fields,
+            "in_reply_to": in_reply_to, "fields": fields,
         }
         values.update(_derived(ctx, values, author))
         ap_id = ctx.urls.item(new_local_id())
@@ -110,7 +109,7 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller) -> Stor
             type=KIND_TYPES[data.kind], attributed_to=author.ap_id, version=1, published=now,
             updated=now, received_at=now, document=document, **values)
         await publish_activity(ctx, session, actor=author, type="Create", obj=document,
-                               recipients=await _question_author(session, data.in_reply_to))
+                               recipients=await _question_author(session, in_reply_to))
         return item
 
 

@@ -23,7 +23,7 @@ import io
 import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.services.actors import create_initiative
 from node.services.context import NodeContext
 from node.services.documents import iso
-from node.services.errors import NotFoundError, ServiceError, ValidationError
+from node.services.errors import NotFoundError, ServiceError
 from node.services.inputs import InitiativeInput, ItemInput, Patch
 from node.services.items import create_item, update_item
 from node.services.permissions import SYSTEM
@@ -73,8 +73,10 @@ class RowError:
         return f"{self.row}: {self.detail}"
 
 
-class ImportRowsError(ValidationError):
+class ImportRowsError(ServiceError):
     """One or more rows failed validation; ``errors`` lists every one. Nothing was imported."""
+
+    status = 422
 
     def __init__(self, errors: list[RowError]) -> None:
         self.errors = errors
@@ -423,10 +425,11 @@ async def _create_items(ctx: NodeContext, plan: ImportPlan, report: ImportReport
     for planned in plan.items:
         item = planned.data
         if planned.reply_ref is not None:
-            item = replace(item, in_reply_to=refs[planned.reply_ref])
+            item = item.model_copy(update={"in_reply_to": refs[planned.reply_ref]})
         author = node.ap_id if item.initiative is None else (
             item.initiative if "://" in item.initiative else ctx.urls.actor(item.initiative))
-        key = _item_key(author, item.kind, item.title, item.content, item.in_reply_to)
+        key = _item_key(author, item.kind, item.title, item.content,
+                        getattr(item, "in_reply_to", None))
         ap_id = existing.get(key)
         if ap_id is not None:
             report.items_skipped += 1

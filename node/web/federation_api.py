@@ -14,9 +14,10 @@ from starlette.routing import BaseRoute
 
 from node.services import feeds, follow
 from node.services.actors import resolve_local
-from node.services.errors import ValidationError
+from node.services.inputs import FollowInput
 from node.services.permissions import Caller, require_actor_edit, require_admin
 from node.services.records import StoredFollow
+from node.services.validation import parse_follow
 from node.web.api import (
     Resource,
     authenticate,
@@ -30,7 +31,7 @@ from node.web.api import (
 from node.web.common import JSONResponse, ctx_of
 from node.web.representations import item_json
 
-FOLLOW_FIELDS = ("target", "as")
+FOLLOW_FIELDS = tuple(f.alias or name for name, f in FollowInput.model_fields.items())
 
 
 def _follow_json(row: StoredFollow) -> dict[str, object]:
@@ -48,15 +49,8 @@ async def _may_act_as(request: Request, caller: Caller, handle: str | None) -> N
 
 
 def _target_and_as(values: dict[str, object]) -> tuple[str, str | None]:
-    for key in values:
-        if key not in FOLLOW_FIELDS:
-            raise ValidationError("unknown_field", f"{key}: not a field of a follow", field=key)
-    target, as_handle = values.get("target"), values.get("as")
-    if not isinstance(target, str) or not target.strip():
-        raise ValidationError("missing_field", "target: a handle or actor URL", field="target")
-    if as_handle is not None and not isinstance(as_handle, str):
-        raise ValidationError("bad_type", "as: the handle of a local initiative", field="as")
-    return target.strip()[:2048], as_handle
+    data = parse_follow(values)
+    return data.target, data.as_
 
 
 @endpoint

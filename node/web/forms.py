@@ -3,8 +3,10 @@
 A form arrives as ``application/x-www-form-urlencoded`` (no file uploads, so no multipart)
 within the node's body limit. ``item_raw`` turns the item form into the dict that
 ``node.services.validation.parse_item`` / ``parse_item_patch`` validate, so the forms and the
-JSON API share one set of rules. Dates and times are entered as Dutch wall-clock time
-(``<input type="datetime-local">``) and given the offset the Netherlands has at that moment.
+JSON API share one set of rules (the input models); the form marks as required what the kind's
+model requires, and shows a Dutch message for every field that failed. Dates and times are
+entered as Dutch wall-clock time (``<input type="datetime-local">``) and given the offset the
+Netherlands has at that moment.
 """
 
 from __future__ import annotations
@@ -16,17 +18,18 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 
 from node.services.errors import BadRequestError, ValidationError
+from node.services.inputs import KIND_MODELS, kind_fields
 from node.services.localtime import from_dutch_local, to_dutch_local
 from node.services.records import StoredObject
 from node.web import strings
 from node.web.common import read_body
 
 FORM_KINDS = ("story", "guide", "template", "question", "bottleneck", "event")
+_NOT_IN_FORM = frozenset({"attachments", "accepted_answer"})  # no uploads, no JavaScript
+# The fields of each kind's model that the form shows beside the common ones.
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    "question": ("question_category",),
-    "bottleneck": ("regulation", "bottleneck_status"),
-    "event": ("start_time", "end_time"),
-}
+    kind: names for kind in FORM_KINDS
+    if (names := tuple(n for n, _ in kind_fields(kind) if n not in _NOT_IN_FORM))}
 _TEXT_FIELDS = ("title", "summary", "content")
 _TIMES = ("start_time", "end_time")
 _MAX_FIELDS = 200
@@ -114,7 +117,23 @@ def item_values(item: StoredObject) -> dict[str, Any]:
     }
 
 
+def required_fields(kind: str) -> frozenset[str]:
+    """The fields an item of ``kind`` must have (the form marks them), from its input model."""
+    return frozenset(name for name, info in KIND_MODELS[kind].model_fields.items()
+                     if info.is_required())
+
+
+REQUIRED: dict[str, frozenset[str]] = {kind: required_fields(kind) for kind in KIND_MODELS}
+
+
 def field_errors(exc: ValidationError) -> dict[str, str]:
-    """``{form field: Dutch message}`` for a validation failure (``themes[2]`` → ``themes``)."""
-    field = (exc.field or "form").split("[", 1)[0].split(".", 1)[0]
-    return {field: strings.validation_message(field, exc.reason, exc.detail)}
+    """``{form field: Dutch message}`` for every failure found (``themes[2]`` → ``themes``).
+
+    The same checks as the JSON API (one set of input models); the first failure of a field
+    is the one shown.
+    """
+    out: dict[str, str] = {}
+    for error in exc.errors:
+        field = (error.field or "form").split("[", 1)[0].split(".", 1)[0]
+        out.setdefault(field, strings.validation_message(field, error.reason, error.detail))
+    return out

@@ -1,14 +1,18 @@
 """The OpenAPI 3.1 description of the JSON API (``GET /api/openapi.json``), built as data.
 
-Schemas are JSON Schema 2020-12 (OpenAPI 3.1 §4.8.24); enumerations come from
-``protocol.themes`` so the document can never disagree with validation about the vocabularies.
-Every route in ``node/web/api.py`` has a path item here and vice versa (a test checks both ways).
+Schemas are JSON Schema 2020-12 (OpenAPI 3.1 §4.8.24). The request body schemas are generated
+from the input models that validate them (``node.services.schemas``), so the document can never
+disagree with validation; this module holds the paths, and the served records' schemas built on
+the input ones. Every route in ``node/web/api.py`` has a path item here and vice versa (a test
+checks both ways).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from node.services.inputs import KIND_MODELS
+from node.services.schemas import input_schemas
 from protocol import themes
 
 JSON = "application/json"
@@ -23,146 +27,19 @@ def _schema(name: str) -> dict[str, str]:
     return _ref("schemas", name)
 
 
-def _text(max_length: int, description: str = "", *, nullable: bool = False) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": ["string", "null"] if nullable else "string",
-                              "maxLength": max_length}
-    if description:
-        schema["description"] = description
-    return schema
-
-
-def _enum(values: Any, description: str = "") -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string", "enum": list(values)}
-    if description:
-        schema["description"] = description
-    return schema
-
-
-def _list(items: dict[str, Any], max_items: int) -> dict[str, Any]:
-    return {"type": "array", "items": items, "maxItems": max_items}
+def _enum(values: Any) -> dict[str, Any]:
+    return {"type": "string", "enum": list(values)}
 
 
 def _theme_ids() -> list[str]:
     return [t.id for t in themes.all_themes()]
 
 
-_PLAIN = "Plain text: no HTML (a tag, even entity-encoded, is refused with html_not_allowed)."
-_HANDLE = r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$"
-
-
-def _place() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "description": "Where: village precision by default (coordinates are rounded to two "
-                       "decimals, about 1 km) unless `exact` is true.",
-        "additionalProperties": False,
-        "properties": {
-            "name": _text(200, _PLAIN),
-            "latitude": {"type": "number", "minimum": -90, "maximum": 90},
-            "longitude": {"type": "number", "minimum": -180, "maximum": 180},
-            "province_code": _enum(themes.PROVINCES, "CBS province code."),
-            "municipality_code": {"type": "string", "pattern": r"^GM\d{4}$",
-                                  "description": "CBS municipality code."},
-            "exact": {"type": "boolean", "default": False},
-        },
-        "dependentRequired": {"latitude": ["longitude"], "longitude": ["latitude"]},
-    }
-
-
-def _attachment() -> dict[str, Any]:
-    return {
-        "type": "object", "additionalProperties": False, "required": ["url"],
-        "properties": {
-            "url": {"type": "string", "format": "uri", "maxLength": 2048},
-            "name": _text(200),
-            "media_type": {"type": "string", "examples": ["application/pdf"]},
-        },
-    }
-
-
-def _initiative_fields() -> dict[str, Any]:
-    return {
-        "name": _text(200, _PLAIN),
-        "summary": _text(500, _PLAIN),
-        "description": _text(50_000, "Markdown."),
-        "legal_form": _enum(themes.LEGAL_FORMS),
-        "themes": _list(_enum(_theme_ids()), 20),
-        "phase": _enum(themes.PHASES),
-        "status": {**_enum(themes.STATUSES), "default": "active"},
-        "place": _schema("Place"),
-        "founded": {"type": "string", "format": "date", "description": "Not in the future."},
-        "goals": _text(5000, _PLAIN),
-        "reason_for_starting": _text(5000, _PLAIN),
-        "open_questions": _list(_text(1000), 50),
-        "website": {"type": "string", "format": "uri", "maxLength": 2048},
-        "contact": _text(200, _PLAIN),
-        "networks": _list(_text(200), 50),
-        "partners": _list(_text(200), 50),
-        "members_count": {"type": "integer", "minimum": 0, "maximum": 10_000_000},
-        "last_confirmed": {"type": "string", "format": "date"},
-    }
-
-
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` or ``null``: in a patch, null clears a field (back to its default)."""
+    """``schema`` or ``null`` (a field a record may lack)."""
+    if "anyOf" in schema and {"type": "null"} in schema["anyOf"]:
+        return schema
     return {"anyOf": [schema, {"type": "null"}]}
-
-
-def _item_fields() -> dict[str, Any]:
-    return {
-        "title": _text(300, _PLAIN + " Required for every kind but answer."),
-        "content": _text(100_000, "Markdown source."),
-        "summary": _text(500, _PLAIN),
-        "themes": _list(_enum(_theme_ids()), 20),
-        "language": {"type": "string", "default": "nl", "examples": ["nl", "fy-NL", "en"]},
-        "license": {**_text(100), "default": "CC-BY-4.0"},
-        "place": _schema("Place"),
-        "question_category": {**_enum(themes.QUESTION_CATEGORIES, "Questions only."),
-                              "default": "content"},
-        "regulation": _text(300, "Bottlenecks only: the regulation concerned."),
-        "bottleneck_status": {**_enum(["open", "raised", "resolved"], "Bottlenecks only."),
-                              "default": "open"},
-        "start_time": {"type": "string", "format": "date-time",
-                       "description": "Events only (required for them); with a UTC offset."},
-        "end_time": {"type": "string", "format": "date-time",
-                     "description": "Events only; not before start_time."},
-        "attachments": {**_list(_schema("Attachment"), 20), "description": "Templates and guides."},
-    }
-
-
-def _item_input() -> dict[str, Any]:
-    fields = _item_fields()
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["kind", "content"],
-        "properties": {
-            "kind": _enum(themes.ITEM_KINDS),
-            **fields,
-            "initiative": {"type": "string", "description": "Author: the handle or actor IRI of "
-                           "a local initiative; absent means the node actor."},
-            "in_reply_to": {"type": "string", "format": "uri",
-                            "description": "Answers only (required for them): the question's IRI."},
-        },
-        "allOf": [
-            {"if": {"properties": {"kind": {"const": "answer"}}},
-             "then": {"required": ["in_reply_to"]}, "else": {"required": ["title"]}},
-            {"if": {"properties": {"kind": {"const": "event"}}},
-             "then": {"required": ["start_time"]}},
-        ],
-        "examples": [{"kind": "story", "title": "Een molen vol energie",
-                      "content": "Hoe **Reduzum** zijn molen terugkocht.",
-                      "themes": ["energy-generation"], "initiative": "dorpsmolen-reduzum"}],
-    }
-
-
-def _item_patch() -> dict[str, Any]:
-    fields = {name: _nullable(schema) for name, schema in _item_fields().items()}
-    fields["accepted_answer"] = _nullable({"type": "string", "format": "uri",
-                                           "description": "Questions only: an answer's IRI."})
-    return {"type": "object", "additionalProperties": False, "properties": fields,
-            "description": "Only the fields given change; null clears one. kind, initiative and "
-                           "in_reply_to cannot change; fields of another kind are refused."}
 
 
 _SERVER_FIELDS: dict[str, Any] = {
@@ -175,9 +52,14 @@ _SERVER_FIELDS: dict[str, Any] = {
 }
 
 
-def _item() -> dict[str, Any]:
+def _item(inputs: dict[str, Any]) -> dict[str, Any]:
+    """A served item: the fields of every kind's input (each may be null), and the server's."""
+    fields: dict[str, Any] = {}
+    for model in KIND_MODELS.values():
+        for name, schema in inputs[model.__name__]["properties"].items():
+            fields.setdefault(name, _nullable(schema))
+    fields.pop("kind")
     nullable_text = {"type": ["string", "null"]}
-    fields = {name: _nullable(schema) for name, schema in _item_fields().items()}
     return {
         "type": "object",
         "required": ["id", "local_id", "kind", "title", "content", "content_html", "summary",
@@ -188,7 +70,7 @@ def _item() -> dict[str, Any]:
             "local_id": {**nullable_text, "description": "Null for items from other nodes."},
             "kind": _enum(themes.ITEM_KINDS),
             **fields,
-            "themes": _list(_enum(_theme_ids()), 20),
+            "themes": {"type": "array", "items": _enum(_theme_ids())},
             "content": {**nullable_text, "description": "Markdown source (null when a remote "
                         "item came without one)."},
             "content_html": {**nullable_text, "description": "Sanitised HTML."},
@@ -199,34 +81,19 @@ def _item() -> dict[str, Any]:
                          "its initiative's, else its node's (what province= filters on)."},
             "in_reply_to": {"type": ["string", "null"], "description": "Answers only."},
             "accepted_answer": {"type": ["string", "null"], "description": "Questions only."},
-            "attachments": _list(_schema("Attachment"), 20),
+            "attachments": {"type": "array", "items": _schema("AttachmentInput")},
             **_SERVER_FIELDS,
         },
     }
 
 
-def _initiative_input() -> dict[str, Any]:
-    return {
-        "type": "object", "additionalProperties": False, "required": ["handle", "name"],
-        "properties": {"handle": {"type": "string", "pattern": _HANDLE,
-                                  "description": "Becomes handle@host; cannot change later."},
-                       **_initiative_fields()},
-        "examples": [{"handle": "dorpsmolen-reduzum", "name": "Dorpsmolen Reduzum",
-                      "legal_form": "cooperative", "themes": ["energy-generation"]}],
-    }
-
-
-def _initiative_patch() -> dict[str, Any]:
-    return {"type": "object", "additionalProperties": False,
-            "properties": {n: _nullable(s) for n, s in _initiative_fields().items()},
-            "description": "Only the fields given change; null clears one; handle cannot change."}
-
-
-def _initiative() -> dict[str, Any]:
-    fields = {n: _nullable(s) for n, s in _initiative_fields().items()}
+def _initiative(inputs: dict[str, Any]) -> dict[str, Any]:
+    """A served initiative: its input fields (each may be null), and the server's."""
+    fields = {n: _nullable(s) for n, s in inputs["InitiativeInput"]["properties"].items()
+              if n != "handle"}
     return {
         "type": "object",
-        "required": ["id", "handle", "acct", "name", *_initiative_fields(), *_SERVER_FIELDS],
+        "required": ["id", "handle", "acct", *fields, *_SERVER_FIELDS],
         "properties": {
             "id": {"type": "string", "format": "uri", "description": "The actor IRI."},
             "handle": {"type": ["string", "null"]},
@@ -239,6 +106,7 @@ def _initiative() -> dict[str, Any]:
 
 
 def _schemas() -> dict[str, Any]:
+    inputs = input_schemas()
     page = {"type": ["string", "null"], "format": "uri",
             "description": "URL of the next page, null on the last one."}
     return {
@@ -252,16 +120,11 @@ def _schemas() -> dict[str, Any]:
                           "nested ones (place.latitude, attachments[0].url)."},
             },
         },
-        "Place": _place(),
-        "Attachment": _attachment(),
-        "InitiativeInput": _initiative_input(),
-        "InitiativePatch": _initiative_patch(),
-        "Initiative": _initiative(),
+        **inputs,
+        "Initiative": _initiative(inputs),
         "InitiativePage": {"type": "object", "required": ["initiatives", "next"], "properties": {
             "initiatives": {"type": "array", "items": _schema("Initiative")}, "next": page}},
-        "ItemInput": _item_input(),
-        "ItemPatch": _item_patch(),
-        "Item": _item(),
+        "Item": _item(inputs),
         "ItemPage": {"type": "object", "required": ["items", "next"], "properties": {
             "items": {"type": "array", "items": _schema("Item")}, "next": page}},
         "Theme": {"type": "object", "required": ["id", "labels", "hashtag", "iri"], "properties": {
@@ -273,9 +136,6 @@ def _schemas() -> dict[str, Any]:
             "narrower": {"type": "array", "items": {"type": "string"}}}},
         "ThemeList": {"type": "object", "required": ["themes"], "properties": {
             "themes": {"type": "array", "items": _schema("Theme")}}},
-        "FollowInput": {"type": "object", "required": ["target"], "additionalProperties": False,
-                        "properties": {"target": {"type": "string", "maxLength": 2048},
-                                       "as": {"type": ["string", "null"]}}},
         "Follow": {"type": "object", "required": ["follower", "followee", "state"],
                    "properties": {"follower": {"type": "string", "format": "uri"},
                                   "followee": {"type": "string", "format": "uri"},

@@ -12,29 +12,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from node.services.inputs import KIND_MODELS, InitiativeInput, kind_fields
 from node.services.permissions import Caller
 from node.services.records import StoredActor, StoredObject
 from node.services.urls import Urls
 
 # Kind-specific item fields: (name, default when not stored). Only the item's own kind's
 # fields appear in its representation, as only those are accepted on input.
-KIND_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {
-    "story": (),
-    "guide": (("attachments", ()),),
-    "template": (("attachments", ()),),
-    "question": (("question_category", "content"), ("accepted_answer", None)),
-    "answer": (("in_reply_to", None),),
-    "bottleneck": (("regulation", None), ("bottleneck_status", "open")),
-    "event": (("start_time", None), ("end_time", None)),
-}
+KIND_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {kind: kind_fields(kind)
+                                                       for kind in KIND_MODELS}
 
-# Initiative profile fields with the value shown when the profile does not hold them.
-_PROFILE_FIELDS: tuple[tuple[str, Any], ...] = (
-    ("description", None), ("description_html", None), ("legal_form", None), ("themes", ()),
-    ("phase", None), ("status", "active"), ("place", None), ("founded", None), ("goals", None),
-    ("reason_for_starting", None), ("open_questions", ()), ("website", None), ("contact", None),
-    ("networks", ()), ("partners", ()), ("members_count", None), ("last_confirmed", None),
-)
+
+
+def _profile_fields() -> tuple[tuple[str, Any], ...]:
+    """Initiative profile fields with the value shown when the profile does not hold them."""
+    out: list[tuple[str, Any]] = []
+    for name, info in InitiativeInput.model_fields.items():
+        if name not in ("handle", "name", "summary"):
+            out.append((name, info.get_default()))
+        if name == "description":
+            out.append(("description_html", None))
+    return tuple(out)
+
+
+_PROFILE_FIELDS = _profile_fields()
 
 
 def iso(value: datetime | None) -> str | None:

@@ -178,7 +178,8 @@ async def _item_form(request: Request, caller: Caller, *, values: dict[str, obje
     initiatives = [] if item else await editing.editable_initiatives(ctx_of(request), caller)
     return render(request, "item_form.html", status=status, no_store=True, values=values,
                   errors=errors, item=item, initiatives=initiatives, may_use_node=caller.is_admin,
-                  form_kinds=forms.FORM_KINDS, kind_fields=forms.KIND_FIELDS)
+                  form_kinds=forms.FORM_KINDS, kind_fields=forms.KIND_FIELDS,
+                  required=forms.REQUIRED)
 
 
 def _saved(item: StoredObject) -> Response:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from node.services.actors import create_initiative
-from node.services.inputs import InitiativeInput, ItemInput
+from node.services.inputs import InitiativeInput, item_input
 from node.services.items import create_item
 from node.services.permissions import SYSTEM
 from node.services.users import add_user, create_token, grant
@@ -51,7 +51,7 @@ async def test_initiative_follows_a_node_and_its_feed_fills(fed: Federation) -> 
         assert response.json()["state"] == "pending"
         await fed.settle()
         # And Fryslân publishes an item
-        await create_item(fed["fryslan"].ctx, ItemInput(
+        await create_item(fed["fryslan"].ctx, item_input(
             kind="guide", title="Subsidie aanvragen", content="Zo doe je dat.",
             initiative="dorpsmolen-reduzum"), SYSTEM)
         await fed.settle()

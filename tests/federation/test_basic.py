@@ -6,7 +6,7 @@ from pathlib import Path
 
 from node.services.actors import create_initiative
 from node.services.follow import follow
-from node.services.inputs import InitiativeInput, ItemInput, Patch
+from node.services.inputs import InitiativeInput, Patch, item_input
 from node.services.items import create_item, delete_item, update_item
 from node.services.permissions import SYSTEM
 from node.store import follows as follow_store
@@ -25,7 +25,7 @@ async def test_follow_is_accepted_and_items_arrive(tmp_path: Path) -> None:
         # Given an initiative in Fryslân with one item published before anyone follows
         await create_initiative(fryslan.ctx, InitiativeInput(handle="dorpsmolen-reduzum",
                                                              name="Dorpsmolen Reduzum"), SYSTEM)
-        old = await create_item(fryslan.ctx, ItemInput(
+        old = await create_item(fryslan.ctx, item_input(
             kind="story", title="De molen draait", content="Sinds 2004.",
             initiative="dorpsmolen-reduzum"), SYSTEM)
         # When Drenthe's node follows Fryslân's node
@@ -39,7 +39,7 @@ async def test_follow_is_accepted_and_items_arrive(tmp_path: Path) -> None:
         got = await _item(drenthe, old.ap_id)
         assert got is not None and got.title == "De molen draait" and not got.is_local
         # And a new item arrives by delivery
-        new = await create_item(fryslan.ctx, ItemInput(
+        new = await create_item(fryslan.ctx, item_input(
             kind="question", title="Hoe financieren?", content="Wie weet raad?",
             initiative="dorpsmolen-reduzum"), SYSTEM)
         await fed.settle()

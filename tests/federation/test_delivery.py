@@ -23,7 +23,7 @@ from sqlalchemy import select
 from node.services.actors import create_initiative
 from node.services.context import NodeContext
 from node.services.follow import follow
-from node.services.inputs import InitiativeInput, ItemInput
+from node.services.inputs import InitiativeInput, item_input
 from node.services.items import create_item
 from node.services.permissions import SYSTEM
 from node.services.resolve import node_actor, signer_of
@@ -69,7 +69,7 @@ async def _followed(fed: Federation, follower: str = "fryslan", followee: str = 
 
 
 async def _publish(fed: Federation, name: str = "drenthe", title: str = "Nieuws") -> StoredObject:
-    return await create_item(fed[name].ctx, ItemInput(kind="story", title=title,
+    return await create_item(fed[name].ctx, item_input(kind="story", title=title,
                                                       content="Tekst."), SYSTEM)
 
 

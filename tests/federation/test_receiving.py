@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from node.services.actors import create_initiative
 from node.services.follow import follow, unfollow
-from node.services.inputs import InitiativeInput, ItemInput, Patch
+from node.services.inputs import InitiativeInput, Patch, item_input
 from node.services.items import create_item, delete_item, update_item
 from node.services.outbox import publish_activity
 from node.services.permissions import SYSTEM
@@ -52,7 +52,7 @@ async def _follow(fed: Federation, follower: str, followee: str, *, as_handle: s
 
 async def _story(node: Node, title: str = "De molen draait", *,
                  initiative: str | None = None, **extra: Any) -> StoredObject:
-    return await create_item(node.ctx, ItemInput(kind=extra.pop("kind", "story"), title=title,
+    return await create_item(node.ctx, item_input(kind=extra.pop("kind", "story"), title=title,
                                                  content="Sinds 2004.", initiative=initiative,
                                                  **extra), SYSTEM)
 

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from node.services.actors import create_initiative
 from node.services.follow import follow
-from node.services.inputs import InitiativeInput, ItemInput, Patch
+from node.services.inputs import InitiativeInput, Patch, item_input
 from node.services.items import create_item, delete_item, update_item
 from node.services.permissions import SYSTEM
 from node.store.objects import StoredObject
@@ -51,7 +51,7 @@ async def _follow(fed: Federation, follower: str, followee: str) -> None:
 
 
 async def _story(node: Node, title: str, initiative: str | None = None) -> StoredObject:
-    return await create_item(node.ctx, ItemInput(kind="story", title=title, content="Tekst.",
+    return await create_item(node.ctx, item_input(kind="story", title=title, content="Tekst.",
                                                  initiative=initiative), SYSTEM)
 
 
@@ -217,7 +217,7 @@ async def test_relayed_answer_is_not_lost_while_its_author_is_unreachable(tmp_pa
                                                              name="Ried Reduzum"), SYSTEM)
         await follow(lvkk.ctx, drenthe.ctx.urls.actor("dorpshuis-eext"))
         await _follow(fed, "fryslan", "drenthe")
-        question = await create_item(drenthe.ctx, ItemInput(
+        question = await create_item(drenthe.ctx, item_input(
             kind="question", title="Wie heeft een rooster?", content="Graag tips.",
             initiative="dorpshuis-eext"), SYSTEM)
         await fed.settle()
@@ -225,7 +225,7 @@ async def test_relayed_answer_is_not_lost_while_its_author_is_unreachable(tmp_pa
         fed.faults.links_down.add(frozenset(("lvkk.test", "fryslan.test")))
         # When a Fryslân initiative answers and the question's author re-announces the answer,
         # and anti-entropy passes run while the link is down
-        answer = await create_item(fryslan.ctx, ItemInput(
+        answer = await create_item(fryslan.ctx, item_input(
             kind="answer", title="Wij wel", content="Zie bijlage.", initiative="ried-reduzum",
             in_reply_to=question.ap_id), SYSTEM)
         for _ in range(6):

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from node.services.inputs import ItemInput
+from node.services.inputs import item_input
 from node.services.items import create_item
 from node.services.permissions import SYSTEM
 from tests.hardening.conftest import AS, NODE_HOST, Refuse, Wire, World
@@ -152,7 +152,7 @@ HOSTILE = [
 
 
 async def _question_page(world: World) -> tuple[str, Callable[[], Any]]:
-    question = await create_item(world.ctx, ItemInput(
+    question = await create_item(world.ctx, item_input(
         kind="question", title="Hoe regelen jullie de vrijwilligers?", content="Wie weet raad?"),
         SYSTEM)
 

@@ -44,7 +44,7 @@ from sqlalchemy import select
 from node.cli import load, open_context
 from node.services.actors import create_initiative
 from node.services.context import NodeContext
-from node.services.inputs import InitiativeInput, ItemInput
+from node.services.inputs import InitiativeInput, item_input
 from node.services.items import create_item
 from node.services.permissions import SYSTEM
 from node.store import actors as actor_store
@@ -251,7 +251,7 @@ async def test_new_item_reaches_the_herd_as_create_and_announce(
         followed: Followed, herd: Herd, ctx: NodeContext) -> None:
     # Given the herd actor follows the node and the initiative
     # When the initiative publishes a question
-    item = await create_item(ctx, ItemInput(kind="question", title="Hoe financieren we de molen?",
+    item = await create_item(ctx, item_input(kind="question", title="Hoe financieren we de molen?",
                                             content="Wie heeft ervaring met een obligatielening?",
                                             initiative="dorpsmolen"), SYSTEM)
     ids = await _activity_ids(ctx, object_id=item.ap_id)
@@ -274,7 +274,7 @@ async def test_new_item_reaches_the_herd_as_create_and_announce(
 async def test_reply_from_the_herd_is_stored_as_an_answer(
         followed: Followed, herd: Herd, ctx: NodeContext) -> None:
     # Given a question by the initiative
-    question = await create_item(ctx, ItemInput(
+    question = await create_item(ctx, item_input(
         kind="question", title="Wie deelt zijn statuten?", content="Wij zoeken een voorbeeld.",
         initiative="dorpsmolen"), SYSTEM)
     # When the herd actor replies to it (its client posts a Create(Note) to its outbox)

@@ -5,14 +5,24 @@ agree with the validated inputs, the vocabularies and the representations actual
 from __future__ import annotations
 
 import re
-from dataclasses import fields
 from typing import Any
 
 import httpx
 import pytest
+from openapi_spec_validator import validate
+from pydantic import BaseModel
+from starlette.applications import Starlette
 from starlette.routing import Route
 
-from node.services.inputs import AttachmentInput, InitiativeInput, ItemInput, PlaceInput
+from node.services import fieldtypes
+from node.services.inputs import (
+    KIND_MODELS,
+    AttachmentInput,
+    FollowInput,
+    InitiativeInput,
+    PlaceInput,
+)
+from node.services.schemas import INPUT_MODELS
 from node.web import api, federation_api
 from node.web.openapi import build_openapi
 from protocol import themes
@@ -57,13 +67,15 @@ def _schema(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return schema
 
 
-def test_every_api_route_is_documented_and_nothing_else(doc: dict[str, Any]) -> None:
-    all_routes = [*api.routes, *federation_api.routes]
-    served = {(route.path, method.lower()) for route in all_routes if isinstance(route, Route)
+def test_every_api_route_of_the_app_is_documented_and_nothing_else(
+        app: Starlette, doc: dict[str, Any]) -> None:
+    api_routes = [route for route in app.routes if getattr(route, "path", "").startswith("/api/")]
+    served = {(route.path, method.lower()) for route in api_routes if isinstance(route, Route)
               for method in (route.methods or ()) if method != "HEAD"}
     documented = {(path, method) for path, method, _ in _operations(doc)}
     assert served == documented
-    assert all(isinstance(route, Route) for route in all_routes)
+    assert all(isinstance(route, Route) for route in api_routes)
+    assert all(route in api_routes for route in [*api.routes, *federation_api.routes])
 
 
 def test_document_is_openapi_3_1_with_bearer_security(doc: dict[str, Any]) -> None:
@@ -119,30 +131,62 @@ def test_list_parameters_are_the_ones_the_handler_accepts(doc: dict[str, Any]) -
         assert names == set(accepted), path
 
 
-@pytest.mark.parametrize(("schema", "input_class", "removed", "added"), [
-    ("ItemInput", ItemInput, set(), set()),
-    ("ItemPatch", ItemInput, {"kind", "initiative", "in_reply_to"}, {"accepted_answer"}),
+def test_document_is_valid_openapi_3_1(doc: dict[str, Any]) -> None:
+    validate(doc)  # the OpenAPI 3.1 schema, and every JSON Schema in it against its dialect
+
+
+def test_every_input_model_is_in_the_document(doc: dict[str, Any]) -> None:
+    models = {*INPUT_MODELS, PlaceInput, AttachmentInput, *KIND_MODELS.values()}
+    assert {m.__name__ for m in models} | {"ItemInput"} <= set(doc["components"]["schemas"])
+
+
+@pytest.mark.parametrize(("schema", "model", "removed", "added"), [
+    *((model.__name__, model, set(), set()) for model in KIND_MODELS.values()),
+    ("ItemPatch", None, {"kind", "initiative", "in_reply_to"}, {"accepted_answer"}),
     ("InitiativeInput", InitiativeInput, set(), set()),
     ("InitiativePatch", InitiativeInput, {"handle"}, set()),
-    ("Place", PlaceInput, set(), set()),
-    ("Attachment", AttachmentInput, set(), set()),
+    ("PlaceInput", PlaceInput, set(), set()),
+    ("AttachmentInput", AttachmentInput, set(), set()),
+    ("FollowInput", FollowInput, {"as_"}, {"as"}),
 ])
 def test_input_schemas_have_exactly_the_validated_fields(
-        doc: dict[str, Any], schema: str, input_class: type, removed: set[str],
+        doc: dict[str, Any], schema: str, model: type[BaseModel] | None, removed: set[str],
         added: set[str]) -> None:
-    expected = {f.name for f in fields(input_class)} - removed | added
+    models = [model] if model is not None else list(KIND_MODELS.values())
+    expected = {name for m in models for name in m.model_fields} - removed | added
     assert set(_schema(doc, schema)["properties"]) == expected
     assert _schema(doc, schema)["additionalProperties"] is False
 
 
+def test_item_input_is_one_of_the_kinds_by_kind(doc: dict[str, Any]) -> None:
+    item = _schema(doc, "ItemInput")
+    assert item["discriminator"]["propertyName"] == "kind"
+    assert list(item["discriminator"]["mapping"]) == sorted(themes.ITEM_KINDS)
+    for kind, model in KIND_MODELS.items():
+        kind_schema = _schema(doc, model.__name__)
+        assert kind_schema["properties"]["kind"]["const"] == kind
+        assert "kind" in kind_schema["required"]
+    assert "in_reply_to" in _schema(doc, "AnswerInput")["required"]
+    assert "title" not in _schema(doc, "AnswerInput")["required"]
+    assert "start_time" in _schema(doc, "EventInput")["required"]
+
+
 def test_enumerations_come_from_the_vocabularies(doc: dict[str, Any]) -> None:
-    item, initiative = _schema(doc, "ItemInput"), _schema(doc, "InitiativeInput")
-    assert item["properties"]["kind"]["enum"] == list(themes.ITEM_KINDS)
-    assert item["properties"]["themes"]["items"]["enum"] == [t.id for t in themes.all_themes()]
-    assert initiative["properties"]["legal_form"]["enum"] == list(themes.LEGAL_FORMS)
-    assert initiative["properties"]["phase"]["enum"] == list(themes.PHASES)
+    story, initiative = _schema(doc, "StoryInput"), _schema(doc, "InitiativeInput")
+    assert story["properties"]["themes"]["items"]["enum"] == [t.id for t in themes.all_themes()]
+    assert initiative["properties"]["legal_form"]["anyOf"][0]["enum"] == list(themes.LEGAL_FORMS)
+    assert initiative["properties"]["phase"]["anyOf"][0]["enum"] == list(themes.PHASES)
     assert initiative["properties"]["status"]["enum"] == list(themes.STATUSES)
-    assert _schema(doc, "Place")["properties"]["province_code"]["enum"] == list(themes.PROVINCES)
+    assert _schema(doc, "PlaceInput")["properties"]["province_code"]["anyOf"][0]["enum"] == list(
+        themes.PROVINCES)
+
+
+def test_patterns_checked_by_validation_are_documented(doc: dict[str, Any]) -> None:
+    # These once existed only in validation (issue 9).
+    assert _schema(doc, "StoryInput")["properties"]["language"]["pattern"] == "^" + \
+        fieldtypes.LANGUAGE_PATTERN + "$"
+    media_type = _schema(doc, "AttachmentInput")["properties"]["media_type"]["anyOf"][0]
+    assert media_type["pattern"] == "^" + fieldtypes.MEDIA_TYPE_PATTERN + "$"
 
 
 async def test_served_document_is_the_built_one(client: httpx.AsyncClient,

@@ -172,6 +172,28 @@ async def test_missing_title_rerenders_the_form_with_the_message_and_stores_noth
     assert await counts(ctx) == before
 
 
+async def test_every_failing_field_gets_its_own_message(
+        admin_client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    # Given a form with a title in HTML and no text at all: the API's checks find both
+    before = await counts(ctx)
+    response = await post_form(admin_client, NEW, story(title="<b>Vet</b>", content=""))
+    # Then each field is marked with its own Dutch message, and nothing is stored
+    assert response.status_code == 422
+    assert '<p class="field-error" id="fout-title">' in response.text
+    assert '<p class="field-error" id="fout-content">' in response.text
+    assert "zonder HTML-code" in response.text
+    assert "Schrijf de tekst van het item." in response.text
+    assert await counts(ctx) == before
+
+
+async def test_the_form_marks_what_the_kind_requires(admin_client: httpx.AsyncClient) -> None:
+    html = (await admin_client.get(NEW)).text
+    assert '<label for="veld-title">Titel <span class="required">' in html
+    assert '<label for="veld-end_time">' in html
+    assert '<label for="veld-start_time">Begint <span class="required">' in html
+    assert '<label for="veld-end_time">Eindigt <span class="required">' not in html
+
+
 async def test_html_in_the_title_is_refused_and_shown_back_escaped(
         admin_client: httpx.AsyncClient, ctx: NodeContext) -> None:
     before = await counts(ctx)
@@ -365,7 +387,7 @@ async def test_editor_cannot_create_for_another_initiative(
 
 async def test_script_in_a_title_is_escaped_on_every_page(admin_client: httpx.AsyncClient,
                                                           ctx: NodeContext) -> None:
-    item = await make_item(ctx, title="<script>alert(1)</script> molen")
+    item = await make_item(ctx, title="<script>alert(1)</script> molen", unchecked=True)
     path = f"/items/{local_id(item.ap_id)}"
     for url in (item.ap_id, "/", "/actors/dorpsmolen", "/actors/dorpsmolen/outbox",
                 f"{path}/bewerken", f"{path}/verwijderen"):
