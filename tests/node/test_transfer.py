@@ -144,6 +144,16 @@ async def test_accept_must_pair_an_answer_with_its_own_question(ctx: NodeContext
     assert [e.field for e in info.value.errors] == ["answer"]
 
 
+async def test_accept_row_must_name_two_refs(ctx: NodeContext) -> None:
+    data = demo()
+    data["accept"] = [{"question": "geen-verwijzing", "answer": data["accept"][0]["answer"]}]
+    with pytest.raises(ImportRowsError) as info:
+        await import_batch(ctx, load_json_document(data))
+    assert [e.row for e in info.value.errors] == ["accept 1"]
+    assert "ref:" in info.value.errors[0].detail
+    assert await counts(ctx) == (0, 0)
+
+
 async def test_csv_errors_carry_spreadsheet_row_numbers(ctx: NodeContext) -> None:
     text = ("handle,name,themes\n"
             "dorpshuis-een,Dorpshuis Een,village-hall\n"

@@ -1,28 +1,19 @@
-"""Import and export of a node's content: the use cases behind ``kennisknoop import`` and ``export``.
+"""Import: every row validated by the input models and cross-checked, then created (or nothing).
 
-Import reads a JSON file (``{"initiatives": [...], "items": [...], "accept": [...]}``, every entry
-an API-shaped body; items may carry ``"ref": "name"`` and answers ``"in_reply_to": "ref:name"``)
-or a CSV file of initiatives or of items (columns are API field names). Every row is validated
-first, with ``node.services.validation``, and cross-checked (refs, initiatives); if any row fails,
-all errors are reported with their row and nothing is stored. Then initiatives, items and accepted
-answers are created in that order through the ordinary use cases, so each one is signed and
-published exactly as if an editor had entered it.
+Every row of an import file (``rows.py``, ``csvrows.py``) is validated first with the models of
+``node.services.inputs`` (initiatives, items of each kind, accept rows) and cross-checked (refs,
+initiatives); if any row fails, all errors are reported with their row and nothing is stored.
+Then initiatives, items and accepted answers are created in that order through the ordinary use
+cases, so each one is signed and published exactly as if an editor had entered it.
 
 Import is safe to run again: an initiative whose handle exists on the node is skipped, and so is
 an item when the same author already has a live item of the same kind with the same title (or,
 without a title, the same content) in reply to the same question.
-
-Export writes everything this node owns as served: the node actor, the initiative actors, every
-item document (tombstones included) with its FEP-8b32 proof, so it can be verified offline.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,36 +22,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.services.actors import create_initiative
 from node.services.context import NodeContext
-from node.services.documents import iso
 from node.services.errors import NotFoundError, ServiceError
+from node.services.fieldtypes import REF_PREFIX, ref_name
 from node.services.inputs import InitiativeInput, ItemInput, Patch
 from node.services.items import create_item, update_item
 from node.services.permissions import SYSTEM
-from node.services.validation import parse_initiative, parse_item
-from node.store import activities as activity_store
+from node.services.transfer.csvrows import load_csv
+from node.services.transfer.exporting import local_items
+from node.services.transfer.rows import FileFormatError, ImportBatch, Row, load_json_document
+from node.services.validation import parse_accept, parse_initiative, parse_item
 from node.store import actors as actor_store
 from node.store import objects as object_store
-from node.store.actors import StoredActor
-from node.store.objects import Cursor, ItemFilter, StoredObject
 
-EXPORT_FORMAT = "kennisknoop-export"
-EXPORT_VERSION = 1
-REF_PREFIX = "ref:"
 # Stands in for a ``ref:`` link while a row is validated; replaced by the real IRI on creation.
 _REF_PLACEHOLDER = "https://import.invalid/ref"
-_LIST_FIELDS = frozenset({"themes", "open_questions", "networks", "partners"})
-_PLACE_COLUMNS = {"place_name": "name", "latitude": "latitude", "longitude": "longitude",
-                  "province_code": "province_code", "municipality_code": "municipality_code",
-                  "place_exact": "exact"}
-_NUMBER = re.compile(r"-?\d+([.,]\d+)?")
-_PAGE = 500
-
-
-class FileFormatError(ServiceError):
-    """The import file cannot be read as a whole: unknown type, not JSON/CSV, wrong shape."""
-
-    status = 400
-    default_reason = "bad_file"
 
 
 @dataclass(frozen=True)
@@ -82,22 +57,6 @@ class ImportRowsError(ServiceError):
         self.errors = errors
         super().__init__("invalid_rows", f"{len(errors)} row(s) failed validation, nothing was "
                          "imported")
-
-
-@dataclass(frozen=True)
-class Row:
-    label: str
-    data: Any  # the raw entry: a dict when the file is well formed
-    problem: str | None = None  # set when the row could not even be read as fields
-
-
-@dataclass(frozen=True)
-class ImportBatch:
-    """The rows of an import file, not yet validated."""
-
-    initiatives: list[Row] = field(default_factory=list)
-    items: list[Row] = field(default_factory=list)
-    accepts: list[Row] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -132,9 +91,6 @@ class ImportReport:
                 f"{self.answers_accepted} answers accepted")
 
 
-# --- reading files --------------------------------------------------------------------------------
-
-
 def load_file(path: Path) -> ImportBatch:
     """Read a ``.json`` or ``.csv`` import file into rows (not validated yet)."""
     suffix = path.suffix.lower()
@@ -153,96 +109,7 @@ def load_file(path: Path) -> ImportBatch:
     return load_json_document(raw, str(path))
 
 
-def load_json_document(raw: object, source: str = "file") -> ImportBatch:
-    """Rows from the JSON import shape ``{"initiatives", "items", "accept"}`` (each optional)."""
-    if not isinstance(raw, dict):
-        raise FileFormatError("bad_file", f"{source}: the top level must be a JSON object")
-    unknown = sorted(set(raw) - {"initiatives", "items", "accept"})
-    if unknown:
-        raise FileFormatError("bad_file", f"{source}: unknown top-level key {unknown[0]!r} "
-                              "(expected initiatives, items, accept)")
-    lists: dict[str, list[Row]] = {}
-    for key, noun in (("initiatives", "initiative"), ("items", "item"), ("accept", "accept")):
-        entries = raw.get(key) or []
-        if not isinstance(entries, list):
-            raise FileFormatError("bad_file", f"{source}: {key} must be a list")
-        rows = []
-        for index, entry in enumerate(entries, start=1):
-            name = (entry.get("handle") or entry.get("ref")) if isinstance(entry, dict) else None
-            label = f"{noun} {index}" + (f" ({name})" if isinstance(name, str) else "")
-            problem = None if isinstance(entry, dict) else "must be a JSON object"
-            rows.append(Row(label, entry, problem))
-        lists[key] = rows
-    return ImportBatch(lists["initiatives"], lists["items"], lists["accept"])
-
-
-def _cell(column: str, value: str) -> Any:
-    if column in _LIST_FIELDS:
-        return [part.strip() for part in value.split(";") if part.strip()]
-    if column == "attachments":
-        return [{"url": part.strip()} for part in value.split(";") if part.strip()]
-    if column in ("latitude", "longitude", "members_count") and _NUMBER.fullmatch(value):
-        number = value.replace(",", ".")  # a Dutch spreadsheet writes 53,07
-        return int(number) if column == "members_count" and "." not in number else float(number)
-    if column == "place_exact":
-        return value.lower() in ("1", "true", "yes", "ja", "x")
-    return value
-
-
-def load_csv(text: str, source: str = "file") -> ImportBatch:
-    """Rows from a CSV of initiatives (a ``handle`` column) or of items (a ``kind`` column).
-
-    Lists (themes, …) are separated by ``;`` inside a cell; the place is given by the columns
-    ``place_name``, ``latitude``, ``longitude``, ``province_code``, ``municipality_code``. The
-    delimiter is ``,`` or, as Dutch spreadsheets write it, ``;``.
-    """
-    header = text.split("\n", 1)[0]
-    delimiter = ";" if header.count(";") > header.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        columns = [c.strip() for c in next(reader)]
-    except StopIteration:
-        raise FileFormatError("bad_file", f"{source}: the CSV file is empty") from None
-    if "kind" in columns:
-        target = "items"
-    elif "handle" in columns:
-        target = "initiatives"
-    else:
-        raise FileFormatError("bad_file", f"{source}: the CSV header needs a handle column "
-                              "(initiatives) or a kind column (items)")
-    rows: list[Row] = []
-    try:
-        for cells in reader:
-            label = f"row {reader.line_num}"
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) > len(columns):
-                rows.append(Row(label, {}, "more cells than there are columns"))
-                continue
-            data: dict[str, Any] = {}
-            place: dict[str, Any] = {}
-            for column, value in zip(columns, cells, strict=False):
-                if value.strip():
-                    parsed = _cell(column, value.strip())
-                    if column in _PLACE_COLUMNS:
-                        place[_PLACE_COLUMNS[column]] = parsed
-                    else:
-                        data[column] = parsed
-            if place:
-                data["place"] = place
-            rows.append(Row(label, data))
-    except csv.Error as exc:
-        raise FileFormatError("bad_file", f"{source}: line {reader.line_num}: {exc}") from exc
-    return ImportBatch(**{target: rows})
-
-
 # --- validating -----------------------------------------------------------------------------------
-
-
-def _ref_name(value: object) -> str | None:
-    if isinstance(value, str) and value.startswith(REF_PREFIX) and value[len(REF_PREFIX):].strip():
-        return value[len(REF_PREFIX):].strip()
-    return None
 
 
 async def _actor_exists(session: AsyncSession, handle: str) -> bool:
@@ -286,7 +153,7 @@ class _Checker:
 
     async def item(self, session: AsyncSession, row: Row) -> _PlannedItem | None:
         raw = dict(row.data)
-        ref, reply_ref = raw.pop("ref", None), _ref_name(raw.get("in_reply_to"))
+        ref, reply_ref = raw.pop("ref", None), ref_name(raw.get("in_reply_to"))
         if ref is not None and (not isinstance(ref, str) or not ref.strip()):
             self.fail(row, "ref: must be a non-empty name", "ref")
             return None
@@ -327,12 +194,18 @@ class _Checker:
         return data
 
     def accept(self, row: Row) -> tuple[str, str] | None:
-        question, answer = _ref_name(row.data.get("question")), _ref_name(row.data.get("answer"))
+        try:
+            pair = parse_accept(row.data)
+        except ServiceError:
+            refs = {ref_name(row.data.get("question")), ref_name(row.data.get("answer"))}
+            if not refs & self.failed:  # one mistake (a failed row), one message
+                self.fail(row, f'must be {{"question": "{REF_PREFIX}…", "answer": '
+                          f'"{REF_PREFIX}…"}}')
+            return None
+        question, answer = pair.question, pair.answer
         if question in self.failed or answer in self.failed:
             return None
-        if set(row.data) != {"question", "answer"} or question is None or answer is None:
-            self.fail(row, 'must be {"question": "ref:…", "answer": "ref:…"}')
-        elif self.kinds.get(question) != "question":
+        if self.kinds.get(question) != "question":
             self.fail(row, f"question: ref:{question} is not a question in this file", "question")
         elif self.replies.get(answer) != question:
             self.fail(row, f"answer: ref:{answer} is not an answer to ref:{question} in this "
@@ -378,21 +251,8 @@ async def _check_author(session: AsyncSession, ctx: NodeContext, ref: str | None
     return f"initiative: no initiative {handle!r} in this file or on this node"
 
 
+
 # --- creating -------------------------------------------------------------------------------------
-
-
-async def _local_items(ctx: NodeContext, *, include_deleted: bool) -> AsyncIterator[StoredObject]:
-    """Every item this node originated, newest first, a page at a time."""
-    f = ItemFilter(origin="local", include_deleted=include_deleted)
-    before: Cursor | None = None
-    while True:
-        async with ctx.db.sessions() as session:
-            page = await object_store.list_page(session, f, limit=_PAGE, before=before)
-        for item in page:
-            yield item
-        if len(page) < _PAGE:
-            return
-        before = Cursor(published=page[-1].published, id=page[-1].id)
 
 
 def _item_key(author: str, kind: str, title: str | None, content: str | None,
@@ -420,7 +280,7 @@ async def _create_items(ctx: NodeContext, plan: ImportPlan, report: ImportReport
     if node is None:
         raise NotFoundError("not_found", "this node has no node actor: run `kennisknoop init`")
     existing = {_item_key(i.attributed_to, i.kind, i.title, i.content, i.in_reply_to): i.ap_id
-                async for i in _local_items(ctx, include_deleted=False)}
+                async for i in local_items(ctx, include_deleted=False)}
     refs: dict[str, str] = {}
     for planned in plan.items:
         item = planned.data
@@ -470,38 +330,3 @@ async def import_batch(ctx: NodeContext, batch: ImportBatch) -> ImportReport:
 
 async def import_file(ctx: NodeContext, path: Path) -> ImportReport:
     return await import_batch(ctx, load_file(path))
-
-
-# --- exporting ------------------------------------------------------------------------------------
-
-
-async def export_node(ctx: NodeContext) -> dict[str, Any]:
-    """Everything this node owns, as served: actor documents, item documents, activity count.
-
-    Deleted initiatives are listed apart with their last signed actor document, because their
-    keys are still what their items' proofs verify against.
-    """
-    async with ctx.db.sessions() as session:
-        node = await actor_store.get_node(session)
-        if node is None or node.document is None:
-            raise NotFoundError("not_found", "this node has no node actor: run `kennisknoop init`")
-        initiatives: list[StoredActor] = []
-        while batch := await actor_store.list_local(session, kind="initiative",
-                                                    include_deleted=True, limit=_PAGE,
-                                                    offset=len(initiatives)):
-            initiatives.extend(batch)
-        activities = 0
-        for actor in (node, *initiatives):
-            activities += await activity_store.count_by_actor(session, actor.ap_id)
-    items = [item.document async for item in _local_items(ctx, include_deleted=True)]
-    items.reverse()  # oldest first: the order they were made in
-    return {
-        "format": EXPORT_FORMAT,
-        "version": EXPORT_VERSION,
-        "exported": iso(ctx.now()),
-        "node": node.document,
-        "initiatives": [a.document for a in initiatives if not a.deleted and a.document],
-        "deleted_initiatives": [a.document for a in initiatives if a.deleted and a.document],
-        "items": items,
-        "activities": activities,
-    }

@@ -1,0 +1,44 @@
+"""Import and export of a node's content: the use cases behind ``kennisknoop import`` and ``export``.
+
+- ``rows.py``: an import file (JSON, or CSV through ``csvrows.py``) read into rows, not validated;
+- ``importing.py``: every row validated by the input models (``node.services.inputs``) and
+  cross-checked, then created through the ordinary use cases (all or nothing, safe to repeat);
+- ``exporting.py``: everything this node owns, as served and signed, verifiable offline.
+"""
+
+from __future__ import annotations
+
+from node.services.transfer.csvrows import load_csv
+from node.services.transfer.exporting import EXPORT_FORMAT, EXPORT_VERSION, export_node
+from node.services.transfer.importing import (
+    ImportPlan,
+    ImportReport,
+    ImportRowsError,
+    RowError,
+    apply_plan,
+    check_batch,
+    import_batch,
+    import_file,
+    load_file,
+)
+from node.services.transfer.rows import FileFormatError, ImportBatch, Row, load_json_document
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "EXPORT_VERSION",
+    "FileFormatError",
+    "ImportBatch",
+    "ImportPlan",
+    "ImportReport",
+    "ImportRowsError",
+    "Row",
+    "RowError",
+    "apply_plan",
+    "check_batch",
+    "export_node",
+    "import_batch",
+    "import_file",
+    "load_csv",
+    "load_file",
+    "load_json_document",
+]
