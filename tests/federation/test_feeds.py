@@ -16,7 +16,7 @@ import pytest
 from node.services.actors import create_initiative
 from node.services.feeds import feed_page
 from node.services.follow import follow
-from node.services.inputs import InitiativeInput, ItemInput
+from node.services.inputs import InitiativeInput, item_input
 from node.services.items import ItemQuery, create_item, list_items
 from node.services.permissions import SYSTEM
 from tests.federation.harness import Federation, federation, stored
@@ -25,7 +25,7 @@ INITIATIVE = "zorgcooperatie-sleen"
 
 
 async def _item(fed: Federation, title: str, theme: str) -> str:
-    item = await create_item(fed["fryslan"].ctx, ItemInput(
+    item = await create_item(fed["fryslan"].ctx, item_input(
         kind="story", title=title, content="Tekst.", themes=(theme,)), SYSTEM)
     return item.ap_id
 
@@ -95,10 +95,10 @@ async def test_initiative_following_its_own_nodes_theme_feed_gets_its_items(
     await fed.settle()
     received = await _item(fed, "Maaltijden aan huis", "meals")
     await fed.settle()
-    own = {(await create_item(drenthe, ItemInput(
+    own = {(await create_item(drenthe, item_input(
         kind="guide", title=f"Zorg {n}", content="Tekst.", themes=("dementia",)),
         SYSTEM)).ap_id for n in range(2)}
-    await create_item(drenthe, ItemInput(kind="story", title="Zon", content="Tekst.",
+    await create_item(drenthe, item_input(kind="story", title="Zon", content="Tekst.",
                                          themes=("energy-generation",)), SYSTEM)
     await fed.settle()
     # When an initiative of Drenthe follows Drenthe's own care feed

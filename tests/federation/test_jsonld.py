@@ -19,13 +19,7 @@ import pytest
 from node.services.actors import create_initiative, delete_initiative, update_initiative
 from node.services.documents import activity_document, follow_reference, sign
 from node.services.follow import follow, unfollow
-from node.services.inputs import (
-    AttachmentInput,
-    InitiativeInput,
-    ItemInput,
-    Patch,
-    PlaceInput,
-)
+from node.services.inputs import AttachmentInput, InitiativeInput, Patch, PlaceInput, item_input
 from node.services.items import create_item, delete_item, update_item
 from node.services.permissions import SYSTEM
 from node.services.resolve import node_actor
@@ -84,17 +78,18 @@ async def _everything(fed: Federation) -> tuple[list[dict[str, Any]], list[dict[
     place = PlaceInput(name="Assen", latitude=53.0, longitude=6.56, province_code="PV22")
     items = {}
     for kind, extra in (
-            ("story", {"place": place, "attachments": (AttachmentInput(
-                "https://drenthe.test/media/a.pdf", "Verslag", "application/pdf"),)}),
-            ("guide", {}), ("template", {}),
+            ("story", {"place": place}), ("guide", {}),
+            ("template", {"attachments": (AttachmentInput(
+                url="https://drenthe.test/media/a.pdf", name="Verslag",
+                media_type="application/pdf"),)}),
             ("question", {"question_category": "content"}),
             ("bottleneck", {"regulation": "Wmo 2015", "bottleneck_status": "open"}),
             ("event", {"start_time": datetime(2026, 12, 1, 19, tzinfo=UTC),
                        "end_time": datetime(2026, 12, 1, 21, tzinfo=UTC)})):
-        items[kind] = await create_item(drenthe.ctx, ItemInput(
+        items[kind] = await create_item(drenthe.ctx, item_input(
             kind=kind, title=f"Een {kind}", content=f"Over *{kind}*.", initiative="dorpsmolen",
             themes=("meals",), summary="Kort", **extra), SYSTEM)
-    items["answer"] = await create_item(drenthe.ctx, ItemInput(
+    items["answer"] = await create_item(drenthe.ctx, item_input(
         kind="answer", title=None, content="Zo.", in_reply_to=items["question"].ap_id), SYSTEM)
     await wire.settle()
     await update_item(drenthe.ctx, items["question"].ap_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from node.services.inputs import ItemInput
+from node.services.inputs import item_input
 from node.services.items import create_item
 from node.services.permissions import SYSTEM
 from protocol.proofs import add_proof
@@ -27,7 +27,7 @@ def _signed_reply(world: World, n: str, in_reply_to: str) -> dict[str, Any]:
 
 
 async def _question(world: World) -> str:
-    question = await create_item(world.ctx, ItemInput(
+    question = await create_item(world.ctx, item_input(
         kind="question", title="Wie rijdt de buurtbus?", content="Zoeken chauffeurs."), SYSTEM)
     return question.ap_id
 
