@@ -25,6 +25,7 @@ from node.services.validation import (
     parse_item_patch,
     parse_place,
 )
+from protocol import themes
 
 TODAY = date(2025, 6, 1)
 IRI = "https://fryslan.test/items/0190a1b2"
@@ -460,6 +461,10 @@ def test_null_for_a_field_of_another_kind_counts_as_absent() -> None:
 
 def test_language_primary_subtag_is_lower_cased() -> None:
     assert parse_item(item(language="NL-be")).language == "nl-be"
+
+
+def test_every_item_kind_has_its_model() -> None:
+    assert tuple(KIND_MODELS) == tuple(themes.ITEM_KINDS) == tuple(MINIMAL_ITEMS)
 
 
 @pytest.mark.parametrize("kind", sorted(MINIMAL_ITEMS))
