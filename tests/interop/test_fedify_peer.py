@@ -30,7 +30,7 @@ import httpx
 import pytest
 
 from node.cli import load, open_context
-from node.services.inputs import ItemInput
+from node.services.inputs import item_input
 from node.services.items import create_item
 from node.services.permissions import SYSTEM
 from protocol.context import CONTEXT_DOCUMENTS
@@ -156,7 +156,7 @@ def test_fedify_learns_that_its_follow_was_accepted(world: World) -> None:
 def test_fedify_reply_with_a_proof_is_stored(world: World) -> None:
     async def question() -> str:
         async with open_context(load(world.node.directory)) as ctx:
-            item = await create_item(ctx, ItemInput(
+            item = await create_item(ctx, item_input(
                 kind="question", title="Wie rijdt de buurtbus?", content="Zoeken chauffeurs."),
                 SYSTEM)
             return item.ap_id
