@@ -104,9 +104,9 @@ class PlaceInput(InputModel):
     latitude: Annotated[float, Coordinate(90)] | None = None
     longitude: Annotated[float, Coordinate(180)] | None = None
     province_code: Annotated[str, Choice.of(vocab.PROVINCES, upper=True)] | None = Field(
-        None, description="CBS province code.")
+        default=None, description="CBS province code.")
     municipality_code: Annotated[str, MUNICIPALITY] | None = Field(
-        None, description="CBS municipality code.")
+        default=None, description="CBS municipality code.")
     exact: Annotated[bool, Strict()] = False
 
     model_config = ConfigDict(json_schema_extra={
@@ -128,7 +128,7 @@ class PlaceInput(InputModel):
 class AttachmentInput(InputModel):
     url: Url
     name: Text | None = None
-    media_type: Annotated[str, MEDIA_TYPE] | None = Field(None, examples=["application/pdf"])
+    media_type: Annotated[str, MEDIA_TYPE] | None = Field(default=None, examples=["application/pdf"])
 
 
 # --- initiatives ----------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ class InitiativeInput(InputModel):
     phase: Annotated[str, Choice.of(vocab.PHASES)] | None = None
     status: Annotated[str, Choice.of(vocab.STATUSES)] = "active"
     place: PlaceInput | None = None
-    founded: Annotated[date, IsoDate()] | None = Field(None, description="Not in the future.")
+    founded: Annotated[date, IsoDate()] | None = Field(default=None, description="Not in the future.")
     goals: Annotated[str, Plain(5000)] | None = None
     reason_for_starting: Annotated[str, Plain(5000)] | None = None
     open_questions: Annotated[tuple[Annotated[str, Plain(1000)], ...],
@@ -171,11 +171,11 @@ class _Item(InputModel):
     title: Annotated[str, Plain(300)] = Field(description=PLAIN_TEXT)
     content: Annotated[str, Markdown(100_000)]
     initiative: Annotated[str, ActorRef()] | None = Field(
-        None, description="Author: the handle or actor IRI of a local initiative; absent means "
+        default=None, description="Author: the handle or actor IRI of a local initiative; absent means "
                           "the node actor.")
     summary: Annotated[str, Plain(500)] | None = None
     themes: ThemeList = ()
-    language: Annotated[str, LANGUAGE] = Field("nl", examples=["nl", "fy-NL", "en"])
+    language: Annotated[str, LANGUAGE] = Field(default="nl", examples=["nl", "fy-NL", "en"])
     license: Annotated[str, Plain(100)] = "CC-BY-4.0"
     place: PlaceInput | None = None
 
@@ -203,14 +203,14 @@ class QuestionInput(_Item):
 
 class AnswerInput(_Item):
     kind: Literal["answer"]
-    title: Annotated[str, Plain(300)] | None = Field(None, description=PLAIN_TEXT)  # type: ignore[assignment]
+    title: Annotated[str, Plain(300)] | None = Field(default=None, description=PLAIN_TEXT)  # type: ignore[assignment]
     in_reply_to: Url = Field(description="The question's IRI.")
 
 
 class BottleneckInput(_Item):
     kind: Literal["bottleneck"]
     regulation: Annotated[str, Plain(300)] | None = Field(
-        None, description="The regulation concerned.")
+        default=None, description="The regulation concerned.")
     bottleneck_status: Annotated[str, Choice.of(BOTTLENECK_STATUSES)] = "open"
 
 
@@ -218,7 +218,7 @@ class EventInput(_Item):
     kind: Literal["event"]
     start_time: Annotated[datetime, IsoDateTime()] = Field(description="With a UTC offset.")
     end_time: Annotated[datetime, IsoDateTime()] | None = Field(
-        None, description="Not before start_time.")
+        default=None, description="Not before start_time.")
 
 
 KIND_MODELS: dict[str, type[_Item]] = {
@@ -297,7 +297,7 @@ def _optional_copies(models: list[type[BaseModel]], skip: frozenset[str]) -> dic
         for name, info in model.model_fields.items():
             if name not in skip and name not in out:
                 out[name] = (info.rebuild_annotation() | None,
-                             Field(None, description=info.description))
+                             Field(default=None, description=info.description))
     return out
 
 
@@ -317,7 +317,7 @@ ItemPatch = _patch_model(
     "ItemPatch", "Only the fields given change; null clears one. kind, initiative and "
     "in_reply_to cannot change; fields of another kind are refused.",
     dict(KIND_MODELS), ITEM_IMMUTABLE,
-    accepted_answer=(Url | None, Field(None, description="Questions only: an answer's IRI.")))
+    accepted_answer=(Url | None, Field(default=None, description="Questions only: an answer's IRI.")))
 
 
 class FollowInput(InputModel):
@@ -325,7 +325,7 @@ class FollowInput(InputModel):
 
     target: Annotated[str, Plain(MAX_URL)] = Field(description="Handle or actor URL.")
     as_: Annotated[str, Plain(200)] | None = Field(
-        None, alias="as", description="Local initiative handle (default: the node).")
+        default=None, alias="as", description="Local initiative handle (default: the node).")
 
 
 class AcceptInput(InputModel):
