@@ -148,6 +148,22 @@ class FederationSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """``[retention]``: how long finished federation work is kept (docs/federation.md)."""
+
+    inbox_days: int = setting(
+        14, "Days a received activity's raw document is kept once it is applied or has failed; "
+        "then only its id, sender, type and state remain.", minimum=1)
+    inbox_ids_days: int = setting(
+        90, "Days the id of a received activity is kept to recognise a duplicate; a replayed "
+        "signed request verifies for at most 13 hours, so any value keeps ids far longer than "
+        "a replay could be accepted.", minimum=1)
+    deliveries_days: int = setting(
+        7, "Days a finished delivery (sent, or given up) is kept for inspection before it is "
+        "deleted.", minimum=1)
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one node: one frozen section per TOML table, plus the node directory."""
 
@@ -157,6 +173,7 @@ class Settings:
     server: ServerSettings = ServerSettings()
     limits: LimitsSettings = LimitsSettings()
     federation: FederationSettings = FederationSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @property
     def database_url(self) -> str:

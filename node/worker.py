@@ -1,5 +1,8 @@
 """The background worker: claims due rows (inbox, deliveries, jobs) and runs one step each.
 
+Jobs are backfill/anti-entropy passes (``sync``) and the hourly ``retention`` job, which drops
+finished work past its window (``node.services.retention``).
+
 Federation work is durable rows in the database (DESIGN.md, Storage; STYLE.md rule 6), never
 fire-and-forget tasks: a row is leased (``locked_until``) while it is worked, and a worker that
 dies leaves rows that come back when the lease runs out. Step functions return outcomes; only
@@ -15,7 +18,7 @@ from datetime import timedelta
 from typing import Unpack
 
 from node.remote import RemoteError
-from node.services import delivery
+from node.services import delivery, retention
 from node.services.apply import RejectedError, apply, parse_stored
 from node.services.context import NodeContext
 from node.services.sync import sync_followee
@@ -122,10 +125,29 @@ async def _delivery_batch(ctx: NodeContext, batch: int) -> int:
 
 async def _job_batch(ctx: NodeContext, batch: int) -> int:
     async with ctx.db.transaction() as session:
+        # The periodic retention job exists from the first round on, once per database.
+        if await job_store.get(session, retention.JOB_KIND) is None:
+            await job_store.schedule(session, kind=retention.JOB_KIND, key=retention.JOB_KIND,
+                                     payload={}, now=ctx.now())
         rows = await job_store.claim(session, now=ctx.now(), limit=batch, lease=_lease(ctx))
     for job in rows:
-        await _run_job(ctx, job)
+        if job.kind == retention.JOB_KIND:
+            await _run_retention(ctx, job)
+        else:
+            await _run_job(ctx, job)
     return len(rows)
+
+
+async def _run_retention(ctx: NodeContext, job: Job) -> None:
+    error: str | None = None
+    try:
+        await retention.purge(ctx)
+    except Exception as exc:  # a database hiccup: try again next interval, never stop the worker
+        log.exception("retention job failed")
+        error = repr(exc)[:1000]
+    async with ctx.db.transaction() as session:
+        await job_store.finish(session, job.id, attempts=0 if error is None else job.attempts + 1,
+                               last_error=error, next_attempt_at=ctx.now() + retention.INTERVAL)
 
 
 async def _run_job(ctx: NodeContext, job: Job) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Unpack
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store import _claim
@@ -71,3 +71,15 @@ async def counts(session: AsyncSession) -> dict[str, int]:
     c = deliveries.c
     rows = await session.execute(select(c.state, func.count()).group_by(c.state))
     return {str(state): int(n) for state, n in rows}
+
+
+async def delete_finished(session: AsyncSession, *, finished_before: datetime) -> int:
+    """Delete sent and given-up deliveries that finished before then.
+
+    A sent row finished at ``sent_at``; a given-up one at its last ``next_attempt_at``.
+    """
+    c = deliveries.c
+    result = await session.execute(delete(deliveries).where(
+        c.state.in_(("sent", "failed")),
+        func.coalesce(c.sent_at, c.next_attempt_at) < finished_before))
+    return int(getattr(result, "rowcount", 0) or 0)

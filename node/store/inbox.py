@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Unpack
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store import _claim
@@ -77,3 +77,23 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: time
 async def finish(session: AsyncSession, row_id: int, **outcome: Unpack[Outcome]) -> None:
     """Release the lease on the row and write the step's outcome."""
     await _claim.finish(session, inbox, row_id, outcome)
+
+
+_FINISHED = ("done", "failed")
+
+
+async def drop_documents(session: AsyncSession, *, received_before: datetime) -> int:
+    """Empty the raw document of finished rows received before then; the rows stay."""
+    c = inbox.c
+    result = await session.execute(update(inbox).where(
+        c.state.in_(_FINISHED), c.received_at < received_before,
+        cast(c.document, Text) != "{}").values(document={}))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def delete_finished(session: AsyncSession, *, received_before: datetime) -> int:
+    """Delete finished rows received before then (their ids no longer recognise duplicates)."""
+    c = inbox.c
+    result = await session.execute(delete(inbox).where(
+        c.state.in_(_FINISHED), c.received_at < received_before))
+    return int(getattr(result, "rowcount", 0) or 0)
