@@ -66,12 +66,20 @@ _RESERVED = frozenset(
 
 
 def rsa_key_id(ap_id: str) -> str:
-    """The id of an actor's RSA key (the cavage ``keyId``)."""
+    """The id of an actor's RSA key (the cavage ``keyId``).
+
+    >>> rsa_key_id("https://kennis.example/actors/drenthe")
+    'https://kennis.example/actors/drenthe#main-key'
+    """
     return ap_id + RSA_KEY_FRAGMENT
 
 
 def ed25519_key_id(ap_id: str) -> str:
-    """The id of an actor's Ed25519 key (the RFC 9421 ``keyid``, the proof verificationMethod)."""
+    """The id of an actor's Ed25519 key (the RFC 9421 ``keyid``, the proof verificationMethod).
+
+    >>> ed25519_key_id("https://kennis.example/actors/drenthe")
+    'https://kennis.example/actors/drenthe#ed25519-key'
+    """
     return ap_id + ED25519_KEY_FRAGMENT
 
 
@@ -119,6 +127,16 @@ def build_actor(
             ``unsupported_type`` for another actor type.
         KeyFormatError: ``rsa_public_pem`` is not an RSA public key.
         ValueError: ``extra`` names a reserved field.
+
+    >>> from protocol.keys import generate_ed25519, generate_rsa, public_pem
+    >>> base = "https://kennis.example/actors/drenthe"
+    >>> actor = build_actor(ap_id=base, type="Organization", preferred_username="drenthe",
+    ...                     name="BOKD Drenthe", inbox=f"{base}/inbox", outbox=f"{base}/outbox",
+    ...                     followers=f"{base}/followers", following=f"{base}/following",
+    ...                     rsa_public_pem=public_pem(generate_rsa()),
+    ...                     ed25519_public_key=generate_ed25519().public_key())
+    >>> actor["publicKey"]["id"], actor["assertionMethod"][0]["type"]
+    ('https://kennis.example/actors/drenthe#main-key', 'Multikey')
     """
     if not _is_http_iri(ap_id) or "#" in ap_id:
         raise DocumentError("bad_id", f"actor id must be an http(s) IRI without fragment: {ap_id}")
@@ -202,6 +220,16 @@ def actor_keys(actor_raw: Mapping[str, Any]) -> list[VerificationKey]:
 
     Raises:
         DocumentError: ``bad_json`` if not an object, ``missing_id`` without a string ``id``.
+
+    >>> from protocol.keys import generate_ed25519, generate_rsa, public_pem
+    >>> base = "https://kennis.example/actors/drenthe"
+    >>> ed = generate_ed25519()
+    >>> actor = build_actor(ap_id=base, type="Organization", preferred_username="drenthe",
+    ...                     name="BOKD Drenthe", inbox=f"{base}/inbox", outbox=f"{base}/outbox",
+    ...                     followers=f"{base}/followers", following=f"{base}/following",
+    ...                     rsa_public_pem=public_pem(generate_rsa()), ed25519_public_key=ed.public_key())
+    >>> [key.key_id for key in actor_keys(actor)]
+    ['https://kennis.example/actors/drenthe#main-key', 'https://kennis.example/actors/drenthe#ed25519-key']
     """
     if not isinstance(actor_raw, Mapping):
         raise DocumentError("bad_json", "actor is not a JSON object")
@@ -218,5 +246,18 @@ def actor_keys(actor_raw: Mapping[str, Any]) -> list[VerificationKey]:
 
 
 def find_key(actor_raw: Mapping[str, Any], key_id: str) -> VerificationKey | None:
-    """The key with id ``key_id`` among ``actor_keys(actor_raw)``, or ``None``."""
+    """The key with id ``key_id`` among ``actor_keys(actor_raw)``, or ``None``.
+
+    >>> from protocol.keys import generate_ed25519, generate_rsa, public_pem
+    >>> base = "https://kennis.example/actors/drenthe"
+    >>> actor = build_actor(ap_id=base, type="Organization", preferred_username="drenthe",
+    ...                     name="BOKD Drenthe", inbox=f"{base}/inbox", outbox=f"{base}/outbox",
+    ...                     followers=f"{base}/followers", following=f"{base}/following",
+    ...                     rsa_public_pem=public_pem(generate_rsa()),
+    ...                     ed25519_public_key=generate_ed25519().public_key())
+    >>> find_key(actor, ed25519_key_id(base)).controller
+    'https://kennis.example/actors/drenthe'
+    >>> find_key(actor, "https://elders.example/actor#main-key") is None
+    True
+    """
     return next((key for key in actor_keys(actor_raw) if key.key_id == key_id), None)

@@ -120,7 +120,13 @@ KK_TERMS: Mapping[str, Any] = MappingProxyType(
 
 
 def build_context(*, data_integrity: bool = True) -> list[Any]:
-    """Return a fresh ``@context`` for objects and activities: AS2, Data Integrity, inline terms."""
+    """Return a fresh ``@context`` for objects and activities: AS2, Data Integrity, inline terms.
+
+    >>> build_context()[0]
+    'https://www.w3.org/ns/activitystreams'
+    >>> "https://w3id.org/security/data-integrity/v2" in build_context(data_integrity=False)
+    False
+    """
     context: list[Any] = [AS_CONTEXT]
     if data_integrity:
         context.append(DATA_INTEGRITY_CONTEXT)
@@ -129,7 +135,12 @@ def build_context(*, data_integrity: bool = True) -> list[Any]:
 
 
 def build_actor_context() -> list[Any]:
-    """Return a fresh ``@context`` for actors: adds security/v1 (``publicKey``) and Multikey."""
+    """Return a fresh ``@context`` for actors: adds security/v1 (``publicKey``) and Multikey.
+
+    >>> context = build_actor_context()
+    >>> "https://w3id.org/security/v1" in context
+    True
+    """
     terms = copy.deepcopy(dict(KK_TERMS))
     return [AS_CONTEXT, SECURITY_V1, DATA_INTEGRITY_CONTEXT, MULTIKEY_CONTEXT, terms]
 
@@ -288,6 +299,9 @@ def load_context(url: str) -> dict[str, Any]:
 
     Raises:
         DocumentError: ``bad_field`` for a context URL that is not shipped.
+
+    >>> "@context" in load_context("https://www.w3.org/ns/activitystreams")
+    True
     """
     # interop: documents name the AS2 context with and without "#" and sometimes over http.
     key = url.rstrip("#")

@@ -66,6 +66,9 @@ def content_digest_header(body: bytes, algorithm: str = "sha-256") -> str:
 
     ``algorithm`` is ``"sha-256"`` (default) or ``"sha-512"``; anything else raises
     ``DigestError("unsupported_digest")``.
+
+    >>> content_digest_header(b"{}")
+    'sha-256=:RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=:'
     """
     hash_fn = _HASHES.get(algorithm)
     if hash_fn is None:
@@ -78,6 +81,12 @@ def verify_digest(value: str | None, body: bytes) -> None:
 
     Every supported algorithm listed must match; unknown algorithms are ignored, but at least
     one supported algorithm must be present.
+
+    >>> verify_digest(digest_header(b"{}"), b"{}")
+    >>> verify_digest(None, b"{}")
+    Traceback (most recent call last):
+    ...
+    protocol.errors.DigestError: missing_digest: the Digest header is missing
     """
     if value is None or not value.strip():
         raise DigestError("missing_digest", "the Digest header is missing")
@@ -106,6 +115,12 @@ def verify_content_digest(value: str | None, body: bytes) -> None:
     The value is a structured-field Dictionary of byte sequences (RFC 9530 §2). Every
     supported algorithm listed must match; unknown ones are ignored (RFC 9530 §2), but at
     least one supported algorithm must be present.
+
+    >>> verify_content_digest(content_digest_header(b"{}"), b"{}")
+    >>> verify_content_digest(content_digest_header(b"{}"), b"[]")
+    Traceback (most recent call last):
+    ...
+    protocol.errors.DigestError: digest_mismatch: the sha-256 digest does not match the body
     """
     if value is None or not value.strip():
         raise DigestError("missing_digest", "the Content-Digest header is missing")

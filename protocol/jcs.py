@@ -127,6 +127,9 @@ def canonicalize(obj: Any) -> bytes:
         DocumentError: ``bad_json`` if the value is not representable in JCS (non-string key,
             unsafe integer, NaN, lone surrogate, non-JSON type); ``too_deep`` if it nests past
             the interpreter's recursion limit.
+
+    >>> canonicalize({"b": 1, "a": [1.0, "é"]})
+    b'{"a":[1,"\\xc3\\xa9"],"b":1}'
     """
     fast = _fast(obj)
     return fast if fast is not None else _reference(obj)

@@ -82,6 +82,9 @@ def nesting_depth(body: bytes) -> int:
 
     Brackets inside strings do not count. On invalid JSON the figure is still an upper bound
     of what a JSON parser would reach before it stops at the first syntax error.
+
+    >>> nesting_depth(b'{"a": [1, {"b": []}]}')
+    4
     """
     brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
     if not brackets:
@@ -172,6 +175,13 @@ def load_json(
             ``bad_json`` (syntax, encoding, BOM, trailing data, top level not an object,
             lone surrogate), ``duplicate_key``, ``bad_number`` (NaN/Infinity, overflow,
             integer beyond ±(2^53−1)).
+
+    >>> load_json(b'{"type": "Note"}')
+    {'type': 'Note'}
+    >>> load_json(b'{"a": 1, "a": 2}')
+    Traceback (most recent call last):
+    ...
+    protocol.errors.DocumentError: duplicate_key: member name 'a' appears twice (RFC 7493 §2.3)
     """
     overrides = {
         name: value

@@ -79,7 +79,11 @@ _TWO_CHARACTERS = re.compile("..", re.DOTALL)
 
 
 def base58btc_encode(data: bytes) -> str:
-    """Encode bytes as base58btc (no multibase prefix); leading zero bytes become ``1``."""
+    """Encode bytes as base58btc (no multibase prefix); leading zero bytes become ``1``.
+
+    >>> base58btc_encode(b"\\x00ab")
+    '18Qq'
+    """
     number = int.from_bytes(data, "big")
     pairs: list[str] = []
     append = pairs.append
@@ -98,6 +102,9 @@ def base58btc_decode(text: str) -> bytes:
     Raises:
         ValueError: a character outside the base58btc alphabet. Callers translate it into
             their own error (``KeyFormatError``, ``ProofError``) and bound the input length.
+
+    >>> base58btc_decode("18Qq")
+    b'\\x00ab'
     """
     odd = len(text) % 2
     try:
@@ -115,12 +122,24 @@ def base58btc_decode(text: str) -> bytes:
 
 
 def generate_rsa(bits: int = 2048) -> rsa.RSAPrivateKey:
-    """Generate an RSA key (public exponent 65537) for draft-cavage signatures."""
+    """Generate an RSA key (public exponent 65537) for draft-cavage signatures.
+
+    >>> key = generate_rsa()
+    >>> key.key_size
+    2048
+    >>> public_pem(key).splitlines()[0]
+    '-----BEGIN PUBLIC KEY-----'
+    """
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
 def generate_ed25519() -> ed25519.Ed25519PrivateKey:
-    """Generate an Ed25519 key for RFC 9421 signatures and object proofs."""
+    """Generate an Ed25519 key for RFC 9421 signatures and object proofs.
+
+    >>> key = generate_ed25519()
+    >>> multikey_encode(key.public_key())[:4]
+    'z6Mk'
+    """
     return ed25519.Ed25519PrivateKey.generate()
 
 
@@ -136,6 +155,11 @@ def load_private_pem(data: bytes | str) -> PrivateKey:
     Raises:
         KeyFormatError: ``bad_key`` if it cannot be parsed (or is encrypted),
             ``unsupported_key`` for any other key type.
+
+    >>> key = generate_ed25519()
+    >>> loaded = load_private_pem(private_pem(key))      # bytes or str, PKCS#8 or traditional
+    >>> public_pem(loaded) == public_pem(key)
+    True
     """
     try:
         key = serialization.load_pem_private_key(_as_bytes(data), password=None)
@@ -154,6 +178,10 @@ def load_public_pem(data: bytes | str) -> PublicKey:
     Raises:
         KeyFormatError: ``bad_key`` if it cannot be parsed, ``unsupported_key`` unless RSA
             or Ed25519.
+
+    >>> key = generate_ed25519()
+    >>> load_public_pem(public_pem(key)) == key.public_key()
+    True
     """
     key = load_verifying_pem(data)
     if isinstance(key, ec.EllipticCurvePublicKey):
@@ -168,6 +196,10 @@ def load_verifying_pem(data: bytes | str) -> PublicKey | ec.EllipticCurvePublicK
     Raises:
         KeyFormatError: ``bad_key`` if it cannot be parsed, ``unsupported_key`` unless RSA,
             Ed25519 or EC.
+
+    >>> key = generate_ed25519()
+    >>> load_verifying_pem(public_pem(key)) == key.public_key()
+    True
     """
     try:
         key = serialization.load_pem_public_key(_as_bytes(data))
@@ -181,7 +213,11 @@ def load_verifying_pem(data: bytes | str) -> PublicKey | ec.EllipticCurvePublicK
 
 
 def private_pem(key: PrivateKey) -> bytes:
-    """Serialize a private key as unencrypted PKCS#8 PEM (for storage; never published)."""
+    """Serialize a private key as unencrypted PKCS#8 PEM (for storage; never published).
+
+    >>> private_pem(generate_ed25519()).splitlines()[0]
+    b'-----BEGIN PRIVATE KEY-----'
+    """
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -193,6 +229,12 @@ def public_pem(key: PrivateKey | PublicKey) -> str:
     """Serialize the public half as SubjectPublicKeyInfo PEM (``-----BEGIN PUBLIC KEY-----``).
 
     interop(mastodon): this is the form Mastodon publishes and parses in ``publicKeyPem``.
+
+    >>> key = generate_ed25519()
+    >>> public_pem(key) == public_pem(key.public_key())   # from either half
+    True
+    >>> public_pem(key).splitlines()[0]
+    '-----BEGIN PUBLIC KEY-----'
     """
     public: PublicKey
     if isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
@@ -229,7 +271,11 @@ def _multikey_bytes(text: object, prefix: bytes) -> bytes:
 
 
 def multikey_encode(public_key: ed25519.Ed25519PublicKey) -> str:
-    """Encode an Ed25519 public key as ``publicKeyMultibase`` (``z6Mk…``)."""
+    """Encode an Ed25519 public key as ``publicKeyMultibase`` (``z6Mk…``).
+
+    >>> multikey_encode(generate_ed25519().public_key()).startswith("z6Mk")
+    True
+    """
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return "z" + base58btc_encode(ED25519_PUB_PREFIX + raw)
 
@@ -240,12 +286,20 @@ def multikey_decode(text: str) -> ed25519.Ed25519PublicKey:
     Raises:
         KeyFormatError: ``bad_key`` (not 'z', not base58btc, wrong length) or
             ``unsupported_key`` (multicodec prefix other than ed25519-pub 0xed01).
+
+    >>> key = generate_ed25519()
+    >>> multikey_decode(multikey_encode(key.public_key())) == key.public_key()
+    True
     """
     return ed25519.Ed25519PublicKey.from_public_bytes(_multikey_bytes(text, ED25519_PUB_PREFIX))
 
 
 def private_multikey_encode(private_key: ed25519.Ed25519PrivateKey) -> str:
-    """Encode an Ed25519 private key as ``secretKeyMultibase`` (multicodec 0x8026)."""
+    """Encode an Ed25519 private key as ``secretKeyMultibase`` (multicodec 0x8026).
+
+    >>> private_multikey_encode(generate_ed25519())[:1]
+    'z'
+    """
     raw = private_key.private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
     )
@@ -257,5 +311,9 @@ def private_multikey_decode(text: str) -> ed25519.Ed25519PrivateKey:
 
     Raises:
         KeyFormatError: as ``multikey_decode``, with prefix ed25519-priv 0x8026.
+
+    >>> key = generate_ed25519()
+    >>> private_pem(private_multikey_decode(private_multikey_encode(key))) == private_pem(key)
+    True
     """
     return ed25519.Ed25519PrivateKey.from_private_bytes(_multikey_bytes(text, ED25519_PRIV_PREFIX))

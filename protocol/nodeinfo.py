@@ -42,7 +42,11 @@ _SOFTWARE_NAME = re.compile(r"[a-z0-9-]+", re.ASCII)
 
 
 def build_discovery(base_url: str) -> dict[str, Any]:
-    """The ``/.well-known/nodeinfo`` document pointing at our NodeInfo 2.1 URL."""
+    """The ``/.well-known/nodeinfo`` document pointing at our NodeInfo 2.1 URL.
+
+    >>> build_discovery("https://kennis.example")["links"][0]["href"]
+    'https://kennis.example/nodeinfo/2.1'
+    """
     return {"links": [{"rel": NODEINFO_REL, "href": base_url.rstrip("/") + NODEINFO_PATH}]}
 
 
@@ -70,6 +74,11 @@ def build_nodeinfo(
 
     Raises:
         DocumentError: ``bad_field`` for a software name outside ``[a-z0-9-]+`` or a negative count.
+
+    >>> info = build_nodeinfo(version="0.1.0", users_total=3, users_active_month=2,
+    ...                       users_active_halfyear=3, local_posts=40)
+    >>> info["software"]["name"], info["protocols"]
+    ('kennisknoop', ['activitypub'])
     """
     if not _SOFTWARE_NAME.fullmatch(software_name):
         raise DocumentError("bad_field", "software name must match [a-z0-9-]+")
@@ -141,6 +150,11 @@ def parse_nodeinfo(raw: Mapping[str, Any] | str | bytes) -> NodeInfo:
     Raises:
         DocumentError: ``bad_json``; ``missing_field`` for no ``version`` or ``software.name``;
             ``bad_field`` for ``protocols`` that is neither a list nor an object of lists.
+
+    >>> info = parse_nodeinfo(build_nodeinfo(version="0.1.0", users_total=3, users_active_month=2,
+    ...                                      users_active_halfyear=3, local_posts=40))
+    >>> info.software_name, info.local_posts
+    ('kennisknoop', 40)
     """
     doc = _load(raw, "NodeInfo")
     version = doc.get("version")
@@ -184,6 +198,9 @@ def parse_discovery(raw: Mapping[str, Any] | str | bytes) -> str:
 
     Raises:
         DocumentError: ``bad_json``, or ``missing_field`` when no NodeInfo link is present.
+
+    >>> parse_discovery(build_discovery("https://kennis.example"))
+    'https://kennis.example/nodeinfo/2.1'
     """
     doc = _load(raw, "NodeInfo discovery")
     links = doc.get("links")

@@ -89,7 +89,13 @@ def _check_a_label(host: str, label: str) -> None:
 
 
 def authority_of(iri: str) -> str:
-    """``host[:port]`` of an http(s) IRI, normalised, default port dropped."""
+    """``host[:port]`` of an http(s) IRI, normalised, default port dropped.
+
+    >>> authority_of("https://Straße.de:443/actors/x")
+    'xn--strae-oqa.de'
+    >>> authority_of("http://127.0.0.1:8000/")
+    '127.0.0.1:8000'
+    """
     try:
         parts = urlsplit(iri)
     except ValueError as exc:  # a broken IPv6 literal, a netloc invalid under NFKC
@@ -109,13 +115,23 @@ def authority_of(iri: str) -> str:
 
 
 def origin_of(iri: str) -> str:
-    """``scheme://authority`` of an http(s) IRI, normalised."""
+    """``scheme://authority`` of an http(s) IRI, normalised.
+
+    >>> origin_of("HTTPS://Kennis.Example.:443/actors/drenthe")
+    'https://kennis.example'
+    """
     authority = authority_of(iri)
     return f"{urlsplit(iri).scheme.lower()}://{authority}"
 
 
 def same_origin(a: str, b: str) -> bool:
-    """Whether two IRIs have the same normalised origin (False if either is not an IRI)."""
+    """Whether two IRIs have the same normalised origin (False if either is not an IRI).
+
+    >>> same_origin("https://straße.de/a", "https://xn--strae-oqa.de/b")
+    True
+    >>> same_origin("https://straße.de/a", "https://strasse.de/a")
+    False
+    """
     try:
         return origin_of(a) == origin_of(b)
     except DocumentError:

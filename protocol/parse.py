@@ -217,6 +217,9 @@ def is_iri(value: object) -> TypeGuard[str]:
 
     Refused: other schemes, no host, userinfo (``user@host`` hides the real host from a
     reader), whitespace/control characters, backslashes (browsers read them as ``/``), a bad port.
+
+    >>> is_iri("https://kennis.example/items/1"), is_iri("mailto:a@b.example"), is_iri(42)
+    (True, False, False)
     """
     if not isinstance(value, str) or not value or len(value) > MAX_IRI_LENGTH:
         return False
@@ -320,7 +323,13 @@ _DATETIME = re.compile(
 
 
 def parse_datetime(value: object) -> datetime | None:
-    """An RFC 3339 / xsd:dateTime with a zone (``Z`` or ``±hh:mm``), or ``None`` if it is not one."""
+    """An RFC 3339 / xsd:dateTime with a zone (``Z`` or ``±hh:mm``), or ``None`` if it is not one.
+
+    >>> parse_datetime("2026-12-03T19:30:00+01:00")
+    datetime.datetime(2026, 12, 3, 19, 30, tzinfo=datetime.timezone(datetime.timedelta(seconds=3600)))
+    >>> parse_datetime("2026-12-03T19:30:00") is None   # no zone: not a time we can order
+    True
+    """
     match = _DATETIME.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         return None
@@ -557,6 +566,12 @@ def parse_object(raw: RawObject) -> ASObject | Tombstone:
     """Parse a content object, or the ``Tombstone`` left by its deletion.
 
     Actor types are accepted too: a knowledge partner is an ``Organization`` object, not an actor.
+
+    >>> note = parse_object({"id": "https://lvkk.example/notes/1", "type": "Note",
+    ...                      "attributedTo": "https://lvkk.example/actors/lvkk",
+    ...                      "content": "<p>Hallo</p>"})
+    >>> note.type, note.attributed_to, note.content
+    ('Note', 'https://lvkk.example/actors/lvkk', '<p>Hallo</p>')
     """
     raw = _check_document(raw, "object")
     ap_id = _document_id(raw)
@@ -567,7 +582,13 @@ def parse_object(raw: RawObject) -> ASObject | Tombstone:
 
 
 def parse_actor(raw: RawObject) -> Actor:
-    """Parse an actor document; ``inbox`` is required (ActivityPub §4.1)."""
+    """Parse an actor document; ``inbox`` is required (ActivityPub §4.1).
+
+    >>> actor = parse_actor({"id": "https://lvkk.example/actors/lvkk", "type": "Organization",
+    ...                      "inbox": "https://lvkk.example/actors/lvkk/inbox"})
+    >>> actor.inbox
+    'https://lvkk.example/actors/lvkk/inbox'
+    """
     raw = _check_document(raw, "actor")
     ap_id = _document_id(raw)
     type_ = _pick_type(raw, ACTOR_TYPES)
@@ -666,6 +687,11 @@ def parse_envelope(raw: RawObject) -> Envelope:
                                    "actor": "https://a.example/users/an",
                                    "object": "https://b.example/items/7"})
         assert envelope.type == "Like"
+
+    >>> envelope = parse_envelope({"id": "https://lvkk.example/likes/1", "type": "Like",
+    ...                            "actor": "https://lvkk.example/actors/lvkk"})
+    >>> envelope.type, envelope.actor
+    ('Like', 'https://lvkk.example/actors/lvkk')
     """
     raw = _check_document(raw, "activity")
     ap_id = _document_id(raw)
@@ -680,6 +706,12 @@ def parse_activity(raw: RawObject, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Act
 
     ``max_depth`` bounds the nesting of embedded documents, the activity itself being level 1
     (``Announce`` → ``Create`` → ``Note`` is 3).
+
+    >>> follow = parse_activity({"id": "https://lvkk.example/activities/1", "type": "Follow",
+    ...                          "actor": "https://lvkk.example/actors/lvkk",
+    ...                          "object": "https://kennis.example/actors/drenthe"})
+    >>> follow.type, follow.object
+    ('Follow', 'https://kennis.example/actors/drenthe')
     """
     if max_depth < 1:
         _fail("too_deep", "max_depth leaves no room for the activity itself")
@@ -692,5 +724,9 @@ def parse_document(raw: RawObject, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Doc
 
     An actor type with an ``inbox`` is an :class:`Actor`; without one it is a plain object
     (a knowledge partner ``Organization``).
+
+    >>> type(parse_document({"id": "https://lvkk.example/notes/1", "type": "Note",
+    ...                      "attributedTo": "https://lvkk.example/actors/lvkk"})).__name__
+    'ASObject'
     """
     return _parse_any(raw, 1, max_depth)

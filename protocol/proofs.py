@@ -129,6 +129,14 @@ def add_proof(
     Raises:
         DocumentError: ``bad_json`` if the document cannot be canonicalized.
         ValueError: ``created`` is a naive datetime or a string that is not an xsd:dateTime.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> note = {"@context": "https://www.w3.org/ns/activitystreams", "type": "Note",
+    ...         "id": "https://kennis.example/items/1", "content": "Hallo"}
+    >>> signed = add_proof(note, key, "https://kennis.example/actors/drenthe#ed25519-key")
+    >>> signed["proof"]["cryptosuite"], "proof" in note
+    ('eddsa-jcs-2022', False)
     """
     unsecured = {k: _clone(v) for k, v in document.items() if k != "proof"}
     proof: dict[str, Any] = {
@@ -177,6 +185,14 @@ def proof_verification_method(document: dict[str, Any]) -> str:
 
     Raises:
         ProofError: ``missing_proof``, ``bad_proof`` or ``unsupported_cryptosuite``.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> note = {"@context": "https://www.w3.org/ns/activitystreams", "type": "Note",
+    ...         "id": "https://kennis.example/items/1", "content": "Hallo"}
+    >>> signed = add_proof(note, key, "https://kennis.example/actors/drenthe#ed25519-key")
+    >>> proof_verification_method(signed)
+    'https://kennis.example/actors/drenthe#ed25519-key'
     """
     return _method(_select_proof(document))
 
@@ -197,6 +213,18 @@ def verify_proof(
             ``unsupported_cryptosuite``; ``invalid_proof`` (wrong purpose, ``@context`` not a
             prefix of the document's, or a signature that does not verify).
         KeyFormatError: ``unsupported_key`` if ``public_key`` is not Ed25519.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> note = {"@context": "https://www.w3.org/ns/activitystreams", "type": "Note",
+    ...         "id": "https://kennis.example/items/1", "content": "Hallo"}
+    >>> signed = add_proof(note, key, "https://kennis.example/actors/drenthe#ed25519-key")
+    >>> verify_proof(signed, key.public_key())
+    'https://kennis.example/actors/drenthe#ed25519-key'
+    >>> verify_proof({**signed, "content": "Hoi"}, key.public_key())
+    Traceback (most recent call last):
+    ...
+    protocol.errors.ProofError: invalid_proof: signature does not verify
     """
     if not isinstance(public_key, ed25519.Ed25519PublicKey):
         raise KeyFormatError("unsupported_key", "eddsa-jcs-2022 needs an Ed25519 public key")

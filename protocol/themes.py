@@ -176,27 +176,46 @@ def get(theme_id: str) -> Theme:
 
     Raises:
         KeyError: the id is not in the scheme.
+
+    >>> get("care-wellbeing").label.nl
+    'Zorg en welzijn'
     """
     return _BY_ID[theme_id]
 
 
 def all_themes() -> tuple[Theme, ...]:
-    """All themes in scheme order: each top-level theme followed by its narrower ones."""
+    """All themes in scheme order: each top-level theme followed by its narrower ones.
+
+    >>> [theme.id for theme in all_themes()][:2]
+    ['care-wellbeing', 'meeting']
+    """
     return _THEMES
 
 
 def is_theme(theme_id: object) -> bool:
-    """Whether a value is a theme id of the scheme."""
+    """Whether a value is a theme id of the scheme.
+
+    >>> is_theme("care-wellbeing"), is_theme("cats")
+    (True, False)
+    """
     return isinstance(theme_id, str) and theme_id in _BY_ID
 
 
 def broader(theme_id: str) -> str | None:
-    """The id of the broader (top-level) theme, or ``None`` for a top-level theme."""
+    """The id of the broader (top-level) theme, or ``None`` for a top-level theme.
+
+    >>> broader("energy-generation"), broader("sustainability")
+    ('sustainability', None)
+    """
     return get(theme_id).broader
 
 
 def narrower(theme_id: str) -> list[str]:
-    """The ids of the themes directly under ``theme_id``."""
+    """The ids of the themes directly under ``theme_id``.
+
+    >>> "energy-generation" in narrower("sustainability")
+    True
+    """
     get(theme_id)
     return [theme.id for theme in _THEMES if theme.broader == theme_id]
 
@@ -205,6 +224,9 @@ def expand(theme_ids: Iterable[str]) -> list[str]:
     """The given ids plus their broader themes, each once, in first-seen order.
 
     A theme feed (``zorg@…``) matches an item tagged ``meals`` through this.
+
+    >>> expand(["energy-generation", "local-food"])
+    ['energy-generation', 'sustainability', 'local-food']
     """
     seen: dict[str, None] = {}
     for theme_id in theme_ids:
@@ -216,17 +238,29 @@ def expand(theme_ids: Iterable[str]) -> list[str]:
 
 
 def concept_iri(theme_id: str) -> str:
-    """The SKOS concept IRI of a theme."""
+    """The SKOS concept IRI of a theme.
+
+    >>> concept_iri("care-wellbeing")
+    'https://kennisknoop.nl/themes/care-wellbeing'
+    """
     return THEME_BASE + get(theme_id).id
 
 
 def hashtag(theme_id: str) -> str:
-    """The Dutch hashtag of a theme, without ``#`` (``zorg``)."""
+    """The Dutch hashtag of a theme, without ``#`` (``zorg``).
+
+    >>> hashtag("care-wellbeing")
+    'zorg'
+    """
     return get(theme_id).hashtag
 
 
 def from_concept_iri(iri: object) -> str | None:
-    """The theme id named by one of our concept IRIs, or ``None``."""
+    """The theme id named by one of our concept IRIs, or ``None``.
+
+    >>> from_concept_iri(concept_iri("care-wellbeing")), from_concept_iri("https://elders.example/x")
+    ('care-wellbeing', None)
+    """
     if isinstance(iri, str) and iri.startswith(THEME_BASE):
         theme_id = iri[len(THEME_BASE) :]
         return theme_id if theme_id in _BY_ID else None
@@ -234,7 +268,11 @@ def from_concept_iri(iri: object) -> str | None:
 
 
 def from_hashtag(name: object) -> str | None:
-    """The theme id of a hashtag (``#Zorg``, ``zorg``: Mastodon compares case-insensitively)."""
+    """The theme id of a hashtag (``#Zorg``, ``zorg``: Mastodon compares case-insensitively).
+
+    >>> from_hashtag("#Zorg"), from_hashtag("#kat")
+    ('care-wellbeing', None)
+    """
     if not isinstance(name, str):
         return None
     return _BY_HASHTAG.get(name.removeprefix("#").casefold())
@@ -245,6 +283,9 @@ def build_tags(theme_ids: Iterable[str]) -> list[dict[str, Any]]:
 
     Raises:
         KeyError: an id is not in the scheme.
+
+    >>> build_tags(["energy-generation"])[0]["name"]
+    '#energie'
     """
     tags: list[dict[str, Any]] = []
     for theme_id in dict.fromkeys(theme_ids):
@@ -258,6 +299,9 @@ def parse_tags(tags: Any) -> list[str]:
 
     Our concept IRI (in ``href`` or ``id``, or a bare IRI) wins; otherwise a ``Hashtag`` whose
     name is one of our Dutch hashtags counts, so a post from Mastodon tagged ``#zorg`` is found.
+
+    >>> parse_tags([{"type": "Hashtag", "name": "#energie"}, {"type": "Hashtag", "name": "#kat"}])
+    ['energy-generation']
     """
     found: dict[str, None] = {}
     for tag in tags if isinstance(tags, list) else [tags]:
@@ -274,7 +318,11 @@ def parse_tags(tags: Any) -> list[str]:
 
 
 def to_skos() -> dict[str, Any]:
-    """The scheme as a JSON-LD SKOS ``ConceptScheme`` document with all its concepts."""
+    """The scheme as a JSON-LD SKOS ``ConceptScheme`` document with all its concepts.
+
+    >>> sorted(to_skos())
+    ['@context', '@graph']
+    """
     top = [concept_iri(theme.id) for theme in _THEMES if theme.broader is None]
     scheme: dict[str, Any] = {
         "id": SCHEME_IRI,

@@ -102,7 +102,11 @@ KK_TERM_NAMES: Final = (
 )
 
 def as_list(value: Any) -> list[Any]:
-    """Return a property value as a list: ``None`` is empty, a list is copied, anything else wrapped."""
+    """Return a property value as a list: ``None`` is empty, a list is copied, anything else wrapped.
+
+    >>> as_list(None), as_list("a"), as_list(["a", "b"])
+    ([], ['a'], ['a', 'b'])
+    """
     if value is None:
         return []
     if isinstance(value, list):
@@ -114,6 +118,9 @@ def get_id(value: Any) -> str | None:
     """Return the IRI a reference points at: the string itself, or an embedded object's ``id``.
 
     Does not validate the IRI; ``protocol.parse`` does that.
+
+    >>> get_id("https://a.example/x"), get_id({"id": "https://a.example/y"}), get_id(3)
+    ('https://a.example/x', 'https://a.example/y', None)
     """
     if isinstance(value, str):
         return value
@@ -124,7 +131,11 @@ def get_id(value: Any) -> str | None:
 
 
 def is_public(iri: str) -> bool:
-    """Whether an addressing IRI names the public collection (in any of its spellings)."""
+    """Whether an addressing IRI names the public collection (in any of its spellings).
+
+    >>> is_public("https://www.w3.org/ns/activitystreams#Public"), is_public("as:Public")
+    (True, True)
+    """
     return iri in PUBLIC_ALIASES
 
 
@@ -166,6 +177,11 @@ def is_activitypub_media_type(content_type: str) -> bool:
 
     ``application/activity+json`` with any parameters, or ``application/ld+json`` whose
     ``profile`` (a space-separated list of IRIs, RFC 6906) includes the AS2 namespace.
+
+    >>> is_activitypub_media_type('application/ld+json; profile="https://www.w3.org/ns/activitystreams"')
+    True
+    >>> is_activitypub_media_type("application/json")
+    False
     """
     parsed = _parse_media_type(content_type)
     if parsed is None:

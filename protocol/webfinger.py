@@ -55,6 +55,11 @@ def parse_handle(handle: str) -> tuple[str, str]:
 
     Raises:
         DocumentError: ``bad_handle`` for anything else.
+
+    >>> parse_handle("@drenthe@Kennis.Example")
+    ('drenthe', 'kennis.example')
+    >>> parse_handle("acct:winkel@straße.de")
+    ('winkel', 'xn--strae-oqa.de')
     """
     if not isinstance(handle, str):
         raise DocumentError("bad_handle", "a handle must be a string")
@@ -87,7 +92,11 @@ def _base(base_url: str) -> str:
 
 
 def webfinger_url(host_base: str, acct: str) -> str:
-    """The WebFinger query URL for a handle on a host (``https://host`` or a bare host name)."""
+    """The WebFinger query URL for a handle on a host (``https://host`` or a bare host name).
+
+    >>> webfinger_url("kennis.example", "drenthe@kennis.example")
+    'https://kennis.example/.well-known/webfinger?resource=acct:drenthe@kennis.example'
+    """
     # ':' and '@' are legal in a query (RFC 3986 §3.4); keeping them matches what Mastodon sends.
     return f"{_base(host_base)}{WEBFINGER_PATH}?resource={quote(_acct(acct), safe=':@')}"
 
@@ -99,7 +108,12 @@ def build_jrd(
     profile_url: str | None = None,
     aliases: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Build the JRD for a local actor: a ``self`` link to the actor, and its HTML page."""
+    """Build the JRD for a local actor: a ``self`` link to the actor, and its HTML page.
+
+    >>> jrd = build_jrd("drenthe@kennis.example", "https://kennis.example/actors/drenthe")
+    >>> jrd["subject"]
+    'acct:drenthe@kennis.example'
+    """
     all_aliases = list(dict.fromkeys([actor_url, *([profile_url] if profile_url else []),
                                       *aliases]))
     links: list[dict[str, str]] = [{"rel": "self", "type": ACTIVITY_JSON, "href": actor_url}]
@@ -163,6 +177,10 @@ def parse_jrd(raw: Mapping[str, Any] | str | bytes) -> JRD:
     Raises:
         DocumentError: ``bad_json`` (not JSON or not an object), ``bad_field`` (``subject``,
             ``aliases`` or ``links`` of the wrong type).
+
+    >>> jrd = parse_jrd(build_jrd("drenthe@kennis.example", "https://kennis.example/actors/drenthe"))
+    >>> jrd.actor_url()
+    'https://kennis.example/actors/drenthe'
     """
     if isinstance(raw, str | bytes):
         try:
@@ -203,6 +221,10 @@ def build_host_meta(base_url: str) -> str:
     """The host-meta XRD (RFC 6415 §3) with the WebFinger ``lrdd`` template.
 
     The link carries no ``type``: the template answers with JRD (JSON), not XRD, as Mastodon's does.
+
+    >>> "https://kennis.example/.well-known/webfinger?resource={uri}" in build_host_meta(
+    ...     "https://kennis.example")
+    True
     """
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -213,6 +235,10 @@ def build_host_meta(base_url: str) -> str:
 
 
 def build_host_meta_jrd(base_url: str) -> dict[str, Any]:
-    """The JSON form of host-meta (``/.well-known/host-meta.json``, RFC 6415 Appendix A)."""
+    """The JSON form of host-meta (``/.well-known/host-meta.json``, RFC 6415 Appendix A).
+
+    >>> build_host_meta_jrd("https://kennis.example")["links"][0]["rel"]
+    'lrdd'
+    """
     return {"links": [{"rel": "lrdd", "type": JRD_MEDIA_TYPE,
                        "template": _lrdd_template(base_url)}]}

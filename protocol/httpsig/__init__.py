@@ -102,6 +102,16 @@ def sign_request(
     A request has content when ``body`` is non-empty or the method is POST, PUT or PATCH.
     ``headers`` are only read (for cavage's ``Date`` and ``Host``); merge the result yourself:
     ``{**headers, **sign_request(...)}``.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> inbox = "https://lvkk.example/inbox"
+    >>> headers = sign_request("POST", inbox, {}, b"{}", key, "https://kennis.example/a#k")
+    >>> sorted(headers)
+    ['Date', 'Digest', 'Host', 'Signature']
+    >>> sorted(sign_request("POST", inbox, {}, b"{}", key, "https://kennis.example/a#k",
+    ...                     flavour="rfc9421"))
+    ['Content-Digest', 'Signature', 'Signature-Input']
     """
     epoch = epoch_of(now)
     if flavour == "rfc9421":
@@ -115,6 +125,13 @@ def flavour_of(headers: HeadersLike) -> Flavour:
     """Which flavour signed a request: ``rfc9421`` when ``Signature-Input`` is present.
 
     Raises ``SignatureError("missing_signature")`` for an unsigned request.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> inbox = "https://lvkk.example/inbox"
+    >>> headers = sign_request("POST", inbox, {}, b"{}", key, "https://kennis.example/a#k")
+    >>> flavour_of(headers)
+    'cavage'
     """
     return _flavour(HeaderView(headers))
 
@@ -150,6 +167,14 @@ def parse_signed_request(headers: HeadersLike) -> SignedRequest:
     For RFC 9421 the signature verified is the first ``Signature-Input`` member's. Raises
     ``SignatureError``: ``missing_signature`` for an unsigned request, ``bad_signature_header``
     for one whose fields are malformed or lack a key id.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> inbox = "https://lvkk.example/inbox"
+    >>> headers = sign_request("POST", inbox, {}, b"{}", key, "https://kennis.example/a#k")
+    >>> signed = parse_signed_request(headers)
+    >>> signed.key_id, signed.flavour
+    ('https://kennis.example/a#k', 'cavage')
     """
     view = HeaderView(headers)
     if _flavour(view) == "rfc9421":
@@ -164,6 +189,13 @@ def key_id_of(headers: HeadersLike) -> str:
 
     For RFC 9421 this is the ``keyid`` of the first ``Signature-Input`` member. A server that
     goes on to verify the request keeps :func:`parse_signed_request`'s value instead.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> inbox = "https://lvkk.example/inbox"
+    >>> headers = sign_request("POST", inbox, {}, b"{}", key, "https://kennis.example/a#k")
+    >>> key_id_of(headers)
+    'https://kennis.example/a#k'
     """
     return parse_signed_request(headers).key_id
 
@@ -184,6 +216,17 @@ def verify_request(
     Raises :class:`SignatureError` for every failure of the request, a body that does not
     match its ``Digest``/``Content-Digest`` included (``DigestError``, its subclass, reason
     ``digest_mismatch``); ``KeyFormatError`` only for a ``public_key`` that cannot be used.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> inbox = "https://lvkk.example/inbox"
+    >>> headers = sign_request("POST", inbox, {}, b"{}", key, "https://kennis.example/a#k")
+    >>> verify_request("POST", inbox, headers, b"{}", key.public_key())
+    'https://kennis.example/a#k'
+    >>> verify_request("POST", inbox, headers, b"[]", key.public_key())
+    Traceback (most recent call last):
+    ...
+    protocol.errors.DigestError: digest_mismatch: the sha-256 digest does not match the body
     """
     return verify_signed_request(method, url, parse_signed_request(headers), body, public_key,
                                  now=now, policy=policy)
@@ -199,7 +242,16 @@ def verify_signed_request(
     now: datetime | None = None,
     policy: VerifyPolicy | None = None,
 ) -> str:
-    """:func:`verify_request` for a request whose signature is already parsed."""
+    """:func:`verify_request` for a request whose signature is already parsed.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> inbox = "https://lvkk.example/inbox"
+    >>> headers = sign_request("POST", inbox, {}, b"{}", key, "https://kennis.example/a#k")
+    >>> signed = parse_signed_request(headers)   # key_id read once, key looked up, then:
+    >>> verify_signed_request("POST", inbox, signed, b"{}", key.public_key())
+    'https://kennis.example/a#k'
+    """
     epoch = epoch_of(now)
     chosen = policy or DEFAULT_POLICY
     sig = signed.signature

@@ -108,6 +108,10 @@ def signature_value(view: HeaderView) -> str:
     """The ``Signature`` header's value, or that of ``Authorization: Signature …`` (§3).
 
     Raises ``SignatureError("missing_signature")`` when there is neither.
+
+    >>> from protocol.httpsig import HeaderView
+    >>> signature_value(HeaderView({"Authorization": 'Signature keyId="k",signature="c2ln"'}))
+    'keyId="k",signature="c2ln"'
     """
     value = view.get_field("signature")
     if value is None:
@@ -124,6 +128,11 @@ def parse_signature_header(value: str) -> CavageSignature:
     Refused: duplicate or unquoted parameters (bar numeric created/expires), text that is not
     a parameter list, a missing ``keyId`` or ``signature``, and a signature that is not base64.
     Well-formed parameters the draft does not define are ignored (§2.1).
+
+    >>> parsed = parse_signature_header('keyId="https://kennis.example/a#k",algorithm="hs2019",'
+    ...                                 'headers="(request-target) host",signature="c2ln"')
+    >>> parsed.key_id, parsed.headers, parsed.signature
+    ('https://kennis.example/a#k', ('(request-target)', 'host'), b'sig')
     """
     common = _COMMON.fullmatch(value)
     if common is not None:
@@ -215,6 +224,12 @@ def build_signing_string(
 
     ``target`` is the request target (path and query); ``default_host`` stands in for a
     ``Host`` header the mapping lacks. Raises ``missing_component`` for an absent header.
+
+    >>> print(build_signing_string("POST", "/inbox", {"Host": "lvkk.example", "Date": "x"},
+    ...                            ["(request-target)", "host", "date"]))
+    (request-target): post /inbox
+    host: lvkk.example
+    date: x
     """
     get_field = HeaderView(headers).get_field
     return _signing_string(method, target, get_field, covered, created, expires, default_host)
@@ -248,7 +263,14 @@ def _signing_string(
 
 
 def sign_signing_string(signing_string: str, key: PrivateKeyLike) -> bytes:
-    """Sign with RSASSA-PKCS1-v1_5 SHA-256 (RSA keys) or Ed25519 (Ed25519 keys)."""
+    """Sign with RSASSA-PKCS1-v1_5 SHA-256 (RSA keys) or Ed25519 (Ed25519 keys).
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> signature = sign_signing_string("host: lvkk.example", key)
+    >>> len(signature)
+    64
+    """
     signer = private_key(key)
     data = signing_string.encode()
     if key_kind(signer) == "rsa":
@@ -261,6 +283,15 @@ def verify_signing_string(
 ) -> None:
     """Verify a signing string; raises ``unsupported_algorithm``, ``key_mismatch`` or
     ``invalid_signature``. Any key size is accepted here; policy lives in :func:`verify_cavage`.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> signature = sign_signing_string("host: lvkk.example", key)
+    >>> verify_signing_string("host: lvkk.example", signature, key.public_key(), "hs2019")
+    >>> verify_signing_string("host: elders.example", signature, key.public_key(), "hs2019")
+    Traceback (most recent call last):
+    ...
+    protocol.errors.SignatureError: invalid_signature: the signature does not verify
     """
     checked = _checked_algorithm(algorithm)
     verifier = public_key(key)
@@ -306,7 +337,12 @@ def format_signature_header(
     created: str | None = None,
     expires: str | None = None,
 ) -> str:
-    """Serialize a ``Signature`` header: ``keyId="…",algorithm="…",headers="…",signature="…"``."""
+    """Serialize a ``Signature`` header: ``keyId="…",algorithm="…",headers="…",signature="…"``.
+
+    >>> format_signature_header("https://kennis.example/a#k", "hs2019", ["(request-target)", "host"],
+    ...                         b"sig")
+    'keyId="https://kennis.example/a#k",algorithm="hs2019",headers="(request-target) host",signature="c2ln"'
+    """
     parts = [f"keyId={_quoted_key_id(key_id)}", f'algorithm="{algorithm}"']
     if created is not None:
         parts.append(f"created={created}")
@@ -338,6 +374,13 @@ def sign_cavage(
 
     Covers ``(request-target) host date``, plus ``digest`` when the request has content.
     ``Date`` and ``Host`` are reused when present, else added.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> added = sign_cavage("POST", "https://lvkk.example/inbox", {}, b"{}", key,
+    ...                     "https://kennis.example/a#k", now=1_714_564_800.0)
+    >>> added["Date"]
+    'Wed, 01 May 2024 12:00:00 GMT'
     """
     signer = private_key(key)
     view = HeaderView(headers)
@@ -378,6 +421,14 @@ def verify_cavage(
     Requires ``(request-target)``, ``host``, ``date`` (or ``(created)``, as Mastodon allows)
     and, for a request with content, ``digest`` (or ``content-digest``) matching the body.
     ``parsed`` is the request's already parsed ``Signature`` header, if the caller has it.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> from protocol.httpsig import HeaderView
+    >>> url, now = "https://lvkk.example/inbox", 1_714_564_800.0
+    >>> added = sign_cavage("POST", url, {}, b"{}", key, "https://kennis.example/a#k", now=now)
+    >>> verify_cavage("POST", url, HeaderView(added), b"{}", key.public_key(), now=now)
+    'https://kennis.example/a#k'
     """
     sig = parsed or parse_signature_header(signature_value(view))
     algorithm = _checked_algorithm(sig.algorithm)

@@ -112,7 +112,12 @@ class SignatureInput(NamedTuple):
 
 
 def parse_signature_input(value: str) -> tuple[SignatureInput, ...]:
-    """Parse ``Signature-Input`` into its members, in order; raises ``bad_signature_header``."""
+    """Parse ``Signature-Input`` into its members, in order; raises ``bad_signature_header``.
+
+    >>> (member,) = parse_signature_input('sig1=("@method");created=1714564800;keyid="k"')
+    >>> member.label, member.components, member.keyid
+    ('sig1', ('@method',), 'k')
+    """
     common = _COMMON_INPUT.fullmatch(value)
     if common is not None:
         label, params_text, inner, created, keyid, alg = common.groups()
@@ -198,7 +203,11 @@ def _member(
 
 
 def parse_signature(value: str) -> tuple[tuple[str, bytes], ...]:
-    """Parse ``Signature`` into ``(label, signature bytes)`` pairs; raises ``bad_signature_header``."""
+    """Parse ``Signature`` into ``(label, signature bytes)`` pairs; raises ``bad_signature_header``.
+
+    >>> parse_signature("sig1=:c2ln:")
+    (('sig1', b'sig'),)
+    """
     fast = _FAST_SIGNATURE.fullmatch(value)
     if fast is not None:
         try:  # the pattern admits only the base64 alphabet; decoding checks the padding
@@ -255,6 +264,11 @@ def build_signature_base(
     ``components`` are the covered component names (``"@method"``, ``"content-digest"``…);
     ``params_text`` is the ``@signature-params`` value. ``status`` serves ``@status`` when
     checking a response. Raises ``missing_component`` or ``bad_signature_header``.
+
+    >>> print(build_signature_base("POST", "https://lvkk.example/inbox", {}, ["@method"],
+    ...                            '("@method");created=1714564800'))
+    "@method": POST
+    "@signature-params": ("@method");created=1714564800
     """
     return _signature_base(
         method, url, HeaderView(headers).get_field, components, params_text, status
@@ -319,7 +333,13 @@ def _derived(name: str, method: str, url: str, status: int | None) -> str:
 
 
 def sign_signature_base(base: str, key: PrivateKeyLike, alg: str) -> bytes:
-    """Sign a signature base with ``ed25519``, ``rsa-v1_5-sha256`` or ``rsa-pss-sha512``."""
+    """Sign a signature base with ``ed25519``, ``rsa-v1_5-sha256`` or ``rsa-pss-sha512``.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> len(sign_signature_base('"@method": POST', key, "ed25519"))
+    64
+    """
     signer = private_key(key)
     data = base.encode()
     if key_kind(signer) == "ed25519":
@@ -341,6 +361,15 @@ def verify_signature_base(
 
     Without ``alg`` the key decides: Ed25519, RSA (v1.5 SHA-256, else PSS SHA-512), P-256.
     Raises ``unsupported_algorithm``, ``key_mismatch`` or ``invalid_signature``.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> signature = sign_signature_base('"@method": POST', key, "ed25519")
+    >>> verify_signature_base('"@method": POST', signature, key.public_key(), "ed25519")
+    >>> verify_signature_base('"@method": GET', signature, key.public_key(), "ed25519")
+    Traceback (most recent call last):
+    ...
+    protocol.errors.SignatureError: invalid_signature: the signature does not verify
     """
     if alg is not None and alg not in _ALGORITHMS:
         raise SignatureError("unsupported_algorithm", f"algorithm {alg!r} is not supported")
@@ -397,6 +426,13 @@ def sign_rfc9421(
 
     Covers ``@method``, ``@target-uri`` and ``content-digest`` with content, with parameters
     ``created``, ``keyid`` and ``alg``, under the label ``sig1``.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> added = sign_rfc9421("POST", "https://lvkk.example/inbox", b"{}", key,
+    ...                      "https://kennis.example/a#k", now=1_714_564_800.0)
+    >>> sorted(added)
+    ['Content-Digest', 'Signature', 'Signature-Input']
     """
     signer = private_key(key)
     url_parts(url)  # refuses a URL that is not absolute
@@ -439,6 +475,13 @@ def select_signature(view: HeaderView) -> SelectedSignature:
     Raises ``missing_signature`` without ``Signature-Input`` or ``Signature``, and
     ``bad_signature_header`` when either is malformed, the first member has no signature or
     no ``keyid``.
+
+    >>> from protocol.httpsig import HeaderView
+    >>> selected = select_signature(HeaderView({
+    ...     "Signature-Input": 'sig1=("@method");created=1714564800;keyid="k"',
+    ...     "Signature": "sig1=:c2ln:"}))
+    >>> selected.keyid, selected.signature
+    ('k', b'sig')
     """
     sig_input = selected_input(view)
     value = view.get_field("signature")
@@ -469,6 +512,14 @@ def verify_rfc9421(
     ``content-digest`` (matching the body) for a request with content; ``keyid``; ``created``
     inside the window and, when given, ``expires`` not passed. ``parsed`` is the request's
     already selected signature (:func:`select_signature`), if the caller has it.
+
+    >>> from protocol.keys import generate_ed25519
+    >>> key = generate_ed25519()
+    >>> from protocol.httpsig import HeaderView
+    >>> url, now = "https://lvkk.example/inbox", 1_714_564_800.0
+    >>> added = sign_rfc9421("POST", url, b"{}", key, "https://kennis.example/a#k", now=now)
+    >>> verify_rfc9421("POST", url, HeaderView(added), b"{}", key.public_key(), now=now)
+    'https://kennis.example/a#k'
     """
     sig_input, signature, keyid = parsed or select_signature(view)
     _, covered, params_text, created, expires, _, alg, with_params = sig_input
