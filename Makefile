@@ -21,14 +21,19 @@ install: $(STAMP)
 demo: install
 	$(BIN)/python -m node.demo --dir $(DEMO_DIR)
 
+# mypy checks protocol/, node/ and bench/ strictly ([tool.mypy] in pyproject.toml).
 # pytest runs from a fresh temporary directory: libraries that write into the working directory
 # (bovine's JSON-LD cache) must not leave files in the checkout (tests/conftest.py checks it).
+# It measures line coverage; tests/coverage_floors.py then holds protocol/ and node/ to their
+# floors ([tool.coverage.report] and [tool.kennisknoop.coverage-floors] in pyproject.toml).
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	work="$$(mktemp -d)" && cd "$$work" && status=0 && \
-		"$(CURDIR)/$(BIN)/python" -m pytest -c "$(CURDIR)/pyproject.toml" \
-		--rootdir "$(CURDIR)" "$(CURDIR)/tests" || status=$$?; \
+	work="$$(mktemp -d)" && cd "$$work" && export COVERAGE_FILE="$$work/.coverage" && status=0 && \
+		"$(CURDIR)/$(BIN)/python" -m pytest -c "$(CURDIR)/pyproject.toml" --rootdir "$(CURDIR)" \
+		--cov --cov-config="$(CURDIR)/pyproject.toml" --cov-report= "$(CURDIR)/tests" && \
+		"$(CURDIR)/$(BIN)/python" "$(CURDIR)/tests/coverage_floors.py" "$$COVERAGE_FILE" \
+		|| status=$$?; \
 		rm -rf "$$work"; exit $$status
 
 lint: install
