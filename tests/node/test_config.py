@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from mypy import api
 
 from node.config import (
     CONFIG_FILE,
@@ -177,3 +178,27 @@ def test_every_section_field_is_in_the_table() -> None:
     keys = {s.key for s in SETTINGS if s.section == "federation"}
     assert keys == {f.name for f in dataclasses.fields(FederationSettings)}
     assert SETTINGS[0].env == "KENNISKNOOP_NODE_URL"
+
+
+MISTYPED = """
+from node.config import Settings
+
+
+def lease(settings: Settings) -> int:
+    return settings.federation.lease_secnods
+
+
+def closed(settings: Settings) -> bool:
+    return settings.federation.mode == "closed"
+"""
+
+
+def test_a_mistyped_setting_is_a_type_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reason for the typed tree: mypy (in make test) rejects a wrong name or value."""
+    monkeypatch.setenv("MYPYPATH", str(Path(__file__).resolve().parents[2]))
+    (tmp_path / "snippet.py").write_text(MISTYPED, encoding="utf-8")
+    out, _, status = api.run(["--strict", "--follow-imports=silent", "--no-error-summary",
+                              "--cache-dir", str(tmp_path / "cache"), str(tmp_path / "snippet.py")])
+    assert status == 1
+    assert '"FederationSettings" has no attribute "lease_secnods"' in out
+    assert "Non-overlapping equality check" in out and "Literal['closed']" in out
