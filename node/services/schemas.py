@@ -16,6 +16,7 @@ from pydantic.json_schema import models_json_schema
 
 from node.services.inputs import (
     ITEM_ADAPTER,
+    AcceptInput,
     FollowInput,
     InitiativeInput,
     InitiativePatch,
@@ -23,8 +24,9 @@ from node.services.inputs import (
 )
 
 REF_TEMPLATE = "#/components/schemas/{model}"
+# AcceptInput is no request body: the accept rows of import files (docs/cli.md).
 INPUT_MODELS: tuple[type[BaseModel], ...] = (InitiativeInput, InitiativePatch, ItemPatch,
-                                             FollowInput)
+                                             FollowInput, AcceptInput)
 _ITEM_EXAMPLE = {"kind": "story", "title": "Een molen vol energie",
                  "content": "Hoe **Reduzum** zijn molen terugkocht.",
                  "themes": ["energy-generation"], "initiative": "dorpsmolen-reduzum"}

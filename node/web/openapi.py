@@ -166,8 +166,11 @@ _ERRORS = {
     "UnsupportedMediaType": ("415", "The body is not application/json or +json "
                                     "(unsupported_media_type)."),
     "Unprocessable": ("422", "A field or parameter is missing, unknown, of the wrong type or "
-                             "value (missing_field, unknown_field, bad_type, bad_value, "
-                             "unknown_theme, bad_coordinates, html_not_allowed, too_long, …)."),
+                             "value (missing_field, unknown_field, immutable_field, "
+                             "field_not_for_kind, bad_type, bad_value, bad_date, unknown_theme, "
+                             "bad_coordinates, html_not_allowed, too_long, …). The body names "
+                             "the first problem found, an unknown or immutable field first; "
+                             "`field` is dotted for nested values."),
 }
 
 
