@@ -30,7 +30,7 @@ from node.config import CONFIG_FILE, ROLES, ConfigError, Settings, build_setting
 from node.config import render_toml as _render_toml
 from node.remote import RemoteError, RemotePolicy, build_http_client
 from node.services import follow as follow_service
-from node.services import transfer, users
+from node.services import policy, transfer, users
 from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
 from node.services.errors import ServiceError
@@ -335,6 +335,28 @@ def _cmd_unfollow(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_block(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    host, added, purged = _run(settings, lambda ctx: policy.block(
+        ctx, args.host, reason=args.reason, purge=args.purge))
+    print(f"{host} blocked" if added else f"{host} was blocked already")
+    if args.purge:
+        print(f"deleted {purged} items of {host} and what else was stored from it")
+    return 0
+
+
+def _cmd_unblock(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    host, removed = _run(settings, lambda ctx: policy.unblock(ctx, args.host))
+    if not removed:
+        print(f"{host} was not blocked with `{PROG} block`")
+        return 0
+    configured = "" if policy.configured_allows(settings, host) else \
+        " (federation.block or allow in the configuration still refuses it)"
+    print(f"{host} unblocked{configured}")
+    return 0
+
+
 # --- parser ---------------------------------------------------------------------------------------
 
 
@@ -407,6 +429,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="handle such as fryslan@kennis.doarpswurk.nl or an actor URL")
         p.add_argument("--as", dest="as_handle", metavar="HANDLE",
                        help="the local initiative that follows (default: the node actor)")
+    p = command("block", "stop federating with a host (and its subdomains) at once: nothing "
+                "more is fetched from or sent to it, and what is stored from it is hidden",
+                _cmd_block)
+    p.add_argument("host", metavar="HOST", help="host name such as evil.example")
+    p.add_argument("--purge", action="store_true",
+                   help="also delete everything stored from that host")
+    p.add_argument("--reason", help="a note for the other admins")
+    p = command("unblock", "lift a block made with `block`: what is stored shows again",
+                _cmd_unblock)
+    p.add_argument("host", metavar="HOST")
     return parser
 
 

@@ -38,7 +38,9 @@ from protocol.origin import authority_of
 CONFIG_FILE = "kennisknoop.toml"
 
 Role = Literal["provincial", "aggregator"]
-FederationMode = Literal["open", "allowlist", "blocklist"]
+FederationMode = Literal["open", "allowlist"]
+# Old names still accepted in a configuration file: ``blocklist`` always meant ``open``.
+DEPRECATED_MODES = {"blocklist": "open"}
 FollowApproval = Literal["auto", "manual"]
 ROLES: tuple[str, ...] = get_args(Role)
 
@@ -128,11 +130,13 @@ class LimitsSettings:
 class FederationSettings:
     """``[federation]``: with whom the node federates, and how hard it tries."""
 
-    mode: FederationMode = setting("open", "open: federate with anyone not blocked; allowlist: "
-                                   "only with the hosts in `allow`; blocklist: anyone but the "
-                                   "hosts in `block`.")
-    allow: tuple[str, ...] = setting((), "Hosts federated with in allowlist mode.")
-    block: tuple[str, ...] = setting((), "Hosts refused in open and blocklist mode.")
+    mode: FederationMode = setting("open", "open: federate with every host not blocked; "
+                                   "allowlist: only with the hosts in `allow` (`blocklist` is "
+                                   "read as `open`).")
+    allow: tuple[str, ...] = setting((), "Hosts (and their subdomains) federated with in "
+                                     "allowlist mode.")
+    block: tuple[str, ...] = setting((), "Hosts (and their subdomains) refused in every mode, "
+                                     "besides those blocked with `kennisknoop block`.")
     follow_approval: FollowApproval = setting("auto", "auto: accept follow requests at once; "
                                               "manual: an admin approves them.")
     retry_initial_seconds: int = setting(30, "First retry delay of a failed delivery.")
@@ -298,6 +302,8 @@ def build_settings(directory: Path, overrides: Mapping[tuple[str, str], Any] | N
         if (s.section, s.key) in overrides:
             value = _coerce(s, overrides[(s.section, s.key)], "option")
         values[s.section][s.key] = value
+    mode = values["federation"]["mode"]
+    values["federation"]["mode"] = DEPRECATED_MODES.get(mode, mode)
     values["node"]["url"] = values["node"]["url"].rstrip("/")
     _validate_node(values["node"])
     for s in SETTINGS:

@@ -2,11 +2,14 @@
 
 Guards (DESIGN.md, "Remote fetches"; Mastodon's rules as reference):
 - only https, or http when ``allow_private_network`` is set (local demos and tests); no userinfo;
+- the federation policy (``federation.mode``/``allow``/``block`` and run-time blocks, given as
+  ``host_allowed``): a request to a refused host is never made (``host_not_allowed``). Scheme and
+  policy are checked before any DNS lookup, on every hop of a redirect chain;
 - hosts that resolve to loopback, private, link-local, CGNAT, unique-local, unspecified, multicast,
   reserved or IPv4-mapped addresses are refused before connecting, unless ``allow_private_network``.
-  ``RemoteClient.check_url`` refuses early; ``GuardedBackend`` (installed by ``build_http_client``)
-  resolves once at connect time, checks, and connects to the checked address itself, so a second
-  DNS answer cannot differ from the checked one (DNS rebinding); TLS still verifies the name;
+  ``GuardedBackend`` (installed by ``build_http_client``) resolves once, at connect time, checks
+  every address, and connects to a checked address itself: one DNS lookup per connection, so a
+  second answer cannot differ from the checked one (DNS rebinding); TLS still verifies the name;
 - redirects are followed by hand, at most 2, each target checked again;
 - a deadline per request (``timeout``, covering DNS, connect and the whole body, so a peer that
   drips bytes cannot hold us) inside an overall deadline; a byte cap counted while streaming
@@ -39,7 +42,7 @@ from protocol.errors import DocumentError
 from protocol.httpsig import sign_request
 from protocol.httpsig._headers import PrivateKeyLike
 from protocol.jsonlimits import JsonLimits, load_json
-from protocol.origin import normalise_host, origin_of
+from protocol.origin import authority_of, origin_of
 from protocol.vocab import ACTIVITY_JSON, is_activitypub_media_type
 
 log = logging.getLogger("kennisknoop.remote")
@@ -49,6 +52,8 @@ USER_AGENT = "Kennisknoop/0.1 (+https://kennisknoop.nl)"
 
 # A resolver maps a host name to its addresses (tests inject one; the default asks the system).
 Resolver = Callable[[str], "Sequence[str] | Awaitable[Sequence[str]]"]
+# The federation policy for a normalised ``host[:port]`` (``protocol.origin.authority_of``).
+HostCheck = Callable[[str], Awaitable[bool]]
 
 
 class RemoteError(Exception):
@@ -254,22 +259,28 @@ class RemoteClient:
 
     def __init__(self, http: httpx.AsyncClient, policy: RemotePolicy,
                  clock: Callable[[], datetime] | None = None, *,
-                 resolver: Resolver | None = None) -> None:
+                 host_allowed: HostCheck | None = None) -> None:
+        # The address guard lives in the transport (one DNS lookup, at connect time): a client
+        # without it may only be used where private addresses are allowed anyway (tests, demos).
+        if not policy.allow_private_network and not isinstance(http._transport, GuardedTransport):
+            raise ValueError("RemoteClient needs a client from build_http_client")
         self.http = http
         self.policy = policy
         self.clock = clock
-        self.resolver: Resolver = resolver or system_resolve
+        self.host_allowed = host_allowed
 
     async def check_url(self, url: str) -> None:
-        """Refuse a URL by scheme, credentials or the addresses its host resolves to."""
+        """Refuse a URL by scheme, credentials or the federation policy, before any DNS lookup.
+
+        The addresses are checked by the transport when it resolves the name to connect.
+        """
         _check_scheme(url, allow_private=self.policy.allow_private_network)
-        if self.policy.allow_private_network:
-            return  # test and demo hosts (``drenthe.test``) need not resolve at all
-        try:  # the name httpx will connect to (IDNA 2008), not the resolver's IDNA 2003 form
-            host = normalise_host(urlsplit(url).hostname or "")
+        try:  # the name httpx will connect to (IDNA 2008), as the policy compares hosts
+            host = authority_of(url)
         except DocumentError as exc:
             raise RemoteError("bad_url", exc.detail) from exc
-        await _addresses(host, self.resolver, allow_private=False)
+        if self.host_allowed is not None and not await self.host_allowed(host):
+            raise RemoteError("host_not_allowed", f"{host[:200]} is not federated with")
 
     async def _read_capped(self, response: httpx.Response, *, decode: bool) -> bytes:
         cap = self.policy.max_bytes

@@ -9,7 +9,9 @@ was fetched from (sync). Rules here (FEP-fe34, DESIGN.md "Federation semantics")
   fetched from its origin;
 - an embedded object whose proof does not verify counts as one without a proof: its origin's
   copy decides (Fedify drops the @context of an object it embeds, breaking a genuine proof);
-- a newer version wins; a tombstone stays dead; applying is idempotent.
+- a newer version wins; a tombstone stays dead; applying is idempotent;
+- the federation policy holds whatever path content came by (``policy.check_content``): an
+  activity, object or author on a refused host is neither fetched nor stored.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError
-from node.services import remote_objects
+from node.services import policy, remote_objects
 from node.services.context import NodeContext
 from node.services.documents import follow_reference
+from node.services.errors import RejectedError
 from node.services.outbox import announce_by_themes, publish_activity
 from node.services.resolve import ed25519_key, fetch_actor, node_actor, resolve_key, signer_of
 from node.store import actors as actor_store
@@ -42,14 +45,6 @@ from protocol.proofs import proof_verification_method, verify_proof
 log = logging.getLogger("kennisknoop.apply")
 
 
-class RejectedError(Exception):
-    """The activity is well-formed but not acceptable (origin, authorship, proof)."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        self.reason = reason
-        super().__init__(f"{reason}: {detail}")
-
-
 @dataclass(frozen=True)
 class Applied:
     changed: bool
@@ -61,7 +56,14 @@ async def apply(ctx: NodeContext, activity: Activity, *, sender: str) -> Applied
     handler = _HANDLERS.get(activity.type)
     if handler is None:
         return Applied(False, f"ignored {activity.type}")
-    return await handler(ctx, activity, sender)
+    # Queued before a block, or relayed: the sender is checked again when it is applied.
+    await policy.check_content(ctx, sender, activity.id)
+    try:
+        return await handler(ctx, activity, sender)
+    except RemoteError as exc:
+        if exc.reason == "host_not_allowed":  # a final answer, not a failure to retry
+            raise RejectedError(exc.reason, exc.detail) from exc
+        raise
 
 
 # --- objects ---------------------------------------------------------------------------------
@@ -132,10 +134,12 @@ def _check_stored_author(existing: StoredObject | None, author: str | None) -> N
 
 async def _store_object(ctx: NodeContext, obj: ASObject, *, via: str) -> Applied:
     """Store a (verified) remote object, fill feeds, and re-announce answers to our questions."""
+    await policy.check_content(ctx, obj.id, obj.attributed_to, via)
     async with ctx.db.transaction() as session:
         existing = await object_store.get(session, obj.id)
         _check_stored_author(existing, obj.attributed_to)
-        stored = await remote_objects.upsert(ctx, session, obj)
+        stored = await remote_objects.upsert(ctx, session, obj,
+                                             hosts=await policy.rule(ctx, session))
         if stored is None and existing is None:
             return Applied(False, "not stored")
         # A copy we already hold still reaches the feeds of whoever follows ``via``: a new
@@ -248,6 +252,7 @@ async def handle_announce(ctx: NodeContext, activity: Activity, sender: str) -> 
     if isinstance(inner, Activity):
         if inner.type not in ("Create", "Update", "Delete"):
             return Applied(False, f"announced {inner.type} ignored")
+        await policy.check_content(ctx, inner.id, inner.actor, inner.object_id)
         if not same_origin(inner.id, inner.actor):
             raise RejectedError("origin_mismatch", "announced activity off its actor's origin")
         if await _verified_by_proof(ctx, inner.raw, inner.actor):
@@ -259,11 +264,13 @@ async def handle_announce(ctx: NodeContext, activity: Activity, sender: str) -> 
             inner = inner.id
     if isinstance(inner, ASObject):
         author = inner.attributed_to
+        await policy.check_content(ctx, inner.id, author)  # before its key is fetched
         if author and same_origin(inner.id, author) and "proof" in inner.raw and \
                 await _verified_by_proof(ctx, inner.raw, author):
             return await _store_object(ctx, inner, via=sender)
         inner = inner.id
     if isinstance(inner, str):
+        await policy.check_content(ctx, inner)  # never fetched from a refused host
         fetched = await fetch_object(ctx, inner)
         if fetched is None or isinstance(fetched, Tombstone):
             return Applied(False, "announced object is gone")

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.services import policy
 from node.services.context import NodeContext
 from node.services.documents import sign, tombstone_document
 from node.services.errors import GoneError, NotFoundError
@@ -29,6 +30,7 @@ from node.store import follows as follow_store
 from node.store import objects as object_store
 from node.store.activities import StoredActivity
 from node.store.actors import StoredActor
+from node.store.blocks import HostRule
 from node.store.objects import ItemFilter, StoredObject
 from protocol.context import AS_CONTEXT
 
@@ -157,11 +159,12 @@ def page_url(collection_iri: str, page: PageRequest) -> str:
 
 
 async def _rows(session: AsyncSession, actor: StoredActor, name: CollectionName, *, limit: int,
-                max_id: int | None = None, min_id: int | None = None) -> list[tuple[int, Any]]:
-    """``(cursor id, entry)`` pairs, newest first."""
+                hosts: HostRule, max_id: int | None = None, min_id: int | None = None
+                ) -> list[tuple[int, Any]]:
+    """``(cursor id, entry)`` pairs, newest first (relays of refused hosts' objects left out)."""
     if name == "outbox":
         activities = await activity_store.page_by_actor(session, actor.ap_id, limit=limit,
-                                                        max_id=max_id, min_id=min_id)
+                                                        max_id=max_id, min_id=min_id, hosts=hosts)
         return [(a.id, a.document) for a in activities]
     if name == "followers":
         rows = await follow_store.page(session, followee=actor.ap_id, limit=limit,
@@ -172,9 +175,10 @@ async def _rows(session: AsyncSession, actor: StoredActor, name: CollectionName,
     return [(f.id, f.followee) for f in rows]
 
 
-async def _total(session: AsyncSession, actor: StoredActor, name: CollectionName) -> int:
+async def _total(session: AsyncSession, actor: StoredActor, name: CollectionName,
+                 hosts: HostRule) -> int:
     if name == "outbox":
-        return await activity_store.count_by_actor(session, actor.ap_id)
+        return await activity_store.count_by_actor(session, actor.ap_id, hosts=hosts)
     if name == "followers":
         return await follow_store.count(session, followee=actor.ap_id)
     return await follow_store.count(session, follower=actor.ap_id)
@@ -188,23 +192,25 @@ def _iri(actor: StoredActor, name: CollectionName) -> str:
 
 
 async def _page(session: AsyncSession, actor: StoredActor, name: CollectionName,
-                page: PageRequest, size: int) -> tuple[list[tuple[int, Any]], bool, bool]:
+                page: PageRequest, size: int, hosts: HostRule
+                ) -> tuple[list[tuple[int, Any]], bool, bool]:
     """The rows of one page, and whether older / newer rows exist beyond it."""
     # One row more than the page tells whether there is more in the direction read; a one-row
     # probe tells it for the other direction.
     rows = await _rows(session, actor, name, limit=size + 1, max_id=page.max_id,
-                       min_id=page.min_id)
+                       min_id=page.min_id, hosts=hosts)
     extra = len(rows) > size
     if page.min_id is not None:
         rows = rows[1:] if extra else rows  # the extra row is the newest one
         has_newer = extra
         has_older = bool(rows) and bool(await _rows(session, actor, name, limit=1,
-                                                    max_id=rows[-1][0]))
+                                                    max_id=rows[-1][0], hosts=hosts))
     else:
         rows = rows[:size]
         has_older = extra
         has_newer = (page.max_id is not None and bool(rows)
-                     and bool(await _rows(session, actor, name, limit=1, min_id=rows[0][0])))
+                     and bool(await _rows(session, actor, name, limit=1, min_id=rows[0][0],
+                                          hosts=hosts)))
     return rows, has_older, has_newer
 
 
@@ -216,7 +222,8 @@ async def read_collection(ctx: NodeContext, handle: str, name: CollectionName,
         if actor.deleted:
             raise GoneError("gone", f"{handle!r} was deleted")
         iri = _iri(actor, name)
-        total = await _total(session, actor, name)
+        hosts = await policy.rule(ctx, session)
+        total = await _total(session, actor, name, hosts)
         if page is None:
             document = {
                 "@context": AS_CONTEXT, "id": iri, "type": "OrderedCollection",
@@ -225,7 +232,7 @@ async def read_collection(ctx: NodeContext, handle: str, name: CollectionName,
             }
             return CollectionView(actor, name, total, document, [])
         rows, has_older, has_newer = await _page(session, actor, name, page,
-                                                 ctx.settings.limits.page_size)
+                                                 ctx.settings.limits.page_size, hosts)
     entries = [entry for _, entry in rows]
     next_url = page_url(iri, PageRequest(max_id=rows[-1][0])) if has_older else None
     prev_url = page_url(iri, PageRequest(min_id=rows[0][0])) if has_newer else None
@@ -270,7 +277,8 @@ async def home_view(ctx: NodeContext) -> ActorView:
         node = await actor_store.get_node(session)
         if node is None:
             raise NotFoundError("not_found", "this node has no node actor yet")
-        items = await object_store.list_page(session, ItemFilter(), limit=HOME_ITEMS)
+        items = await object_store.list_page(
+            session, ItemFilter(hosts=await policy.rule(ctx, session)), limit=HOME_ITEMS)
         initiatives = await actor_store.list_local(session, kind="initiative",
                                                    limit=MAX_INITIATIVES)
         authors = await _authors(session, (i.attributed_to for i in items))
@@ -311,7 +319,8 @@ async def item_view(ctx: NodeContext, local_id: str) -> ItemView:
         question = None
         if item.kind == "question":
             newest_first = await object_store.list_page(
-                session, ItemFilter(in_reply_to=item.ap_id), limit=MAX_ANSWERS)
+                session, ItemFilter(in_reply_to=item.ap_id,
+                                    hosts=await policy.rule(ctx, session)), limit=MAX_ANSWERS)
             answers = list(reversed(newest_first))
         elif item.in_reply_to:
             question = await object_store.get(session, item.in_reply_to)

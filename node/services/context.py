@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from node.config import Settings
 from node.remote import RemoteClient, RemotePolicy
+from node.services import policy
 from node.services.urls import Urls
 from node.store.db import Database
 from protocol.keys import generate_ed25519, generate_rsa
@@ -52,8 +53,13 @@ class NodeContext:
                 raise RuntimeError("this node has no outbound HTTP client")
             self._remote = RemoteClient(self.http, RemotePolicy(
                 allow_private_network=self.settings.node.allow_private_network,
-                max_bytes=self.settings.limits.max_body_bytes), clock=self.clock)
+                max_bytes=self.settings.limits.max_body_bytes), clock=self.clock,
+                host_allowed=self.host_allowed)
         return self._remote
+
+    async def host_allowed(self, host: str) -> bool:
+        """The federation policy (``node.services.policy``) the outbound client enforces."""
+        return await policy.host_allowed(self, host)
 
     def now(self) -> datetime:
         """The current time, to the second (documents carry second precision)."""

@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError
+from node.services import policy
 from node.services.context import NodeContext
 from node.services.resolve import signer_of
 from node.store import activities as activity_store
@@ -63,7 +64,9 @@ async def fan_out(ctx: NodeContext, session: AsyncSession, *, actor: StoredActor
                   followers: bool = True) -> int:
     """Queue deliveries of an activity to ``actor``'s followers and ``extra`` recipients."""
     now = ctx.now()
-    audience = await follow_store.follower_actors(session, actor.ap_id) if followers else []
+    hosts = await policy.rule(ctx, session)  # a blocked host gets nothing more from us
+    audience = (await follow_store.follower_actors(session, actor.ap_id, hosts=hosts)
+                if followers else [])
     inboxes: list[tuple[str, str]] = []
     local_owners: list[str] = []
     for recipient in [*audience, *extra]:
@@ -71,7 +74,7 @@ async def fan_out(ctx: NodeContext, session: AsyncSession, *, actor: StoredActor
             local_owners.append(recipient.ap_id)
             continue
         inbox = inbox_of(recipient)
-        if inbox:
+        if inbox and hosts.allows(authority_of(inbox)):
             inboxes.append((inbox, authority_of(inbox)))
     if object_id and local_owners:
         await feed_store.add(session, owners=[o for o in local_owners if o != actor.ap_id],
@@ -115,7 +118,7 @@ def classify_failure(ctx: NodeContext, delivery: Delivery, exc: RemoteError) -> 
         return Retry(max(exc.retry_after, 1.0), exc.reason, status)
     if status is not None and 400 <= status < 500 and status not in (401, 408, 429):
         return GiveUp(f"http_{status}", status)
-    if exc.reason in ("private_address", "insecure_url", "bad_url"):
+    if exc.reason in ("private_address", "insecure_url", "bad_url", "host_not_allowed"):
         return GiveUp(exc.reason, status)
     return Retry(backoff_seconds(ctx, delivery.attempts + 1), exc.reason, status)
 

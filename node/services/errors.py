@@ -81,3 +81,12 @@ class ConflictError(ServiceError):
 class GoneError(ServiceError):
     status = 410
     default_reason = "gone"
+
+
+class RejectedError(Exception):
+    """A received activity or object is well-formed but not acceptable (origin, authorship,
+    proof, federation policy); the worker marks it failed and never retries it."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        super().__init__(f"{reason}: {detail}")

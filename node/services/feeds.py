@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from node.services import policy
 from node.services.actors import resolve_local
 from node.services.context import NodeContext
 from node.services.permissions import Caller, require_admin
@@ -29,7 +30,8 @@ async def feed_page(ctx: NodeContext, handle: str, *, limit: int, max_id: int | 
     """What the actors ``handle`` follows have published, newest first."""
     async with ctx.db.sessions() as session:
         actor = await resolve_local(session, ctx, handle)
-        rows = await feed_store.page(session, actor.ap_id, limit=limit + 1, max_id=max_id)
+        rows = await feed_store.page(session, actor.ap_id, limit=limit + 1, max_id=max_id,
+                                     hosts=await policy.rule(ctx, session))
     more = len(rows) > limit
     rows = rows[:limit]
     return FeedPage([item for _, item in rows], rows[-1][0] if more and rows else None)

@@ -14,9 +14,9 @@ from node.remote import RemoteError
 from node.services.actors import resolve_local
 from node.services.context import NodeContext
 from node.services.documents import follow_reference
-from node.services.errors import NotFoundError, ValidationError
-from node.services.inbox import check_host
+from node.services.errors import NotFoundError, PermissionDeniedError, ValidationError
 from node.services.outbox import publish_activity
+from node.services.policy import check_host
 from node.services.resolve import fetch_actor
 from node.services.urls import new_local_id
 from node.store import activities as activity_store
@@ -51,6 +51,8 @@ async def resolve_target(ctx: NodeContext, target: str) -> str:
         try:
             jrd = parse_jrd(await ctx.remote.get_json(url, activitypub=False))
         except RemoteError as exc:
+            if exc.reason == "host_not_allowed":
+                raise PermissionDeniedError(exc.reason, exc.detail) from exc
             last = exc
             continue
         except DocumentError as exc:
@@ -75,7 +77,7 @@ async def follow(ctx: NodeContext, target: str, *, as_handle: str | None = None
         raise ValidationError("bad_value", "an actor cannot follow itself", field="target")
     if ctx.urls.is_local(target_iri):
         return await _follow_local(ctx, local.ap_id, target_iri)
-    check_host(ctx, target_iri)
+    await check_host(ctx, target_iri)
     remote_actor = await fetch_actor(ctx, target_iri, refresh=True)
     now = ctx.now()
     async with ctx.db.transaction() as session:

@@ -19,13 +19,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.services.context import NodeContext
 from node.services.errors import NotFoundError, PermissionDeniedError, ValidationError
+from node.services.policy import check_host
 from node.services.resolve import KeyLookup, lookup_key, remember
 from node.store import actors as actor_store
 from node.store import deliveries as delivery_store
@@ -39,38 +39,6 @@ from protocol.parse import Activity, Actor, ASObject, Envelope, parse_activity, 
 from protocol.vocab import RawObject
 
 log = logging.getLogger("kennisknoop.inbox")
-
-
-@lru_cache(maxsize=16)
-def _normalised(hosts: tuple[str, ...]) -> frozenset[str]:
-    """Configured hosts in the one form IRIs are compared in (``protocol.origin``): an admin who
-    blocks ``Bücher.test.`` blocks ``https://xn--bcher-kva.test`` too."""
-    found = set()
-    for host in hosts:
-        try:
-            found.add(authority_of(f"https://{host.strip()}/"))
-        except (DocumentError, ValueError):
-            found.add(host.strip().lower())
-    return frozenset(found)
-
-
-def host_allowed(ctx: NodeContext, host: str) -> bool:
-    """The federation policy (open / allowlist / blocklist) for a normalised host."""
-    mode = ctx.settings.federation.mode
-    allow = _normalised(ctx.settings.federation.allow)
-    block = _normalised(ctx.settings.federation.block)
-    if host in block:
-        return False
-    if mode == "allowlist":
-        return host in allow
-    return True
-
-
-def check_host(ctx: NodeContext, iri: str) -> str:
-    host = authority_of(iri)
-    if not host_allowed(ctx, host):
-        raise PermissionDeniedError("host_not_allowed", f"{host} is not federated with")
-    return host
 
 
 def read_signature(headers: Mapping[str, str]) -> SignedRequest | SignatureError:
@@ -109,7 +77,7 @@ async def verify_signed(ctx: NodeContext, *, method: str, url: str, signed: Sign
     key_id = signed.key_id
     _check_addressed_to_us(url, signed)
     try:
-        check_host(ctx, key_id)
+        await check_host(ctx, key_id)
     except DocumentError as exc:
         raise SignatureError("bad_signature_header",
                              f"keyId {key_id[:200]!r} is not an http(s) IRI") from exc
@@ -195,7 +163,7 @@ async def receive(ctx: NodeContext, *, url: str, signature: SignedRequest | Sign
     if not same_origin(envelope.id, envelope.actor):
         raise PermissionDeniedError("origin_mismatch",
                                     "the activity id is not on the actor's origin")
-    host = check_host(ctx, envelope.actor)
+    host = await check_host(ctx, envelope.actor)
     if activity is not None:
         check_ownership(activity)
     now = ctx.now()

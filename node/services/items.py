@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.services import provinces
+from node.services import policy, provinces
 from node.services.actors import resolve_local
 from node.services.content import render_markdown, search_text, search_words
 from node.services.context import NodeContext
@@ -142,7 +142,10 @@ async def resolve_item(session: AsyncSession, ctx: NodeContext, ref: str) -> Sto
 async def get_item(ctx: NodeContext, ref: str) -> StoredObject:
     """An item, local or received; a deleted one is returned as is (callers answer 410)."""
     async with ctx.db.sessions() as session:
-        return await resolve_item(session, ctx, ref)
+        item = await resolve_item(session, ctx, ref)
+        if not item.is_local and not (await policy.rule(ctx, session)).allows(item.host):
+            raise NotFoundError("not_found", f"no item {ref!r}")  # a blocked host's: hidden
+    return item
 
 
 async def editable_item(session: AsyncSession, ctx: NodeContext, ref: str, caller: Caller
@@ -304,6 +307,7 @@ async def list_items(ctx: NodeContext, query: ItemQuery) -> ItemPage:
             origin=_origin_filter(query.origin),
             attributed_to=attributed_to,
             words=tuple(search_words(query.q)) if query.q else (),
+            hosts=await policy.rule(ctx, session),
         )
         before = decode_cursor(query.cursor) if query.cursor else None
         rows = await object_store.list_page(session, f, limit=query.limit + 1, before=before)

@@ -1,7 +1,8 @@
 """Storing objects received from other servers: map AS2 to our columns, keep the newest version.
 
 An older or equal version never overwrites a newer one (``version``, else ``updated``); a
-tombstoned id stays dead. Remote HTML passes through the one sanitiser before storage.
+tombstoned id stays dead. Remote HTML passes through the one sanitiser before storage, and
+attachment URLs on hosts the federation policy refuses are dropped (never fetched, never shown).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.services import provinces
 from node.services.content import plain_text_from_html, sanitise_html, search_text
 from node.services.context import NodeContext
+from node.services.policy import allowed_urls
 from node.store import actors as actor_store
 from node.store import objects as object_store
+from node.store.blocks import HostRule
 from node.store.objects import StoredObject
 from protocol import themes as vocab_themes
 from protocol.origin import authority_of
@@ -37,7 +40,7 @@ def kind_of(obj: ASObject) -> str:
     return TYPE_KINDS.get(obj.type, "note")
 
 
-def _fields(obj: ASObject, kind: str) -> dict[str, Any]:
+def _fields(obj: ASObject, kind: str, hosts: HostRule | None) -> dict[str, Any]:
     raw = obj.raw
     fields: dict[str, Any] = {}
     if obj.location is not None:
@@ -57,8 +60,10 @@ def _fields(obj: ASObject, kind: str) -> dict[str, Any]:
         fields["start_time"] = obj.start_time.isoformat()
     if obj.end_time:
         fields["end_time"] = obj.end_time.isoformat()
+    urls = [a.url for a in obj.attachments if a.url]
+    kept = set(allowed_urls(hosts, urls) if hosts is not None else urls)
     attachments = [{"url": a.url, "name": a.name, "media_type": a.media_type}
-                   for a in obj.attachments if a.url]
+                   for a in obj.attachments if a.url in kept]
     if attachments:
         fields["attachments"] = [{k: v for k, v in a.items() if v} for a in attachments[:20]]
     if obj.poll_options:
@@ -66,7 +71,7 @@ def _fields(obj: ASObject, kind: str) -> dict[str, Any]:
     return fields
 
 
-def _values(obj: ASObject) -> dict[str, Any]:
+def _values(obj: ASObject, hosts: HostRule | None = None) -> dict[str, Any]:
     kind = kind_of(obj)
     language, html = None, obj.content
     if obj.content_map:
@@ -75,7 +80,7 @@ def _values(obj: ASObject) -> dict[str, Any]:
     content_html = sanitise_html(html or "")
     source = obj.source.content if obj.source and obj.source.media_type in (
         "text/markdown", "text/plain") else None
-    fields = _fields(obj, kind)
+    fields = _fields(obj, kind, hosts)
     place = fields.get("place", {})
     raw_themes = [*(obj.raw.get("tag") or []), *(obj.raw.get("themes") or [])] if isinstance(
         obj.raw.get("tag") or [], list) and isinstance(obj.raw.get("themes") or [], list) else []
@@ -108,14 +113,16 @@ def _str(value: Any) -> str | None:
     return value[:8] if isinstance(value, str) else None
 
 
-async def upsert(ctx: NodeContext, session: AsyncSession, obj: ASObject) -> StoredObject | None:
+async def upsert(ctx: NodeContext, session: AsyncSession, obj: ASObject, *,
+                 hosts: HostRule | None = None) -> StoredObject | None:
     """Store or update a remote object; None when nothing changed (older, equal or dead).
 
     Whether it is newer is decided by the database in the same statement that writes it
     (``object_store.upsert_remote``), so concurrent appliers cannot undo a newer version.
+    ``hosts`` (the federation policy) drops attachment URLs on refused hosts.
     """
     now = ctx.now()
-    values = _values(obj)
+    values = _values(obj, hosts)
     if values["province_code"] is None and obj.attributed_to:
         author = await actor_store.get(session, obj.attributed_to)
         values["province_code"] = provinces.of_document(author.document if author else None)

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store._rows import to_dataclass
+from node.store.blocks import HostRule, visible
 from node.store.schema import activities, objects
 
 
@@ -35,12 +36,21 @@ async def get(session: AsyncSession, ap_id: str) -> StoredActivity | None:
     return to_dataclass(StoredActivity, row) if row else None
 
 
+def _of_actor(actor: str, hosts: HostRule | None) -> list[Any]:
+    """An actor's activities; with ``hosts``, not those relaying an object of a refused host."""
+    conds: list[Any] = [activities.c.actor == actor]
+    if hosts is not None:
+        conds.append(~exists().where(objects.c.ap_id == activities.c.object_ap_id,
+                                     ~visible(objects.c.host, objects.c.is_local, hosts)))
+    return conds
+
+
 async def page_by_actor(session: AsyncSession, actor: str, *, limit: int,
-                        max_id: int | None = None, min_id: int | None = None
-                        ) -> list[StoredActivity]:
+                        max_id: int | None = None, min_id: int | None = None,
+                        hosts: HostRule | None = None) -> list[StoredActivity]:
     """Newest first; ``max_id`` pages back (older), ``min_id`` pages forward (newer)."""
     c = activities.c
-    query = select(activities).where(c.actor == actor)
+    query = select(activities).where(*_of_actor(actor, hosts))
     if max_id is not None:
         query = query.where(c.id < max_id)
     if min_id is not None:
@@ -62,8 +72,9 @@ async def item_ids_by_actor(session: AsyncSession, actor: str, *, limit: int) ->
     return list(dict.fromkeys((await session.execute(query)).scalars().all()))
 
 
-async def count_by_actor(session: AsyncSession, actor: str) -> int:
-    query = select(func.count()).select_from(activities).where(activities.c.actor == actor)
+async def count_by_actor(session: AsyncSession, actor: str, *, hosts: HostRule | None = None
+                         ) -> int:
+    query = select(func.count()).select_from(activities).where(*_of_actor(actor, hosts))
     return int((await session.execute(query)).scalar_one())
 
 

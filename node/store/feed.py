@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store._rows import to_dataclass
 from node.store._upsert import insert_ignore
+from node.store.blocks import HostRule, visible
 from node.store.objects import StoredObject
 from node.store.schema import feed, objects
 
@@ -20,12 +21,15 @@ async def add(session: AsyncSession, *, owners: list[str], object_ap_id: str, vi
     return await insert_ignore(session, feed, rows, ["owner", "object_ap_id"])
 
 
-async def page(session: AsyncSession, owner: str, *, limit: int, max_id: int | None = None
-               ) -> list[tuple[int, StoredObject]]:
-    """(feed entry id, object) pairs, newest entry first, tombstones left out."""
+async def page(session: AsyncSession, owner: str, *, limit: int, max_id: int | None = None,
+               hosts: HostRule | None = None) -> list[tuple[int, StoredObject]]:
+    """(feed entry id, object) pairs, newest entry first, tombstones and items of hosts
+    ``hosts`` refuses left out."""
     query = (select(feed.c.id.label("feed_id"), objects)
              .join(objects, objects.c.ap_id == feed.c.object_ap_id)
              .where(feed.c.owner == owner, objects.c.deleted_at.is_(None)))
+    if hosts is not None:
+        query = query.where(visible(objects.c.host, objects.c.is_local, hosts))
     if max_id is not None:
         query = query.where(feed.c.id < max_id)
     rows = (await session.execute(query.order_by(feed.c.id.desc()).limit(limit))).mappings()

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store._rows import to_dataclass
 from node.store.actors import StoredActor
+from node.store.blocks import HostRule, visible
 from node.store.schema import actors, follows
 
 
@@ -64,10 +65,14 @@ async def count(session: AsyncSession, *, follower: str | None = None,
     return int((await session.execute(query)).scalar_one())
 
 
-async def follower_actors(session: AsyncSession, followee: str) -> list[StoredActor]:
-    """Every live actor with an accepted follow of ``followee`` (local and remote)."""
+async def follower_actors(session: AsyncSession, followee: str, *, hosts: HostRule | None = None
+                          ) -> list[StoredActor]:
+    """Every live actor with an accepted follow of ``followee`` (local and remote; with
+    ``hosts``, only those on hosts it allows)."""
     query = (select(actors).join(follows, follows.c.follower == actors.c.ap_id)
              .where(follows.c.followee == followee, follows.c.state == "accepted",
                     actors.c.deleted_at.is_(None)))
+    if hosts is not None:
+        query = query.where(visible(actors.c.host, actors.c.is_local, hosts))
     rows = (await session.execute(query)).mappings().all()
     return [to_dataclass(StoredActor, r) for r in rows]

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store._rows import to_dataclass
 from node.store._upsert import dialect_insert, insert_ignore
+from node.store.blocks import HostRule, visible
 from node.store.schema import objects
 
 
@@ -59,6 +60,7 @@ class ItemFilter:
     in_reply_to: str | None = None
     words: tuple[str, ...] = ()  # pre-stemmed search words, all must match
     include_deleted: bool = False
+    hosts: HostRule | None = None  # the federation policy: received items of refused hosts hidden
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,8 @@ def _conditions(f: ItemFilter) -> list[Any]:
         conds.append(c.attributed_to == f.attributed_to)
     if f.in_reply_to:
         conds.append(c.in_reply_to == f.in_reply_to)
+    if f.hosts is not None:
+        conds.append(visible(c.host, c.is_local, f.hosts))
     if f.themes_any:
         # themes is a JSON list; a LIKE on its text form with the quoted id is exact and portable.
         conds.append(or_(*[cast(c.themes, Text).like(f'%"{t}"%') for t in f.themes_any]))

@@ -15,6 +15,8 @@ Tables and their aggregates:
 - ``flags``: reports (``Flag``) received, for the admins.
 - ``web_sessions``: signed-in browser sessions (hash of the cookie's id, CSRF token, expiry).
 - ``login_failures``: failed sign-ins per user name and per client address (rate limiting).
+- ``blocks``: hosts an admin blocked at run time (``kennisknoop block``, the admin API); they
+  combine with the configured ``federation.block``/``allow``.
 """
 
 from __future__ import annotations
@@ -294,4 +296,11 @@ login_failures = Table(
     Column("key", String(128), nullable=False),  # "user:<name>" or "ip:<address>"
     Column("failed_at", UTCDateTime, nullable=False),
     Index("ix_login_failures_key_failed_at", "key", "failed_at"),
+)
+
+blocks = Table(
+    "blocks", metadata,
+    Column("host", String(255), primary_key=True),  # normalised host[:port] (protocol.origin)
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("reason", Text),
 )

@@ -4,6 +4,9 @@
 node, initiative or theme anywhere; ``DELETE /api/follows?target=…&as=…`` stops. Admins may act
 for the node and every initiative, editors for the initiatives granted to them. Feeds are public
 reads, like the items themselves.
+
+``GET/POST/DELETE /api/admin/blocks`` (admins only) list, add (``{"host", "purge", "reason"}``)
+and lift (``?host=…``) the hosts blocked at run time, as ``kennisknoop block``/``unblock`` do.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from node.services import feeds, follow
+from node.services import feeds, follow, policy
 from node.services.actors import resolve_local
+from node.services.errors import NotFoundError, ValidationError
 from node.services.inputs import FollowInput
 from node.services.permissions import Caller, require_actor_edit, require_admin
 from node.services.records import StoredFollow
@@ -110,6 +114,56 @@ async def federation_status(request: Request) -> Response:
     return JSONResponse(status)
 
 
+BLOCK_FIELDS = ("host", "purge", "reason")
+
+
+def _block_values(values: dict[str, object]) -> tuple[str, bool, str | None]:
+    for key in values:
+        if key not in BLOCK_FIELDS:
+            raise ValidationError("unknown_field", f"{key}: not a field of a block", field=key)
+    host, purge, reason = values.get("host"), values.get("purge", False), values.get("reason")
+    if not isinstance(host, str) or not host.strip():
+        raise ValidationError("missing_field", "host: a host name", field="host")
+    if not isinstance(purge, bool):
+        raise ValidationError("bad_type", "purge: true or false", field="purge")
+    if reason is not None and not isinstance(reason, str):
+        raise ValidationError("bad_type", "reason: text", field="reason")
+    return host.strip()[:255], purge, reason[:1000] if reason else None
+
+
+@endpoint
+async def block_list(request: Request) -> Response:
+    require_admin(await authenticate(request))
+    check_parameters(request, ())
+    ctx = ctx_of(request)
+    rows = await policy.list_blocks(ctx)
+    return JSONResponse({
+        "mode": policy.configured_mode(ctx.settings),
+        "configured_block": sorted(ctx.settings.federation.block),
+        "allow": sorted(ctx.settings.federation.allow),
+        "blocks": [{"host": r.host, "created_at": r.created_at.isoformat(), "reason": r.reason}
+                   for r in rows]})
+
+
+@endpoint
+async def create_block(request: Request) -> Response:
+    require_admin(await authenticate(request))
+    host, purge, reason = _block_values(await json_body(request))
+    host, added, purged = await policy.block(ctx_of(request), host, reason=reason, purge=purge)
+    return JSONResponse({"host": host, "purged": purged}, status_code=201 if added else 200)
+
+
+@endpoint
+async def delete_block(request: Request) -> Response:
+    require_admin(await authenticate(request))
+    check_parameters(request, ("host",))
+    host, _, _ = _block_values(dict(request.query_params))
+    _, removed = await policy.unblock(ctx_of(request), host)
+    if not removed:
+        raise NotFoundError("not_found", f"{host} is not blocked at run time")
+    return Response(status_code=204)
+
+
 routes: list[BaseRoute] = [
     Resource("/api/follows", post=create_follow, delete=delete_follow),
     Resource("/api/actors/{handle}/feed", get=actor_feed),
@@ -117,4 +171,5 @@ routes: list[BaseRoute] = [
     Resource("/api/actors/{handle}/followers", get=list_follows),
     Resource("/api/flags", get=flag_list),
     Resource("/api/federation", get=federation_status),
+    Resource("/api/admin/blocks", get=block_list, post=create_block, delete=delete_block),
 ]

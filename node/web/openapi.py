@@ -358,6 +358,52 @@ def _federation_paths() -> dict[str, Any]:
             "summary": "Delivery and inbox queues and peer health (admins)",
             "responses": {**_ok("FederationStatus", "Counts by state and every known peer."),
                           **_errors("Unauthenticated", "Forbidden")}}},
+        "/api/admin/blocks": _block_paths(),
+    }
+
+
+def _inline(schema: dict[str, Any], description: str, status: str = "200") -> dict[str, Any]:
+    return {status: {"description": description, "content": {JSON: {"schema": schema}}}}
+
+
+def _block_paths() -> dict[str, Any]:
+    """Run-time host blocks (``kennisknoop block``): small inline schemas, admins only."""
+    host = {"type": "string", "maxLength": 255, "description": "A host name, e.g. evil.example."}
+    block = {"type": "object", "required": ["host", "created_at"], "properties": {
+        "host": host, "created_at": {"type": "string", "format": "date-time"},
+        "reason": {"type": ["string", "null"]}}}
+    listing = {"type": "object", "required": ["mode", "blocks"], "properties": {
+        "mode": {"enum": ["open", "allowlist"]},
+        "configured_block": {"type": "array", "items": {"type": "string"}},
+        "allow": {"type": "array", "items": {"type": "string"}},
+        "blocks": {"type": "array", "items": block}}}
+    body = {"type": "object", "required": ["host"], "additionalProperties": False, "properties": {
+        "host": host, "purge": {"type": "boolean", "default": False,
+                                "description": "Also delete what is stored from the host."},
+        "reason": {"type": "string", "maxLength": 1000}}}
+    added = {"type": "object", "required": ["host", "purged"], "properties": {
+        "host": host, "purged": {"type": "integer", "minimum": 0}}}
+    tags, errors = ["federation"], ("Unauthenticated", "Forbidden")
+    return {
+        "get": {"operationId": "listBlocks", "tags": tags, "security": _BEARER,
+                "summary": "The federation policy: mode, configured and run-time blocks (admins)",
+                "responses": {**_inline(listing, "Run-time blocks, host order."),
+                              **_errors(*errors)}},
+        "post": {"operationId": "blockHost", "tags": tags, "security": _BEARER,
+                 "summary": "Block a host (and its subdomains) at once (admins)",
+                 "description": "Nothing more is fetched from or sent to it; what is stored "
+                                "from it is hidden until it is unblocked, or deleted with "
+                                "`purge`. 201 when newly blocked, 200 when it was already.",
+                 "requestBody": {"required": True, "content": {JSON: {"schema": body}}},
+                 "responses": {**_inline(added, "Newly blocked.", "201"),
+                               **_inline(added, "Was blocked already.", "200"),
+                               **_errors(*_WRITE_ERRORS)}},
+        "delete": {"operationId": "unblockHost", "tags": tags, "security": _BEARER,
+                   "summary": "Lift a run-time block (admins)",
+                   "parameters": [{**_query("host", host, "The blocked host."),
+                                   "required": True}],
+                   "responses": {"204": {"description": "Unblocked; its content shows again."},
+                                 **_errors(*errors, "NotFound", "Unprocessable")}},
     }
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpcore
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -34,6 +35,7 @@ from node.remote import (
     Signer,
     build_http_client,
 )
+from node.store.blocks import HostRule
 from protocol.keys import generate_ed25519
 
 PUBLIC = "93.184.215.14"  # a public address; only ever handed to Diverted, never dialled
@@ -195,7 +197,7 @@ async def guarded(policy: RemotePolicy, *, dns: Dns | None = None,
                   backend: httpcore.AsyncNetworkBackend | None = None,
                   verify: ssl.SSLContext | bool = True) -> AsyncIterator[RemoteClient]:
     async with build_http_client(policy, resolver=dns, backend=backend, verify=verify) as http:
-        yield RemoteClient(http, policy, resolver=dns)
+        yield RemoteClient(http, policy)
 
 
 async def refusal(remote: RemoteClient, url: str) -> str:
@@ -354,18 +356,19 @@ async def test_name_with_a_private_answer_is_refused_before_connecting(answer: l
     assert (peer.connections, diverted.targets) == (0, [])
 
 
-async def test_dns_rebinding_after_the_early_check_is_refused_at_connect() -> None:
-    # Given a name that answers a public address to the early check, then a loopback one
+async def test_a_request_resolves_its_host_once_and_dials_the_checked_address() -> None:
+    # Given a name that answers a public address first, then a loopback one (DNS rebinding)
     dns = Dns({"rebind.example": [[PUBLIC], ["127.0.0.1"]]})
     async with Peer({"/actor": document()}) as peer:
-        diverted = Diverted(peer.port)
+        diverted = Diverted()  # records, never connects
         async with guarded(STRICT, dns=dns, backend=diverted) as remote:
             # When it is fetched
             reason = await refusal(remote, "https://rebind.example/actor")
-    # Then the connect-time answer is checked too, and nothing was dialled
-    assert reason == "private_address"
-    assert dns.asked == ["rebind.example", "rebind.example"]
-    assert (peer.connections, diverted.targets) == (0, [])
+    # Then it was looked up once, and only the address that lookup checked was dialled
+    assert reason == "connect_error"
+    assert dns.asked == ["rebind.example"]
+    assert diverted.targets == [(PUBLIC, 443)]
+    assert peer.connections == 0
 
 
 async def test_guarded_backend_dials_the_address_it_checked_without_resolving_again() -> None:
@@ -592,3 +595,42 @@ async def test_slow_drip_answer_to_a_delivery_is_cut_by_the_deadline() -> None:
     assert caught.value.reason == "timeout"
     assert time.monotonic() - started < 1.5
 
+
+
+# --- the federation policy ------------------------------------------------------------------
+
+async def _not_evil(host: str) -> bool:
+    return HostRule(blocked=frozenset({"evil.test"})).allows(host)  # any port, any subdomain
+
+
+async def test_a_host_the_policy_refuses_is_neither_resolved_nor_dialled() -> None:
+    dns = Dns({"evil.test": [[PUBLIC]]})
+    diverted = Diverted()
+    async with build_http_client(STRICT, resolver=dns, backend=diverted) as http:
+        remote = RemoteClient(http, STRICT, host_allowed=_not_evil)
+        reason = await refusal(remote, "https://evil.test/actor")
+        with pytest.raises(RemoteError) as caught:
+            await remote.post("https://evil.test/inbox", b"{}",
+                              signer=Signer("https://drenthe.test/actors/n#ed",
+                                            generate_ed25519()))
+    assert (reason, caught.value.reason) == ("host_not_allowed", "host_not_allowed")
+    assert (dns.asked, diverted.targets) == ([], [])
+
+
+async def test_a_redirect_to_a_refused_host_is_not_followed() -> None:
+    dns = Dns({"drenthe.test": [["127.0.0.1"]], "evil.test": [["127.0.0.1"]]})
+    async with Peer({}) as peer:
+        peer.routes.update({"/start": redirect(f"http://evil.test:{peer.port}/actor"),
+                            "/actor": document()})
+        async with build_http_client(OPEN, resolver=dns) as http:
+            remote = RemoteClient(http, OPEN, host_allowed=_not_evil)
+            reason = await refusal(remote, f"http://drenthe.test:{peer.port}/start")
+    assert reason == "host_not_allowed"
+    assert [seen.path for seen in peer.requests] == ["/start"]
+    assert dns.asked == ["drenthe.test"]
+
+
+async def test_a_client_without_the_address_guard_is_refused_for_public_use() -> None:
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(ValueError):
+            RemoteClient(http, STRICT)
