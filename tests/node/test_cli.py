@@ -14,15 +14,18 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from node.cli import load, main, open_context, slugify
 from node.config import CONFIG_FILE
+from node.services.items import ItemQuery, list_items
 from node.services.users import caller_for_token
 from node.store import actors as actor_store
 from tests import dbs
+from tests.node.web.api_helpers import insert_remote_item
 
 DATA = Path(__file__).resolve().parents[2] / "node" / "data"
 NAME = "Doarpswurk Fryslân"
@@ -244,3 +247,53 @@ def test_error_in_a_real_process_is_one_line_and_an_exit_status(
 def test_failed_init_leaves_no_config(cases: dict[str, Case]) -> None:
     assert main(list(cases["bad_province"].args)) == 1
     assert not (Path(cases["bad_province"].args[1]) / CONFIG_FILE).exists()
+
+
+# --- block / unblock ---------------------------------------------------------------------------
+
+BLOCK_WHEN = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+async def _listed(directory: Path) -> list[str]:
+    async with open_context(load(directory)) as ctx:
+        return [i.ap_id for i in (await list_items(ctx, ItemQuery())).items]
+
+
+async def _insert(directory: Path, local_id: str, host: str) -> str:
+    async with open_context(load(directory)) as ctx:
+        return (await insert_remote_item(ctx, local_id, published=BLOCK_WHEN, host=host)).ap_id
+
+
+async def test_block_hides_and_unblock_shows_again(node_dir: Path) -> None:
+    item = await _insert(node_dir, "kwaad", "sub.evil.test")
+    blocked = kennisknoop("block", node_dir, "Evil.Test", "--reason", "spam")
+    assert (blocked.returncode, blocked.stdout.strip()) == (0, "evil.test blocked")
+    assert await _listed(node_dir) == []  # a block covers subdomains
+    again = kennisknoop("block", node_dir, "evil.test")
+    assert again.stdout.strip() == "evil.test was blocked already"
+    unblocked = kennisknoop("unblock", node_dir, "evil.test")
+    assert (unblocked.returncode, unblocked.stdout.strip()) == (0, "evil.test unblocked")
+    assert await _listed(node_dir) == [item]
+
+
+async def test_block_with_purge_deletes_only_that_hosts_content(node_dir: Path) -> None:
+    await _insert(node_dir, "kwaad", "evil.test")
+    kept = await _insert(node_dir, "goed", "fryslan.test")
+    result = kennisknoop("block", node_dir, "evil.test", "--purge")
+    assert result.returncode == 0, result.stderr
+    assert "deleted 1 items of evil.test" in result.stdout
+    assert kennisknoop("unblock", node_dir, "evil.test").returncode == 0
+    assert await _listed(node_dir) == [kept]
+
+
+def test_unblock_of_a_host_not_blocked_says_so(node_dir: Path) -> None:
+    result = kennisknoop("unblock", node_dir, "never.test")
+    assert (result.returncode, result.stdout.strip()) == (
+        0, "never.test was not blocked with `kennisknoop block`")
+
+
+def test_block_of_a_non_host_or_of_the_node_itself_fails_in_one_line(node_dir: Path) -> None:
+    for host in ("a b", "http://127.0.0.1:8765"):
+        result = kennisknoop("block", node_dir, host)
+        assert result.returncode == 1
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
