@@ -138,7 +138,7 @@ async def _visible(node: Node, item: StoredObject, client: httpx.AsyncClient) ->
     ctx = node.ctx
     listed = await list_items(ctx, ItemQuery())
     found = await list_items(ctx, ItemQuery(q="Zuivelfabriek"))
-    feed = await feed_page(ctx, ctx.settings.handle, limit=20)
+    feed = await feed_page(ctx, ctx.settings.node.handle, limit=20)
     api = await client.get(f"{node.url}/api/items/by-id", params={"id": item.ap_id})
     outbox = await read_collection(ctx, "zorg", "outbox", PageRequest())
     relays = [a for a in outbox.entries if isinstance(a, dict) and isinstance(

@@ -38,7 +38,7 @@ def test_allowlist_takes_only_its_hosts_and_a_block_still_wins() -> None:
 
 def test_blocklist_mode_is_read_as_open(tmp_path: Path) -> None:
     settings = _settings(tmp_path, mode="blocklist", block=["evil.test"])
-    assert settings.get("federation", "mode") == "open"
+    assert settings.federation.mode == "open"
     assert policy.configured_mode(settings) == "open"
     assert not policy.configured_allows(settings, "evil.test")
     assert policy.configured_allows(settings, "fryslan.test")
