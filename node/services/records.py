@@ -7,7 +7,8 @@ them. Each is a frozen dataclass of ``node.store``, returned by a service functi
 from __future__ import annotations
 
 from node.store.actors import StoredActor
+from node.store.blocks import StoredBlock
 from node.store.follows import StoredFollow
 from node.store.objects import StoredObject
 
-__all__ = ["StoredActor", "StoredFollow", "StoredObject"]
+__all__ = ["StoredActor", "StoredBlock", "StoredFollow", "StoredObject"]
