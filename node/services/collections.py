@@ -168,10 +168,10 @@ async def _rows(session: AsyncSession, actor: StoredActor, name: CollectionName,
         return [(a.id, a.document) for a in activities]
     if name == "followers":
         rows = await follow_store.page(session, followee=actor.ap_id, limit=limit,
-                                       max_id=max_id, min_id=min_id)
+                                       max_id=max_id, min_id=min_id, hosts=hosts)
         return [(f.id, f.follower) for f in rows]
     rows = await follow_store.page(session, follower=actor.ap_id, limit=limit, max_id=max_id,
-                                   min_id=min_id)
+                                   min_id=min_id, hosts=hosts)
     return [(f.id, f.followee) for f in rows]
 
 
@@ -180,8 +180,8 @@ async def _total(session: AsyncSession, actor: StoredActor, name: CollectionName
     if name == "outbox":
         return await activity_store.count_by_actor(session, actor.ap_id, hosts=hosts)
     if name == "followers":
-        return await follow_store.count(session, followee=actor.ap_id)
-    return await follow_store.count(session, follower=actor.ap_id)
+        return await follow_store.count(session, followee=actor.ap_id, hosts=hosts)
+    return await follow_store.count(session, follower=actor.ap_id, hosts=hosts)
 
 
 def _iri(actor: StoredActor, name: CollectionName) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,18 +32,28 @@ async def get(session: AsyncSession, follower: str, followee: str) -> StoredFoll
     return to_dataclass(StoredFollow, row) if row else None
 
 
+def _pairs(follower: str | None, followee: str | None, state: str, hosts: HostRule | None
+           ) -> list[Any]:
+    conds: list[Any] = [follows.c.state == state]
+    if follower is not None:
+        conds.append(follows.c.follower == follower)
+    if followee is not None:
+        conds.append(follows.c.followee == followee)
+    if hosts is not None and hosts != HostRule():
+        # Neither side a cached actor of a host ``hosts`` refuses (a block hides them at once).
+        refused = select(actors.c.ap_id).where(~visible(actors.c.host, actors.c.is_local, hosts))
+        conds += [follows.c.follower.not_in(refused), follows.c.followee.not_in(refused)]
+    return conds
+
+
 async def page(session: AsyncSession, *, follower: str | None = None, followee: str | None = None,
                state: str = "accepted", limit: int, max_id: int | None = None,
-               min_id: int | None = None) -> list[StoredFollow]:
+               min_id: int | None = None, hosts: HostRule | None = None) -> list[StoredFollow]:
     """Newest first: the followers of ``followee`` or the followees of ``follower``.
 
     ``max_id`` pages back (older), ``min_id`` pages forward (newer), as ``activities.page_by_actor``.
     """
-    query = select(follows).where(follows.c.state == state)
-    if follower is not None:
-        query = query.where(follows.c.follower == follower)
-    if followee is not None:
-        query = query.where(follows.c.followee == followee)
+    query = select(follows).where(*_pairs(follower, followee, state, hosts))
     if max_id is not None:
         query = query.where(follows.c.id < max_id)
     if min_id is not None:
@@ -56,12 +67,10 @@ async def page(session: AsyncSession, *, follower: str | None = None, followee: 
 
 
 async def count(session: AsyncSession, *, follower: str | None = None,
-                followee: str | None = None, state: str = "accepted") -> int:
-    query = select(func.count()).select_from(follows).where(follows.c.state == state)
-    if follower is not None:
-        query = query.where(follows.c.follower == follower)
-    if followee is not None:
-        query = query.where(follows.c.followee == followee)
+                followee: str | None = None, state: str = "accepted",
+                hosts: HostRule | None = None) -> int:
+    query = select(func.count()).select_from(follows).where(
+        *_pairs(follower, followee, state, hosts))
     return int((await session.execute(query)).scalar_one())
 
 

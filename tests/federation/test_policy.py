@@ -22,7 +22,7 @@ from node.services.collections import PageRequest, read_collection
 from node.services.errors import PermissionDeniedError
 from node.services.feeds import feed_page
 from node.services.follow import follow
-from node.services.inputs import ItemInput
+from node.services.inputs import item_input
 from node.services.items import ItemQuery, create_item, list_items
 from node.services.outbox import publish_activity
 from node.services.permissions import SYSTEM
@@ -41,7 +41,7 @@ async def _follow(fed: Federation, follower: str, followee: str) -> None:
 
 
 async def _story(node: Node, title: str, **extra: Any) -> StoredObject:
-    return await create_item(node.ctx, ItemInput(kind="story", title=title, content="Tekst.",
+    return await create_item(node.ctx, item_input(kind="story", title=title, content="Tekst.",
                                                  **extra), SYSTEM)
 
 
@@ -185,6 +185,9 @@ async def test_blocking_later_stops_deliveries_to_the_host(tmp_path: Path) -> No
         # Then the queued delivery gave up without a request, and no new one was queued
         rows = (await delivery_rows(drenthe, host="evil.test"))[accepted:]
         assert [(r.state, r.last_error) for r in rows] == [("failed", "host_not_allowed")]
+        # And evil.test's actor is no longer listed among Drenthe's followers
+        followers = await read_collection(drenthe.ctx, "drenthe", "followers", PageRequest())
+        assert (followers.total, followers.entries) == (0, [])
         assert [u for s, m, u in fed.network.history[before:]
                 if s == "drenthe.test" and m == "POST" and "evil.test" in u] == []
 
