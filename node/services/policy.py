@@ -97,7 +97,7 @@ async def current_rule(ctx: NodeContext) -> HostRule:
 
 
 def own_host(ctx: NodeContext) -> str:
-    return authority_of(ctx.settings.node.url)
+    return ctx.settings.node.host
 
 
 async def host_allowed(ctx: NodeContext, host: str) -> bool:
