@@ -149,11 +149,6 @@ async def update_version(session: AsyncSession, ap_id: str, version: int,
     return to_dataclass(StoredObject, row) if row else None
 
 
-async def update_values(session: AsyncSession, ap_id: str, **values: Any) -> StoredObject:
-    query = update(objects).where(objects.c.ap_id == ap_id).values(**values).returning(*objects.c)
-    return to_dataclass(StoredObject, (await session.execute(query)).mappings().one())
-
-
 def _conditions(f: ItemFilter) -> list[Any]:
     c = objects.c
     conds: list[Any] = []
