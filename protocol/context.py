@@ -115,6 +115,7 @@ KK_TERMS: Mapping[str, Any] = MappingProxyType(
         "license": _kk("license"),
         "contact": _kk("contact"),
         "hashtag": _kk("hashtag"),
+        "initiatives": _kk("initiatives", type_=_ID),
     }
 )
 

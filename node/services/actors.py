@@ -93,6 +93,8 @@ async def ensure_node_actor(ctx: NodeContext) -> StoredActor:
                 ctx, session, kind="node", type="Organization", handle=settings.node.handle.lower(),
                 name=settings.node.name, summary=settings.node.summary or None,
                 profile=profile)
+        elif node.document is not None and "initiatives" not in node.document:
+            node = await _store_document(session, node)  # now names its initiatives collection
         await _ensure_theme_actors(ctx, session, node)
         return node
 
@@ -123,11 +125,19 @@ async def resolve_local(session: AsyncSession, ctx: NodeContext, ref: str) -> St
 
 async def create_initiative(ctx: NodeContext, data: InitiativeInput, caller: Caller
                             ) -> StoredActor:
-    """Create an initiative actor with its own keys; an editor who creates one may edit it."""
+    """Create an initiative actor with its own keys; an editor who creates one may edit it.
+
+    Followers learn of it from the node's ``kk:initiatives`` collection on their next sync
+    pass (node.services.directory); its later edits go out as ``Update``s.
+    """
+    profile = _profile(data)
+    if ctx.settings.node.province_code:
+        # The node's province, beside the place's own (which wins): provinces.of_document.
+        profile["province_code"] = ctx.settings.node.province_code
     async with ctx.db.transaction() as session:
         actor = await _insert_local_actor(
             ctx, session, kind="initiative", type="Organization", handle=data.handle,
-            name=data.name, summary=data.summary, profile=_profile(data))
+            name=data.name, summary=data.summary, profile=profile)
         if caller.role != "admin":
             await user_store.grant(session, caller.user_id, actor.id)
         return actor

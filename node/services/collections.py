@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.services import policy
 from node.services.context import NodeContext
-from node.services.documents import sign, tombstone_document
+from node.services.documents import initiatives_collection, sign, tombstone_document
 from node.services.errors import GoneError, NotFoundError
 from node.services.items import theme_and_narrower
 from node.store import activities as activity_store
@@ -32,7 +32,7 @@ from node.store.activities import StoredActivity
 from node.store.actors import StoredActor
 from node.store.blocks import HostRule
 from node.store.objects import ItemFilter, StoredObject
-from protocol.context import AS_CONTEXT
+from protocol.context import AS_CONTEXT, build_context
 
 CollectionName = Literal["outbox", "followers", "following"]
 COLLECTIONS: tuple[CollectionName, ...] = ("outbox", "followers", "following")
@@ -245,6 +245,36 @@ async def read_collection(ctx: NodeContext, handle: str, name: CollectionName,
     if prev_url:
         document["prev"] = prev_url
     return CollectionView(actor, name, total, document, entries, next_url, prev_url)
+
+
+async def read_initiatives(ctx: NodeContext, handle: str, page: int | None) -> dict[str, Any]:
+    """The node actor's ``kk:initiatives`` collection, or its page ``page`` (1-based).
+
+    Entries are the initiatives' signed actor documents, a deleted one's signed Tombstone, in
+    creation order: a follower that missed an ``Update`` or ``Delete`` repairs its directory
+    from here (node.services.directory). Documents served by the initiatives' own origin are
+    authoritative for it (FEP-fe34), and each still carries its own proof.
+    """
+    size = ctx.settings.limits.page_size
+    async with ctx.db.sessions() as session:
+        actor = await _local_actor(session, handle)
+        if actor.kind != "node":
+            raise NotFoundError("not_found", f"{handle!r} publishes no initiatives")
+        iri = initiatives_collection(actor.ap_id)
+        total = await actor_store.count_local_initiatives(session)
+        if page is None:
+            return {"@context": build_context(), "id": iri, "type": "OrderedCollection",
+                    "totalItems": total, "first": f"{iri}?page=1"}
+        rows = await actor_store.page_local_initiatives(session, limit=size,
+                                                        offset=(page - 1) * size)
+    entries = [actor_tombstone(a) if a.deleted else a.document for a in rows]
+    document: dict[str, Any] = {
+        "@context": build_context(), "id": f"{iri}?page={page}",
+        "type": "OrderedCollectionPage", "partOf": iri, "totalItems": total,
+        "orderedItems": entries}
+    if page * size < total:
+        document["next"] = f"{iri}?page={page + 1}"
+    return document
 
 
 # --- NodeInfo ----------------------------------------------------------------------------------

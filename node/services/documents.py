@@ -77,11 +77,18 @@ def _theme_terms(theme_ids: list[str]) -> dict[str, Any]:
     }
 
 
+def initiatives_collection(node_ap_id: str) -> str:
+    """The IRI of a node actor's ``kk:initiatives`` collection (the directory it publishes)."""
+    return f"{node_ap_id}/initiatives"
+
+
 def actor_document(actor: StoredActor, *, node_kind_type: str | None = None) -> dict[str, Any]:
     """The unsigned actor document of a local actor (node or initiative)."""
     profile = actor.profile
     extra: dict[str, Any] = {"kind": "node" if actor.kind == "node" else actor.kind}
     extra.update(_theme_terms(list(profile.get("themes", []))))
+    if actor.kind == "node":
+        extra["initiatives"] = initiatives_collection(actor.ap_id)
     if actor.kind == "initiative":
         for key, term in (("legal_form", "legalForm"), ("phase", "phase"), ("status", "status"),
                           ("founded", "founded"), ("goals", "goals"),

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError, Signer
+from node.services import profiles
 from node.services.context import NodeContext
 from node.services.documents import private_key
 from node.services.errors import NotFoundError
@@ -66,6 +67,8 @@ def _remote_values(actor: Actor, now: datetime) -> dict[str, Any]:
         elif isinstance(key.key, ed25519.Ed25519PublicKey) and ed_key is None:
             ed_key = key
     version = actor.raw.get("version")
+    initiative = profiles.is_initiative(actor.raw)
+    updated = (profiles.document_updated(actor.raw) if initiative else None) or now
     return {
         "host": authority_of(actor.id),
         "type": actor.type,
@@ -82,11 +85,12 @@ def _remote_values(actor: Actor, now: datetime) -> dict[str, Any]:
         "ed_key_id": ed_key.key_id if ed_key else None,
         "ed_public_multibase": (multikey_encode(cast(ed25519.Ed25519PublicKey, ed_key.key))
                                 if ed_key else None),
-        "profile": {},
+        "kind": "initiative" if initiative else "remote",
+        "profile": profiles.initiative_profile(actor.raw) if initiative else {},
         "document": actor.raw,
         "version": version if isinstance(version, int) and not isinstance(version, bool) else 1,
         "published": now,
-        "updated": now,
+        "updated": min(updated, now),
         "fetched_at": now,
     }
 
@@ -116,9 +120,22 @@ async def _fetch_actor_document(ctx: NodeContext, ap_id: str) -> FetchedActor:
 
 async def remember(ctx: NodeContext, session: AsyncSession, fetched: FetchedActor
                    ) -> StoredActor:
-    """Cache a fetched remote actor, inside the caller's transaction."""
-    return await actor_store.upsert_remote(session, fetched.ap_id,
-                                           **_remote_values(fetched.actor, ctx.now()))
+    """Cache a fetched remote actor, inside the caller's transaction.
+
+    The version rule holds for what the directory shows: a copy older than the cached one (a
+    late relay, an anti-entropy pass that read a page before an edit) refreshes the keys only.
+    """
+    values = _remote_values(fetched.actor, ctx.now())
+    cached = await actor_store.get(session, fetched.ap_id)
+    if cached is not None and not cached.is_local and cached.version > values["version"]:
+        for name in _VERSIONED:
+            values.pop(name)
+    return await actor_store.upsert_remote(session, fetched.ap_id, **values)
+
+
+# What a newer cached version keeps when an older copy of the document arrives.
+_VERSIONED = ("kind", "type", "preferred_username", "name", "summary", "profile", "document",
+              "version", "updated")
 
 
 async def fetch_actor(ctx: NodeContext, ap_id: str, *, refresh: bool = False) -> StoredActor:

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from node.remote import RemoteError
 from node.services.apply import RejectedError, add_to_feeds, apply
 from node.services.context import NodeContext
+from node.services.directory import sync_node_initiatives
 from node.services.resolve import fetch_actor, node_actor, signer_of
 from node.store import inbox as inbox_store
 from node.store.schema import actors, follows
@@ -128,6 +129,9 @@ async def sync_followee(ctx: NodeContext, followee: str, *, max_pages: int | Non
                 if isinstance(next_url, str) and same_origin(next_url, followee)
                 and not reached else None)
     complete = page is None or reached
+    if complete:
+        # The followed node's directory of initiatives, repaired by the same pass.
+        applied += await sync_node_initiatives(ctx, actor, signer)
     values: dict[str, Any] = {"last_synced_at": ctx.now()}
     if complete and newest is not None and not retry:
         values["sync_head"] = newest  # a complete pass: next time stop here

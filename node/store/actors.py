@@ -109,8 +109,35 @@ async def upsert_remote(session: AsyncSession, ap_id: str, **values: Any) -> Sto
     """Insert or refresh a cached remote actor (never touches local actors)."""
     existing = await get(session, ap_id)
     if existing is None:
-        return await insert(session, ap_id=ap_id, is_local=False, kind="remote", **values)
+        values.setdefault("kind", "remote")
+        return await insert(session, ap_id=ap_id, is_local=False, **values)
     if existing.is_local:
         raise ValueError(f"refusing to overwrite local actor {ap_id}")
     values.pop("published", None)
     return await update_values(session, ap_id, **values)
+
+
+async def page_local_initiatives(session: AsyncSession, *, limit: int, offset: int = 0
+                                 ) -> list[StoredActor]:
+    """Local initiatives, deleted ones too, in creation order (stable pages for followers)."""
+    query = (select(actors).where(actors.c.is_local.is_(True), actors.c.kind == "initiative")
+             .order_by(actors.c.id).limit(limit).offset(offset))
+    return [to_dataclass(StoredActor, r) for r in (await session.execute(query)).mappings()]
+
+
+async def count_local_initiatives(session: AsyncSession) -> int:
+    """Local initiatives, deleted ones too (the entries of the ``initiatives`` collection)."""
+    query = select(func.count()).select_from(actors).where(
+        actors.c.is_local.is_(True), actors.c.kind == "initiative")
+    return int((await session.execute(query)).scalar_one())
+
+
+async def list_initiatives(session: AsyncSession, *, origin: str = "all") -> list[StoredActor]:
+    """Live initiatives, local and received (``origin``: all, local or remote), by name."""
+    query = select(actors).where(actors.c.kind == "initiative", actors.c.deleted_at.is_(None))
+    if origin == "local":
+        query = query.where(actors.c.is_local.is_(True))
+    elif origin == "remote":
+        query = query.where(actors.c.is_local.is_(False))
+    query = query.order_by(func.lower(actors.c.name), actors.c.id)
+    return [to_dataclass(StoredActor, r) for r in (await session.execute(query)).mappings()]

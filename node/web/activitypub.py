@@ -72,6 +72,16 @@ def _collection_endpoint(name: CollectionName) -> Any:
     return endpoint
 
 
+async def initiatives(request: Request) -> Response:
+    """The node's directory of its initiatives (JSON only: the HTML directory is elsewhere)."""
+    value = request.query_params.get("page")
+    if value is not None and (not value.isdigit() or len(value) > 9 or int(value) < 1):
+        raise BadRequestError("bad_request", "page must be a positive integer")
+    document = await collections.read_initiatives(
+        ctx_of(request), request.path_params["handle"], int(value) if value else None)
+    return activity_response(document)
+
+
 async def item(request: Request) -> Response:
     local_id = request.path_params["id"]
     if not wants_activity_json(request):
@@ -90,6 +100,7 @@ routes: list[BaseRoute] = [
     Route("/actors/{handle}", actor, methods=["GET"]),
     *(Route(f"/actors/{{handle}}/{name}", _collection_endpoint(name), methods=["GET"])
       for name in collections.COLLECTIONS),
+    Route("/actors/{handle}/initiatives", initiatives, methods=["GET"]),
     Route("/items/{id}", item, methods=["GET"]),
     Route("/activities/{id}", activity, methods=["GET"]),
 ]

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from node.services import actors, items
+from node.services import actors, directory, items
 from node.services.errors import (
     AuthenticationError,
     BadRequestError,
@@ -43,14 +43,15 @@ from node.services.validation import (
 )
 from node.web.common import JSONResponse, ctx_of, error_response, read_body
 from node.web.openapi import build_openapi
-from node.web.representations import caller_json, initiative_json, item_json
+from node.web.representations import caller_json, directory_json, initiative_json, item_json
 from protocol import themes
 from protocol.errors import DocumentError
 from protocol.jsonlimits import load_json
 
 MAX_LIMIT = 100
 ITEM_LIST_PARAMETERS = ("kind", "theme", "province", "q", "origin", "initiative", "cursor", "limit")
-INITIATIVE_LIST_PARAMETERS = ("limit", "offset")
+INITIATIVE_LIST_PARAMETERS = ("limit", "offset", "origin", "theme", "province", "legal_form",
+                              "phase", "status", "stale")
 _MAX_QUERY = 200
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -162,6 +163,18 @@ def _item_query(request: Request) -> ItemQuery:
         cursor=params.get("cursor") or None, limit=limit_param(request))
 
 
+def _directory_query(request: Request) -> directory.DirectoryQuery:
+    stale = _choice(request, "stale", ("true", "false"))
+    return directory.DirectoryQuery(
+        origin=_choice(request, "origin", ("all", "local", "remote")) or "all",
+        theme=_choice(request, "theme", {t.id for t in themes.all_themes()}),
+        province=_choice(request, "province", themes.PROVINCES, upper=True),
+        legal_form=_choice(request, "legal_form", themes.LEGAL_FORMS),
+        phase=_choice(request, "phase", themes.PHASES),
+        status=_choice(request, "status", themes.STATUSES),
+        stale=None if stale is None else stale == "true")
+
+
 def _iri_param(request: Request) -> str:
     check_parameters(request, ("id",))
     iri = (request.query_params.get("id") or "").strip()
@@ -218,10 +231,10 @@ async def list_initiatives(request: Request) -> Response:
     check_parameters(request, INITIATIVE_LIST_PARAMETERS)
     limit = limit_param(request)
     offset = integer_param(request, "offset", 0, 0, 1_000_000)
-    rows = await actors.list_initiatives(ctx_of(request), limit=limit + 1, offset=offset)
-    more = len(rows) > limit
+    entries, more = await directory.list_directory(ctx_of(request), _directory_query(request),
+                                                   limit=limit, offset=offset)
     return JSONResponse({
-        "initiatives": [initiative_json(a) for a in rows[:limit]],
+        "initiatives": [directory_json(e) for e in entries],
         "next": next_url(request, "/api/initiatives", offset=offset + limit) if more else None,
     })
 

@@ -124,6 +124,18 @@ def _schemas() -> dict[str, Any]:
         "Initiative": _initiative(inputs),
         "InitiativePage": {"type": "object", "required": ["initiatives", "next"], "properties": {
             "initiatives": {"type": "array", "items": _schema("Initiative")}, "next": page}},
+        "DirectoryEntry": {"allOf": [_schema("Initiative"), {
+            "type": "object", "required": ["province", "last_confirmed", "stale"],
+            "properties": {
+                "province": {"type": ["string", "null"], "description": "CBS province code: "
+                             "the place's, else the one the profile names, else its node's."},
+                "last_confirmed": {"type": "string", "format": "date", "description":
+                                   "The later of the profile's last_confirmed and the day it "
+                                   "was last edited."},
+                "stale": {"type": "boolean",
+                          "description": "Not confirmed for over a year."}}}]},
+        "DirectoryPage": {"type": "object", "required": ["initiatives", "next"], "properties": {
+            "initiatives": {"type": "array", "items": _schema("DirectoryEntry")}, "next": page}},
         "Item": _item(inputs),
         "ItemPage": {"type": "object", "required": ["items", "next"], "properties": {
             "items": {"type": "array", "items": _schema("Item")}, "next": page}},
@@ -222,6 +234,16 @@ def _parameters() -> dict[str, Any]:
                          "`local`, `remote`, or the host of the node the items come from."),
         "initiative": _query("initiative", {"type": "string"},
                              "Only items by this author (handle or actor IRI)."),
+        "directory_origin": _query("origin", _enum(("all", "local", "remote")),
+                                   "`all` (default): this node's and those received from the "
+                                   "nodes it follows; `local`; `remote`."),
+        "directory_theme": _query("theme", _enum(_theme_ids()),
+                                  "Only initiatives with this theme or a narrower one."),
+        "legal_form": _query("legal_form", _enum(themes.LEGAL_FORMS), "Only this legal form."),
+        "phase": _query("phase", _enum(themes.PHASES), "Only this phase."),
+        "status": _query("status", _enum(themes.STATUSES), "Only this status."),
+        "stale": _query("stale", _enum(("true", "false")),
+                        "`true`: only profiles not confirmed for over a year."),
     }
 
 
@@ -277,9 +299,12 @@ def _paths() -> dict[str, Any]:
             "responses": _ok("ThemeList", "Every theme, each top-level one before its narrower.")}},
         "/api/initiatives": {
             "get": {"operationId": "listInitiatives", "tags": ["initiatives"], "security": [],
-                    "summary": "This node's initiatives, by name",
-                    "parameters": [_ref("parameters", "limit"), _ref("parameters", "offset")],
-                    "responses": {**_ok("InitiativePage", "A page."),
+                    "summary": "The directory: this node's initiatives and those of the nodes "
+                               "it follows, by name",
+                    "parameters": [_ref("parameters", p) for p in (
+                        "directory_origin", "directory_theme", "province", "legal_form",
+                        "phase", "status", "stale", "limit", "offset")],
+                    "responses": {**_ok("DirectoryPage", "A page."),
                                   **_errors("Unprocessable")}},
             "post": {"operationId": "createInitiative", "tags": ["initiatives"],
                      "summary": "Create an initiative (an actor with its own keys)",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from node.services.directory import Entry
 from node.services.inputs import KIND_MODELS, InitiativeInput, kind_fields
 from node.services.permissions import Caller
 from node.services.records import StoredActor, StoredObject
@@ -132,6 +133,15 @@ def initiative_json(actor: StoredActor) -> dict[str, Any]:
         "local": actor.is_local,
         "deleted": actor.deleted,
     })
+    return out
+
+
+def directory_json(entry: Entry) -> dict[str, Any]:
+    """An initiative as the directory lists it: its representation, its effective province,
+    when its profile was last confirmed and whether that is over a year ago."""
+    out = initiative_json(entry.actor)
+    out.update({"province": entry.province, "last_confirmed": entry.last_confirmed.isoformat(),
+                "stale": entry.stale})
     return out
 
 
