@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from node.remote import RemoteError, Signer
+from node.services import policy
 from node.services.context import NodeContext
 from node.services.profiles import is_initiative
 from node.services.resolve import FetchedActor, remember
@@ -177,6 +178,8 @@ async def list_directory(ctx: NodeContext, query: DirectoryQuery, *, limit: int,
     """
     async with ctx.db.sessions() as session:
         rows = await actor_store.list_initiatives(session, origin=query.origin)
+        hosts = await policy.rule(ctx, session)  # a blocked host's initiatives are hidden
+    rows = [a for a in rows if a.is_local or hosts.allows(a.host)]
     themes = set(vocab_themes.expand([query.theme])) if query.theme else None
     today = ctx.now().date()
     node_province = ctx.settings.node.province_code or None

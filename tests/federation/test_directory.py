@@ -14,6 +14,7 @@ from node.services.actors import create_initiative, delete_initiative, update_in
 from node.services.follow import follow
 from node.services.inputs import InitiativeInput, Patch
 from node.services.permissions import SYSTEM
+from node.services.policy import block
 from tests.federation.harness import Federation, Node, federation
 
 SYNC_INTERVAL = 3600
@@ -60,6 +61,14 @@ async def test_aggregator_directory_holds_initiatives_of_two_provinces(tmp_path:
         assert await _directory(fed, "lvkk", origin="local") == {}
         assert set(await _directory(fed, "drenthe", origin="local")) == {
             "Dorpsmolen Zuidlaren", "Zorgcoöperatie Westerbork"}
+
+
+async def test_initiatives_of_a_blocked_host_are_hidden(tmp_path: Path) -> None:
+    async with federation(tmp_path, ["drenthe", "fryslan", "lvkk"]) as fed:
+        await _two_provinces(fed)
+        await block(fed["lvkk"].ctx, "fryslan.test")
+        assert set(await _directory(fed, "lvkk")) == {"Dorpsmolen Zuidlaren",
+                                                      "Zorgcoöperatie Westerbork"}
 
 
 async def test_rename_and_delete_reach_the_aggregator(tmp_path: Path) -> None:
