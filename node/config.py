@@ -152,6 +152,16 @@ class FederationSettings:
 
 
 @dataclass(frozen=True)
+class AggregatorSettings:
+    """``[aggregator]``: what a ``role = "aggregator"`` node follows (docs/federation.md)."""
+
+    follow: tuple[str, ...] = setting(
+        (), "Nodes an aggregator follows at start-up: handles (bokd@kennis.bokd.nl) or node "
+        "actor URLs. Following them again at every start-up is a no-op; nodes those follow are "
+        "offered at GET /api/aggregator/suggestions, never followed on their own.")
+
+
+@dataclass(frozen=True)
 class RetentionSettings:
     """``[retention]``: how long finished federation work is kept (docs/federation.md)."""
 
@@ -178,6 +188,7 @@ class Settings:
     limits: LimitsSettings = LimitsSettings()
     federation: FederationSettings = FederationSettings()
     retention: RetentionSettings = RetentionSettings()
+    aggregator: AggregatorSettings = AggregatorSettings()
 
     @property
     def database_url(self) -> str:

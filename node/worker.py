@@ -18,7 +18,8 @@ from datetime import timedelta
 from typing import Unpack
 
 from node.remote import RemoteError
-from node.services import delivery, retention
+from node.services import aggregator, delivery, retention
+from node.services.actors import AGGREGATOR_FOLLOW_JOB
 from node.services.apply import RejectedError, apply, parse_stored
 from node.services.context import NodeContext
 from node.services.sync import sync_followee
@@ -133,6 +134,8 @@ async def _job_batch(ctx: NodeContext, batch: int) -> int:
     for job in rows:
         if job.kind == retention.JOB_KIND:
             await _run_retention(ctx, job)
+        elif job.kind == AGGREGATOR_FOLLOW_JOB:
+            await _run_aggregator_follow(ctx, job)
         else:
             await _run_job(ctx, job)
     return len(rows)
@@ -148,6 +151,21 @@ async def _run_retention(ctx: NodeContext, job: Job) -> None:
     async with ctx.db.transaction() as session:
         await job_store.finish(session, job.id, attempts=0 if error is None else job.attempts + 1,
                                last_error=error, next_attempt_at=ctx.now() + retention.INTERVAL)
+
+
+async def _run_aggregator_follow(ctx: NodeContext, job: Job) -> None:
+    """Follow the configured nodes; a node that does not answer is tried again with backoff."""
+    try:
+        await aggregator.follow_configured(ctx, [str(t) for t in job.payload.get("targets", [])])
+    except aggregator.FollowIncompleteError as exc:
+        delay = delivery.backoff_seconds(ctx, job.attempts + 1)
+        async with ctx.db.transaction() as session:
+            await job_store.finish(session, job.id, attempts=job.attempts + 1,
+                                   last_error=str(exc)[:1000],
+                                   next_attempt_at=ctx.now() + timedelta(seconds=delay))
+        return
+    async with ctx.db.transaction() as session:
+        await job_store.finish(session, job.id, state="done", last_error=None)
 
 
 async def _run_job(ctx: NodeContext, job: Job) -> None:

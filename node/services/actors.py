@@ -16,10 +16,13 @@ from node.services.inputs import InitiativeInput, Patch, PlaceInput
 from node.services.outbox import publish_activity
 from node.services.permissions import Caller, require_actor_edit
 from node.store import actors as actor_store
+from node.store import jobs as job_store
 from node.store import users as user_store
 from node.store.actors import StoredActor
 from protocol import themes as vocab_themes
 from protocol.keys import multikey_encode, private_pem, public_pem
+
+AGGREGATOR_FOLLOW_JOB = "aggregator-follow"
 
 
 def _jsonable(value: Any) -> Any:
@@ -96,6 +99,13 @@ async def ensure_node_actor(ctx: NodeContext) -> StoredActor:
         elif node.document is not None and "initiatives" not in node.document:
             node = await _store_document(session, node)  # now names its initiatives collection
         await _ensure_theme_actors(ctx, session, node)
+        if settings.node.role == "aggregator" and settings.aggregator.follow:
+            # Durable: the worker follows them (node.services.aggregator), retrying until each
+            # one answers; scheduled again at every start-up, where following again is a no-op.
+            await job_store.schedule(session, kind=AGGREGATOR_FOLLOW_JOB,
+                                     key=AGGREGATOR_FOLLOW_JOB,
+                                     payload={"targets": list(settings.aggregator.follow)},
+                                     now=ctx.now())
         return node
 
 

@@ -85,3 +85,11 @@ async def follower_actors(session: AsyncSession, followee: str, *, hosts: HostRu
         query = query.where(visible(actors.c.host, actors.c.is_local, hosts))
     rows = (await session.execute(query)).mappings().all()
     return [to_dataclass(StoredActor, r) for r in rows]
+
+
+async def followees(session: AsyncSession, follower: str) -> list[str]:
+    """Whom ``follower`` follows or asked to follow (accepted or pending), oldest first."""
+    query = (select(follows.c.followee)
+             .where(follows.c.follower == follower, follows.c.state.in_(("accepted", "pending")))
+             .order_by(follows.c.id))
+    return [row[0] for row in (await session.execute(query)).all()]

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from node.services import feeds, follow, policy
+from node.services import aggregator, feeds, follow, policy
 from node.services.actors import resolve_local
 from node.services.errors import NotFoundError, ValidationError
 from node.services.inputs import FollowInput
@@ -164,6 +164,16 @@ async def delete_block(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@endpoint
+async def aggregator_suggestions(request: Request) -> Response:
+    require_admin(await authenticate(request))
+    check_parameters(request, ())
+    found = await aggregator.suggestions(ctx_of(request))
+    return JSONResponse({"suggestions": [
+        {"actor": s.actor, "name": s.name, "host": s.host, "followed_by": s.followed_by}
+        for s in found]})
+
+
 routes: list[BaseRoute] = [
     Resource("/api/follows", post=create_follow, delete=delete_follow),
     Resource("/api/actors/{handle}/feed", get=actor_feed),
@@ -172,4 +182,5 @@ routes: list[BaseRoute] = [
     Resource("/api/flags", get=flag_list),
     Resource("/api/federation", get=federation_status),
     Resource("/api/admin/blocks", get=block_list, post=create_block, delete=delete_block),
+    Resource("/api/aggregator/suggestions", get=aggregator_suggestions),
 ]

@@ -384,6 +384,24 @@ def _federation_paths() -> dict[str, Any]:
             "responses": {**_ok("FederationStatus", "Counts by state and every known peer."),
                           **_errors("Unauthenticated", "Forbidden")}}},
         "/api/admin/blocks": _block_paths(),
+        "/api/aggregator/suggestions": {"get": {
+            "operationId": "listAggregatorSuggestions", "tags": ["federation"],
+            "security": _BEARER,
+            "summary": "Nodes followed by the nodes this node follows, not followed yet (admins)",
+            "description": "Offered, never followed on their own: follow one with "
+                           "POST /api/follows.",
+            "responses": {**_inline({"type": "object", "required": ["suggestions"],
+                                     "properties": {"suggestions": {"type": "array", "items": {
+                                         "type": "object",
+                                         "required": ["actor", "name", "host", "followed_by"],
+                                         "properties": {
+                                             "actor": {"type": "string", "format": "uri"},
+                                             "name": {"type": ["string", "null"]},
+                                             "host": {"type": "string"},
+                                             "followed_by": {"type": "array", "items": {
+                                                 "type": "string", "format": "uri"}}}}}}},
+                                    "Node actors, in the order they were found."),
+                          **_errors("Unauthenticated", "Forbidden")}}},
     }
 
 

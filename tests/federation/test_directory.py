@@ -13,9 +13,14 @@ from typing import Any
 from node.services.actors import create_initiative, delete_initiative, update_initiative
 from node.services.follow import follow
 from node.services.inputs import InitiativeInput, Patch
+from node.services.outbox import publish_activity
 from node.services.permissions import SYSTEM
 from node.services.policy import block
+from node.services.resolve import node_actor
+from protocol.context import build_context
 from tests.federation.harness import Federation, Node, federation
+
+ACTIVITY_JSON = "application/activity+json"
 
 SYNC_INTERVAL = 3600
 
@@ -105,6 +110,29 @@ async def test_anti_entropy_repairs_a_missed_update_and_delete(tmp_path: Path) -
         assert listed["Zorgcoöperatie Westerbork"]["status"] == "stopped"
         assert set(await _directory(fed, "lvkk", status="stopped")) == {
             "Zorgcoöperatie Westerbork"}
+
+
+async def test_update_of_an_initiative_by_another_host_is_refused(tmp_path: Path) -> None:
+    async with federation(tmp_path, ["drenthe", "fryslan", "lvkk"]) as fed:
+        await _two_provinces(fed)
+        ctx = fed["fryslan"].ctx
+        molen = fed["drenthe"].ctx.urls.actor("molen")
+        genuine = (await fed.http.get(molen, headers={"Accept": ACTIVITY_JSON})).json()
+        forged = {k: v for k, v in genuine.items() if k != "proof"}
+        forged.update(name="Gekaapt", version=genuine["version"] + 5)
+        # When Fryslân's node sends an Update of Drenthe's initiative (signed by fryslan.test),
+        # and announces an unsigned Update claiming to be the initiative's own
+        async with ctx.db.transaction() as session:
+            fryslan = await node_actor(ctx)
+            await publish_activity(ctx, session, actor=fryslan, type="Update", obj=forged)
+            await publish_activity(ctx, session, actor=fryslan, type="Announce", obj={
+                "@context": build_context(), "id": f"{molen}#forged-update", "type": "Update",
+                "actor": molen, "object": forged})
+        await fed.settle()
+        # Then the aggregator's directory still shows the origin's profile
+        listed = await _directory(fed, "lvkk")
+        assert "Gekaapt" not in listed
+        assert listed["Dorpsmolen Zuidlaren"]["version"] == genuine["version"]
 
 
 async def test_stale_profiles_are_marked_after_a_year(tmp_path: Path) -> None:
