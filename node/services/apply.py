@@ -20,7 +20,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError
@@ -32,11 +31,12 @@ from node.services.outbox import announce_by_themes, publish_activity
 from node.services.resolve import ed25519_key, fetch_actor, node_actor, resolve_key, signer_of
 from node.store import actors as actor_store
 from node.store import feed as feed_store
+from node.store import flags as flag_store
 from node.store import follows as follow_store
 from node.store import jobs as job_store
 from node.store import objects as object_store
+from node.store.follows import StoredFollow
 from node.store.objects import StoredObject
-from node.store.schema import flags, follows
 from protocol.errors import DocumentError, ProofError, ProtocolError
 from protocol.origin import same_origin
 from protocol.parse import Activity, Actor, ASObject, Tombstone, parse_activity, parse_object
@@ -224,8 +224,7 @@ async def handle_delete(ctx: NodeContext, activity: Activity, sender: str) -> Ap
         raise RejectedError("origin_mismatch", "cannot delete an object of another origin")
     if target == sender:
         async with ctx.db.transaction() as session:
-            await session.execute(delete(follows).where(
-                (follows.c.follower == sender) | (follows.c.followee == sender)))
+            await follow_store.remove_actor(session, sender)
             existing = await actor_store.get(session, sender)
             if existing is not None and not existing.is_local:
                 await actor_store.update_values(session, sender, deleted_at=ctx.now())
@@ -312,41 +311,36 @@ async def handle_follow(ctx: NodeContext, activity: Activity, sender: str) -> Ap
         state = "pending" if manual else "accepted"
         now = ctx.now()
         existing = await follow_store.get(session, sender, target)
-        if existing is None:
-            await session.execute(follows.insert().values(
-                follower=sender, followee=target, state=state, activity_ap_id=activity.id,
-                created_at=now, updated_at=now))
-        else:
-            await session.execute(follows.update().where(follows.c.id == existing.id).values(
-                state=state if existing.state != "accepted" else "accepted",
-                activity_ap_id=activity.id, updated_at=now))
-        if not manual or (existing is not None and existing.state == "accepted"):
+        was_accepted = existing is not None and existing.state == "accepted"
+        await follow_store.upsert(session, follower=sender, followee=target,
+                                  state="accepted" if was_accepted else state,
+                                  activity_ap_id=activity.id, now=now)
+        if not manual or was_accepted:
             accepted = follow_reference(ap_id=activity.id, actor=sender, followee=target)
             await publish_activity(ctx, session, actor=local, type="Accept", obj=accepted,
                                    recipients=[follower], followers=False, to=[sender], cc=[])
     return Applied(True, state)
 
 
-async def _our_follow(session: AsyncSession, activity: Activity, sender: str) -> Any:
+async def _our_follow(session: AsyncSession, activity: Activity, sender: str
+                      ) -> StoredFollow | None:
+    """The follow of ``sender`` that its Accept or Reject answers."""
     follow_value = activity.object
     follow_id = follow_value if isinstance(follow_value, str) else follow_value.id
-    row = (await session.execute(select(follows).where(
-        follows.c.activity_ap_id == follow_id, follows.c.followee == sender))).mappings().first()
-    if row is None and isinstance(follow_value, Activity) and follow_value.type == "Follow":
-        row = (await session.execute(select(follows).where(
-            follows.c.follower == follow_value.actor,
-            follows.c.followee == sender))).mappings().first()
-    return row
+    follower = None
+    if isinstance(follow_value, Activity) and follow_value.type == "Follow":
+        follower = follow_value.actor  # the answer embeds our Follow: its pair names it too
+    return await follow_store.answered(session, follow_ap_id=follow_id, followee=sender,
+                                       follower=follower)
 
 
 async def handle_accept(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
     async with ctx.db.transaction() as session:
-        row = await _our_follow(session, activity, sender)
-        if row is None:
+        ours = await _our_follow(session, activity, sender)
+        if ours is None:
             return Applied(False, "no such follow")
         now = ctx.now()
-        await session.execute(follows.update().where(follows.c.id == row["id"]).values(
-            state="accepted", updated_at=now))
+        await follow_store.set_state(session, ours.id, "accepted", now)
         await job_store.schedule(session, kind="sync", key=f"sync:{sender}",
                                  payload={"followee": sender}, now=now)
     return Applied(True, "accepted")
@@ -354,11 +348,10 @@ async def handle_accept(ctx: NodeContext, activity: Activity, sender: str) -> Ap
 
 async def handle_reject(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
     async with ctx.db.transaction() as session:
-        row = await _our_follow(session, activity, sender)
-        if row is None:
+        ours = await _our_follow(session, activity, sender)
+        if ours is None:
             return Applied(False, "no such follow")
-        await session.execute(follows.update().where(follows.c.id == row["id"]).values(
-            state="rejected", updated_at=ctx.now()))
+        await follow_store.set_state(session, ours.id, "rejected", ctx.now())
     return Applied(True, "rejected")
 
 
@@ -370,25 +363,20 @@ async def handle_undo(ctx: NodeContext, activity: Activity, sender: str) -> Appl
                 raise RejectedError("not_author", "only the actor may undo its activity")
             if inner.type != "Follow":
                 return Applied(False, f"undo of {inner.type} ignored")
-            result = await session.execute(delete(follows).where(
-                follows.c.follower == sender, follows.c.followee == inner.object_id))
+            removed = await follow_store.remove_pair(session, sender, inner.object_id)
         else:
-            result = await session.execute(delete(follows).where(
-                follows.c.follower == sender, follows.c.activity_ap_id == inner))
-    return Applied(bool(getattr(result, "rowcount", 0)))
+            removed = await follow_store.remove_by_activity(session, sender, activity.object_id)
+    return Applied(removed)
 
 
 async def handle_flag(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
     objects = [o if isinstance(o, str) else o.id for o in activity.objects]
     async with ctx.db.transaction() as session:
-        exists = (await session.execute(select(flags.c.id).where(
-            flags.c.activity_ap_id == activity.id))).first()
-        if exists is None:
-            await session.execute(flags.insert().values(
-                activity_ap_id=activity.id, actor=sender, objects=objects[:50],
-                content=(activity.content or "")[:5000], received_at=ctx.now(), state="open"))
+        added = await flag_store.add(session, activity_ap_id=activity.id, actor=sender,
+                                     objects=objects[:50], content=(activity.content or "")[:5000],
+                                     now=ctx.now())
     log.warning("report %s from %s about %s", activity.id, sender, objects[:3])
-    return Applied(exists is None, "flag stored")
+    return Applied(added, "flag stored")
 
 
 _HANDLERS = {

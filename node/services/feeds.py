@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import func, select
 
 from node.services import policy
 from node.services.actors import resolve_local
@@ -13,10 +10,14 @@ from node.services.context import NodeContext
 from node.services.permissions import Caller, require_admin
 from node.store import deliveries as delivery_store
 from node.store import feed as feed_store
+from node.store import flags as flag_store
 from node.store import follows as follow_store
+from node.store import inbox as inbox_store
+from node.store import peers as peer_store
+from node.store.flags import StoredFlag
 from node.store.follows import StoredFollow
 from node.store.objects import StoredObject
-from node.store.schema import flags, inbox, peers
+from node.store.peers import Peer
 
 
 @dataclass(frozen=True)
@@ -52,20 +53,24 @@ async def follows_of(ctx: NodeContext, handle: str, *, following: bool) -> list[
     return out
 
 
-async def list_flags(ctx: NodeContext, caller: Caller) -> list[dict[str, Any]]:
+async def list_flags(ctx: NodeContext, caller: Caller) -> list[StoredFlag]:
+    """The newest reports received, for admins."""
     require_admin(caller)
     async with ctx.db.sessions() as session:
-        rows = (await session.execute(select(flags).order_by(flags.c.id.desc()).limit(200)))
-        return [dict(r) for r in rows.mappings().all()]
+        return await flag_store.recent(session, limit=200)
 
 
-async def federation_status(ctx: NodeContext, caller: Caller) -> dict[str, Any]:
+@dataclass(frozen=True)
+class FederationStatus:
+    deliveries: dict[str, int]  # rows per state
+    inbox: dict[str, int]
+    peers: list[Peer]
+
+
+async def federation_status(ctx: NodeContext, caller: Caller) -> FederationStatus:
     """Queue sizes and peer health, for admins."""
     require_admin(caller)
     async with ctx.db.sessions() as session:
-        deliveries = await delivery_store.counts(session)
-        inbox_states = {str(s): int(n) for s, n in (await session.execute(
-            select(inbox.c.state, func.count()).group_by(inbox.c.state))).all()}
-        peer_rows = (await session.execute(select(peers).order_by(peers.c.host))).mappings()
-        peer_list = [dict(p) for p in peer_rows.all()]
-    return {"deliveries": deliveries, "inbox": inbox_states, "peers": peer_list}
+        return FederationStatus(await delivery_store.counts(session),
+                                await inbox_store.counts(session),
+                                await peer_store.all_peers(session))

@@ -5,10 +5,6 @@ anywhere — by ``acct:``/``@name@host`` handle (WebFinger, RFC 7033) or by acto
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError
 from node.services.actors import resolve_local
@@ -24,7 +20,6 @@ from node.store import actors as actor_store
 from node.store import feed as feed_store
 from node.store import follows as follow_store
 from node.store.follows import StoredFollow
-from node.store.schema import follows
 from protocol.errors import DocumentError
 from protocol.parse import is_iri
 from protocol.webfinger import parse_handle, parse_jrd
@@ -85,25 +80,12 @@ async def follow(ctx: NodeContext, target: str, *, as_handle: str | None = None
         if existing is not None and existing.state == "accepted":
             return existing
         follow_id = ctx.urls.activity(new_local_id())
-        await _upsert_follow(session, local.ap_id, target_iri, "pending", follow_id, now)
+        stored = await follow_store.upsert(session, follower=local.ap_id, followee=target_iri,
+                                           state="pending", activity_ap_id=follow_id, now=now)
         await publish_activity(ctx, session, actor=local, type="Follow", obj=target_iri,
                                recipients=[remote_actor], followers=False, to=[target_iri],
                                cc=[], activity_id=follow_id)
-        stored = await follow_store.get(session, local.ap_id, target_iri)
-    assert stored is not None
     return stored
-
-
-async def _upsert_follow(session: AsyncSession, follower: str, followee: str, state: str,
-                         activity_id: str | None, now: datetime) -> None:
-    existing = await follow_store.get(session, follower, followee)
-    if existing is None:
-        await session.execute(follows.insert().values(
-            follower=follower, followee=followee, state=state, activity_ap_id=activity_id,
-            created_at=now, updated_at=now))
-    else:
-        await session.execute(follows.update().where(follows.c.id == existing.id).values(
-            state=state, activity_ap_id=activity_id, updated_at=now))
 
 
 async def _follow_local(ctx: NodeContext, follower: str, followee: str) -> StoredFollow:
@@ -113,14 +95,13 @@ async def _follow_local(ctx: NodeContext, follower: str, followee: str) -> Store
         target = await actor_store.get(session, followee)
         if target is None or target.deleted:
             raise NotFoundError("not_found", f"no local actor {followee}")
-        await _upsert_follow(session, follower, followee, "accepted", None, now)
+        stored = await follow_store.upsert(session, follower=follower, followee=followee,
+                                           state="accepted", activity_ap_id=None, now=now)
         # What its outbox holds: its own items, and for a theme feed the items it announced.
         for item_id in reversed(await activity_store.item_ids_by_actor(session, followee,
                                                                        limit=1000)):
             await feed_store.add(session, owners=[follower], object_ap_id=item_id,
                                  via=followee, now=now)
-        stored = await follow_store.get(session, follower, followee)
-    assert stored is not None
     return stored
 
 
@@ -136,7 +117,7 @@ async def unfollow(ctx: NodeContext, target: str, *, as_handle: str | None = Non
         existing = await follow_store.get(session, local.ap_id, target_iri)
         if existing is None:
             return False
-        await session.execute(delete(follows).where(follows.c.id == existing.id))
+        await follow_store.remove(session, existing.id)
         remote_actor = await actor_store.get(session, target_iri)
         if remote_actor is not None and not remote_actor.is_local and existing.activity_ap_id:
             follow_doc = follow_reference(ap_id=existing.activity_ap_id, actor=local.ap_id,

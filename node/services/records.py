@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from node.store.actors import StoredActor
 from node.store.blocks import StoredBlock
+from node.store.flags import StoredFlag
 from node.store.follows import StoredFollow
 from node.store.objects import StoredObject
+from node.store.peers import Peer
 
-__all__ = ["StoredActor", "StoredBlock", "StoredFollow", "StoredObject"]
+__all__ = ["Peer", "StoredActor", "StoredBlock", "StoredFlag", "StoredFollow", "StoredObject"]

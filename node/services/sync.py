@@ -14,15 +14,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
-
 from node.remote import RemoteError
 from node.services.apply import RejectedError, add_to_feeds, apply
 from node.services.context import NodeContext
 from node.services.directory import sync_node_initiatives
 from node.services.resolve import fetch_actor, node_actor, signer_of
+from node.store import follows as follow_store
 from node.store import inbox as inbox_store
-from node.store.schema import actors, follows
 from protocol.errors import ProtocolError
 from protocol.origin import same_origin
 from protocol.parse import Activity, parse_activity
@@ -45,14 +43,10 @@ class SyncResult:
 
 async def _local_followers(ctx: NodeContext, followee: str) -> tuple[list[str], str | None]:
     async with ctx.db.sessions() as session:
-        rows = (await session.execute(
-            select(follows.c.follower, follows.c.sync_head)
-            .join(actors, actors.c.ap_id == follows.c.follower)
-            .where(follows.c.followee == followee, follows.c.state == "accepted",
-                   actors.c.is_local.is_(True)))).all()
-    heads = {r[1] for r in rows}
+        found = await follow_store.local_followers(session, followee)
+    heads = {f.sync_head for f in found}
     head = heads.pop() if len(heads) == 1 else None  # disagreeing marks: page everything
-    return [r[0] for r in rows], head
+    return [f.follower for f in found], head
 
 
 async def _page_items(ctx: NodeContext, page: dict[str, Any], origin: str, signer: Any
@@ -132,12 +126,10 @@ async def sync_followee(ctx: NodeContext, followee: str, *, max_pages: int | Non
     if complete:
         # The followed node's directory of initiatives, repaired by the same pass.
         applied += await sync_node_initiatives(ctx, actor, signer)
-    values: dict[str, Any] = {"last_synced_at": ctx.now()}
-    if complete and newest is not None and not retry:
-        values["sync_head"] = newest  # a complete pass: next time stop here
+    # A complete pass moves the mark: the next one stops there.
+    head = newest if complete and not retry else None
     async with ctx.db.transaction() as session:
-        await session.execute(update(follows).where(follows.c.followee == followee)
-                              .values(**values))
+        await follow_store.mark_synced(session, followee, now=ctx.now(), head=head)
     log.info("synced %s: %d pages, %d activities, %d applied, %d rejected%s", followee, pages,
              seen, applied, rejected, "" if complete else " (continues)")
     next_resume = None

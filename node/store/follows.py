@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store._rows import to_dataclass
@@ -24,6 +24,8 @@ class StoredFollow:
     activity_ap_id: str | None
     created_at: datetime
     updated_at: datetime
+    sync_head: str | None  # newest outbox activity seen by the last complete sync
+    last_synced_at: datetime | None
 
 
 async def get(session: AsyncSession, follower: str, followee: str) -> StoredFollow | None:
@@ -93,3 +95,78 @@ async def followees(session: AsyncSession, follower: str) -> list[str]:
              .where(follows.c.follower == follower, follows.c.state.in_(("accepted", "pending")))
              .order_by(follows.c.id))
     return [row[0] for row in (await session.execute(query)).all()]
+
+
+async def upsert(session: AsyncSession, *, follower: str, followee: str, state: str,
+                 activity_ap_id: str | None, now: datetime) -> StoredFollow:
+    """Record that ``follower`` follows ``followee`` in ``state`` by the Follow
+    ``activity_ap_id``: a new row, or the pair's row with these values."""
+    c = follows.c
+    row = (await session.execute(
+        update(follows).where(c.follower == follower, c.followee == followee)
+        .values(state=state, activity_ap_id=activity_ap_id, updated_at=now)
+        .returning(*follows.c))).mappings().first()
+    if row is None:
+        row = (await session.execute(follows.insert().values(
+            follower=follower, followee=followee, state=state, activity_ap_id=activity_ap_id,
+            created_at=now, updated_at=now).returning(*follows.c))).mappings().one()
+    return to_dataclass(StoredFollow, row)
+
+
+async def set_state(session: AsyncSession, follow_id: int, state: str, now: datetime) -> None:
+    """A follow answered (``accepted``, ``rejected``)."""
+    await session.execute(update(follows).where(follows.c.id == follow_id)
+                          .values(state=state, updated_at=now))
+
+
+async def answered(session: AsyncSession, *, follow_ap_id: str, followee: str,
+                   follower: str | None = None) -> StoredFollow | None:
+    """The follow of ``followee`` an Accept or Reject answers: by its Follow activity's id, else
+    (when the answer embeds the Follow) by the ``follower``/``followee`` pair."""
+    c = follows.c
+    query = select(follows).where(c.activity_ap_id == follow_ap_id, c.followee == followee)
+    row = (await session.execute(query)).mappings().first()
+    if row is None and follower is not None:
+        return await get(session, follower, followee)
+    return to_dataclass(StoredFollow, row) if row else None
+
+
+async def remove(session: AsyncSession, follow_id: int) -> None:
+    await session.execute(delete(follows).where(follows.c.id == follow_id))
+
+
+async def remove_pair(session: AsyncSession, follower: str, followee: str) -> bool:
+    """Undo of a Follow by its pair; False if there was none."""
+    result = await session.execute(delete(follows).where(
+        follows.c.follower == follower, follows.c.followee == followee))
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def remove_by_activity(session: AsyncSession, follower: str, activity_ap_id: str) -> bool:
+    """Undo of a Follow by its activity id; False if ``follower`` has no such follow."""
+    result = await session.execute(delete(follows).where(
+        follows.c.follower == follower, follows.c.activity_ap_id == activity_ap_id))
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def remove_actor(session: AsyncSession, actor: str) -> None:
+    """Every follow by or of ``actor`` (a deleted actor)."""
+    await session.execute(delete(follows).where(
+        or_(follows.c.follower == actor, follows.c.followee == actor)))
+
+
+async def local_followers(session: AsyncSession, followee: str) -> list[StoredFollow]:
+    """The accepted follows of ``followee`` by local actors (whose feeds a sync fills)."""
+    query = (select(follows).join(actors, actors.c.ap_id == follows.c.follower)
+             .where(follows.c.followee == followee, follows.c.state == "accepted",
+                    actors.c.is_local.is_(True)))
+    return [to_dataclass(StoredFollow, r) for r in (await session.execute(query)).mappings()]
+
+
+async def mark_synced(session: AsyncSession, followee: str, *, now: datetime,
+                      head: str | None = None) -> None:
+    """A sync of ``followee`` ran at ``now``; a complete pass also moves its ``head``."""
+    values: dict[str, object] = {"last_synced_at": now}
+    if head is not None:
+        values["sync_head"] = head
+    await session.execute(update(follows).where(follows.c.followee == followee).values(**values))

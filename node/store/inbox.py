@@ -55,6 +55,12 @@ async def count_pending(session: AsyncSession, host: str, *, limit: int) -> int:
 
 
 
+async def counts(session: AsyncSession) -> dict[str, int]:
+    """Rows per state."""
+    rows = await session.execute(select(inbox.c.state, func.count()).group_by(inbox.c.state))
+    return {str(state): int(n) for state, n in rows}
+
+
 async def state_of(session: AsyncSession, activity_ap_id: str) -> str | None:
     query = select(inbox.c.state).where(inbox.c.activity_ap_id == activity_ap_id)
     row = (await session.execute(query)).first()

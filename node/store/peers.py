@@ -40,3 +40,9 @@ async def ensure(session: AsyncSession, host: str) -> Peer:
 async def set_values(session: AsyncSession, host: str, **values: object) -> None:
     await ensure(session, host)
     await session.execute(update(peers).where(peers.c.host == host).values(**values))
+
+
+async def all_peers(session: AsyncSession) -> list[Peer]:
+    """Every peer, by host."""
+    query = select(peers).order_by(peers.c.host)
+    return [to_dataclass(Peer, r) for r in (await session.execute(query)).mappings()]

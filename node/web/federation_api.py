@@ -33,7 +33,7 @@ from node.web.api import (
     next_url,
 )
 from node.web.common import JSONResponse, ctx_of
-from node.web.representations import item_json
+from node.web.representations import flag_json, item_json, peer_json
 
 FOLLOW_FIELDS = tuple(f.alias or name for name, f in FollowInput.model_fields.items())
 
@@ -99,19 +99,14 @@ async def actor_feed(request: Request) -> Response:
 @endpoint
 async def flag_list(request: Request) -> Response:
     rows = await feeds.list_flags(ctx_of(request), await authenticate(request))
-    for row in rows:
-        row["received_at"] = row["received_at"].isoformat()
-    return JSONResponse({"flags": rows})
+    return JSONResponse({"flags": [flag_json(r) for r in rows]})
 
 
 @endpoint
 async def federation_status(request: Request) -> Response:
     status = await feeds.federation_status(ctx_of(request), await authenticate(request))
-    for peer in status["peers"]:
-        for key, value in list(peer.items()):
-            if hasattr(value, "isoformat"):
-                peer[key] = value.isoformat()
-    return JSONResponse(status)
+    return JSONResponse({"deliveries": status.deliveries, "inbox": status.inbox,
+                         "peers": [peer_json(p) for p in status.peers]})
 
 
 BLOCK_FIELDS = ("host", "purge", "reason")

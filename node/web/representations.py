@@ -15,7 +15,7 @@ from typing import Any
 from node.services.directory import Entry
 from node.services.inputs import KIND_MODELS, InitiativeInput, kind_fields
 from node.services.permissions import Caller
-from node.services.records import StoredActor, StoredObject
+from node.services.records import Peer, StoredActor, StoredFlag, StoredObject
 from node.services.urls import Urls
 
 # Kind-specific item fields: (name, default when not stored). Only the item's own kind's
@@ -148,3 +148,24 @@ def directory_json(entry: Entry) -> dict[str, Any]:
 def caller_json(caller: Caller) -> dict[str, Any]:
     """Who a bearer token belongs to."""
     return {"username": caller.username, "role": caller.role, "admin": caller.is_admin}
+
+
+def _isoformat(value: datetime | None) -> str | None:
+    # The admin views keep the form they always had: ``datetime.isoformat``, not ``iso``.
+    return value.isoformat() if value is not None else None
+
+
+def flag_json(flag: StoredFlag) -> dict[str, Any]:
+    """A received report, for admins (``GET /api/flags``)."""
+    return {"id": flag.id, "activity_ap_id": flag.activity_ap_id, "actor": flag.actor,
+            "objects": flag.objects, "content": flag.content,
+            "received_at": _isoformat(flag.received_at), "state": flag.state}
+
+
+def peer_json(peer: Peer) -> dict[str, Any]:
+    """A peer's delivery health, for admins (``GET /api/federation``)."""
+    return {"host": peer.host, "software": peer.software,
+            "accepts_rfc9421": peer.accepts_rfc9421, "failure_days": peer.failure_days,
+            "unavailable_since": _isoformat(peer.unavailable_since),
+            "last_success_at": _isoformat(peer.last_success_at),
+            "last_failure_at": _isoformat(peer.last_failure_at)}
