@@ -292,7 +292,7 @@ async def nodeinfo_usage(ctx: NodeContext) -> Usage:
 # --- views of the HTML pages -------------------------------------------------------------------
 
 
-async def _authors(session: AsyncSession, iris: Iterable[str]) -> dict[str, StoredActor]:
+async def authors_of(session: AsyncSession, iris: Iterable[str]) -> dict[str, StoredActor]:
     found: dict[str, StoredActor] = {}
     for iri in dict.fromkeys(iris):
         actor = await actor_store.get(session, iri)
@@ -311,7 +311,7 @@ async def home_view(ctx: NodeContext) -> ActorView:
             session, ItemFilter(hosts=await policy.rule(ctx, session)), limit=HOME_ITEMS)
         initiatives = await actor_store.list_local(session, kind="initiative",
                                                    limit=MAX_INITIATIVES)
-        authors = await _authors(session, (i.attributed_to for i in items))
+        authors = await authors_of(session, (i.attributed_to for i in items))
     return ActorView(node, items, initiatives, authors)
 
 
@@ -333,7 +333,7 @@ async def actor_view(ctx: NodeContext, handle: str) -> ActorView:
         items = await object_store.list_page(session, f, limit=HOME_ITEMS)
         initiatives = (await actor_store.list_local(session, kind="initiative",
                                                     limit=MAX_INITIATIVES) if is_node else [])
-        authors = await _authors(session, (i.attributed_to for i in items))
+        authors = await authors_of(session, (i.attributed_to for i in items))
     return ActorView(actor, items, initiatives, authors)
 
 
@@ -359,7 +359,7 @@ async def item_view(ctx: NodeContext, local_id: str) -> ItemView:
         iris = [item.attributed_to, *(a.attributed_to for a in answers)]
         if question is not None:
             iris.append(question.attributed_to)
-        authors = await _authors(session, iris)
+        authors = await authors_of(session, iris)
     return ItemView(item, authors, answers, question)
 
 

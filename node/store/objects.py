@@ -179,14 +179,17 @@ def _conditions(f: ItemFilter) -> list[Any]:
 
 
 async def list_page(session: AsyncSession, f: ItemFilter, *, limit: int,
-                    before: Cursor | None = None) -> list[StoredObject]:
-    """Newest first (by ``published``, then id); ``before`` continues after a previous page."""
+                    before: Cursor | None = None, offset: int = 0) -> list[StoredObject]:
+    """Newest first (by ``published``, then id); ``before`` continues after a previous page,
+    ``offset`` skips rows (numbered HTML pages)."""
     c = objects.c
     conds = _conditions(f)
     if before is not None:
         conds.append(or_(c.published < before.published,
                          and_(c.published == before.published, c.id < before.id)))
     query = select(objects).where(*conds).order_by(c.published.desc(), c.id.desc()).limit(limit)
+    if offset:
+        query = query.offset(offset)
     rows = (await session.execute(query)).mappings().all()
     return [to_dataclass(StoredObject, r) for r in rows]
 

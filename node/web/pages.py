@@ -111,6 +111,10 @@ def theme_label(theme_id: str) -> str:
     return themes.get(theme_id).label.nl if themes.is_theme(theme_id) else theme_id
 
 
+def _options(table: Any) -> list[tuple[str, str]]:
+    return [(value, label.nl) for value, label in table.items()]
+
+
 def build_environment(settings: Settings) -> Environment:
     """The Jinja2 environment of one app (created on first use, never at import time)."""
     env = Environment(loader=FileSystemLoader(PACKAGE_DIR / "templates"), autoescape=True,
@@ -135,6 +139,14 @@ def build_environment(settings: Settings) -> Environment:
         all_themes=themes.all_themes(),
         item_kinds=themes.ITEM_KINDS,
         question_categories=themes.QUESTION_CATEGORIES,
+        filter_options={
+            "kind": _options(themes.ITEM_KINDS),
+            "theme": [(t.id, ("— " if t.broader else "") + t.label.nl)
+                      for t in themes.all_themes()],
+            "province": _options(themes.PROVINCES),
+            "legal_form": _options(themes.LEGAL_FORMS),
+            "phase": _options(themes.PHASES),
+        },
     )
     return env
 

@@ -1,0 +1,185 @@
+"""Browsing: numbered pages of items and the directory of initiatives, with filters and counts.
+
+Every HTML list pages to its end (``page`` from 1; ``pages`` says how many there are) and takes
+the same filters as the API: kind, theme (a broader theme takes in its narrower ones) and
+province. Items of hosts the federation policy refuses are left out, as everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from node.services import policy, provinces
+from node.services.collections import authors_of
+from node.services.context import NodeContext
+from node.services.errors import NotFoundError
+from node.services.items import theme_and_narrower
+from node.store import actors as actor_store
+from node.store import follows as follow_store
+from node.store import objects as object_store
+from node.store.actors import StoredActor
+from node.store.objects import ItemFilter, StoredObject
+from protocol import themes as vocab_themes
+
+PAGE_SIZE = 20
+MAX_DIRECTORY = 5000  # initiatives a directory page reads (a national network has hundreds)
+DIRECTORY_FACETS = ("theme", "province", "legal_form", "phase")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a person chose to see; None means everything."""
+
+    kind: str | None = None
+    theme: str | None = None
+    province: str | None = None
+    legal_form: str | None = None
+    phase: str | None = None
+
+    def chosen(self) -> dict[str, str]:
+        return {name: value for name, value in vars(self).items() if value}
+
+
+@dataclass(frozen=True)
+class Paging:
+    page: int
+    pages: int
+    total: int
+
+    @classmethod
+    def of(cls, page: int, total: int, size: int = PAGE_SIZE) -> Paging:
+        return cls(page, max(1, math.ceil(total / size)), total)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+@dataclass(frozen=True)
+class ItemListing:
+    items: list[StoredObject]
+    authors: dict[str, StoredActor]
+    paging: Paging
+
+
+@dataclass(frozen=True)
+class InitiativeEntry:
+    actor: StoredActor
+    province: str | None
+    themes: list[str]
+    legal_form: str | None
+    phase: str | None
+
+    @property
+    def origin(self) -> str:
+        return self.actor.host
+
+
+@dataclass(frozen=True)
+class Directory:
+    initiatives: list[InitiativeEntry]
+    paging: Paging
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def item_filter(filters: Filters, **extra: Any) -> ItemFilter:
+    return ItemFilter(kind=filters.kind, province=filters.province,
+                      themes_any=theme_and_narrower(filters.theme) if filters.theme else (),
+                      **extra)
+
+
+async def items_page(ctx: NodeContext, filters: Filters, page: int = 1,
+                     size: int = PAGE_SIZE) -> ItemListing:
+    """One numbered page of items, own and received, newest first."""
+    async with ctx.db.sessions() as session:
+        f = item_filter(filters, hosts=await policy.rule(ctx, session))
+        paging = Paging.of(page, await object_store.count(session, f), size)
+        rows = await object_store.list_page(session, f, limit=size, offset=(page - 1) * size)
+        authors = await authors_of(session, (i.attributed_to for i in rows))
+    return ItemListing(rows, authors, paging)
+
+
+def initiative_entry(actor: StoredActor) -> InitiativeEntry:
+    profile = actor.profile or {}
+    place = profile.get("place") if isinstance(profile.get("place"), dict) else {}
+    themes = [t for t in profile.get("themes") or [] if isinstance(t, str)]
+    return InitiativeEntry(
+        actor=actor,
+        province=provinces.effective((place or {}).get("province_code"),
+                                     profile.get("province_code"),
+                                     provinces.of_document(actor.document)),
+        themes=themes,
+        legal_form=profile.get("legal_form") if isinstance(profile.get("legal_form"), str)
+        else None,
+        phase=profile.get("phase") if isinstance(profile.get("phase"), str) else None,
+    )
+
+
+def _matches(entry: InitiativeEntry, filters: Filters) -> bool:
+    if filters.theme and not set(theme_and_narrower(filters.theme)) & set(entry.themes):
+        return False
+    return all(getattr(filters, name) in (None, getattr(entry, name))
+               for name in ("province", "legal_form", "phase"))
+
+
+def facet_counts(entries: Iterable[InitiativeEntry]) -> dict[str, dict[str, int]]:
+    """How many initiatives have each value of each facet (an initiative counts once a theme)."""
+    counters: dict[str, Counter[str]] = {name: Counter() for name in DIRECTORY_FACETS}
+    for entry in entries:
+        counters["theme"].update(set(entry.themes))
+        for name in ("province", "legal_form", "phase"):
+            value = getattr(entry, name)
+            if value:
+                counters[name][value] += 1
+    return {name: dict(counter.most_common()) for name, counter in counters.items()}
+
+
+async def all_initiatives(ctx: NodeContext) -> list[InitiativeEntry]:
+    """Every live initiative this node lists, by name."""
+    async with ctx.db.sessions() as session:
+        actors = await actor_store.list_local(session, kind="initiative", limit=MAX_DIRECTORY)
+    return [initiative_entry(a) for a in actors]
+
+
+async def directory(ctx: NodeContext, filters: Filters, page: int = 1,
+                    size: int = PAGE_SIZE) -> Directory:
+    """One page of the initiative directory, with counts per value over the filtered set."""
+    chosen = [e for e in await all_initiatives(ctx) if _matches(e, filters)]
+    paging = Paging.of(page, len(chosen), size)
+    start = (page - 1) * size
+    return Directory(chosen[start:start + size], paging, facet_counts(chosen))
+
+
+@dataclass(frozen=True)
+class ThemeView:
+    """A theme's page: its items, and the feed actor that fediverse accounts follow for it (the
+    top-level theme's: a narrower theme is announced by its broader one's feed)."""
+
+    theme: vocab_themes.Theme
+    feed: StoredActor | None
+    followers: list[StoredActor]
+    listing: ItemListing
+
+
+def feed_theme(theme_id: str) -> vocab_themes.Theme:
+    theme = vocab_themes.get(theme_id)
+    return vocab_themes.get(theme.broader) if theme.broader else theme
+
+
+async def theme_view(ctx: NodeContext, theme_id: str, page: int = 1) -> ThemeView:
+    if not vocab_themes.is_theme(theme_id):
+        raise NotFoundError("not_found", f"no theme {theme_id!r}")
+    listing = await items_page(ctx, Filters(theme=theme_id), page)
+    async with ctx.db.sessions() as session:
+        feed = await actor_store.get_local(session, feed_theme(theme_id).hashtag)
+        followers = (await follow_store.follower_actors(
+            session, feed.ap_id, hosts=await policy.rule(ctx, session)) if feed else [])
+    return ThemeView(vocab_themes.get(theme_id), feed, followers, listing)

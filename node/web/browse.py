@@ -1,0 +1,100 @@
+"""Browsing pages (HTML, Dutch first, no JavaScript needed): ``/kennis`` (every item, paged to
+its end), ``/initiatieven`` (the directory, with counts per filter value).
+
+Filters are query parameters shared with the API: ``kind``, ``theme``, ``province`` (and, in the
+directory, ``legal_form`` and ``phase``); ``pagina`` numbers the pages from 1. A value that is not
+one of the known ones is ignored rather than answered with an error page: these are links people
+share and edit by hand, and the page shows which filters are in force.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from node.services import browse
+from node.services.browse import Filters, Paging
+from node.web.common import ctx_of
+from node.web.pages import page, render
+from protocol import themes
+
+MAX_PAGE = 100_000
+
+
+def _choices(name: str) -> Collection[str]:
+    if name == "theme":
+        return {t.id for t in themes.all_themes()}
+    tables: dict[str, Collection[str]] = {
+        "kind": themes.ITEM_KINDS, "province": themes.PROVINCES,
+        "legal_form": themes.LEGAL_FORMS, "phase": themes.PHASES}
+    return tables[name]
+
+
+def parse_filters(request: Request, names: tuple[str, ...]) -> Filters:
+    values: dict[str, str] = {}
+    for name in names:
+        raw = (request.query_params.get(name) or "").strip()
+        value = raw.upper() if name == "province" else raw
+        if value and value in _choices(name):
+            values[name] = value
+    return Filters(**values)
+
+
+def page_number(request: Request) -> int:
+    raw = request.query_params.get("pagina", "1")
+    if raw.isascii() and raw.isdigit() and 1 <= len(raw) <= 6:
+        return max(1, min(int(raw), MAX_PAGE))
+    return 1
+
+
+def page_links(path: str, filters: Filters, paging: Paging) -> dict[str, str | None]:
+    """The previous and next page's URL, keeping the filters."""
+    def url(number: int) -> str:
+        params = {**filters.chosen(), **({"pagina": str(number)} if number > 1 else {})}
+        return f"{path}?{urlencode(params)}" if params else path
+    return {"prev": url(paging.page - 1) if paging.has_prev else None,
+            "next": url(paging.page + 1) if paging.has_next else None}
+
+
+def filter_url(path: str, filters: Filters, **changes: str | None) -> str:
+    """This list with one filter changed (None: removed); back to the first page."""
+    params = {k: v for k, v in {**filters.chosen(), **changes}.items() if v}
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+@page
+async def item_list_page(request: Request) -> Response:
+    filters = parse_filters(request, ("kind", "theme", "province"))
+    listing = await browse.items_page(ctx_of(request), filters, page_number(request))
+    return render(request, "items.html", listing=listing, filters=filters,
+                  links=page_links("/kennis", filters, listing.paging),
+                  filter_url=lambda **c: filter_url("/kennis", filters, **c))
+
+
+@page
+async def directory_page(request: Request) -> Response:
+    filters = parse_filters(request, ("theme", "province", "legal_form", "phase"))
+    found = await browse.directory(ctx_of(request), filters, page_number(request))
+    return render(request, "initiatives.html", directory=found, filters=filters,
+                  links=page_links("/initiatieven", filters, found.paging),
+                  filter_url=lambda **c: filter_url("/initiatieven", filters, **c))
+
+
+@page
+async def theme_page(request: Request) -> Response:
+    theme_id = str(request.path_params["theme"])
+    view = await browse.theme_view(ctx_of(request), theme_id, page_number(request))
+    path = f"/thema/{theme_id}"
+    return render(request, "theme.html", view=view, listing=view.listing,
+                  links=page_links(path, Filters(), view.listing.paging))
+
+
+routes: list[BaseRoute] = [
+    Route("/kennis", item_list_page, methods=["GET"]),
+    Route("/initiatieven", directory_page, methods=["GET"]),
+    Route("/thema/{theme}", theme_page, methods=["GET"]),
+]
