@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from node.services import policy, provinces
+from node.services import directory as directory_service
+from node.services import policy
 from node.services.collections import authors_of
 from node.services.context import NodeContext
 from node.services.errors import NotFoundError
@@ -107,20 +108,14 @@ async def items_page(ctx: NodeContext, filters: Filters, page: int = 1,
     return ItemListing(rows, authors, paging)
 
 
-def initiative_entry(actor: StoredActor) -> InitiativeEntry:
-    profile = actor.profile or {}
-    place = profile.get("place") if isinstance(profile.get("place"), dict) else {}
+def initiative_entry(found: directory_service.Entry) -> InitiativeEntry:
+    profile = found.actor.profile or {}
     themes = [t for t in profile.get("themes") or [] if isinstance(t, str)]
+    legal_form, phase = profile.get("legal_form"), profile.get("phase")
     return InitiativeEntry(
-        actor=actor,
-        province=provinces.effective((place or {}).get("province_code"),
-                                     profile.get("province_code"),
-                                     provinces.of_document(actor.document)),
-        themes=themes,
-        legal_form=profile.get("legal_form") if isinstance(profile.get("legal_form"), str)
-        else None,
-        phase=profile.get("phase") if isinstance(profile.get("phase"), str) else None,
-    )
+        actor=found.actor, province=found.province, themes=themes,
+        legal_form=legal_form if isinstance(legal_form, str) else None,
+        phase=phase if isinstance(phase, str) else None)
 
 
 def _matches(entry: InitiativeEntry, filters: Filters) -> bool:
@@ -143,10 +138,11 @@ def facet_counts(entries: Iterable[InitiativeEntry]) -> dict[str, dict[str, int]
 
 
 async def all_initiatives(ctx: NodeContext) -> list[InitiativeEntry]:
-    """Every live initiative this node lists, by name."""
-    async with ctx.db.sessions() as session:
-        actors = await actor_store.list_local(session, kind="initiative", limit=MAX_DIRECTORY)
-    return [initiative_entry(a) for a in actors]
+    """Every live initiative the directory lists, own and received (blocked hosts' hidden),
+    by name."""
+    found, _ = await directory_service.list_directory(
+        ctx, directory_service.DirectoryQuery(), limit=MAX_DIRECTORY)
+    return [initiative_entry(e) for e in found]
 
 
 async def directory(ctx: NodeContext, filters: Filters, page: int = 1,

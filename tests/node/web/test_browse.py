@@ -140,3 +140,21 @@ async def test_unknown_theme_page_is_404(client: httpx.AsyncClient) -> None:
 async def test_menu_links_the_browsing_pages(client: httpx.AsyncClient) -> None:
     page = await html(client, "/")
     assert '<a href="/kennis">' in page and '<a href="/initiatieven">' in page
+
+
+async def test_directory_lists_received_initiatives_with_their_origin(
+        client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    from node.store import actors as actor_store
+
+    await make_initiative(ctx, "molen", name="Dorpsmolen")
+    now = ctx.now()
+    async with ctx.db.transaction() as session:
+        await actor_store.insert(
+            session, ap_id="https://fryslan.test/actors/doarpswurk", is_local=False,
+            kind="initiative", host="fryslan.test", type="Organization", name="Doarpswurk",
+            profile={"themes": ["meals"], "place": {"name": "Reduzum", "province_code": "PV21"},
+                     "legal_form": "association"},
+            version=1, published=now, updated=now)
+    page = await html(client, "/initiatieven?province=PV21")
+    assert "1 gevonden" in page and "Doarpswurk" in page and "Dorpsmolen" not in page
+    assert "uit Fryslân" in page and "via fryslan.test" in page
