@@ -178,6 +178,20 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class MapSettings:
+    """``[map]``: the background of ``/kaart`` (docs/browsing.md)."""
+
+    tile_url: str = setting(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "Tile server of the map, a URL template with {z}, {x} and {y}; the page's "
+        "Content-Security-Policy allows images from its origin only. Mind the server's usage "
+        "policy: a busy node runs or rents its own.")
+    tile_attribution: str = setting(
+        "© OpenStreetMap-bijdragers (openstreetmap.org/copyright)",
+        "The attribution the tile server requires, shown on the map (plain text).")
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one node: one frozen section per TOML table, plus the node directory."""
 
@@ -189,6 +203,7 @@ class Settings:
     federation: FederationSettings = FederationSettings()
     retention: RetentionSettings = RetentionSettings()
     aggregator: AggregatorSettings = AggregatorSettings()
+    map: MapSettings = MapSettings()
 
     @property
     def database_url(self) -> str:

@@ -118,7 +118,7 @@ def initiative_entry(found: directory_service.Entry) -> InitiativeEntry:
         phase=phase if isinstance(phase, str) else None)
 
 
-def _matches(entry: InitiativeEntry, filters: Filters) -> bool:
+def matches(entry: InitiativeEntry, filters: Filters) -> bool:
     if filters.theme and not set(theme_and_narrower(filters.theme)) & set(entry.themes):
         return False
     return all(getattr(filters, name) in (None, getattr(entry, name))
@@ -148,7 +148,7 @@ async def all_initiatives(ctx: NodeContext) -> list[InitiativeEntry]:
 async def directory(ctx: NodeContext, filters: Filters, page: int = 1,
                     size: int = PAGE_SIZE) -> Directory:
     """One page of the initiative directory, with counts per value over the filtered set."""
-    chosen = [e for e in await all_initiatives(ctx) if _matches(e, filters)]
+    chosen = [e for e in await all_initiatives(ctx) if matches(e, filters)]
     paging = Paging.of(page, len(chosen), size)
     start = (page - 1) * size
     return Directory(chosen[start:start + size], paging, facet_counts(chosen))

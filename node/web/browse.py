@@ -1,5 +1,7 @@
 """Browsing pages (HTML, Dutch first, no JavaScript needed): ``/kennis`` (every item, paged to
-its end), ``/initiatieven`` (the directory, with counts per filter value).
+its end), ``/initiatieven`` (the directory, with counts per filter value), ``/thema/{id}``, and
+``/kaart`` (a map, and the same places as a list), with its data ``/api/initiatives.geojson`` and
+``/api/events.geojson``.
 
 Filters are query parameters shared with the API: ``kind``, ``theme``, ``province`` (and, in the
 directory, ``legal_form`` and ``phase``); ``pagina`` numbers the pages from 1. A value that is not
@@ -10,15 +12,17 @@ share and edit by hand, and the page shows which filters are in force.
 from __future__ import annotations
 
 from collections.abc import Collection
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from node.services import browse
+from node.services import browse, geo
 from node.services.browse import Filters, Paging
-from node.web.common import ctx_of
+from node.services.errors import ValidationError
+from node.web.api import Resource, check_parameters
+from node.web.common import JSONResponse, ctx_of
 from node.web.pages import page, render
 from protocol import themes
 
@@ -34,13 +38,17 @@ def _choices(name: str) -> Collection[str]:
     return tables[name]
 
 
-def parse_filters(request: Request, names: tuple[str, ...]) -> Filters:
+def parse_filters(request: Request, names: tuple[str, ...], *, strict: bool = False) -> Filters:
+    """The filters of a request; an unknown value is ignored, or (``strict``, the API) a 422."""
     values: dict[str, str] = {}
     for name in names:
         raw = (request.query_params.get(name) or "").strip()
         value = raw.upper() if name == "province" else raw
         if value and value in _choices(name):
             values[name] = value
+        elif value and strict:
+            raise ValidationError("bad_value", f"{name}: must be one of "
+                                  f"{', '.join(sorted(_choices(name)))}", field=name)
     return Filters(**values)
 
 
@@ -93,8 +101,55 @@ async def theme_page(request: Request) -> Response:
                   links=page_links(path, Filters(), view.listing.paging))
 
 
+# --- the map -----------------------------------------------------------------------------------
+
+INITIATIVE_GEO_PARAMETERS = ("theme", "province", "legal_form", "phase")
+EVENT_GEO_PARAMETERS = ("theme", "province")
+GEOJSON = "application/geo+json"
+
+
+def map_csp(tile_url: str) -> str:
+    """The map page's policy: our own scripts and styles only, images also from the tile
+    server's origin (and ``data:``, which Leaflet uses for its icons)."""
+    parts = urlsplit(tile_url)
+    tiles = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else ""
+    return (f"default-src 'self'; script-src 'self'; style-src 'self'; "
+            f"img-src 'self' data: {tiles}".rstrip() + "; object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'none'")
+
+
+async def initiatives_geojson(request: Request) -> Response:
+    check_parameters(request, INITIATIVE_GEO_PARAMETERS)
+    filters = parse_filters(request, INITIATIVE_GEO_PARAMETERS, strict=True)
+    markers = await geo.initiative_markers(ctx_of(request), filters)
+    return JSONResponse(geo.feature_collection(markers), media_type=GEOJSON)
+
+
+async def events_geojson(request: Request) -> Response:
+    check_parameters(request, EVENT_GEO_PARAMETERS)
+    filters = parse_filters(request, EVENT_GEO_PARAMETERS, strict=True)
+    markers = await geo.event_markers(ctx_of(request), filters)
+    return JSONResponse(geo.feature_collection(markers), media_type=GEOJSON)
+
+
+@page
+async def map_page(request: Request) -> Response:
+    filters = parse_filters(request, INITIATIVE_GEO_PARAMETERS)
+    ctx = ctx_of(request)
+    initiatives = await geo.initiative_markers(ctx, filters)
+    events = await geo.event_markers(ctx, Filters(theme=filters.theme, province=filters.province))
+    query = urlencode(filters.chosen())
+    response = render(request, "map.html", filters=filters, initiatives=initiatives,
+                      events=events, query=query, tiles=ctx.settings.map)
+    response.headers["Content-Security-Policy"] = map_csp(ctx.settings.map.tile_url)
+    return response
+
+
 routes: list[BaseRoute] = [
     Route("/kennis", item_list_page, methods=["GET"]),
     Route("/initiatieven", directory_page, methods=["GET"]),
     Route("/thema/{theme}", theme_page, methods=["GET"]),
+    Route("/kaart", map_page, methods=["GET"]),
+    Resource("/api/initiatives.geojson", get=initiatives_geojson),
+    Resource("/api/events.geojson", get=events_geojson),
 ]

@@ -332,6 +332,56 @@ def _paths() -> dict[str, Any]:
         "/api/items/by-id": _record_operations("items", "Item", "ItemPatch", by="id"),
         "/api/items/{local_id}": _record_operations("items", "Item", "ItemPatch", by="local_id"),
         **_federation_paths(),
+        **_map_paths(),
+    }
+
+
+_GEOJSON = "application/geo+json"
+
+
+def _feature_collection() -> dict[str, Any]:
+    """RFC 7946 FeatureCollection of Points at [longitude, latitude]."""
+    point = {"type": "object", "required": ["type", "coordinates"], "properties": {
+        "type": {"const": "Point"},
+        "coordinates": {"type": "array", "minItems": 2, "maxItems": 2,
+                        "items": {"type": "number"},
+                        "description": "[longitude, latitude] (RFC 7946 §3.1.1)"}}}
+    feature = {"type": "object", "required": ["type", "id", "geometry", "properties"],
+               "properties": {
+                   "type": {"const": "Feature"}, "id": {"type": "string", "format": "uri"},
+                   "geometry": point,
+                   "properties": {"type": "object", "required": [
+                       "kind", "id", "url", "name", "province", "origin", "themes"],
+                       "properties": {
+                           "kind": _enum(("initiative", "event")),
+                           "id": {"type": "string", "format": "uri"},
+                           "url": {"type": "string", "format": "uri"},
+                           "name": {"type": "string"},
+                           "province": _nullable(_enum(themes.PROVINCES)),
+                           "province_name": {"type": ["string", "null"]},
+                           "origin": {"type": "string", "description": "The node's host."},
+                           "themes": {"type": "array", "items": _enum(_theme_ids())},
+                           "place": {"type": ["string", "null"]},
+                           "start_time": {"type": "string", "format": "date-time"}}}}}
+    return {"type": "object", "required": ["type", "features"], "properties": {
+        "type": {"const": "FeatureCollection"}, "features": {"type": "array", "items": feature}}}
+
+
+def _map_paths() -> dict[str, Any]:
+    def operation(op_id: str, summary: str, params: tuple[str, ...]) -> dict[str, Any]:
+        return {"get": {
+            "operationId": op_id, "tags": ["map"], "security": [], "summary": summary,
+            "parameters": [_ref("parameters", p) for p in params],
+            "responses": {"200": {"description": "An RFC 7946 FeatureCollection.",
+                                  "content": {_GEOJSON: {"schema": _feature_collection()}}},
+                          **_errors("Unprocessable")}}}
+    return {
+        "/api/initiatives.geojson": operation(
+            "initiativesGeoJSON", "Initiatives with a place, as map points",
+            ("directory_theme", "province", "legal_form", "phase")),
+        "/api/events.geojson": operation(
+            "eventsGeoJSON", "Upcoming events with a place, as map points, soonest first",
+            ("theme", "province")),
     }
 
 
@@ -473,6 +523,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                   "questions, answers, bottlenecks, events."},
                  {"name": "initiatives", "description": "Resident initiatives (actors)."},
                  {"name": "federation", "description": "Follows, feeds, reports, queues."},
+                 {"name": "map", "description": "Initiatives and upcoming events as GeoJSON."},
                  {"name": "meta", "description": "This document, the caller, the themes."}],
         "paths": _paths(),
         "components": {

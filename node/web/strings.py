@@ -68,6 +68,13 @@ NL: dict[str, str] = {
     "via_node": "via",
     "directory_title": "Initiatieven",
     "directory_lead": "Alle initiatieven van kleine kernen die deze node kent.",
+    "map_title": "Kaart van initiatieven en activiteiten",
+    "map_initiative": "Initiatief",
+    "map_event": "Activiteit",
+    "map_events": "Komende activiteiten",
+    "map_list_intro": "Dezelfde plekken als lijst, voor wie liever geen kaart gebruikt.",
+    "map_no_initiatives": "Geen initiatieven met een plek op de kaart.",
+    "map_no_events": "Geen komende activiteiten met een plek.",
     "theme_followers": "Volgers",
     "theme_follow_title": "Volg dit thema",
     "theme_follow_hint": "Volg vanaf Mastodon: zoek in uw eigen Mastodon-app (of een andere "
