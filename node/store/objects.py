@@ -197,3 +197,14 @@ async def list_page(session: AsyncSession, f: ItemFilter, *, limit: int,
 async def count(session: AsyncSession, f: ItemFilter) -> int:
     query = select(func.count()).select_from(objects).where(*_conditions(f))
     return int((await session.execute(query)).scalar_one())
+
+
+async def count_by_month(session: AsyncSession, f: ItemFilter) -> dict[str, int]:
+    """Items per month of first publication (``YYYY-MM``, UTC), oldest first."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    c = objects.c
+    month = (func.to_char(func.timezone("UTC", c.published), "YYYY-MM") if dialect == "postgresql"
+             else func.strftime("%Y-%m", c.published))
+    query = (select(month.label("month"), func.count()).where(*_conditions(f))
+             .group_by(month).order_by(month))
+    return {str(m): int(n) for m, n in (await session.execute(query)).all()}

@@ -18,12 +18,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from node.services import browse, geo
+from node.services import browse, geo, statistics
 from node.services.browse import Filters, Paging
 from node.services.errors import ValidationError
+from node.web import charts, strings
 from node.web.api import Resource, check_parameters
 from node.web.common import JSONResponse, ctx_of
-from node.web.pages import page, render
+from node.web.pages import page, render, theme_label
 from protocol import themes
 
 MAX_PAGE = 100_000
@@ -145,11 +146,44 @@ async def map_page(request: Request) -> Response:
     return response
 
 
+# --- statistics ----------------------------------------------------------------------------------
+
+_FACET_LABELS = {"province": themes.PROVINCES, "legal_form": themes.LEGAL_FORMS,
+                 "phase": themes.PHASES}
+
+
+def facet_label(facet: str, value: str) -> str:
+    if facet == "theme":
+        return theme_label(value)
+    label = _FACET_LABELS[facet].get(value)
+    return label.nl if label is not None else value
+
+
+@page
+async def statistics_page(request: Request) -> Response:
+    found = await statistics.network_statistics(ctx_of(request))
+    facets = []
+    for facet in browse.DIRECTORY_FACETS:
+        rows = [(facet_label(facet, value), count) for value, count in found.per[facet].items()]
+        title = strings.text(f"stats_per_{facet}")
+        facets.append({"id": f"per-{facet}", "title": title, "rows": rows,
+                       "chart": charts.bar_chart(f"per-{facet}", title, rows)})
+    growth = {
+        "item_chart": charts.column_chart("groei-items", strings.text("stats_growth_items"),
+                                     [(g.month, g.items_total) for g in found.growth]),
+        "initiative_chart": charts.column_chart(
+            "groei-initiatieven", strings.text("stats_growth_initiatives"),
+            [(g.month, g.initiatives_total) for g in found.growth]),
+    }
+    return render(request, "statistics.html", stats=found, facets=facets, growth=growth)
+
+
 routes: list[BaseRoute] = [
     Route("/kennis", item_list_page, methods=["GET"]),
     Route("/initiatieven", directory_page, methods=["GET"]),
     Route("/thema/{theme}", theme_page, methods=["GET"]),
     Route("/kaart", map_page, methods=["GET"]),
+    Route("/statistiek", statistics_page, methods=["GET"]),
     Resource("/api/initiatives.geojson", get=initiatives_geojson),
     Resource("/api/events.geojson", get=events_geojson),
 ]
