@@ -137,8 +137,9 @@ async def create_initiative(ctx: NodeContext, data: InitiativeInput, caller: Cal
                             ) -> StoredActor:
     """Create an initiative actor with its own keys; an editor who creates one may edit it.
 
-    Followers learn of it from the node's ``kk:initiatives`` collection on their next sync
-    pass (node.services.directory); its later edits go out as ``Update``s.
+    The node actor announces the new profile (its signed actor document) to its followers, who
+    add it to their directory (node.services.directory); its later edits go out as
+    ``Update``s by the initiative itself.
     """
     profile = _profile(data)
     if ctx.settings.node.province_code:
@@ -148,6 +149,10 @@ async def create_initiative(ctx: NodeContext, data: InitiativeInput, caller: Cal
         actor = await _insert_local_actor(
             ctx, session, kind="initiative", type="Organization", handle=data.handle,
             name=data.name, summary=data.summary, profile=profile)
+        node = await actor_store.get_node(session)
+        if node is not None and actor.document is not None:
+            await publish_activity(ctx, session, actor=node, type="Announce",
+                                   obj=actor.document)
         if caller.role != "admin":
             await user_store.grant(session, caller.user_id, actor.id)
         return actor

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError
-from node.services import policy, remote_objects
+from node.services import policy, profiles, remote_objects
 from node.services.context import NodeContext
 from node.services.documents import follow_reference
 from node.services.errors import RejectedError
@@ -261,6 +261,8 @@ async def handle_announce(ctx: NodeContext, activity: Activity, sender: str) -> 
         inner = inner.object  # unproven: fall back to the object, fetched from its origin
         if not isinstance(inner, str):
             inner = inner.id
+    if isinstance(inner, Actor):
+        return await _announced_initiative(ctx, inner, sender)
     if isinstance(inner, ASObject):
         author = inner.attributed_to
         await policy.check_content(ctx, inner.id, author)  # before its key is fetched
@@ -277,6 +279,15 @@ async def handle_announce(ctx: NodeContext, activity: Activity, sender: str) -> 
             raise RejectedError("origin_mismatch", "announced object off its author's origin")
         return await _store_object(ctx, fetched, via=sender)
     return Applied(False, "nothing to store")
+
+
+async def _announced_initiative(ctx: NodeContext, actor: Actor, sender: str) -> Applied:
+    """A node announcing a new initiative of its own: its profile is fetched from its origin
+    (node.services.directory); an actor announced from another origin is ignored."""
+    if not profiles.is_initiative(actor.raw) or not same_origin(actor.id, sender):
+        return Applied(False, "announced actor ignored")
+    await fetch_actor(ctx, actor.id, refresh=True)
+    return Applied(True, "initiative added")
 
 
 async def _fill_feeds(ctx: NodeContext, session: AsyncSession, object_id: str, *, via: str,

@@ -76,6 +76,16 @@ async def test_initiatives_of_a_blocked_host_are_hidden(tmp_path: Path) -> None:
                                                       "Zorgcoöperatie Westerbork"}
 
 
+async def test_a_new_initiative_reaches_the_aggregator_at_once(tmp_path: Path) -> None:
+    async with federation(tmp_path, ["drenthe", "fryslan", "lvkk"]) as fed:
+        await _two_provinces(fed)
+        # When a province creates an initiative (no sync interval passes)
+        await _initiative(fed["fryslan"], "nij", "Nij inisjatyf")
+        await fed.settle()
+        # Then the node's Announce of its profile put it in the aggregator's directory
+        assert "Nij inisjatyf" in await _directory(fed, "lvkk")
+
+
 async def test_rename_and_delete_reach_the_aggregator(tmp_path: Path) -> None:
     async with federation(tmp_path, ["drenthe", "fryslan", "lvkk"]) as fed:
         await _two_provinces(fed)
