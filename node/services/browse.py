@@ -78,6 +78,7 @@ class InitiativeEntry:
     themes: list[str]
     legal_form: str | None
     phase: str | None
+    stale: bool = False  # not confirmed for over a year (node.services.directory)
 
     @property
     def origin(self) -> str:
@@ -115,7 +116,7 @@ def initiative_entry(found: directory_service.Entry) -> InitiativeEntry:
     return InitiativeEntry(
         actor=found.actor, province=found.province, themes=themes,
         legal_form=legal_form if isinstance(legal_form, str) else None,
-        phase=phase if isinstance(phase, str) else None)
+        phase=phase if isinstance(phase, str) else None, stale=found.stale)
 
 
 def matches(entry: InitiativeEntry, filters: Filters) -> bool:

@@ -68,6 +68,7 @@ NL: dict[str, str] = {
     "via_node": "via",
     "directory_title": "Initiatieven",
     "directory_lead": "Alle initiatieven van kleine kernen die deze node kent.",
+    "directory_stale": "Profiel al meer dan een jaar niet bevestigd: graag nakijken.",
     "map_title": "Kaart van initiatieven en activiteiten",
     "map_initiative": "Initiatief",
     "map_event": "Activiteit",

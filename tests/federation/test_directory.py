@@ -151,10 +151,13 @@ async def test_stale_profiles_are_marked_after_a_year(tmp_path: Path) -> None:
         await follow(fed["lvkk"].ctx, fed["drenthe"].ctx.urls.actor("drenthe"))
         await fed.settle()
         assert await _directory(fed, "lvkk", stale="true") == {}
+        assert 'class="stale"' not in (await fed.http.get(f"{fed['lvkk'].url}/initiatieven")).text
         fed.clock.advance(400 * 86400)
         stale = await _directory(fed, "lvkk", stale="true")
         assert set(stale) == {"Oud initiatief"}
         assert stale["Oud initiatief"]["stale"] is True
+        page = await fed.http.get(f"{fed['lvkk'].url}/initiatieven")
+        assert 'class="stale"' in page.text
 
 
 async def test_directory_rejects_an_unknown_filter_value(tmp_path: Path) -> None:
