@@ -158,3 +158,12 @@ async def test_directory_lists_received_initiatives_with_their_origin(
     page = await html(client, "/initiatieven?province=PV21")
     assert "1 gevonden" in page and "Doarpswurk" in page and "Dorpsmolen" not in page
     assert "uit Fryslân" in page and "via fryslan.test" in page
+
+
+async def test_item_page_shows_province_and_origin_node(client: httpx.AsyncClient,
+                                                       ctx: NodeContext) -> None:
+    await make_initiative(ctx)
+    item = await make_item(ctx, title="Hier vandaan")
+    page = await html(client, item.ap_id.removeprefix("https://drenthe.test"))
+    assert '<p class="origin"><span class="province">uit Drenthe</span>' in page
+    assert "via drenthe.test" in page
