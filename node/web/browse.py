@@ -11,7 +11,7 @@ share and edit by hand, and the page shows which filters are in force.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from node.services import browse, geo, statistics
 from node.services.browse import Filters, Paging
+from node.services.context import NodeContext
 from node.services.errors import ValidationError
 from node.web import charts, strings
 from node.web.api import Resource, check_parameters
@@ -69,19 +70,12 @@ def page_links(path: str, filters: Filters, paging: Paging) -> dict[str, str | N
             "next": url(paging.page + 1) if paging.has_next else None}
 
 
-def filter_url(path: str, filters: Filters, **changes: str | None) -> str:
-    """This list with one filter changed (None: removed); back to the first page."""
-    params = {k: v for k, v in {**filters.chosen(), **changes}.items() if v}
-    return f"{path}?{urlencode(params)}" if params else path
-
-
 @page
 async def item_list_page(request: Request) -> Response:
     filters = parse_filters(request, ("kind", "theme", "province"))
     listing = await browse.items_page(ctx_of(request), filters, page_number(request))
     return render(request, "items.html", listing=listing, filters=filters,
-                  links=page_links("/kennis", filters, listing.paging),
-                  filter_url=lambda **c: filter_url("/kennis", filters, **c))
+                  links=page_links("/kennis", filters, listing.paging))
 
 
 @page
@@ -89,8 +83,7 @@ async def directory_page(request: Request) -> Response:
     filters = parse_filters(request, ("theme", "province", "legal_form", "phase"))
     found = await browse.directory(ctx_of(request), filters, page_number(request))
     return render(request, "initiatives.html", directory=found, filters=filters,
-                  links=page_links("/initiatieven", filters, found.paging),
-                  filter_url=lambda **c: filter_url("/initiatieven", filters, **c))
+                  links=page_links("/initiatieven", filters, found.paging))
 
 
 @page
@@ -119,18 +112,18 @@ def map_csp(tile_url: str) -> str:
             "frame-ancestors 'none'")
 
 
-async def initiatives_geojson(request: Request) -> Response:
-    check_parameters(request, INITIATIVE_GEO_PARAMETERS)
-    filters = parse_filters(request, INITIATIVE_GEO_PARAMETERS, strict=True)
-    markers = await geo.initiative_markers(ctx_of(request), filters)
-    return JSONResponse(geo.feature_collection(markers), media_type=GEOJSON)
+def _geojson_endpoint(names: tuple[str, ...],
+                     markers: Callable[[NodeContext, Filters], Awaitable[list[geo.Marker]]]
+                     ) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        check_parameters(request, names)
+        found = await markers(ctx_of(request), parse_filters(request, names, strict=True))
+        return JSONResponse(geo.feature_collection(found), media_type=GEOJSON)
+    return endpoint
 
 
-async def events_geojson(request: Request) -> Response:
-    check_parameters(request, EVENT_GEO_PARAMETERS)
-    filters = parse_filters(request, EVENT_GEO_PARAMETERS, strict=True)
-    markers = await geo.event_markers(ctx_of(request), filters)
-    return JSONResponse(geo.feature_collection(markers), media_type=GEOJSON)
+initiatives_geojson = _geojson_endpoint(INITIATIVE_GEO_PARAMETERS, geo.initiative_markers)
+events_geojson = _geojson_endpoint(EVENT_GEO_PARAMETERS, geo.event_markers)
 
 
 @page
