@@ -7,8 +7,11 @@ delivery, backfill and anti-entropy (node.services.directory).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from node.services.actors import create_initiative, delete_initiative, update_initiative
 from node.services.follow import follow
@@ -18,11 +21,12 @@ from node.services.permissions import SYSTEM
 from node.services.policy import block
 from node.services.resolve import node_actor
 from protocol.context import build_context
-from tests.federation.harness import Federation, Node, federation
+from tests.federation.harness import Federation, Node, federation, postgres
 
 ACTIVITY_JSON = "application/activity+json"
 
 SYNC_INTERVAL = 3600
+Database = Callable[[Path, str], str] | None
 
 
 async def _initiative(node: Node, handle: str, name: str, **values: Any) -> None:
@@ -47,8 +51,18 @@ async def _two_provinces(fed: Federation) -> None:
     await fed.settle()
 
 
-async def test_aggregator_directory_holds_initiatives_of_two_provinces(tmp_path: Path) -> None:
-    async with federation(tmp_path, ["drenthe", "fryslan", "lvkk"]) as fed:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Iterator[Database]:
+    if request.param == "sqlite":
+        yield None
+        return
+    with postgres() as make:
+        yield make
+
+
+async def test_aggregator_directory_holds_initiatives_of_two_provinces(
+        tmp_path: Path, database: Database) -> None:
+    async with federation(tmp_path, ["drenthe", "fryslan", "lvkk"], database=database) as fed:
         # Given two provinces with initiatives, followed by the aggregator (backfill)
         await _two_provinces(fed)
         # Then its directory lists all three, with origin and province
@@ -100,8 +114,9 @@ async def test_rename_and_delete_reach_the_aggregator(tmp_path: Path) -> None:
         assert listed["Energiecoöperatie Zuidlaren"]["version"] == 2
 
 
-async def test_anti_entropy_repairs_a_missed_update_and_delete(tmp_path: Path) -> None:
-    async with federation(tmp_path, ["drenthe", "fryslan", "lvkk"]) as fed:
+async def test_anti_entropy_repairs_a_missed_update_and_delete(
+        tmp_path: Path, database: Database) -> None:
+    async with federation(tmp_path, ["drenthe", "fryslan", "lvkk"], database=database) as fed:
         await _two_provinces(fed)
         # Given the aggregator cut off while one profile changes and another is deleted
         fed.faults.partitioned.add("lvkk.test")
