@@ -15,6 +15,7 @@ from node.services.errors import ConflictError, GoneError, NotFoundError
 from node.services.inputs import InitiativeInput, Patch, PlaceInput
 from node.services.outbox import publish_activity
 from node.services.permissions import Caller, require_actor_edit
+from node.services.search_index import index_initiative
 from node.store import actors as actor_store
 from node.store import jobs as job_store
 from node.store import users as user_store
@@ -149,6 +150,7 @@ async def create_initiative(ctx: NodeContext, data: InitiativeInput, caller: Cal
         actor = await _insert_local_actor(
             ctx, session, kind="initiative", type="Organization", handle=data.handle,
             name=data.name, summary=data.summary, profile=profile)
+        await index_initiative(session, actor)
         node = await actor_store.get_node(session)
         if node is not None and actor.document is not None:
             await publish_activity(ctx, session, actor=node, type="Announce",
@@ -217,6 +219,7 @@ async def update_initiative(ctx: NodeContext, ref: str, patch: Patch, caller: Ca
             session, actor.ap_id, profile=profile, version=actor.version + 1, updated=ctx.now(),
             **columns)
         updated = await _store_document(session, updated)
+        await index_initiative(session, updated)
         await publish_activity(ctx, session, actor=updated, type="Update",
                                obj=updated.document or {})
         return updated
@@ -228,5 +231,7 @@ async def delete_initiative(ctx: NodeContext, ref: str, caller: Caller) -> Store
         actor = await _editable_initiative(session, ctx, ref, caller)
         now = ctx.now()
         await publish_activity(ctx, session, actor=actor, type="Delete", obj=actor.ap_id)
-        return await actor_store.update_values(session, actor.ap_id, deleted_at=now,
-                                               updated=now, version=actor.version + 1)
+        deleted = await actor_store.update_values(session, actor.ap_id, deleted_at=now,
+                                                  updated=now, version=actor.version + 1)
+        await index_initiative(session, deleted)
+        return deleted

@@ -28,6 +28,7 @@ from node.services.errors import (
 from node.services.inputs import AttachmentInput, ItemInput, Patch, PlaceInput
 from node.services.outbox import publish_activity
 from node.services.permissions import Caller, require_actor_edit
+from node.services.search_index import index_item
 from node.services.urls import new_local_id
 from node.store import activities as activity_store
 from node.store import actors as actor_store
@@ -108,6 +109,7 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller) -> Stor
             session, ap_id=ap_id, is_local=True, host=ctx.urls.host, kind=data.kind,
             type=KIND_TYPES[data.kind], attributed_to=author.ap_id, version=1, published=now,
             updated=now, received_at=now, document=document, **values)
+        await index_item(session, item)
         await publish_activity(ctx, session, actor=author, type="Create", obj=document,
                                recipients=await _question_author(session, in_reply_to))
         return item
@@ -200,6 +202,7 @@ async def update_item(ctx: NodeContext, ref: str, patch: Patch, caller: Caller) 
                                                     document=document, **values)
         if updated is None:
             raise _edit_conflict(item)
+        await index_item(session, updated)
         await publish_activity(ctx, session, actor=author, type="Update", obj=document,
                                recipients=await _question_author(session, item.in_reply_to))
         return updated
@@ -241,6 +244,7 @@ async def delete_item(ctx: NodeContext, ref: str, caller: Caller) -> StoredObjec
             content=None, content_html=None, summary=None, search_text=None)
         if deleted is None:
             raise _edit_conflict(item)
+        await index_item(session, deleted)
         await activity_store.delete_history(session, item.ap_id)
         await publish_activity(ctx, session, actor=author, type="Delete", obj=tombstone,
                                recipients=await _question_author(session, item.in_reply_to))

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.services import provinces
+from node.services import provinces, search_index
 from node.services.content import plain_text_from_html, sanitise_html, search_text
 from node.services.context import NodeContext
 from node.services.policy import allowed_urls
@@ -131,8 +131,11 @@ async def upsert(ctx: NodeContext, session: AsyncSession, obj: ASObject, *,
                   attributed_to=obj.attributed_to or "", version=obj.version or 0,
                   published=published, updated=obj.updated or published, received_at=now,
                   document=obj.raw)
-    return await object_store.upsert_remote(session, values, version=obj.version,
-                                            stamp=obj.updated or obj.published)
+    stored = await object_store.upsert_remote(session, values, version=obj.version,
+                                              stamp=obj.updated or obj.published)
+    if stored is not None:
+        await search_index.index_item(session, stored)
+    return stored
 
 
 async def tombstone(ctx: NodeContext, session: AsyncSession, *, ap_id: str, actor: str,
@@ -152,6 +155,8 @@ async def tombstone(ctx: NodeContext, session: AsyncSession, *, ap_id: str, acto
     changed = await object_store.mark_deleted(session, ap_id, author=actor,
                                               deleted=deleted or now, version=version,
                                               document=doc)
-    if not changed:
+    if changed:
+        await search_index.remove(session, ap_id)
+    else:
         log.info("Delete of %s by %s changed nothing (local, gone or not its author)", ap_id, actor)
     return changed

@@ -17,6 +17,10 @@ Tables and their aggregates:
 - ``login_failures``: failed sign-ins per user name and per client address (rate limiting).
 - ``blocks``: hosts an admin blocked at run time (``kennisknoop block``, the admin API); they
   combine with the configured ``federation.block``/``allow``.
+- ``search_docs``, ``search_themes``: the search index of items and initiatives (docs/search.md);
+  on SQLite the FTS5 table ``search_fts`` (external content: ``search_docs``) beside them, made
+  by the migration only (SQLAlchemy cannot declare virtual tables); on PostgreSQL the ``tsv``
+  column with its GIN index.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -303,4 +308,39 @@ blocks = Table(
     Column("host", String(255), primary_key=True),  # normalised host[:port] (protocol.origin)
     Column("created_at", UTCDateTime, nullable=False),
     Column("reason", Text),
+)
+
+search_docs = Table(
+    "search_docs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ap_id", IRI, nullable=False, unique=True),
+    Column("doc_type", String(16), nullable=False),  # item | initiative
+    Column("kind", String(16), index=True),  # item kind; NULL for initiatives
+    Column("is_local", Boolean, nullable=False),
+    Column("host", String(255), nullable=False, index=True),
+    Column("province", String(8), index=True),
+    Column("legal_form", String(32)),
+    Column("phase", String(32)),
+    Column("status", String(32)),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("url", IRI, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),  # plain summary and body, for snippets
+    Column("themes", JSON, nullable=False, default=list),
+    Column("published", UTCDateTime, nullable=False),
+    # Pre-analysed terms (node.services.search_text); search_fts indexes these on SQLite.
+    Column("terms_title", Text, nullable=False),
+    Column("terms_summary", Text, nullable=False),
+    Column("terms_body", Text, nullable=False),
+    Column("terms_parts", Text, nullable=False),
+    Column("tsv", TSVECTOR().with_variant(Text(), "sqlite")),  # PostgreSQL only
+    Index("ix_search_docs_published_id", "published", "id"),
+)
+
+search_themes = Table(
+    "search_themes", metadata,
+    Column("doc_id", Integer, ForeignKey("search_docs.id", ondelete="CASCADE"), primary_key=True),
+    Column("theme", String(64), primary_key=True),
+    Index("ix_search_themes_theme_doc_id", "theme", "doc_id"),
 )

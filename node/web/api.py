@@ -44,6 +44,7 @@ from node.services.validation import (
 from node.web.common import JSONResponse, ctx_of, error_response, read_body
 from node.web.openapi import build_openapi
 from node.web.representations import caller_json, directory_json, initiative_json, item_json
+from node.web.search import search_api
 from protocol import themes
 from protocol.errors import DocumentError
 from protocol.jsonlimits import load_json
@@ -354,6 +355,7 @@ routes: list[BaseRoute] = [
              delete=delete_initiative),
     Resource("/api/initiatives/{handle}", get=get_initiative, patch=update_initiative,
              delete=delete_initiative),
+    Resource("/api/search", get=search_api),
     Resource("/api/items", get=list_items, post=create_item),
     Resource("/api/items/by-id", get=get_item, patch=update_item, delete=delete_item),
     Resource("/api/items/{local_id}", get=get_item, patch=update_item, delete=delete_item),

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic.json_schema import models_json_schema
+
 from node.services.inputs import KIND_MODELS
-from node.services.schemas import input_schemas
+from node.services.schemas import REF_TEMPLATE, input_schemas
+from node.services.search import ORIGINS, TYPES
+from node.web.search import SearchAnswer
 from protocol import themes
 
 JSON = "application/json"
@@ -105,6 +109,11 @@ def _initiative(inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _search_schemas() -> dict[str, Any]:
+    _, top = models_json_schema([(SearchAnswer, "serialization")], ref_template=REF_TEMPLATE)
+    return dict(top["$defs"])
+
+
 def _schemas() -> dict[str, Any]:
     inputs = input_schemas()
     page = {"type": ["string", "null"], "format": "uri",
@@ -121,6 +130,7 @@ def _schemas() -> dict[str, Any]:
             },
         },
         **inputs,
+        **_search_schemas(),
         "Initiative": _initiative(inputs),
         "InitiativePage": {"type": "object", "required": ["initiatives", "next"], "properties": {
             "initiatives": {"type": "array", "items": _schema("Initiative")}, "next": page}},
@@ -244,6 +254,34 @@ def _parameters() -> dict[str, Any]:
         "status": _query("status", _enum(themes.STATUSES), "Only this status."),
         "stale": _query("stale", _enum(("true", "false")),
                         "`true`: only profiles not confirmed for over a year."),
+        **_search_parameters(),
+    }
+
+
+_SEARCH_REFS = ("search_q", "search_type", "kind", "theme", "province", "search_legal_form",
+                "search_phase", "search_status", "search_origin", "search_near",
+                "search_within_km", "limit", "search_offset")
+
+
+def _search_parameters() -> dict[str, Any]:
+    """Parameters of /api/search that the item list does not share (named ``search_*``)."""
+    return {
+        "search_q": _query("q", {"type": "string", "maxLength": 200},
+                           "Words (all, else any), \"a phrase\", -excluded; at most 32 terms."),
+        "search_type": _query("type", _enum(TYPES), "Only items or only initiatives."),
+        "search_legal_form": _query("legal_form", _enum(themes.LEGAL_FORMS),
+                                    "Initiatives of this legal form."),
+        "search_phase": _query("phase", _enum(themes.PHASES), "Initiatives in this phase."),
+        "search_status": _query("status", _enum(themes.STATUSES),
+                                "Initiatives with this status."),
+        "search_origin": _query("origin", _enum(ORIGINS), "Held here, received, or both "
+                                "(default all)."),
+        "search_near": _query("near", {"type": "string", "pattern": r"^-?[0-9.]+,-?[0-9.]+$"},
+                              "LAT,LON: only what lies within `within_km` (default 25)."),
+        "search_within_km": _query("within_km", {"type": "number", "exclusiveMinimum": 0,
+                                                 "maximum": 500}, "Radius around `near`."),
+        "search_offset": _query("offset", {"type": "integer", "minimum": 0, "maximum": 1000},
+                                "Results to skip (from `next`)."),
     }
 
 
@@ -329,6 +367,16 @@ def _paths() -> dict[str, Any]:
                      "responses": {**_ok("Item", "Created; Location names it.", "201"),
                                    **_errors(*_WRITE_ERRORS, "Gone")}},
         },
+        "/api/search": {"get": {
+            "operationId": "search", "tags": ["search"], "security": [],
+            "summary": "Search items and initiatives, local and received, in Dutch",
+            "description": "Words: all of them, else any (`match` says which); `\"a phrase\"`; "
+                           "`-word` excludes. Stemmed, stopwords ignored, diacritics folded; a "
+                           "word also finds compounds containing it, ranked lower. Facet counts "
+                           "cover the whole result set.",
+            "parameters": [_ref("parameters", p) for p in _SEARCH_REFS],
+            "responses": {**_ok("SearchAnswer", "A page of results with total and facets."),
+                          **_errors("Unprocessable")}}},
         "/api/items/by-id": _record_operations("items", "Item", "ItemPatch", by="id"),
         "/api/items/{local_id}": _record_operations("items", "Item", "ItemPatch", by="local_id"),
         **_federation_paths(),
@@ -522,6 +570,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
         "tags": [{"name": "items", "description": "Knowledge items: stories, guides, templates, "
                   "questions, answers, bottlenecks, events."},
                  {"name": "initiatives", "description": "Resident initiatives (actors)."},
+                 {"name": "search", "description": "Dutch search over items and initiatives."},
                  {"name": "federation", "description": "Follows, feeds, reports, queues."},
                  {"name": "map", "description": "Initiatives and upcoming events as GeoJSON."},
                  {"name": "meta", "description": "This document, the caller, the themes."}],

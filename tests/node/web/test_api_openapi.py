@@ -27,6 +27,7 @@ from node.services.inputs import (
 from node.services.schemas import INPUT_MODELS
 from node.web import api, federation_api
 from node.web.openapi import build_openapi
+from node.web.search import SEARCH_PARAMETERS
 from protocol import themes
 from tests.node.conftest import BASE_URL
 from tests.node.web.api_helpers import HANDLE, create_initiative, create_item
@@ -129,7 +130,8 @@ def test_every_error_response_has_the_error_schema(doc: dict[str, Any]) -> None:
 
 def test_list_parameters_are_the_ones_the_handler_accepts(doc: dict[str, Any]) -> None:
     for path, accepted in (("/api/items", api.ITEM_LIST_PARAMETERS),
-                           ("/api/initiatives", api.INITIATIVE_LIST_PARAMETERS)):
+                           ("/api/initiatives", api.INITIATIVE_LIST_PARAMETERS),
+                           ("/api/search", SEARCH_PARAMETERS)):
         names = {_resolve(doc, p["$ref"])["name"] for p in doc["paths"][path]["get"]["parameters"]}
         assert names == set(accepted), path
 
@@ -237,6 +239,8 @@ async def test_served_initiatives_and_pages_match_their_schemas(
     await create_item(client, auth, initiative=HANDLE)
     _check_against(_schema(doc, "ItemPage"), (await client.get("/api/items")).json())
     _check_against(_schema(doc, "Me"), (await client.get("/api/me", headers=auth)).json())
+    _check_against(_schema(doc, "SearchAnswer"), (await client.get(
+        "/api/search", params={"q": "molen", "near": "52.9,6.5", "within_km": "400"})).json())
 
 
 async def test_themes_list_has_labels_and_narrower_themes(client: httpx.AsyncClient,

@@ -1,0 +1,118 @@
+"""The search index hook: the write paths of items and initiatives, local and received, call
+:func:`index_item`, :func:`index_initiative` or :func:`remove` in the same transaction as the
+write, so the index never disagrees with what is stored. :func:`rebuild` indexes everything
+again (``kennisknoop search-reindex``; also run by ``migrate`` when the index is empty).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.services.content import plain_text_from_html
+from node.services.context import NodeContext
+from node.services.search_text import index_text
+from node.store import search as search_store
+from node.store._rows import to_dataclass
+from node.store.actors import StoredActor
+from node.store.objects import StoredObject
+from node.store.schema import actors, objects
+from node.store.search import SearchDoc
+
+MAX_TEXT = 20_000  # characters of summary and body kept for snippets
+
+
+# --- indexing ----------------------------------------------------------------------------------
+
+
+def _text(*parts: str | None) -> str:
+    return "\n".join(p for p in parts if p)[:MAX_TEXT]
+
+
+def item_doc(obj: StoredObject) -> SearchDoc | None:
+    """The index entry of a stored item; None for a deleted one or a tombstone."""
+    if obj.deleted or obj.kind == "tombstone":
+        return None
+    body = obj.content if obj.is_local else plain_text_from_html(obj.content_html or "")
+    title = obj.title or (obj.summary or body or "")[:80]
+    terms = index_text(obj.title, obj.summary, body)
+    url = obj.document.get("url") if not obj.is_local else None
+    return SearchDoc(
+        ap_id=obj.ap_id, doc_type="item", kind=obj.kind, is_local=obj.is_local, host=obj.host,
+        province=obj.province_code, legal_form=None, phase=None, status=None,
+        latitude=obj.latitude, longitude=obj.longitude,
+        url=url if isinstance(url, str) and url.startswith("https://") else obj.ap_id,
+        title=title, text=_text(obj.summary, body), themes=list(obj.themes or []),
+        published=obj.published, terms_title=terms.title, terms_summary=terms.summary,
+        terms_body=terms.body, terms_parts=terms.parts)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def initiative_doc(actor: StoredActor) -> SearchDoc | None:
+    """The index entry of an initiative (its profile); None for a deleted one."""
+    if actor.deleted:
+        return None
+    profile = actor.profile or {}
+    found = profile.get("place")
+    place: dict[str, Any] = found if isinstance(found, dict) else {}
+    body = _text(profile.get("description") if isinstance(profile.get("description"), str)
+                 else None, _str(profile.get("goals")), _str(profile.get("reason_for_starting")))
+    terms = index_text(actor.name, actor.summary, body)
+    themes = profile.get("themes")
+    lat, lon = place.get("latitude"), place.get("longitude")
+    return SearchDoc(
+        ap_id=actor.ap_id, doc_type="initiative", kind=None, is_local=actor.is_local,
+        host=actor.host, province=_str(place.get("province_code")) or _str(
+            profile.get("province_code")),
+        legal_form=_str(profile.get("legal_form")), phase=_str(profile.get("phase")),
+        status=_str(profile.get("status")),
+        latitude=float(lat) if isinstance(lat, int | float) else None,
+        longitude=float(lon) if isinstance(lon, int | float) else None,
+        url=actor.ap_id, title=actor.name or actor.preferred_username or actor.ap_id,
+        text=_text(actor.summary, body),
+        themes=[t for t in themes if isinstance(t, str)] if isinstance(themes, list) else [],
+        published=actor.published, terms_title=terms.title, terms_summary=terms.summary,
+        terms_body=terms.body, terms_parts=terms.parts)
+
+
+async def _put(session: AsyncSession, ap_id: str, doc: SearchDoc | None) -> None:
+    if doc is None:
+        await search_store.remove(session, ap_id)
+    else:
+        await search_store.put(session, doc)
+
+
+async def index_item(session: AsyncSession, obj: StoredObject) -> None:
+    """Index (or re-index, or drop, if deleted) an item, local or received."""
+    await _put(session, obj.ap_id, item_doc(obj))
+
+
+async def index_initiative(session: AsyncSession, actor: StoredActor) -> None:
+    """Index (or re-index, or drop, if deleted) an initiative, local or from the directory."""
+    await _put(session, actor.ap_id, initiative_doc(actor))
+
+
+async def remove(session: AsyncSession, ap_id: str) -> None:
+    await search_store.remove(session, ap_id)
+
+
+async def rebuild(ctx: NodeContext) -> int:
+    """Index every live item and initiative again; the number indexed."""
+    done = 0
+    async with ctx.db.transaction() as session:
+        rows = (await session.execute(select(objects).where(objects.c.deleted_at.is_(None)))
+                ).mappings().all()
+        for row in rows:
+            await index_item(session, to_dataclass(StoredObject, row))
+            done += 1
+        rows = (await session.execute(select(actors).where(
+            actors.c.kind == "initiative", actors.c.deleted_at.is_(None)))).mappings().all()
+        for row in rows:
+            await index_initiative(session, to_dataclass(StoredActor, row))
+            done += 1
+    return done

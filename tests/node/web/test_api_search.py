@@ -1,0 +1,134 @@
+"""``GET /api/search``: the write paths keep the index, the answer's contract, bad queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from node.services import remote_objects
+from node.services.context import NodeContext
+from protocol.parse import parse_object
+from tests.node.conftest import BASE_URL
+from tests.node.web.api_helpers import HANDLE, create_initiative, create_item
+
+FRYSLAN_ITEM = "https://fryslan.test/items/terp"
+FRYSLAN_AUTHOR = "https://fryslan.test/actors/doarpswurk"
+
+
+async def _search(client: httpx.AsyncClient, **params: str) -> dict[str, object]:
+    response = await client.get("/api/search", params=params)
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def _ids(body: dict[str, object]) -> list[str]:
+    results = body["results"]
+    assert isinstance(results, list)
+    return [r["id"] for r in results]
+
+
+async def _receive(ctx: NodeContext, version: int, name: str) -> None:
+    raw = {"id": FRYSLAN_ITEM, "type": "Article", "attributedTo": FRYSLAN_AUTHOR, "name": name,
+           "content": "<p>Een <b>terp</b> als dorpsplein.</p>", "version": version,
+           "published": "2026-01-01T12:00:00Z"}
+    async with ctx.db.transaction() as session:
+        await remote_objects.upsert(ctx, session, parse_object(raw))
+
+
+async def test_an_item_is_found_after_create_and_update_and_not_after_delete(
+        client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    item = await create_item(client, auth, title="Dorpsmolen draait weer")
+    assert _ids(await _search(client, q="dorpsmolen")) == [item["id"]]
+    path = f"/api/items/{item['local_id']}"
+    response = await client.patch(path, json={"title": "Zonnedak op de sporthal"}, headers=auth)
+    assert response.status_code == 200, response.text
+    assert _ids(await _search(client, q="dorpsmolen")) == []
+    assert _ids(await _search(client, q="zonnedak")) == [item["id"]]
+    assert (await client.delete(path, headers=auth)).status_code == 204
+    assert _ids(await _search(client, q="zonnedak")) == []
+
+
+async def test_an_initiative_is_found_renamed_and_removed(client: httpx.AsyncClient,
+                                                          auth: dict[str, str]) -> None:
+    initiative = await create_initiative(client, auth, legal_form="cooperative",
+                                         themes=["energy-generation"], summary="Stroom uit wind.")
+    body = await _search(client, q="wind", type="initiative", legal_form="cooperative")
+    assert _ids(body) == [initiative["id"]]
+    assert body["facets"] == {"kind": {}, "theme": {"energy-generation": 1},
+                              "province": {}, "legal_form": {"cooperative": 1},
+                              "phase": {}, "status": {"active": 1}, "origin": {"local": 1}}
+    path = f"/api/initiatives/{HANDLE}"
+    assert (await client.patch(path, json={"name": "Windcoöperatie Reduzum"},
+                               headers=auth)).status_code == 200
+    assert _ids(await _search(client, q="windcooperatie")) == [initiative["id"]]
+    assert (await client.delete(path, headers=auth)).status_code == 204
+    assert _ids(await _search(client, q="windcooperatie")) == []
+
+
+async def test_received_items_are_indexed_and_their_newer_versions_too(
+        client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    await _receive(ctx, 1, "Terpdorp Hegebeintum")
+    body = await _search(client, q="hegebeintum", origin="remote")
+    assert _ids(body) == [FRYSLAN_ITEM]
+    results = body["results"]
+    assert isinstance(results, list)
+    assert results[0]["origin"] == "remote" and results[0]["host"] == "fryslan.test"
+    await _receive(ctx, 2, "Terpdorp Wierum")
+    assert _ids(await _search(client, q="hegebeintum")) == []
+    assert _ids(await _search(client, q="wierum")) == [FRYSLAN_ITEM]
+    assert _ids(await _search(client, q="wierum", origin="local")) == []
+    async with ctx.db.transaction() as session:
+        await remote_objects.tombstone(ctx, session, ap_id=FRYSLAN_ITEM, actor=FRYSLAN_AUTHOR,
+                                       deleted=datetime(2026, 2, 1, tzinfo=UTC), version=3,
+                                       document=None)
+    assert _ids(await _search(client, q="wierum")) == []
+
+
+async def test_the_answer_has_the_contract_and_pages_by_next(client: httpx.AsyncClient,
+                                                             auth: dict[str, str]) -> None:
+    for n in range(3):
+        await create_item(client, auth, title=f"Energie in het dorp, deel {n}",
+                          content="Een <b>dorp</b> & zijn energie.")
+    body = await _search(client, q="energie", limit="2")
+    assert body["total"] == 3 and body["match"] == "all"
+    results = body["results"]
+    assert isinstance(results, list) and len(results) == 2
+    assert set(results[0]) == {"id", "type", "kind", "title", "snippet", "url", "origin", "host",
+                               "province", "themes", "score", "distance_km"}
+    assert "<mark>energie</mark>" in results[0]["snippet"]
+    assert "&lt;b&gt;" in results[0]["snippet"]
+    assert isinstance(body["next"], str) and body["next"].startswith(f"{BASE_URL}/api/search?")
+    rest = (await client.get(body["next"])).json()
+    assert len(rest["results"]) == 1 and rest["next"] is None
+    assert not set(_ids(rest)) & set(_ids(body))
+
+
+@pytest.mark.parametrize(("params", "reason"), [
+    ({"q": "w" * 201}, "too_long"),
+    ({"q": " ".join(["w"] * 40)}, "too_many_terms"),
+    ({"near": "52,abc"}, "bad_value"),
+    ({"near": "52.1,6.5", "within_km": "-3"}, "bad_value"),
+    ({"near": "52.1,6.5", "within_km": "veel"}, "bad_value"),
+    ({"type": "person"}, "bad_value"),
+    ({"origin": "elders"}, "bad_value"),
+    ({"theme": "zorg"}, "bad_value"),
+    ({"offset": "5000"}, "bad_value"),
+    ({"zoek": "molen"}, "unknown_parameter"),
+])
+async def test_bad_queries_get_422_with_a_reason(client: httpx.AsyncClient,
+                                                 params: dict[str, str], reason: str) -> None:
+    response = await client.get("/api/search", params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == reason
+
+
+async def test_unbalanced_quotes_and_query_syntax_are_read_leniently(
+        client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    item = await create_item(client, auth, title="Molen van Reduzum")
+    for q in ('"molen', 'molen"', 'molen AND (', "molen*", "molen:", "NEAR(molen)", "'molen'"):
+        response = await client.get("/api/search", params={"q": q})
+        assert response.status_code == 200, (q, response.text)
+        assert item["id"] in _ids(response.json()), q
