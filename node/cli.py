@@ -30,7 +30,7 @@ from node.config import CONFIG_FILE, ROLES, ConfigError, Settings, build_setting
 from node.config import render_toml as _render_toml
 from node.remote import RemoteError, RemotePolicy, build_http_client
 from node.services import follow as follow_service
-from node.services import policy, transfer, users
+from node.services import policy, search_index, transfer, users
 from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
 from node.services.errors import ServiceError
@@ -85,6 +85,15 @@ def migrate_database(settings: Settings) -> None:
     from node.store.migrate import upgrade  # Alembic takes a third of a second to import
 
     upgrade(settings.database_url)
+    asyncio.run(_fill_search_index(settings))
+
+
+async def _fill_search_index(settings: Settings) -> None:
+    """What was stored before the search index existed gets indexed once (docs/search.md)."""
+    async with open_context(settings) as ctx:
+        indexed = await search_index.fill_if_empty(ctx)
+    if indexed:
+        print(f"search index filled: {indexed} items and initiatives", file=sys.stderr)
 
 
 @asynccontextmanager

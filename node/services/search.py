@@ -18,9 +18,12 @@ from node.services.errors import ValidationError
 from node.services.inbox import host_allowed
 from node.services.search_text import Query, parse_query, snippet
 from node.store import search as search_store
-from node.store.search import Hit, SearchFilter
+from node.store.search import FACETS, Hit, SearchFilter
 from node.store.search_engines import TextMatch
 from protocol import themes as vocab_themes
+
+__all__ = ["FACETS", "ORIGINS", "TYPES", "SearchPage", "SearchRequest", "SearchResult", "parse_near",
+           "search"]
 
 MAX_OFFSET = 1_000  # deeper pages are refused: refine the query instead
 MAX_WITHIN_KM = 500.0

@@ -1,7 +1,7 @@
 """The search index hook: the write paths of items and initiatives, local and received, call
 :func:`index_item`, :func:`index_initiative` or :func:`remove` in the same transaction as the
-write, so the index never disagrees with what is stored. :func:`rebuild` indexes everything
-again (``kennisknoop search-reindex``; also run by ``migrate`` when the index is empty).
+write, so the index never disagrees with what is stored. :func:`fill_if_empty` indexes what
+was stored before the index existed; ``migrate`` and ``serve`` run it after migrating.
 """
 
 from __future__ import annotations
@@ -116,3 +116,11 @@ async def rebuild(ctx: NodeContext) -> int:
             await index_initiative(session, to_dataclass(StoredActor, row))
             done += 1
     return done
+
+
+async def fill_if_empty(ctx: NodeContext) -> int:
+    """Index everything if the index is empty (a node upgraded to a version with search)."""
+    async with ctx.db.sessions() as session:
+        if await search_store.count(session) > 0:
+            return 0
+    return await rebuild(ctx)

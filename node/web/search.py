@@ -6,16 +6,19 @@ schema to the OpenAPI document (``node/web/openapi.py``).
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Literal
+from collections.abc import Collection, Mapping
+from typing import Any, Literal
+from urllib.parse import urlencode
 
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from node.services.errors import ValidationError
-from node.services.search import ORIGINS, TYPES, SearchPage, SearchRequest, search
+from node.services.search import FACETS, ORIGINS, TYPES, SearchPage, SearchRequest, search
+from node.web import strings
 from node.web.common import JSONResponse, ctx_of
+from node.web.pages import page, render
 from protocol import themes
 
 SEARCH_PARAMETERS = ("q", "type", "kind", "theme", "province", "legal_form", "phase", "status",
@@ -73,11 +76,15 @@ def _within(request: Request) -> float | None:
                               field="within_km") from exc
 
 
-def search_request(request: Request) -> SearchRequest:
-    """The query parameters as a search; raises ValidationError (422) for a bad one."""
+def search_request(request: Request, *, strict: bool = True) -> SearchRequest:
+    """The query parameters as a search; raises ValidationError (422) for a bad one.
+
+    ``strict``: an unknown parameter is an error (the API); the HTML page ignores it.
+    """
     from node.web.api import check_parameters, integer_param, limit_param
 
-    check_parameters(request, SEARCH_PARAMETERS)
+    if strict:
+        check_parameters(request, SEARCH_PARAMETERS)
     params = request.query_params
     return SearchRequest(
         q=params.get("q") or None,
@@ -106,3 +113,53 @@ def answer(request: Request, page: SearchPage) -> SearchAnswer:
 async def search_api(request: Request) -> Response:
     page = await search(ctx_of(request), search_request(request))
     return JSONResponse(answer(request, page).model_dump(mode="json"))
+
+
+# --- the HTML page /zoeken -------------------------------------------------------------------------
+
+_FILTERS = ("type", "kind", "theme", "province", "legal_form", "phase", "status", "origin")
+
+
+def _label(name: str, value: str) -> str:
+    tables: dict[str, Mapping[str, themes.Label]] = {
+        "kind": themes.ITEM_KINDS, "province": themes.PROVINCES,
+        "legal_form": themes.LEGAL_FORMS, "phase": themes.PHASES, "status": themes.STATUSES}
+    if name in tables:
+        found = tables[name].get(value)
+        return found.nl if found is not None else value
+    if name == "theme":
+        return themes.get(value).label.nl if themes.is_theme(value) else value
+    if name in ("origin", "type"):
+        return strings.text(f"origin_{value}") if name == "origin" else (
+            strings.text("search_initiative") if value == "initiative" else "Kennis")
+    return value
+
+
+def _url(params: dict[str, str], **changes: str | None) -> str:
+    merged = {**params, **changes}
+    return "/zoeken?" + urlencode({k: v for k, v in merged.items() if v})
+
+
+@page
+async def search_page(request: Request) -> Response:
+    params = {k: v for k, v in request.query_params.items() if k in SEARCH_PARAMETERS}
+    params.pop("offset", None)
+    kept = [(k, v) for k, v in params.items() if k != "q"]
+    context: dict[str, Any] = {"q": params.get("q", ""), "kept": kept, "page": None,
+                               "error": None, "facets": [], "active": [], "next_url": None}
+    try:
+        found = await search(ctx_of(request), search_request(request, strict=False))
+    except ValidationError as exc:
+        context["error"] = exc.detail
+        return render(request, "search.html", status=422, **context)
+    context["page"] = found
+    context["active"] = [(f"{strings.text('facet_' + name)}: {_label(name, params[name])}",
+                          _url(params, **{name: None})) for name in _FILTERS if params.get(name)]
+    context["facets"] = [
+        {"title": strings.text(f"facet_{name}"),
+         "options": [(_label(name, value), count, _url(params, **{name: value}))
+                    for value, count in found.facets[name].items()]}
+        for name in FACETS if not params.get(name)]
+    if found.next_offset is not None:
+        context["next_url"] = _url(params, offset=str(found.next_offset))
+    return render(request, "search.html", **context)

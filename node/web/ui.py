@@ -45,6 +45,7 @@ from node.web.pages import (  # noqa: F401 - re-exported: the names other module
     sanitised,
     theme_label,
 )
+from node.web.search import search_page
 
 html_errors = page  # the former name of the page decorator
 _NOTICES = {"opgeslagen": "saved", "verwijderd": "deleted", "afgemeld": "signed_out"}
@@ -248,6 +249,7 @@ async def delete_item(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/", home, methods=["GET"]),
+    Route("/zoeken", search_page, methods=["GET"]),
     Route("/aanmelden", sign_in_form, methods=["GET"]),
     Route("/aanmelden", sign_in, methods=["POST"]),
     Route("/login", login_redirect, methods=["GET"]),

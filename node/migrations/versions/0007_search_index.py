@@ -1,8 +1,8 @@
 """search index: search_docs and search_themes; FTS5 (SQLite) or a tsvector GIN index (PostgreSQL)
 
-The index is filled by node.services.search as items and initiatives are written; rows that
-exist before this revision are indexed by ``kennisknoop search-reindex`` (docs/search.md), which
-``serve`` and ``migrate`` run when the index is empty and there is something to index.
+The index is filled by node.services.search_index as items and initiatives are written; rows
+stored before this revision are indexed by ``kennisknoop migrate`` and ``serve`` right after
+migrating, when the index is empty (node.services.search_index.fill_if_empty; docs/search.md).
 
 Revision ID: 0007
 Revises: 0006

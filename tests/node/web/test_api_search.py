@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from node.services import remote_objects
+from node.services import remote_objects, search_index
 from node.services.context import NodeContext
 from protocol.parse import parse_object
 from tests.node.conftest import BASE_URL
-from tests.node.web.api_helpers import HANDLE, create_initiative, create_item
+from tests.node.web.api_helpers import HANDLE, create_initiative, create_item, insert_remote_item
 
 FRYSLAN_ITEM = "https://fryslan.test/items/terp"
 FRYSLAN_AUTHOR = "https://fryslan.test/actors/doarpswurk"
@@ -132,3 +132,49 @@ async def test_unbalanced_quotes_and_query_syntax_are_read_leniently(
         response = await client.get("/api/search", params={"q": q})
         assert response.status_code == 200, (q, response.text)
         assert item["id"] in _ids(response.json()), q
+
+
+# --- the HTML page -------------------------------------------------------------------------------
+
+
+async def test_every_page_has_a_search_box(client: httpx.AsyncClient) -> None:
+    for path in ("/", "/zoeken", "/aanmelden"):
+        html = (await client.get(path)).text
+        assert 'action="/zoeken"' in html and 'name="q"' in html, path
+
+
+async def test_the_search_page_shows_marked_results_and_facet_links(
+        client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    await create_item(client, auth, title="Dorpsenergieproject Wapse & co",
+                      content="Buren bundelen <script>alert(1)</script> hun energie.",
+                      themes=["energy-generation"])
+    response = await client.get("/zoeken", params={"q": "energie"})
+    assert response.status_code == 200
+    html = response.text
+    assert "1 resultaten" in html
+    assert "<mark>energie</mark>" in html
+    assert "<script>alert" not in html and "Wapse &amp; co" in html
+    assert 'href="/zoeken?q=energie&amp;theme=energy-generation"' in html
+    assert "Energieopwekking" in html
+    filtered = await client.get("/zoeken", params={"q": "energie", "theme": "energy-generation"})
+    assert "Thema: Energieopwekking" in filtered.text
+
+
+async def test_a_bad_search_on_the_page_is_explained_not_a_500(
+        client: httpx.AsyncClient) -> None:
+    response = await client.get("/zoeken", params={"q": "x" * 300, "onbekend": "1"})
+    assert response.status_code == 422
+    assert "200" in response.text and 'name="q"' in response.text
+
+
+async def test_what_was_stored_before_the_index_existed_is_indexed_once(
+        client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    # Given an item stored without the index (as before the migration that made it)
+    await insert_remote_item(ctx, "oud", published=datetime(2025, 5, 1, tzinfo=UTC),
+                             title="Wierde van Ezinge")
+    assert _ids(await _search(client, q="ezinge")) == []
+    # When the index is filled (migrate and serve do this after migrating)
+    assert await search_index.fill_if_empty(ctx) >= 1
+    # Then it is found, and a second fill does nothing
+    assert _ids(await _search(client, q="ezinge")) == ["https://fryslan.test/items/oud"]
+    assert await search_index.fill_if_empty(ctx) == 0
