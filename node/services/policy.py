@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.config import Settings
 from node.services.errors import PermissionDeniedError, RejectedError, ValidationError
 from node.store import blocks as block_store
+from node.store import search as search_store
 from node.store.blocks import HostRule, StoredBlock
 from protocol.errors import DocumentError
 from protocol.origin import authority_of
@@ -163,7 +164,10 @@ async def block(ctx: NodeContext, host: str, *, reason: str | None = None, purge
         raise ValidationError("bad_value", "a node cannot block itself", field="host")
     async with ctx.db.transaction() as session:
         added = await block_store.add(session, normalised, now=ctx.now(), reason=reason)
-        purged = await block_store.purge(session, normalised) if purge else 0
+        purged = 0
+        if purge:
+            purged = await block_store.purge(session, normalised)
+            await search_store.remove_host(session, normalised)
     return normalised, added, purged
 
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from node.services import policy
 from node.services.context import NodeContext
 from node.services.errors import ValidationError
-from node.services.inbox import host_allowed
 from node.services.search_text import Query, parse_query, snippet
 from node.store import search as search_store
 from node.store.search import FACETS, Hit, SearchFilter
@@ -112,23 +110,14 @@ def _filter(ctx: NodeContext, request: SearchRequest) -> SearchFilter:
         within_km=within if near is not None else None)
 
 
-async def _policy(ctx: NodeContext, session: AsyncSession, f: SearchFilter) -> SearchFilter:
-    """Hide the hosts the federation policy refuses (blocked, or not on the allowlist): what
-    they sent before stays stored but is not found."""
-    if ctx.settings.federation.mode != "allowlist" and not ctx.settings.federation.block:
-        return f
-    hosts = await search_store.remote_hosts(session)
-    hidden = tuple(sorted(h for h in hosts if not host_allowed(ctx, h)))
-    return replace(f, hidden_hosts=hidden)
-
-
 async def search(ctx: NodeContext, request: SearchRequest) -> SearchPage:
     query = parse_query(request.q)
     if request.offset > MAX_OFFSET:
         raise _bad("offset", f"at most {MAX_OFFSET}: refine the search instead")
     f = _filter(ctx, request)
     async with ctx.db.sessions() as session:
-        f = await _policy(ctx, session, f)
+        # The federation policy hides what refused hosts sent, as every list does.
+        f = replace(f, hosts=await policy.rule(ctx, session))
         match_mode: Literal["all", "any"] | None = None
         if query.units:
             match_mode = "all"

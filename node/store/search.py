@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.store.blocks import HostRule, visible
 from node.store.schema import search_docs, search_themes
 from node.store.search_engines import TextMatch, fts5_match, tsquery
 
@@ -74,7 +75,7 @@ class SearchFilter:
     phase: str | None = None
     status: str | None = None
     origin: str | None = None  # local | remote | None (all)
-    hidden_hosts: tuple[str, ...] = ()
+    hosts: HostRule | None = None  # the federation policy: what refused hosts sent is hidden
     near: tuple[float, float] | None = None
     within_km: float | None = None
 
@@ -133,6 +134,14 @@ def _tsvector(doc: SearchDoc) -> Any:
     return vector
 
 
+async def remove_host(session: AsyncSession, host: str) -> None:
+    """Take everything received from ``host`` out of the index (a purge)."""
+    query = select(search_docs.c.ap_id).where(search_docs.c.host == host,
+                                              search_docs.c.is_local.is_(False))
+    for ap_id in (await session.execute(query)).scalars().all():
+        await remove(session, ap_id)
+
+
 async def put(session: AsyncSession, doc: SearchDoc) -> None:
     """Index ``doc``, replacing what the index held for its ``ap_id``."""
     await remove(session, doc.ap_id)
@@ -151,12 +160,6 @@ async def put(session: AsyncSession, doc: SearchDoc) -> None:
     if themes:
         await session.execute(search_themes.insert(),
                               [{"doc_id": doc_id, "theme": theme} for theme in themes])
-
-
-async def remote_hosts(session: AsyncSession) -> list[str]:
-    """The hosts of the received documents in the index."""
-    query = select(search_docs.c.host).distinct().where(search_docs.c.is_local.is_(False))
-    return list((await session.execute(query)).scalars().all())
 
 
 async def count(session: AsyncSession) -> int:
@@ -201,8 +204,8 @@ def _conditions(f: SearchFilter) -> list[Any]:
         conds.append(d.is_local.is_(True))
     elif f.origin == "remote":
         conds.append(d.is_local.is_(False))
-    if f.hidden_hosts:
-        conds.append(d.host.not_in(f.hidden_hosts))
+    if f.hosts is not None:
+        conds.append(visible(d.host, d.is_local, f.hosts))
     if f.themes_any:
         conds.append(d.id.in_(select(search_themes.c.doc_id)
                               .where(search_themes.c.theme.in_(f.themes_any))))

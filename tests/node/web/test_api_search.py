@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from node.services import remote_objects, search_index
+from node.services import policy, remote_objects, search_index
 from node.services.context import NodeContext
+from node.store import search as search_store
 from protocol.parse import parse_object
 from tests.node.conftest import BASE_URL
 from tests.node.web.api_helpers import HANDLE, create_initiative, create_item, insert_remote_item
@@ -178,3 +179,19 @@ async def test_what_was_stored_before_the_index_existed_is_indexed_once(
     # Then it is found, and a second fill does nothing
     assert _ids(await _search(client, q="ezinge")) == ["https://fryslan.test/items/oud"]
     assert await search_index.fill_if_empty(ctx) == 0
+
+
+async def test_a_blocked_host_is_not_found_and_a_purge_empties_its_entries(
+        client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    await _receive(ctx, 1, "Terpdorp Hegebeintum")
+    assert _ids(await _search(client, q="hegebeintum")) == [FRYSLAN_ITEM]
+    await policy.block(ctx, "fryslan.test")
+    body = await _search(client, q="hegebeintum")
+    assert _ids(body) == [] and body["total"] == 0
+    await policy.unblock(ctx, "fryslan.test")
+    assert _ids(await _search(client, q="hegebeintum")) == [FRYSLAN_ITEM]
+    await policy.block(ctx, "fryslan.test", purge=True)
+    await policy.unblock(ctx, "fryslan.test")
+    assert _ids(await _search(client, q="hegebeintum")) == []
+    async with ctx.db.sessions() as session:
+        assert await search_store.count(session) == 0
