@@ -169,27 +169,33 @@ async def count(session: AsyncSession) -> int:
 # --- searching ---------------------------------------------------------------------------------
 
 
-def _hits(session: AsyncSession, match: TextMatch, name: str = "hits") -> Any:
-    """A subquery ``(id, score)`` of the documents matching ``match``; higher scores first."""
+def _hits(session: AsyncSession, match: TextMatch, name: str = "hits", *,
+          scored: bool = True) -> Any:
+    """A subquery ``(id, score)`` of the documents matching ``match``; higher scores first.
+
+    Without ``scored`` only ``id``: counting needs no relevance, and computing it is the most
+    expensive part of a match.
+    """
     if _is_sqlite(session):
         # bm25() weights per column: title 10, summary 4, body 1.5, compound parts 0.3.
-        sql = ("SELECT rowid AS id, -bm25(search_fts, 10.0, 4.0, 1.5, 0.3) AS score "
-               f"FROM search_fts WHERE search_fts MATCH :{name}_match")
+        score = ", -bm25(search_fts, 10.0, 4.0, 1.5, 0.3) AS score" if scored else ""
+        sql = f"SELECT rowid AS id{score} FROM search_fts WHERE search_fts MATCH :{name}_match"
+        columns: dict[str, Any] = {"id": Integer, "score": Float} if scored else {"id": Integer}
         return text(sql).bindparams(**{f"{name}_match": fts5_match(match)}).columns(
-            id=Integer, score=Float).subquery(name)
+            **columns).subquery(name)
     query = func.to_tsquery(_SIMPLE, tsquery(match))
     # ts_rank weights in the order {D, C, B, A}: parts, body, summary, title; normalised by
     # the logarithm of the length (flag 1), as BM25 damps long documents.
     rank = func.ts_rank(literal_column("'{0.03, 0.15, 0.4, 1.0}'::float4[]"), search_docs.c.tsv,
                         query, 1)
-    return (select(search_docs.c.id.label("id"), rank.label("score"))
-            .where(search_docs.c.tsv.op("@@")(query)).subquery(name))
+    selected = [search_docs.c.id.label("id")] + ([rank.label("score")] if scored else [])
+    return select(*selected).where(search_docs.c.tsv.op("@@")(query)).subquery(name)
 
 
 def _excluded(session: AsyncSession, excluded: tuple[str, ...]) -> Any:
     """A condition keeping only documents without any ``excluded`` word."""
     only = TextMatch(units=tuple((s,) for s in excluded), mode="any", compounds=False)
-    return search_docs.c.id.not_in(select(_hits(session, only, "excluded").c.id))
+    return search_docs.c.id.not_in(select(_hits(session, only, "excluded", scored=False).c.id))
 
 
 def _conditions(f: SearchFilter) -> list[Any]:
@@ -204,7 +210,7 @@ def _conditions(f: SearchFilter) -> list[Any]:
         conds.append(d.is_local.is_(True))
     elif f.origin == "remote":
         conds.append(d.is_local.is_(False))
-    if f.hosts is not None:
+    if f.hosts is not None and (f.hosts.blocked or f.hosts.allowed is not None):
         conds.append(visible(d.host, d.is_local, f.hosts))
     if f.themes_any:
         conds.append(d.id.in_(select(search_themes.c.doc_id)
@@ -237,46 +243,65 @@ def distance_km(near: tuple[float, float], lat: float | None, lon: float | None)
 
 
 _COLUMNS = [c for c in search_docs.c if c.name != "tsv"]
+_FACET_COLUMNS = [search_docs.c[name] for name in
+                  ("id", "kind", "province", "legal_form", "phase", "status", "is_local")]
 
 
-def _matched(session: AsyncSession, match: TextMatch | None, excluded: tuple[str, ...],
-             f: SearchFilter) -> Select[Any]:
+def _filtered(session: AsyncSession, columns: list[Any], match: TextMatch | None,
+              excluded: tuple[str, ...], f: SearchFilter, *, scored: bool) -> Select[Any]:
+    """``columns`` (and ``score``) of the documents matching ``match`` and the filters."""
     d = search_docs.c
     conds = _conditions(f)
     if excluded:
         conds.append(_excluded(session, excluded))
     if match is None:
-        return select(*_COLUMNS, literal(0.0, Float).label("score")).where(*conds)
-    hits = _hits(session, match)
-    return (select(*_COLUMNS, hits.c.score)
-            .select_from(search_docs.join(hits, hits.c.id == d.id)).where(*conds))
+        score = [literal(0.0, Float).label("score")] if scored else []
+        return select(*columns, *score).where(*conds)
+    hits = _hits(session, match, scored=scored)
+    return (select(*columns, *([hits.c.score] if scored else []))
+            .select_from(hits.join(search_docs, hits.c.id == d.id)).where(*conds))
 
 
 async def search(session: AsyncSession, match: TextMatch | None, excluded: tuple[str, ...],
                  f: SearchFilter, *, limit: int, offset: int) -> SearchResult:
-    """One page of hits, the total and the facets, for ``match`` (None: every document)."""
-    matched = _matched(session, match, excluded, f)
-    m = matched.subquery("m")
+    """One page of hits, the total and the facets, for ``match`` (None: every document).
+
+    Three statements, each reading only what it needs: the page's ids in order (the only one
+    that computes relevance), those documents, and the total with every facet in one pass
+    over the matched rows' filter columns.
+    """
+    d = search_docs.c
+    ranked = _filtered(session, [d.id], match, excluded, f, scored=True).subquery("ranked")
     if match is not None:
-        order: list[Any] = [m.c.score.desc(), m.c.id]
+        order: list[Any] = [ranked.c.score.desc(), ranked.c.id]
+        page = select(ranked.c.id, ranked.c.score)
     elif f.near is not None and f.within_km is not None:
-        order = [_distance_order(m, f.near), m.c.id]
+        page = (select(ranked.c.id, ranked.c.score)
+                .join(search_docs, search_docs.c.id == ranked.c.id))
+        order = [_distance_order(f.near), ranked.c.id]
     else:
-        order = [m.c.published.desc(), m.c.id.desc()]
-    rows = (await session.execute(select(m).order_by(*order).limit(limit).offset(offset))
-            ).mappings().all()
-    hits = [Hit(SearchDoc(**{name: row[name] for name in SearchDoc.__dataclass_fields__}),
-                float(row["score"]),
-                distance_km(f.near, row["latitude"], row["longitude"]) if f.near else None)
-            for row in rows]
+        page = (select(ranked.c.id, ranked.c.score)
+                .join(search_docs, search_docs.c.id == ranked.c.id))
+        order = [d.published.desc(), ranked.c.id.desc()]
+    scores = {int(row[0]): float(row[1]) for row in (await session.execute(
+        page.order_by(*order).limit(limit).offset(offset))).all()}
+    rows = {} if not scores else {row["id"]: row for row in (await session.execute(
+        select(*_COLUMNS).where(d.id.in_(list(scores))))).mappings().all()}
+    hits = [Hit(SearchDoc(**{name: rows[i][name] for name in SearchDoc.__dataclass_fields__}),
+                score,
+                distance_km(f.near, rows[i]["latitude"], rows[i]["longitude"]) if f.near
+                else None)
+            for i, score in scores.items() if i in rows]
+    matched = _filtered(session, _FACET_COLUMNS, match, excluded, f, scored=False)
     total, facets = await _facets(session, matched)
     return SearchResult(hits, total, facets)
 
 
-def _distance_order(m: Any, near: tuple[float, float]) -> Any:
+def _distance_order(near: tuple[float, float]) -> Any:
+    d = search_docs.c
     factor = math.cos(math.radians(near[0]))
-    dy = m.c.latitude - near[0]
-    dx = (m.c.longitude - near[1]) * factor
+    dy = d.latitude - near[0]
+    dx = (d.longitude - near[1]) * factor
     return dy * dy + dx * dx
 
 
