@@ -81,12 +81,29 @@ class Corpus:
     stem_of: dict[str, str]
 
 
+ONSETS = ("b", "d", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br", "dr",
+          "gr", "kl", "kr", "sl", "sp", "st", "str", "sch", "tw", "zw", "")
+VOWELS = ("a", "e", "i", "o", "u", "aa", "ee", "oo", "ie", "oe", "ui", "ei", "ij", "eu", "ou")
+CODAS = ("", "n", "r", "l", "k", "t", "s", "m", "nd", "rt", "lt", "ng", "cht", "st", "rk")
+PSEUDO_WORDS = 6_000  # real text has a large vocabulary: most words are rare (Zipf)
+
+
+def _pseudo_words(rng: random.Random, n: int) -> list[str]:
+    found: dict[str, None] = {}
+    while len(found) < n:
+        word = "".join(rng.choice(ONSETS) + rng.choice(VOWELS) + rng.choice(CODAS)
+                       for _ in range(rng.choice((1, 2, 2, 3))))
+        if len(word) > 2:
+            found[word] = None
+    return list(found)
+
+
 def _corpus() -> Corpus:
     compounds = [h + t for h in COMPOUND_HEADS for t in COMPOUND_TAILS if h != t]
-    words = list(dict.fromkeys(BASE_WORDS + compounds))
     rng = random.Random(7)
+    words = list(dict.fromkeys(BASE_WORDS + compounds + _pseudo_words(rng, PSEUDO_WORDS)))
     rng.shuffle(words)
-    weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(words))]  # Zipf-like skew
+    weights = [1.0 / (rank + 1) for rank in range(len(words))]  # Zipf's law
     stem_of = {w: (stems(w) or [""])[0] for w in words}
     return Corpus(words, weights, stem_of)
 
@@ -217,13 +234,16 @@ async def _timed(call: Callable[[], Awaitable[Any]]) -> float:
 async def _measure(ctx: NodeContext, corpus: Corpus, queries: int, label: str) -> None:
     rng = random.Random(11)
     sqlite = ctx.db.is_sqlite
-    usable = [w for w in corpus.words if len(corpus.stem_of[w]) > 2]
+    # Queries draw words as often as text uses them, leaving out the 50 most frequent ones,
+    # which behave like stopwords.
+    usable = [w for w in corpus.words[50:] if len(corpus.stem_of[w]) > 2]
+    usable_weights = [corpus.weights[corpus.words.index(w)] for w in usable]
     for case in CASES:
         ours: list[float] = []
         bare: list[float] = []
         totals: list[int] = []
         for _ in range(queries):
-            words = rng.sample(usable, case.words)
+            words = list(dict.fromkeys(rng.choices(usable, usable_weights, k=case.words)))
             request = SearchRequest(
                 q=" ".join(words), limit=20,
                 kind=rng.choice(KINDS) if case.facet and case.words == 1 else None,
@@ -315,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         sizes, engines, queries = [2_000], ["sqlite"], 50
     corpus = _corpus()
-    print(f"vocabulary {len(corpus.words)} words (compounds included); {queries} queries per "
+    print(f"vocabulary {len(corpus.words):,} words (compounds included); {queries} queries per "
           f"case; sqlite {sqlite3.sqlite_version}", flush=True)
     for n in sizes:
         for engine in engines:
