@@ -258,6 +258,8 @@ def _filtered(session: AsyncSession, columns: list[Any], match: TextMatch | None
         score = [literal(0.0, Float).label("score")] if scored else []
         return select(*columns, *score).where(*conds)
     hits = _hits(session, match, scored=scored)
+    if not conds and [c.name for c in columns] == ["id"]:
+        return select(hits.c.id, *([hits.c.score] if scored else []))  # the index alone
     return (select(*columns, *([hits.c.score] if scored else []))
             .select_from(hits.join(search_docs, hits.c.id == d.id)).where(*conds))
 
