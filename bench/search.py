@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import random
 import sqlite3
 import statistics
@@ -112,8 +113,9 @@ def _documents(n: int, corpus: Corpus, seed: int = 1) -> Iterator[dict[str, Any]
     """``n`` rows of ``search_docs`` (and their themes), analysed like real items."""
     rng = random.Random(seed)
     start = datetime(2024, 1, 1, tzinfo=UTC)
+    cumulative = list(itertools.accumulate(corpus.weights))
     for i in range(1, n + 1):
-        title, summary, body = (rng.choices(corpus.words, corpus.weights, k=k) for k in
+        title, summary, body = (rng.choices(corpus.words, cum_weights=cumulative, k=k) for k in
                                 (rng.randint(3, 7), rng.randint(8, 16), rng.randint(40, 90)))
         t, s, b = ([corpus.stem_of[w] for w in part] for part in (title, summary, body))
         host = "bench.test" if rng.random() < 0.4 else f"node{rng.randint(1, 11)}.test"
@@ -164,13 +166,14 @@ def _load_postgres(dbname: str, n: int, corpus: Corpus) -> None:
     with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={dbname}") as conn:
         conn.execute("DROP INDEX ix_search_docs_tsv")
         with conn.cursor() as cur:
+            themes: list[tuple[int, str]] = []
             with cur.copy(f"COPY search_docs ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
                 for doc in _documents(n, corpus):
                     copy.write_row(_row(doc, False))
+                    themes += [(doc["id"], theme) for theme in doc["themes"]]
             with cur.copy("COPY search_themes (doc_id, theme) FROM STDIN") as copy:
-                for doc in _documents(n, corpus):
-                    for theme in doc["themes"]:
-                        copy.write_row((doc["id"], theme))
+                for row in themes:
+                    copy.write_row(row)
         conn.execute(
             "UPDATE search_docs SET tsv = "
             "setweight(to_tsvector('simple', terms_title), 'A') || "
