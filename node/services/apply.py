@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError
-from node.services import policy, profiles, remote_objects
+from node.services import policy, profiles, remote_objects, search_index
 from node.services.context import NodeContext
 from node.services.documents import follow_reference
 from node.services.errors import RejectedError
@@ -228,6 +228,7 @@ async def handle_delete(ctx: NodeContext, activity: Activity, sender: str) -> Ap
             existing = await actor_store.get(session, sender)
             if existing is not None and not existing.is_local:
                 await actor_store.update_values(session, sender, deleted_at=ctx.now())
+                await search_index.remove(session, sender)
         return Applied(True, "actor deleted")
     # The tombstone's own proof adds nothing: the sender is the object's origin and author.
     tomb = activity.object if isinstance(activity.object, Tombstone) else None

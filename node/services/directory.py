@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from node.remote import RemoteError, Signer
-from node.services import policy
+from node.services import policy, search_index
 from node.services.context import NodeContext
 from node.services.profiles import is_initiative
 from node.services.resolve import FetchedActor, remember
@@ -86,6 +86,7 @@ async def _apply_entry(ctx: NodeContext, entry: dict[str, Any]) -> int:
         deleted = parse_datetime(entry.get("deleted")) or ctx.now()
         async with ctx.db.transaction() as session:
             await actor_store.update_values(session, ap_id, deleted_at=min(deleted, ctx.now()))
+            await search_index.remove(session, ap_id)
         return 1
     if not is_initiative(entry) or (cached is not None and cached.version >= version
                                     and cached.kind == "initiative"):

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError, Signer
-from node.services import profiles
+from node.services import profiles, search_index
 from node.services.context import NodeContext
 from node.services.documents import private_key
 from node.services.errors import NotFoundError
@@ -130,7 +130,12 @@ async def remember(ctx: NodeContext, session: AsyncSession, fetched: FetchedActo
     if cached is not None and not cached.is_local and cached.version > values["version"]:
         for name in _VERSIONED:
             values.pop(name)
-    return await actor_store.upsert_remote(session, fetched.ap_id, **values)
+    stored = await actor_store.upsert_remote(session, fetched.ap_id, **values)
+    if stored.kind == "initiative":  # the directory's initiatives are searched too
+        await search_index.index_initiative(session, stored)
+    elif cached is not None and cached.kind == "initiative":
+        await search_index.remove(session, stored.ap_id)
+    return stored
 
 
 # What a newer cached version keeps when an older copy of the document arrives.
