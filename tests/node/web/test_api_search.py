@@ -59,7 +59,7 @@ async def test_an_initiative_is_found_renamed_and_removed(client: httpx.AsyncCli
     body = await _search(client, q="wind", type="initiative", legal_form="cooperative")
     assert _ids(body) == [initiative["id"]]
     assert body["facets"] == {"kind": {}, "theme": {"energy-generation": 1},
-                              "province": {}, "legal_form": {"cooperative": 1},
+                              "province": {"PV22": 1}, "legal_form": {"cooperative": 1},
                               "phase": {}, "status": {"active": 1}, "origin": {"local": 1}}
     path = f"/api/initiatives/{HANDLE}"
     assert (await client.patch(path, json={"name": "Windcoöperatie Reduzum"},
