@@ -17,6 +17,8 @@ Tables and their aggregates:
 - ``login_failures``: failed sign-ins per user name and per client address (rate limiting).
 - ``blocks``: hosts an admin blocked at run time (``kennisknoop block``, the admin API); they
   combine with the configured ``federation.block``/``allow``.
+- ``endorsements``: who endorses (or, from outside Kennisknoop, supports) which bottleneck, with
+  the ``Like`` it came by, its note and the endorser's province; a withdrawn one keeps its row.
 - ``search_docs``, ``search_themes``: the search index of items and initiatives (docs/search.md);
   on SQLite the FTS5 table ``search_fts`` (external content: ``search_docs``) beside them, made
   by the migration only (SQLAlchemy cannot declare virtual tables); on PostgreSQL the ``tsv``
@@ -343,4 +345,20 @@ search_themes = Table(
     Column("doc_id", Integer, ForeignKey("search_docs.id", ondelete="CASCADE"), primary_key=True),
     Column("theme", String(64), primary_key=True),
     Index("ix_search_themes_theme_doc_id", "theme", "doc_id"),
+)
+
+endorsements = Table(
+    "endorsements", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("object_ap_id", IRI, nullable=False),  # the bottleneck
+    Column("actor", IRI, nullable=False),  # the initiative (or any fediverse actor: support)
+    Column("kind", String(16), nullable=False),  # endorsement | support
+    Column("activity_ap_id", IRI),  # the Like; NULL for a local initiative's local bottleneck
+    Column("note", Text),
+    Column("province_code", String(8)),  # the endorser's, when it endorsed
+    Column("created_at", UTCDateTime, nullable=False),  # when this endorsement (last) began
+    Column("withdrawn_at", UTCDateTime),
+    UniqueConstraint("object_ap_id", "actor", name="uq_endorsements_pair"),
+    Index("ix_endorsements_activity_ap_id", "activity_ap_id"),
+    Index("ix_endorsements_created_at", "created_at"),
 )
