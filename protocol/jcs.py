@@ -15,15 +15,22 @@ keys writes the same bytes for the values ActivityPub documents are made of, and
   surrogates. (The tests check every code point.)
 * integers within ±(2**53 − 1) (``OPT_STRICT_INTEGER`` refuses the others): the decimal digits,
   which is also how ECMAScript writes such a double.
+* finite floats: not as orjson writes them (``5.0``, ``1e+16``) but as :func:`_number` does,
+  ECMAScript's Number::toString (§3.2.2.3), handed to orjson as a ``Fragment``.
 * ``true``, ``false``, ``null``; arrays; objects with keys sorted (§3.2.3). orjson sorts by code
   point, JCS by UTF-16 code unit: the two orders differ only when a key holds a character beyond
   U+FFFF (a surrogate pair, D800–DBFF, sorts below U+E000–U+FFFF), so such keys are not eligible.
 
-Floats are not eligible (orjson writes ``5.0`` and ``1e+16`` where JCS writes ``5`` and
-``10000000000000000``), nor is any other type or subclass (orjson would write a UUID, an enum or a
-dataclass that JCS refuses). :func:`_plain` checks all of this in one walk, after ``orjson`` has
-accepted the value (so the walk is over a finite, acyclic tree of bounded depth); anything else
-goes through ``rfc8785``.
+No other type or subclass is eligible (orjson would write a UUID, an enum or a dataclass that JCS
+refuses), nor NaN or an infinity. :func:`_prepare` checks all of this in one walk and replaces
+each float by its JCS text; anything else goes through ``rfc8785``.
+
+Signed documents are canonicalized once. JCS is compositional: an object's form is its members'
+forms, sorted and joined. :func:`canonicalize_members` and :func:`join_members` let a signer
+canonicalize each member once and build both the unsigned form (which the proof signs) and the
+signed form from them; :func:`remember` keeps the signed form, and when the same signed document
+is embedded again (a Create, an Announce) the walk reuses those bytes after checking that the
+document still equals what was remembered (a copy, or an unchanged original).
 
 Usage::
 
@@ -32,6 +39,8 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
+import math
 from typing import Any
 
 import orjson
@@ -39,11 +48,11 @@ import rfc8785
 
 from protocol.errors import DocumentError
 
-__all__ = ["canonicalize"]
+__all__ = ["canonicalize", "canonicalize_members", "join_members", "remember"]
 
 _SAFE_INTEGER = 2**53 - 1
 # Subclasses, datetimes and dataclasses raise instead of being written as their base value;
-# _plain refuses them anyway, this just gets there sooner.
+# _prepare refuses them anyway, this just gets there sooner.
 _ORJSON_OPTIONS = (
     orjson.OPT_SORT_KEYS
     | orjson.OPT_STRICT_INTEGER
@@ -51,32 +60,134 @@ _ORJSON_OPTIONS = (
     | orjson.OPT_PASSTHROUGH_DATETIME
     | orjson.OPT_PASSTHROUGH_DATACLASS
 )
-_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
+_PLAIN_SCALARS = frozenset({int, bool, type(None)})
 _BMP_END = "\U00010000"
+# Below 2**53 every integral double is written as its integer digits (ECMAScript pads the
+# shortest digits with zeros, and no shorter digit string names the same double there).
+_EXACT_INTEGRAL = 2.0**53
+_REMEMBERED_MAX = 64
 
 
-def _plain(value: Any) -> bool:
-    """Whether ``orjson``'s sorted output of ``value`` is its JCS form (see the module docstring).
+class _NotPlain(Exception):
+    """A value the fast path does not take (it goes through ``rfc8785``)."""
 
-    Exact types only: dict, list, str, int, bool and None, and no object key with a character
-    beyond U+FFFF. Integer range, key type and string validity are left to ``orjson``, which has
-    already accepted ``value`` when this runs.
+
+def _number(value: float) -> bytes:
+    """ECMAScript Number::toString of a finite double (ECMA-262 §7.1.12.1, RFC 8785 §3.2.2.3).
+
+    ``repr`` gives the shortest digits that round-trip (closest to the value, as ECMAScript
+    asks); only the notation differs: ECMAScript writes digits without an exponent from 1e-6
+    up to 1e21, ``repr`` from 1e-4 up to 1e16, and spells exponents ``e+21`` / ``e-7``.
     """
+    if value == 0:
+        return b"0"  # -0 too
+    magnitude = -value if value < 0 else value
+    integral = value.is_integer()
+    if integral and magnitude < _EXACT_INTEGRAL:
+        return str(int(value)).encode()
+    if not integral and 1e-4 <= magnitude < 1e16:
+        return repr(value).encode()  # "ddd.ddd", the same notation in both
+    if math.isnan(value) or math.isinf(value):
+        raise _NotPlain
+    mantissa, _, exponent = repr(magnitude).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0")
+    point = len(whole) + (int(exponent) if exponent else 0) - (len(whole + fraction) - len(digits))
+    digits = digits.rstrip("0")
+    # ECMAScript's k (number of digits) and n (the value is 0.digits × 10**n).
+    k, n = len(digits), point
+    if k <= n <= 21:
+        text = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        text = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        text = "0." + "0" * -n + digits
+    else:
+        power = n - 1
+        text = (digits[0] + ("." + digits[1:] if k > 1 else "") + ("e+" if power >= 0 else "e-")
+                + str(abs(power)))
+    return (("-" if value < 0 else "") + text).encode()
+
+
+# proofValue -> (the signed document as JSON parsed back from its JCS, its JCS bytes)
+_remembered: dict[str, tuple[Any, bytes]] = {}
+
+
+def _proof_value(document: dict[str, Any]) -> str | None:
+    proof = document.get("proof")
+    if type(proof) is list and proof:
+        proof = proof[-1]
+    if type(proof) is dict:
+        value = proof.get("proofValue")
+        return value if type(value) is str else None
+    return None
+
+
+def remember(document: dict[str, Any], canonical: bytes) -> None:
+    """Keep ``canonical`` (the JCS bytes of the signed ``document``) to reuse when the document
+    is canonicalized again, whole or embedded; only a bounded number of the latest are kept.
+
+    >>> signed = {"id": "https://kennis.example/items/1", "proof": {"proofValue": "z5T"}}
+    >>> remember(signed, canonicalize(signed))
+    >>> canonicalize({"object": dict(signed)})   # the remembered bytes, reused
+    b'{"object":{"id":"https://kennis.example/items/1","proof":{"proofValue":"z5T"}}}'
+    """
+    key = _proof_value(document)
+    if key is None:
+        return
+    _remembered[key] = (orjson.loads(canonical), canonical)
+    if len(_remembered) > _REMEMBERED_MAX:
+        with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+            del _remembered[next(iter(_remembered))]
+
+
+def _recall(document: dict[str, Any]) -> bytes | None:
+    key = _proof_value(document)
+    entry = _remembered.get(key) if key is not None else None
+    # Equality, not identity: a copy of a signed document is the same document. (JSON equality
+    # differs from JCS only between true/false and 1/0, which no signed document mixes up.)
+    return entry[1] if entry is not None and entry[0] == document else None
+
+
+def _prepare(value: Any) -> Any:
+    """What ``orjson`` must dump to write ``value``'s JCS form: ``value`` itself when it is plain,
+    else a copy with each float (and each remembered signed document) as a ``Fragment`` of its
+    JCS text. Raises _NotPlain (or TypeError for a non-string key) for ineligible values."""
     kind = type(value)
     if kind is dict:
         keys = "".join(value)
         if not keys.isascii() and max(keys) >= _BMP_END:
-            return False
-        for item in value.values():  # noqa: SIM110 - a loop costs half of all(generator)
-            if type(item) is not str and not _plain(item):
-                return False
-        return True
+            raise _NotPlain
+        if "proof" in value and _remembered:
+            known = _recall(value)
+            if known is not None:
+                return orjson.Fragment(known)
+        out = value
+        for key, item in value.items():
+            if type(item) is str:
+                continue
+            new = _prepare(item)
+            if new is not item:
+                if out is value:
+                    out = dict(value)
+                out[key] = new
+        return out
     if kind is list:
-        for item in value:  # noqa: SIM110 - as above
-            if type(item) is not str and not _plain(item):
-                return False
-        return True
-    return kind in _PLAIN_SCALARS
+        out = value
+        for index, item in enumerate(value):
+            if type(item) is str:
+                continue
+            new = _prepare(item)
+            if new is not item:
+                if out is value:
+                    out = list(value)
+                out[index] = new
+        return out
+    if kind is float:
+        return orjson.Fragment(_number(value))
+    if kind is str or kind in _PLAIN_SCALARS:
+        return value
+    raise _NotPlain
 
 
 def _exact_doubles(value: Any) -> Any:
@@ -112,11 +223,10 @@ def _reference(obj: Any) -> bytes:
 
 
 def _fast(obj: Any) -> bytes | None:
-    """``orjson``'s sorted bytes of ``obj`` if they are its JCS form, else ``None``."""
+    """``orjson``'s sorted bytes of ``obj`` (floats written as JCS) if eligible, else ``None``."""
     try:
-        text = orjson.dumps(obj, option=_ORJSON_OPTIONS)
-        return text if _plain(obj) else None
-    except (TypeError, RecursionError):  # orjson.JSONEncodeError is a TypeError
+        return orjson.dumps(_prepare(obj), option=_ORJSON_OPTIONS)
+    except (_NotPlain, TypeError, RecursionError):  # orjson.JSONEncodeError is a TypeError
         return None
 
 
@@ -128,8 +238,39 @@ def canonicalize(obj: Any) -> bytes:
             unsafe integer, NaN, lone surrogate, non-JSON type); ``too_deep`` if it nests past
             the interpreter's recursion limit.
 
-    >>> canonicalize({"b": 1, "a": [1.0, "é"]})
-    b'{"a":[1,"\\xc3\\xa9"],"b":1}'
+    >>> canonicalize({"b": 1, "a": [1.0, "é", 1e21]})
+    b'{"a":[1,"\\xc3\\xa9",1e+21],"b":1}'
     """
     fast = _fast(obj)
     return fast if fast is not None else _reference(obj)
+
+
+def canonicalize_members(obj: dict[str, Any]) -> dict[str, bytes]:
+    """The JCS bytes of each member of a JSON object (for :func:`join_members`).
+
+    Raises:
+        DocumentError: as :func:`canonicalize`.
+
+    >>> canonicalize_members({"b": [0.5], "a": "x"})
+    {'b': b'[0.5]', 'a': b'"x"'}
+    """
+    return {key: canonicalize(value) for key, value in obj.items()}
+
+
+def _utf16(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def join_members(members: dict[str, bytes]) -> bytes:
+    """The JCS bytes of an object from its members' (§3.2.3: keys sorted by UTF-16 code units).
+
+    ``join_members(canonicalize_members(obj)) == canonicalize(obj)``.
+
+    >>> join_members({"b": b"[0.5]", "a": b'"x"'})
+    b'{"a":"x","b":[0.5]}'
+
+    Raises:
+        DocumentError: ``bad_json`` for a key that is not valid Unicode (a lone surrogate).
+    """
+    parts = [canonicalize(key) + b":" + members[key] for key in sorted(members, key=_utf16)]
+    return b"{" + b",".join(parts) + b"}"

@@ -32,7 +32,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from protocol.errors import DocumentError, KeyFormatError, ProofError
-from protocol.jcs import canonicalize
+from protocol.jcs import canonicalize, canonicalize_members, join_members, remember
 from protocol.keys import base58btc_decode, base58btc_encode
 
 __all__ = [
@@ -148,12 +148,19 @@ def add_proof(
     }
     if "@context" in unsecured:
         proof["@context"] = _clone(unsecured["@context"])
-    signature = private_key.sign(_hash_data(proof, unsecured))
+    # Each member is canonicalized once: its bytes make the unsigned form (signed here) and then
+    # the signed form, remembered for when the document is embedded in its activities.
+    members = canonicalize_members(unsecured)
+    hash_data = (hashlib.sha256(canonicalize(proof)).digest()
+                 + hashlib.sha256(join_members(members)).digest())
+    signature = private_key.sign(hash_data)
     proof["proofValue"] = "z" + base58btc_encode(signature)
 
     # unsecured is our own copy: the proof goes last, as before.
     existing = _clone(_as_list(document["proof"])) if "proof" in document else None
     unsecured["proof"] = [*existing, proof] if existing else proof
+    members["proof"] = canonicalize(unsecured["proof"])
+    remember(unsecured, join_members(members))
     return unsecured
 
 

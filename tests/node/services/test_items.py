@@ -1,0 +1,77 @@
+"""node.services.items: a create canonicalizes and signs its item once (issue 13)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import select
+
+from node.services import documents
+from node.services.context import NodeContext
+from node.store import actors as actor_store
+from node.store.schema import activities
+from protocol import jcs
+from protocol.keys import multikey_decode
+from protocol.proofs import verify_proof
+from tests.node.web import make_initiative, make_item
+
+CONTENT = "Een **verhaal** over de molen, met een plaats die coördinaten heeft."
+
+
+async def test_a_create_canonicalizes_and_signs_its_item_once(
+        ctx: NodeContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an initiative, and spies on signing and on the canonicalization walk
+    await make_initiative(ctx)
+    signed: list[str] = []
+    walked: list[dict[str, Any]] = []
+    real_sign, real_prepare = documents.add_proof, jcs._prepare
+
+    def sign(document: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        signed.append(document["type"])
+        return real_sign(document, *args, **kwargs)
+
+    def prepare(value: Any) -> Any:
+        result = real_prepare(value)
+        if type(value) is dict and value.get("content") == CONTENT \
+                and type(result) is not orjson.Fragment:
+            walked.append(value)  # the item's source: canonicalized, not reused
+        return result
+
+    def reference(value: Any) -> bytes:
+        raise AssertionError("a create never needs the pure-Python rfc8785 path")
+
+    monkeypatch.setattr(documents, "add_proof", sign)
+    monkeypatch.setattr(jcs, "_prepare", prepare)
+    monkeypatch.setattr(jcs, "_reference", reference)
+    # When an item with coordinates (floats) and two themes is created
+    item = await make_item(ctx, content=CONTENT, themes=["meals", "energy-generation"],
+                           place={"name": "Reduzum", "latitude": 53.12, "longitude": 5.78})
+    # Then the item was signed once and its content canonicalized once, although it is
+    # embedded in its Create and in the Announces of the node actor and two theme feeds
+    assert signed.count("Article") == 1
+    assert signed.count("Create") == 1 and signed.count("Announce") >= 3
+    assert len(walked) == 1
+    # And every stored activity still carries the item exactly as signed, with valid proofs
+    async with ctx.db.sessions() as session:
+        rows = (await session.execute(select(activities.c.document))).scalars().all()
+    embedded = [row["object"] for row in rows if isinstance(row.get("object"), dict)
+                and row["object"].get("id") == item.ap_id]
+    assert len(embedded) == signed.count("Create") + signed.count("Announce")
+    assert all(obj == item.document for obj in embedded)
+    monkeypatch.undo()
+    assert jcs.canonicalize(item.document) == jcs._reference(item.document)
+    author = await _public_key(ctx, item.attributed_to)
+    assert verify_proof(item.document, author)
+    for row in rows:
+        if row.get("object") not in embedded:
+            continue
+        assert verify_proof(row, await _public_key(ctx, row["actor"]))
+
+
+async def _public_key(ctx: NodeContext, ap_id: str) -> Any:
+    async with ctx.db.sessions() as session:
+        actor = await actor_store.get(session, ap_id)
+    assert actor is not None and actor.ed_public_multibase
+    return multikey_decode(actor.ed_public_multibase)
