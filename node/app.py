@@ -17,7 +17,7 @@ from node.services.context import KeyPair, NodeContext, generate_keys, utcnow
 from node.services.errors import ServiceError
 from node.services.ratelimit import InboxLimits, RetryLaterError
 from node.store.db import Database
-from node.web import activitypub, api, browse, federation_api, inbox, ui, wellknown
+from node.web import activitypub, api, browse, federation_api, following, inbox, ui, wellknown
 from node.web.common import protocol_error_handler, service_error_handler
 from protocol.errors import ProtocolError
 
@@ -57,6 +57,7 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
         *api.routes,
         *federation_api.routes,
         *ui.routes,
+        *following.routes,
         *browse.routes,
     ]
     app = Starlette(

@@ -29,6 +29,7 @@ __all__ = [
     "JRD",
     "JRD_MEDIA_TYPE",
     "PROFILE_PAGE_REL",
+    "SUBSCRIBE_REL",
     "JRDLink",
     "build_host_meta",
     "build_host_meta_jrd",
@@ -40,6 +41,9 @@ __all__ = [
 
 JRD_MEDIA_TYPE = "application/jrd+json"
 PROFILE_PAGE_REL = "http://webfinger.net/rel/profile-page"
+# OStatus remote follow, as Mastodon still serves and reads it: a template with ``{uri}`` for the
+# account (or object) to follow, on the server of the person who wants to follow.
+SUBSCRIBE_REL = "http://ostatus.org/schema/1.0/subscribe"
 WEBFINGER_PATH = "/.well-known/webfinger"
 
 # RFC 7565 §7: acct userpart is unreserved / sub-delims / pct-encoded; '@' must be encoded.
@@ -107,8 +111,10 @@ def build_jrd(
     *,
     profile_url: str | None = None,
     aliases: Iterable[str] = (),
+    subscribe_template: str | None = None,
 ) -> dict[str, Any]:
-    """Build the JRD for a local actor: a ``self`` link to the actor, and its HTML page.
+    """Build the JRD for a local actor: a ``self`` link to the actor, its HTML page, and the
+    remote-follow template (``SUBSCRIBE_REL``) of its server.
 
     >>> jrd = build_jrd("drenthe@kennis.example", "https://kennis.example/actors/drenthe")
     >>> jrd["subject"]
@@ -119,6 +125,8 @@ def build_jrd(
     links: list[dict[str, str]] = [{"rel": "self", "type": ACTIVITY_JSON, "href": actor_url}]
     if profile_url:
         links.append({"rel": PROFILE_PAGE_REL, "type": "text/html", "href": profile_url})
+    if subscribe_template:
+        links.append({"rel": SUBSCRIBE_REL, "template": subscribe_template})
     return {"subject": _acct(acct), "aliases": all_aliases, "links": links}
 
 
@@ -154,6 +162,23 @@ class JRD:
             if link.href and urlsplit(link.href).scheme in ("https", "http"):
                 return link.href
         raise DocumentError("missing_field", "WebFinger response names no ActivityPub actor")
+
+    def subscribe_url(self, uri: str) -> str | None:
+        """The remote-follow page for ``uri`` from the ``SUBSCRIBE_REL`` template (``{uri}``
+        filled in percent-encoded), if the JRD has an http(s) one.
+
+        >>> jrd = parse_jrd({"links": [{"rel": SUBSCRIBE_REL,
+        ...                             "template": "https://m.example/authorize_interaction?uri={uri}"}]})
+        >>> jrd.subscribe_url("https://kennis.example/actors/drenthe")
+        'https://m.example/authorize_interaction?uri=https%3A%2F%2Fkennis.example%2Factors%2Fdrenthe'
+        """
+        for link in self.links:
+            if link.rel != SUBSCRIBE_REL or not link.template or "{uri}" not in link.template:
+                continue
+            url = link.template.replace("{uri}", quote(uri, safe=""))
+            if urlsplit(url).scheme in ("https", "http") and urlsplit(url).hostname:
+                return url
+        return None
 
     def profile_url(self) -> str | None:
         """The HTML profile page, if the JRD names one."""

@@ -162,8 +162,9 @@ class ThemeView:
 
     theme: vocab_themes.Theme
     feed: StoredActor | None
-    followers: list[StoredActor]
+    followers: list[StoredActor]  # one page of them, newest first
     listing: ItemListing
+    follower_paging: Paging = Paging(1, 1, 0)
 
 
 def feed_theme(theme_id: str) -> vocab_themes.Theme:
@@ -171,12 +172,21 @@ def feed_theme(theme_id: str) -> vocab_themes.Theme:
     return vocab_themes.get(theme.broader) if theme.broader else theme
 
 
-async def theme_view(ctx: NodeContext, theme_id: str, page: int = 1) -> ThemeView:
+async def theme_view(ctx: NodeContext, theme_id: str, page: int = 1, followers_page: int = 1,
+                     size: int = PAGE_SIZE) -> ThemeView:
+    """A theme's items (page ``page``) and its feed's followers (page ``followers_page``)."""
     if not vocab_themes.is_theme(theme_id):
         raise NotFoundError("not_found", f"no theme {theme_id!r}")
-    listing = await items_page(ctx, Filters(theme=theme_id), page)
+    listing = await items_page(ctx, Filters(theme=theme_id), page, size)
+    followers: list[StoredActor] = []
+    follower_paging = Paging.of(1, 0, size)
     async with ctx.db.sessions() as session:
         feed = await actor_store.get_local(session, feed_theme(theme_id).hashtag)
-        followers = (await follow_store.follower_actors(
-            session, feed.ap_id, hosts=await policy.rule(ctx, session)) if feed else [])
-    return ThemeView(vocab_themes.get(theme_id), feed, followers, listing)
+        if feed is not None:
+            hosts = await policy.rule(ctx, session)
+            follower_paging = Paging.of(followers_page, await follow_store.count(
+                session, followee=feed.ap_id, hosts=hosts), size)
+            followers = await follow_store.follower_actors(
+                session, feed.ap_id, hosts=hosts, limit=size,
+                offset=(followers_page - 1) * size)
+    return ThemeView(vocab_themes.get(theme_id), feed, followers, listing, follower_paging)

@@ -22,9 +22,38 @@ from node.store import follows as follow_store
 from node.store.follows import StoredFollow
 from protocol.errors import DocumentError
 from protocol.parse import is_iri
-from protocol.webfinger import parse_handle, parse_jrd
+from protocol.webfinger import JRD, parse_handle, parse_jrd
 
 log = logging.getLogger("kennisknoop.follow")
+
+
+async def webfinger(ctx: NodeContext, user: str, host: str) -> JRD:
+    """The JRD ``host`` serves for ``acct:user@host``, through the guarded client (policy
+    checked: a refused host is PermissionDeniedError, never asked)."""
+    schemes = ["https", "http"] if ctx.settings.node.allow_private_network else ["https"]
+    last: RemoteError | None = None
+    for scheme in schemes:
+        url = f"{scheme}://{host}/.well-known/webfinger?resource=acct:{user}@{host}"
+        try:
+            return parse_jrd(await ctx.remote.get_json(url, activitypub=False))
+        except RemoteError as exc:
+            if exc.reason == "host_not_allowed":
+                raise PermissionDeniedError(exc.reason, exc.detail) from exc
+            last = exc
+            continue
+        except DocumentError as exc:
+            raise NotFoundError("not_found", f"{user}@{host}: bad WebFinger answer") from exc
+    raise NotFoundError("not_found", f"cannot look up {user}@{host}: "
+                        f"{last.reason if last else ''}")
+
+
+def split_handle(target: str) -> tuple[str, str]:
+    """``(user, host)`` of a ``user@host`` handle; ValidationError ``bad_value`` else."""
+    try:
+        return parse_handle(target.strip())
+    except DocumentError as exc:
+        raise ValidationError("bad_value", f"not a handle or actor URL: {target!r}",
+                              field="target") from exc
 
 
 async def resolve_target(ctx: NodeContext, target: str) -> str:
@@ -32,31 +61,14 @@ async def resolve_target(ctx: NodeContext, target: str) -> str:
     target = target.strip()
     if is_iri(target):
         return target
-    try:
-        user, host = parse_handle(target)
-    except DocumentError as exc:
-        raise ValidationError("bad_value", f"not a handle or actor URL: {target!r}",
-                              field="target") from exc
+    user, host = split_handle(target)
     if ctx.urls.host == host:  # both normalised (protocol.origin)
         return ctx.urls.actor(user.lower())
-    schemes = ["https", "http"] if ctx.settings.node.allow_private_network else ["https"]
-    last: RemoteError | None = None
-    for scheme in schemes:
-        url = f"{scheme}://{host}/.well-known/webfinger?resource=acct:{user}@{host}"
-        try:
-            jrd = parse_jrd(await ctx.remote.get_json(url, activitypub=False))
-        except RemoteError as exc:
-            if exc.reason == "host_not_allowed":
-                raise PermissionDeniedError(exc.reason, exc.detail) from exc
-            last = exc
-            continue
-        except DocumentError as exc:
-            raise NotFoundError("not_found", f"{target}: bad WebFinger answer") from exc
-        actor_url = jrd.actor_url()
-        if actor_url:
-            return actor_url
-        raise NotFoundError("not_found", f"{target} has no ActivityPub actor")
-    raise NotFoundError("not_found", f"cannot look up {target}: {last.reason if last else ''}")
+    jrd = await webfinger(ctx, user, host)
+    try:
+        return jrd.actor_url()
+    except DocumentError as exc:
+        raise NotFoundError("not_found", f"{target} has no ActivityPub actor") from exc
 
 
 async def follow(ctx: NodeContext, target: str, *, as_handle: str | None = None

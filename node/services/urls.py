@@ -55,6 +55,10 @@ class Urls:
     def shared_inbox(self) -> str:
         return f"{self.base}/inbox"
 
+    def subscribe_template(self) -> str:
+        """The remote-follow page WebFinger names (``SUBSCRIBE_REL``): ``{uri}`` is filled in."""
+        return f"{self.base}/volgen?uri={{uri}}"
+
     def item(self, local_id: str) -> str:
         return f"{self.base}/items/{local_id}"
 

@@ -76,15 +76,17 @@ async def count(session: AsyncSession, *, follower: str | None = None,
     return int((await session.execute(query)).scalar_one())
 
 
-async def follower_actors(session: AsyncSession, followee: str, *, hosts: HostRule | None = None
-                          ) -> list[StoredActor]:
+async def follower_actors(session: AsyncSession, followee: str, *, hosts: HostRule | None = None,
+                          limit: int | None = None, offset: int = 0) -> list[StoredActor]:
     """Every live actor with an accepted follow of ``followee`` (local and remote; with
-    ``hosts``, only those on hosts it allows)."""
+    ``hosts``, only those on hosts it allows); with ``limit``, one page, newest follow first."""
     query = (select(actors).join(follows, follows.c.follower == actors.c.ap_id)
              .where(follows.c.followee == followee, follows.c.state == "accepted",
                     actors.c.deleted_at.is_(None)))
     if hosts is not None:
         query = query.where(visible(actors.c.host, actors.c.is_local, hosts))
+    if limit is not None:
+        query = query.order_by(follows.c.id.desc()).limit(limit).offset(offset)
     rows = (await session.execute(query)).mappings().all()
     return [to_dataclass(StoredActor, r) for r in rows]
 

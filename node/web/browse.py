@@ -25,6 +25,7 @@ from node.services.errors import ValidationError
 from node.web import charts, strings
 from node.web.api import Resource, check_parameters
 from node.web.common import JSONResponse, ctx_of
+from node.web.following import follow_box, follow_notice
 from node.web.pages import page, render, theme_label
 from protocol import themes
 
@@ -54,8 +55,8 @@ def parse_filters(request: Request, names: tuple[str, ...], *, strict: bool = Fa
     return Filters(**values)
 
 
-def page_number(request: Request) -> int:
-    raw = request.query_params.get("pagina", "1")
+def page_number(request: Request, name: str = "pagina") -> int:
+    raw = request.query_params.get(name, "1")
     if raw.isascii() and raw.isdigit() and 1 <= len(raw) <= 6:
         return max(1, min(int(raw), MAX_PAGE))
     return 1
@@ -89,10 +90,18 @@ async def directory_page(request: Request) -> Response:
 @page
 async def theme_page(request: Request) -> Response:
     theme_id = str(request.path_params["theme"])
-    view = await browse.theme_view(ctx_of(request), theme_id, page_number(request))
+    view = await browse.theme_view(ctx_of(request), theme_id, page_number(request),
+                                   page_number(request, "volgers"))
     path = f"/thema/{theme_id}"
+    paging = view.follower_paging
+    follower_links = {
+        "prev": f"{path}?volgers={paging.page - 1}#volgers" if paging.has_prev else None,
+        "next": f"{path}?volgers={paging.page + 1}#volgers" if paging.has_next else None}
+    follow = await follow_box(request, view.feed.ap_id) if view.feed else None
     return render(request, "theme.html", view=view, listing=view.listing,
-                  links=page_links(path, Filters(), view.listing.paging))
+                  links=page_links(path, Filters(), view.listing.paging),
+                  follower_links=follower_links, follow=follow,
+                  notice=follow_notice(request))
 
 
 # --- the map -----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from node.services.sessions import TooManyAttemptsError
 from node.services.validation import parse_item, parse_item_patch
 from node.web import forms, session, strings
 from node.web.common import ctx_of
+from node.web.following import follow_box, follow_notice
 from node.web.forms import read_form
 from node.web.pages import (  # noqa: F401 - re-exported: the names other modules know ui by
     CSP,
@@ -72,7 +73,9 @@ async def home(request: Request) -> Response:
 @page
 async def actor_page(request: Request, handle: str) -> Response:
     view = await collections.actor_view(ctx_of(request), handle)
-    return render(request, "actor.html", view=view, alternate=view.actor.ap_id)
+    return render(request, "actor.html", view=view, alternate=view.actor.ap_id,
+                  follow=await follow_box(request, view.actor.ap_id),
+                  notice=follow_notice(request))
 
 
 @page

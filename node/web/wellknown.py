@@ -1,7 +1,8 @@
 """Discovery endpoints: WebFinger (RFC 7033 §4), host-meta (RFC 6415 §3) and NodeInfo 2.1.
 
 ``/.well-known/webfinger`` answers for ``acct:handle@host`` of this node's host and for a local
-actor's IRI; ``/.well-known/nodeinfo`` points at ``/nodeinfo/2.1``. Every answer allows any origin
+actor's IRI, with a remote-follow template (``/volgen?uri={uri}``, node.web.following);
+``/.well-known/nodeinfo`` points at ``/nodeinfo/2.1``. Every answer allows any origin
 (RFC 7033 §5: WebFinger resources are public and read by browser clients too).
 """
 
@@ -47,7 +48,8 @@ async def webfinger(request: Request) -> Response:
     actor = await collections.find_local_actor(ctx, _resource_handle(request))
     if actor.deleted:
         raise GoneError("gone", f"{actor.handle!r} was deleted")
-    jrd = build_jrd(f"acct:{actor.handle}@{ctx.urls.host}", actor.ap_id, profile_url=actor.ap_id)
+    jrd = build_jrd(f"acct:{actor.handle}@{ctx.urls.host}", actor.ap_id, profile_url=actor.ap_id,
+                    subscribe_template=ctx.urls.subscribe_template())
     return JSONResponse(jrd, media_type=f"{JRD_MEDIA_TYPE}; charset=utf-8", headers=_CORS)
 
 

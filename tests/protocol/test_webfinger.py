@@ -184,3 +184,25 @@ def test_host_meta_json_names_the_same_template() -> None:
         {"rel": "lrdd", "type": "application/jrd+json",
          "template": "https://kennis.example/.well-known/webfinger?resource={uri}"}
     ]
+
+
+def test_build_jrd_with_a_subscribe_template_round_trips_to_the_remote_follow_url() -> None:
+    jrd = build_jrd("drenthe@kennis.example", ACTOR,
+                    subscribe_template="https://kennis.example/volgen?uri={uri}")
+    assert jrd["links"][-1] == {"rel": "http://ostatus.org/schema/1.0/subscribe",
+                                "template": "https://kennis.example/volgen?uri={uri}"}
+    assert parse_jrd(jrd).subscribe_url("https://a.example/u/x?y=1&z") == (
+        "https://kennis.example/volgen?uri=https%3A%2F%2Fa.example%2Fu%2Fx%3Fy%3D1%26z")
+
+
+def test_mastodon_subscribe_template_is_read() -> None:
+    assert parse_jrd(MASTODON_JRD).subscribe_url("https://k.example/actors/d") == (
+        "https://mastodon.example/authorize_interaction?uri=https%3A%2F%2Fk.example%2Factors%2Fd")
+
+
+@pytest.mark.parametrize("template", ["javascript:alert(1)//{uri}", "https://m.example/follow",
+                                      "/relative?uri={uri}"])
+def test_subscribe_template_that_is_no_http_url_with_uri_is_ignored(template: str) -> None:
+    jrd = parse_jrd({"links": [{"rel": "http://ostatus.org/schema/1.0/subscribe",
+                                "template": template}]})
+    assert jrd.subscribe_url("https://k.example/actors/d") is None

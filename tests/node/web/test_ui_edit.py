@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 
 from node.services.context import NodeContext
 from node.services.items import get_item
-from node.services.users import add_user, grant
+from node.services.users import add_user
 from node.store.schema import activities, objects
 from tests.node.conftest import BASE_URL
 from tests.node.web import local_id, make_initiative, make_item
@@ -25,17 +25,6 @@ async def admin_client(client: httpx.AsyncClient, ctx: NodeContext) -> httpx.Asy
     await add_user(ctx, "beheerder", PASSWORD, "admin")
     await make_initiative(ctx, "dorpsmolen", name="Dorpsmolen Reduzum")
     assert (await sign_in(client)).status_code == 303
-    return client
-
-
-@pytest.fixture
-async def editor_client(client: httpx.AsyncClient, ctx: NodeContext) -> httpx.AsyncClient:
-    """Signed in as an editor granted ``dorpsmolen`` only; ``zorgcoop`` exists too."""
-    await add_user(ctx, "redacteur", PASSWORD, "editor")
-    await make_initiative(ctx, "dorpsmolen", name="Dorpsmolen Reduzum")
-    await make_initiative(ctx, "zorgcoop", name="Zorgcoöperatie Hollandscheveld")
-    await grant(ctx, "redacteur", "dorpsmolen")
-    assert (await sign_in(client, "redacteur")).status_code == 303
     return client
 
 
