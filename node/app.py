@@ -9,6 +9,7 @@ from datetime import datetime
 import httpx
 from argon2 import PasswordHasher
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from node.config import Settings
@@ -17,7 +18,17 @@ from node.services.context import KeyPair, NodeContext, generate_keys, utcnow
 from node.services.errors import ServiceError
 from node.services.ratelimit import InboxLimits, RetryLaterError
 from node.store.db import Database
-from node.web import activitypub, api, browse, federation_api, following, inbox, ui, wellknown
+from node.web import (
+    activitypub,
+    api,
+    browse,
+    federation_api,
+    following,
+    inbox,
+    observe,
+    ui,
+    wellknown,
+)
 from node.web.common import protocol_error_handler, service_error_handler
 from protocol.errors import ProtocolError
 
@@ -51,6 +62,7 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
                 await db.dispose()
 
     routes: list[BaseRoute] = [
+        *observe.routes,
         *wellknown.routes,
         *inbox.routes,
         *activitypub.routes,
@@ -63,6 +75,7 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(observe.RequestMiddleware, metrics=ctx.metrics)],
         exception_handlers={
             RetryLaterError: inbox.retry_later_handler,
             ServiceError: service_error_handler,

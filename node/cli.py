@@ -34,8 +34,10 @@ from node.services import policy, search_index, transfer, users
 from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
 from node.services.errors import ServiceError
+from node.services.metrics import Metrics
 from node.services.validation import parse_handle
 from node.store.db import Database
+from node.web.observe import configure_logging
 from protocol import themes
 from protocol.errors import ProtocolError
 
@@ -97,15 +99,23 @@ async def _fill_search_index(settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def open_context(settings: Settings) -> AsyncIterator[NodeContext]:
-    """A ``NodeContext`` with its own database pool and outbound HTTP client, closed on exit."""
+async def open_context(settings: Settings, *, metrics: Metrics | None = None
+                       ) -> AsyncIterator[NodeContext]:
+    """A ``NodeContext`` with its own database pool and outbound HTTP client, closed on exit.
+
+    ``metrics``: the collectors to count into (``serve`` passes its app's, so ``/metrics``
+    shows what its built-in worker did).
+    """
     db = Database.connect(settings.database_url)
     # interop(bovine-herd): the worker `serve` runs uses this context to deliver and to fetch
     # followers' actors; without a client every delivery crashed the worker round, so a served
     # node never sent an Accept. Same client settings as create_app's.
     http = build_http_client(RemotePolicy(allow_private_network=settings.node.allow_private_network))
     try:
-        yield NodeContext(settings=settings, db=db, http=http)
+        ctx = NodeContext(settings=settings, db=db, http=http)
+        if metrics is not None:
+            ctx.metrics = metrics
+        yield ctx
     finally:
         await http.aclose()
         await db.dispose()
@@ -187,8 +197,11 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
     from node import worker
     from node.app import create_app
 
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port,
-                                           log_level="info", proxy_headers=True))
+    app = create_app(settings)
+    # The app logs every request itself, with its request id (node.web.observe).
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info",
+                                           proxy_headers=True, access_log=False,
+                                           log_config=None))
     stop = asyncio.Event()
     failed: list[BaseException] = []
 
@@ -199,7 +212,7 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
             server.should_exit = True  # a node without its worker must not look healthy
 
     async def run_worker() -> None:
-        async with open_context(settings) as ctx:
+        async with open_context(settings, metrics=app.state.ctx.metrics) as ctx:
             await worker.run(ctx, stop)
 
     # uvicorn re-raises the signal that stopped it once it has shut down; with these handlers in
@@ -221,14 +234,9 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
     return 1 if failed else 0
 
 
-def _log_to_stderr() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # noise at startup
-
-
 def _cmd_serve(args: argparse.Namespace) -> int:
     settings = load(Path(args.dir))
-    _log_to_stderr()
+    configure_logging(settings)
     # Volunteers run `serve` unattended (systemd, Docker): an upgrade needs no separate step.
     migrate_database(settings)
     asyncio.run(_ensure_node(settings))
@@ -255,7 +263,7 @@ async def _work(settings: Settings) -> None:
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     settings = load(Path(args.dir))
-    _log_to_stderr()
+    configure_logging(settings)
     asyncio.run(_work(settings))
     return 0
 

@@ -23,6 +23,7 @@ reads configuration at import time.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 import typing
@@ -42,6 +43,7 @@ FederationMode = Literal["open", "allowlist"]
 # Old names still accepted in a configuration file: ``blocklist`` always meant ``open``.
 DEPRECATED_MODES = {"blocklist": "open"}
 FollowApproval = Literal["auto", "manual"]
+LogFormat = Literal["text", "json"]
 ROLES: tuple[str, ...] = get_args(Role)
 
 _T = TypeVar("_T")
@@ -192,6 +194,29 @@ class MapSettings:
 
 
 @dataclass(frozen=True)
+class LoggingSettings:
+    """``[logging]``: what the log lines look like (docs/operations.md)."""
+
+    format: LogFormat = setting(
+        "text", "text: one readable line per event; json: one JSON object per line (time, "
+        "level, logger, message, request_id and, for requests, method, path, route, status and "
+        "duration), for a log collector.")
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """``[metrics]``: who may read ``/metrics`` (docs/operations.md)."""
+
+    allow: tuple[str, ...] = setting(
+        ("127.0.0.1/32", "::1/128"), "Client addresses (CIDR networks) that may read /metrics "
+        "without a token. Behind a reverse proxy the client is the address the proxy forwards, "
+        "so keep the scraper on the same machine or use `token`.")
+    token: str = setting(
+        "", "A bearer token that opens /metrics from any address (`Authorization: Bearer "
+        "<token>`). Empty: only the `allow` addresses.")
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one node: one frozen section per TOML table, plus the node directory."""
 
@@ -204,6 +229,8 @@ class Settings:
     retention: RetentionSettings = RetentionSettings()
     aggregator: AggregatorSettings = AggregatorSettings()
     map: MapSettings = MapSettings()
+    logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @property
     def database_url(self) -> str:
@@ -332,6 +359,11 @@ def build_settings(directory: Path, overrides: Mapping[tuple[str, str], Any] | N
     values["federation"]["mode"] = DEPRECATED_MODES.get(mode, mode)
     values["node"]["url"] = values["node"]["url"].rstrip("/")
     _validate_node(values["node"])
+    for network in values["metrics"]["allow"]:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"metrics.allow: {network!r} is not an address or network") from exc
     for s in SETTINGS:
         _check(s, values[s.section][s.key])
     sections = {name: cls(**values[name]) for name, cls in _sections().items()}

@@ -14,6 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
+import time
 from datetime import timedelta
 from typing import Unpack
 
@@ -26,6 +30,7 @@ from node.services.sync import sync_followee
 from node.store import deliveries as delivery_store
 from node.store import inbox as inbox_store
 from node.store import jobs as job_store
+from node.store import workers as worker_store
 from node.store.deliveries import Delivery
 from node.store.inbox import InboxRow, Outcome
 from node.store.jobs import Job
@@ -37,6 +42,8 @@ IDLE_SECONDS = 1.0
 BATCH = 50
 PER_HOST = 2  # deliveries in flight to one host at a time, within one worker round
 INBOX_MAX_ATTEMPTS = 8
+DELIVERY_OUTCOMES = {delivery.Sent: "sent", delivery.Retry: "retry", delivery.GiveUp: "gave_up"}
+BEAT_SECONDS = 15.0  # /readyz wants a heartbeat within the last minute (services.health)
 
 
 def _lease(ctx: NodeContext) -> timedelta:
@@ -78,6 +85,7 @@ async def _apply_row(ctx: NodeContext, row: InboxRow) -> None:
     except (RejectedError, ProtocolError) as exc:
         log.info("rejected %s from %s: %s", row.activity_ap_id, row.actor, exc)
         await _finish_inbox(ctx, row, state="failed", last_error=str(exc)[:1000])
+        ctx.metrics.received(row.type, "failed")
         return
     except RemoteError as exc:
         await _retry_inbox(ctx, row, f"{exc.reason}: {exc.detail}")
@@ -87,6 +95,7 @@ async def _apply_row(ctx: NodeContext, row: InboxRow) -> None:
         await _retry_inbox(ctx, row, repr(exc)[:1000])
         return
     await _finish_inbox(ctx, row, state="done", last_error=result.note or None)
+    ctx.metrics.received(row.type, "applied")
 
 
 async def _finish_inbox(ctx: NodeContext, row: InboxRow, **outcome: Unpack[Outcome]) -> None:
@@ -99,7 +108,9 @@ async def _retry_inbox(ctx: NodeContext, row: InboxRow, error: str) -> None:
     attempts = row.attempts + 1
     if attempts >= INBOX_MAX_ATTEMPTS:
         await _finish_inbox(ctx, row, state="failed", last_error=error)
+        ctx.metrics.received(row.type, "failed")
         return
+    ctx.metrics.received(row.type, "retry")
     delay = delivery.backoff_seconds(ctx, attempts)
     await _finish_inbox(ctx, row, last_error=error,
                         next_attempt_at=ctx.now() + timedelta(seconds=delay))
@@ -119,6 +130,7 @@ async def _delivery_batch(ctx: NodeContext, batch: int) -> int:
         async with per_host.setdefault(row.host, asyncio.Semaphore(PER_HOST)), limit:
             outcome = await delivery.attempt(ctx, row)
         await delivery.record(ctx, row, outcome)
+        ctx.metrics.delivered(DELIVERY_OUTCOMES[type(outcome)])
 
     await asyncio.gather(*(one(r) for r in rows))
     return len(rows)
@@ -202,12 +214,31 @@ async def _run_job(ctx: NodeContext, job: Job) -> None:
             await job_store.finish(session, job.id, state="done", last_error=None)
 
 
+def worker_id() -> str:
+    """A name for one worker run: host, process and a random part (a restarted pid is new)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+async def beat(ctx: NodeContext, name: str) -> None:
+    """Write this worker's heartbeat (``/readyz`` and ``kennisknoop restore`` read it)."""
+    async with ctx.db.transaction() as session:
+        await worker_store.beat(session, name, ctx.now())
+
+
 async def run(ctx: NodeContext, stop_event: asyncio.Event, *, idle_seconds: float = IDLE_SECONDS
               ) -> None:
-    """Work due rows until ``stop_event`` is set; sleep ``idle_seconds`` when nothing is due."""
-    log.info("worker started for %s", ctx.settings.node.url)
+    """Work due rows until ``stop_event`` is set; sleep ``idle_seconds`` when nothing is due.
+
+    A heartbeat is written before the first round and then every ``BEAT_SECONDS``.
+    """
+    name = worker_id()
+    log.info("worker %s started for %s", name, ctx.settings.node.url)
+    last_beat = -BEAT_SECONDS
     while not stop_event.is_set():
         try:
+            if time.monotonic() - last_beat >= BEAT_SECONDS:
+                await beat(ctx, name)
+                last_beat = time.monotonic()
             if await run_once(ctx):
                 continue  # more may be due right away
         except Exception:  # database hiccup: log, back off, go on (never die silently)

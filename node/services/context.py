@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from node.config import Settings
 from node.remote import RemoteClient, RemotePolicy
 from node.services import policy
+from node.services.metrics import Metrics
 from node.services.urls import Urls
 from node.store.db import Database
 from protocol.keys import generate_ed25519, generate_rsa
@@ -39,6 +40,9 @@ class NodeContext:
     keygen: Callable[[], KeyPair] = generate_keys
     # argon2id with the library's defaults (RFC 9106 low-memory profile); tests pass cheaper ones.
     password_hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    # Per context, never the process-wide registry: several nodes share a test process, and
+    # `serve` hands the app's to its built-in worker (docs/operations.md).
+    metrics: Metrics = field(default_factory=Metrics)
     urls: Urls = field(init=False)
     _remote: RemoteClient | None = field(init=False, default=None)
 

@@ -24,14 +24,19 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.services.context import NodeContext
-from node.services.errors import NotFoundError, PermissionDeniedError, ValidationError
+from node.services.errors import (
+    NotFoundError,
+    PermissionDeniedError,
+    ServiceError,
+    ValidationError,
+)
 from node.services.policy import check_host
 from node.services.resolve import KeyLookup, lookup_key, remember
 from node.store import actors as actor_store
 from node.store import deliveries as delivery_store
 from node.store import inbox as inbox_store
 from node.store import peers as peer_store
-from protocol.errors import DocumentError, SignatureError
+from protocol.errors import DocumentError, ProtocolError, SignatureError
 from protocol.httpsig import SignedRequest, parse_signed_request, verify_signed_request
 from protocol.jsonlimits import JsonLimits, load_json
 from protocol.origin import authority_of, same_origin
@@ -154,6 +159,23 @@ async def receive(ctx: NodeContext, *, url: str, signature: SignedRequest | Sign
         max_bytes=ctx.settings.limits.max_body_bytes,
         max_depth=ctx.settings.limits.max_json_depth))
     envelope, activity = _parse(raw)
+    try:
+        added = await _accept(ctx, url=url, signature=signature, body=body, raw=raw,
+                              envelope=envelope, activity=activity, recipient=recipient)
+    except (ProtocolError, ServiceError) as exc:
+        ctx.metrics.received(envelope.type, "refused")
+        if isinstance(exc, SignatureError):
+            ctx.metrics.signature_failed(exc.reason)
+        raise
+    outcome = "ignored" if activity is None else "accepted" if added else "duplicate"
+    ctx.metrics.received(envelope.type, outcome)
+    return added
+
+
+async def _accept(ctx: NodeContext, *, url: str, signature: SignedRequest | SignatureError,
+                  body: bytes, raw: RawObject, envelope: Envelope, activity: Activity | None,
+                  recipient: str | None) -> bool:
+    """Verify the signature and the sender's rights, then store the activity (see ``receive``)."""
     if isinstance(signature, SignatureError):
         raise signature  # unreadable: refused only now, after the cheaper checks
     found = await verify_signed(ctx, method="POST", url=url, signed=signature, body=body)

@@ -6,11 +6,15 @@ run in a worker thread from async code: ``await asyncio.to_thread(upgrade, url)`
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -40,3 +44,24 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+@cache
+def head_revision() -> str:
+    """The newest revision of the migrations shipped with this code."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+async def current_revision(session: AsyncSession) -> str | None:
+    """The revision the database is at (None: never migrated)."""
+    try:
+        async with session.begin_nested():
+            value = (await session.execute(text("SELECT version_num FROM alembic_version"))
+                     ).scalar()
+    except DBAPIError:  # no alembic_version table: the schema was never built by migrations
+        return None
+    return str(value) if value is not None else None

@@ -23,6 +23,7 @@ Tables and their aggregates:
   on SQLite the FTS5 table ``search_fts`` (external content: ``search_docs``) beside them, made
   by the migration only (SQLAlchemy cannot declare virtual tables); on PostgreSQL the ``tsv``
   column with its GIN index.
+- ``workers``: the heartbeat of each running worker (``/readyz``, ``kennisknoop restore``).
 """
 
 from __future__ import annotations
@@ -361,4 +362,11 @@ endorsements = Table(
     UniqueConstraint("object_ap_id", "actor", name="uq_endorsements_pair"),
     Index("ix_endorsements_activity_ap_id", "activity_ap_id"),
     Index("ix_endorsements_created_at", "created_at"),
+)
+
+workers = Table(
+    "workers", metadata,
+    Column("id", String(100), primary_key=True),  # host:pid:random, one per worker run
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("beat_at", UTCDateTime, nullable=False, index=True),
 )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from node.cli import init_node
@@ -34,11 +35,17 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(directory: Path, *extra: str) -> Server:
+def start_server(directory: Path, *extra: str, config: tuple[str, str] | None = None) -> Server:
+    """Init a node in ``directory`` (``config``: one replacement in its file) and serve it."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     init_node(directory, url=url, name="Doarpswurk", handle=HANDLE, province="PV21",
               allow_private_network=True, environ={})
+    if config:
+        path = directory / "kennisknoop.toml"
+        text = path.read_text(encoding="utf-8")
+        assert config[0] in text
+        path.write_text(text.replace(config[0], config[1]), encoding="utf-8")
     log = directory / "serve.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("KENNISKNOOP_")}
     with log.open("wb") as out:
@@ -88,3 +95,25 @@ def test_sigterm_stops_the_server_and_its_worker_cleanly(tmp_path: Path) -> None
     assert "Traceback" not in server.output()
     assert "Finished server process" in server.output()
     assert "worker stopped" in server.output()
+
+
+def test_serve_with_its_worker_is_ready_and_logs_json_lines(tmp_path: Path) -> None:
+    # Given a node whose configuration asks for JSON logs
+    server = start_server(tmp_path / "node", config=('format = "text"', 'format = "json"'))
+    try:
+        # When the built-in worker has written its first heartbeat (/readyz is 503 until then)
+        wait_until_responds(server.url + "/readyz", server.process, name="serve",
+                            log=server.output, timeout=START_TIMEOUT)
+        ready = httpx.get(server.url + "/readyz", timeout=10,
+                          headers={"X-Request-Id": "probe-0001"})
+        assert ready.status_code == 200, ready.text
+        assert ready.headers["x-request-id"] == "probe-0001"
+        metrics = httpx.get(server.url + "/metrics", timeout=10)
+        assert metrics.status_code == 200 and "kennisknoop_http_requests_total" in metrics.text
+    finally:
+        assert stop_server(server) == 0
+    # Then every log line is a JSON object, and the probe's line carries its request id
+    lines = [orjson.loads(line) for line in server.output().splitlines() if line.strip()]
+    probe = [line for line in lines if line.get("request_id") == "probe-0001"]
+    assert probe and probe[-1]["route"] == "/readyz" and probe[-1]["status"] == 200
+    assert any(line["logger"] == "kennisknoop.worker" for line in lines)
