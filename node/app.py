@@ -21,6 +21,7 @@ from node.store.db import Database
 from node.web import (
     activitypub,
     api,
+    bridges,
     browse,
     federation_api,
     following,
@@ -65,6 +66,7 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
         *observe.routes,
         *wellknown.routes,
         *inbox.routes,
+        *bridges.routes,  # before activitypub's /items/{id}: /items/{id}.ics is a calendar
         *activitypub.routes,
         *api.routes,
         *federation_api.routes,

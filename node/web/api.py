@@ -149,7 +149,7 @@ def _choice(request: Request, name: str, allowed: Any, *, upper: bool = False) -
     return value
 
 
-def _item_query(request: Request) -> ItemQuery:
+def item_query(request: Request) -> ItemQuery:
     check_parameters(request, ITEM_LIST_PARAMETERS)
     params = request.query_params
     q = params.get("q") or None
@@ -272,7 +272,7 @@ async def delete_initiative(request: Request) -> Response:
 
 
 async def list_items(request: Request) -> Response:
-    query = _item_query(request)
+    query = item_query(request)
     page = await items.list_items(ctx_of(request), query)
     urls = ctx_of(request).urls
     return JSONResponse({

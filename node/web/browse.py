@@ -22,7 +22,7 @@ from node.services import browse, geo, statistics
 from node.services.browse import Filters, Paging
 from node.services.context import NodeContext
 from node.services.errors import ValidationError
-from node.web import charts, strings
+from node.web import charts, feedlinks, strings
 from node.web.api import Resource, check_parameters
 from node.web.common import JSONResponse, ctx_of
 from node.web.following import follow_box, follow_notice
@@ -74,9 +74,11 @@ def page_links(path: str, filters: Filters, paging: Paging) -> dict[str, str | N
 @page
 async def item_list_page(request: Request) -> Response:
     filters = parse_filters(request, ("kind", "theme", "province"))
-    listing = await browse.items_page(ctx_of(request), filters, page_number(request))
+    ctx = ctx_of(request)
+    listing = await browse.items_page(ctx, filters, page_number(request))
     return render(request, "items.html", listing=listing, filters=filters,
-                  links=page_links("/kennis", filters, listing.paging))
+                  links=page_links("/kennis", filters, listing.paging),
+                  feeds=[feedlinks.items_feed_link(ctx.settings.node.name, **filters.chosen())])
 
 
 @page
@@ -98,10 +100,13 @@ async def theme_page(request: Request) -> Response:
         "prev": f"{path}?volgers={paging.page - 1}#volgers" if paging.has_prev else None,
         "next": f"{path}?volgers={paging.page + 1}#volgers" if paging.has_next else None}
     follow = await follow_box(request, view.feed.ap_id) if view.feed else None
+    name = ctx_of(request).settings.node.name
+    feed = (strings.text("feed_theme", theme=theme_label(theme_id), name=name),
+            feedlinks.items_feed(theme=theme_id))
     return render(request, "theme.html", view=view, listing=view.listing,
                   links=page_links(path, Filters(), view.listing.paging),
                   follower_links=follower_links, follow=follow,
-                  notice=follow_notice(request))
+                  notice=follow_notice(request), feeds=[feed])
 
 
 # --- the map -----------------------------------------------------------------------------------

@@ -381,7 +381,38 @@ def _paths() -> dict[str, Any]:
         "/api/items/{local_id}": _record_operations("items", "Item", "ItemPatch", by="local_id"),
         **_federation_paths(),
         **_map_paths(),
+        **_bridge_paths(),
     }
+
+
+def _bridge_paths() -> dict[str, Any]:
+    """Outbound bridges under /api (docs/bridges.md); the feeds and calendars are outside /api."""
+    url = {"type": "string", "format": "uri", "pattern": "^https?://"}
+    profile = {
+        "type": "object", "required": ["linked_schemas", "name", "primary_url"],
+        "description": "A Murmurations profile of the organizations schema.",
+        "properties": {
+            "linked_schemas": {"type": "array", "items": {"const": "organizations_schema-v1.0.0"}},
+            "name": {"type": "string"}, "primary_url": url,
+            "urls": {"type": "array", "items": {"type": "object", "required": ["url"],
+                                                 "properties": {"name": {"type": "string"},
+                                                                "url": url}}},
+            "description": {"type": "string"}, "mission": {"type": "string"},
+            "locality": {"type": "string"}, "region": {"type": "string"},
+            "country_name": {"type": "string"},
+            "geolocation": {"type": "object", "required": ["lat", "lon"], "properties": {
+                "lat": {"type": "number"}, "lon": {"type": "number"}}},
+            "email": {"type": "string"}, "rss": url,
+            "tags": {"type": "array", "items": {"type": "string"}}}}
+    return {"/api/initiatives/{handle}/murmurations": {
+        "parameters": [_ref("parameters", "handle")],
+        "get": {"operationId": "getMurmurationsProfile", "tags": ["initiatives"], "security": [],
+                "summary": "A local initiative as a Murmurations organizations_schema profile",
+                "description": "For the maps of the Murmurations network: give an index this "
+                               "URL. The node itself registers nothing anywhere.",
+                "responses": {"200": {"description": "The profile.",
+                                      "content": {"application/json": {"schema": profile}}},
+                              **_errors("NotFound", "Gone")}}}}
 
 
 _GEOJSON = "application/geo+json"

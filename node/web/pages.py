@@ -14,7 +14,7 @@ ActivityPub object it has ``Link: <iri>; rel="alternate"``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from node.config import Settings
+from node.services import structured_data as structured
 from node.services.content import sanitise_html
 from node.services.errors import (
     AuthenticationError,
@@ -160,12 +161,31 @@ def _environment(request: Request) -> Environment:
     return env
 
 
+def canonical_url(request: Request) -> str:
+    """The page's own URL on this node's public origin (the path and query it was asked with)."""
+    base = ctx_of(request).settings.node.url
+    query = request.url.query
+    return f"{base}{request.url.path}" + (f"?{query}" if query else "")
+
+
 def render(request: Request, template: str, *, status: int = 200, alternate: str | None = None,
-           no_store: bool = False, **context: Any) -> Response:
-    """An HTML page with the security headers; ``alternate`` is the IRI of its AS2 document."""
+           no_store: bool = False, canonical: str | None = None,
+           structured_data: list[dict[str, Any]] | None = None,
+           feeds: Sequence[tuple[str, str]] = (), **context: Any) -> Response:
+    """An HTML page with the security headers; ``alternate`` is the IRI of its AS2 document.
+
+    ``canonical``: the page's canonical URL (a received copy's is at its origin; default: this
+    page); ``structured_data``: schema.org descriptions of its subject, after the node's own;
+    ``feeds``: (title, URL) of the Atom feeds with the same list (docs/bridges.md).
+    """
     web_session = getattr(request.state, "web_session", None)
+    settings = ctx_of(request).settings
+    described = [structured.node_organization(settings.node.name, settings.node.url),
+                 *(structured_data or [])]
     html = _environment(request).get_template(template).render(
-        alternate=alternate, session=web_session, **context)
+        alternate=alternate, session=web_session, canonical=canonical or canonical_url(request),
+        structured_data=Markup(structured.script_json(described)),
+        feeds=[{"title": title, "url": url} for title, url in feeds], **context)
     headers = dict(SECURITY_HEADERS)
     headers["Vary"] = "Accept"
     if web_session is not None or no_store:

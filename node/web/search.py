@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from node.services.errors import ValidationError
 from node.services.search import FACETS, ORIGINS, TYPES, SearchPage, SearchRequest, search
-from node.web import strings
+from node.web import feedlinks, strings
 from node.web.common import JSONResponse, ctx_of
 from node.web.pages import page, render
 from protocol import themes
@@ -153,6 +153,10 @@ async def search_page(request: Request) -> Response:
         context["error"] = exc.detail
         return render(request, "search.html", status=422, **context)
     context["page"] = found
+    name = ctx_of(request).settings.node.name
+    title = (strings.text("feed_search_for", q=params["q"], name=name) if params.get("q")
+             else strings.text("feed_search", name=name))
+    context["feeds"] = [(title, feedlinks.search_feed(params))]
     context["active"] = [(f"{strings.text('facet_' + name)}: {_label(name, params[name])}",
                           _url(params, **{name: None})) for name in _FILTERS if params.get(name)]
     context["facets"] = [

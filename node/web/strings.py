@@ -30,6 +30,17 @@ NL: dict[str, str] = {
                       "kernen.",
     "footer_follow_before": "Volg",
     "footer_follow_after": "vanaf Mastodon of een andere ActivityPub-dienst.",
+    # bridges: feeds and calendars (docs/bridges.md)
+    "feeds_title": "Volgen met een feedlezer",
+    "feed_items": "Kennis op {name}",
+    "feed_search": "Zoekresultaten op {name}",
+    "feed_search_for": "Zoekresultaten voor ‘{q}’ op {name}",
+    "feed_theme": "{theme} op {name}",
+    "feed_initiative": "{initiative} op {name}",
+    "feed_subtitle_filters": "Gefilterd op {filters}",
+    "agenda_title": "Agenda van {name}",
+    "add_to_calendar": "Zet in agenda (.ics)",
+    "subscribe_agenda": "Abonneer op de agenda (.ics)",
     # search
     "search_title": "Zoeken",
     "search_label": "Zoek in initiatieven en kennis",

@@ -21,13 +21,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from node.services import collections, editing, items, sessions
+from node.services import structured_data as structured
 from node.services.collections import CollectionName, PageRequest
 from node.services.errors import AuthenticationError, ValidationError
 from node.services.permissions import Caller
 from node.services.records import StoredObject
 from node.services.sessions import TooManyAttemptsError
 from node.services.validation import parse_item, parse_item_patch
-from node.web import forms, session, strings
+from node.web import feedlinks, forms, session, strings
 from node.web.common import ctx_of
 from node.web.following import follow_box, follow_notice
 from node.web.forms import read_form
@@ -65,17 +66,27 @@ def _notice(request: Request) -> str | None:
 
 @page
 async def home(request: Request) -> Response:
-    view = await collections.home_view(ctx_of(request))
+    ctx = ctx_of(request)
+    view = await collections.home_view(ctx)
     return render(request, "home.html", view=view, alternate=view.actor.ap_id,
-                  notice=_notice(request))
+                  notice=_notice(request),
+                  feeds=[feedlinks.items_feed_link(ctx.settings.node.name)])
 
 
 @page
 async def actor_page(request: Request, handle: str) -> Response:
     view = await collections.actor_view(ctx_of(request), handle)
-    return render(request, "actor.html", view=view, alternate=view.actor.ap_id,
-                  follow=await follow_box(request, view.actor.ap_id),
-                  notice=follow_notice(request))
+    actor = view.actor
+    follow = await follow_box(request, actor.ap_id)
+    if actor.kind != "initiative":
+        return render(request, "actor.html", view=view, alternate=actor.ap_id,
+                      canonical=actor.ap_id, follow=follow, notice=follow_notice(request))
+    name = ctx_of(request).settings.node.name
+    feed = (strings.text("feed_initiative", initiative=actor.name or handle, name=name),
+            feedlinks.items_feed(initiative=handle))
+    return render(request, "actor.html", view=view, alternate=actor.ap_id, canonical=actor.ap_id,
+                  follow=follow, notice=follow_notice(request),
+                  structured_data=[structured.initiative_organization(actor)], feeds=[feed])
 
 
 @page
@@ -87,9 +98,13 @@ async def collection_page(request: Request, handle: str, name: CollectionName,
 
 @page
 async def item_page(request: Request, local_id: str) -> Response:
-    view = await collections.item_view(ctx_of(request), local_id)
+    ctx = ctx_of(request)
+    view = await collections.item_view(ctx, local_id)
+    described = structured.item_description(view.item, view.authors, ctx.settings.node.url,
+                                            view.answers)
     return render(request, "item.html", view=view, item=view.item, alternate=view.item.ap_id,
-                  notice=_notice(request))
+                  notice=_notice(request), canonical=view.item.ap_id,
+                  structured_data=[described])
 
 
 @page
