@@ -31,6 +31,7 @@ from node.web import (
     wellknown,
 )
 from node.web.common import protocol_error_handler, service_error_handler
+from node.web.conditional import ConditionalGetMiddleware
 from protocol.errors import ProtocolError
 
 
@@ -77,7 +78,9 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(observe.RequestMiddleware, metrics=ctx.metrics)],
+        # Outermost first: request ids and metrics see the 304s too.
+        middleware=[Middleware(observe.RequestMiddleware, metrics=ctx.metrics),
+                    Middleware(ConditionalGetMiddleware)],
         exception_handlers={
             RetryLaterError: inbox.retry_later_handler,
             ServiceError: service_error_handler,
