@@ -50,6 +50,7 @@ DATA_INTEGRITY_CONTEXT = "https://w3id.org/security/data-integrity/v2"
 MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
 KK_NAMESPACE = "https://kennisknoop.nl/ns#"
 TOOT_NAMESPACE = "http://joinmastodon.org/ns#"
+MOBILIZON_NAMESPACE = "https://joinmobilizon.org/ns#"
 SCHEMA_NAMESPACE = "http://schema.org#"
 XSD_NAMESPACE = "http://www.w3.org/2001/XMLSchema#"
 
@@ -74,6 +75,7 @@ KK_TERMS: Mapping[str, Any] = MappingProxyType(
         "kk": KK_NAMESPACE,
         "as": AS_NAMESPACE,
         "toot": TOOT_NAMESPACE,
+        "mz": MOBILIZON_NAMESPACE,
         "schema": SCHEMA_NAMESPACE,
         "xsd": XSD_NAMESPACE,
         # AS2 terms used by the fediverse but missing from the published AS2 context.
@@ -85,6 +87,17 @@ KK_TERMS: Mapping[str, Any] = MappingProxyType(
         "indexable": "toot:indexable",
         "PropertyValue": "schema:PropertyValue",
         "value": "schema:value",
+        # interop(mobilizon): an Event's address and terms, as Mobilizon declares them.
+        "PostalAddress": "schema:PostalAddress",
+        "address": "schema:address",
+        "addressCountry": "schema:addressCountry",
+        "addressLocality": "schema:addressLocality",
+        "addressRegion": "schema:addressRegion",
+        "postalCode": "schema:postalCode",
+        "streetAddress": "schema:streetAddress",
+        "isOnline": "mz:isOnline",
+        "joinMode": "mz:joinMode",
+        "timezone": "mz:timezone",
         # FEP-521a: assertionMethod sits on the actor, outside the Multikey scoped context.
         "assertionMethod": {
             "@id": f"{SECURITY_NAMESPACE}assertionMethod",

@@ -20,6 +20,8 @@ from protocol.keys import PrivateKey, load_private_pem, multikey_decode
 from protocol.proofs import add_proof
 from protocol.vocab import PUBLIC
 
+EVENT_TIMEZONE = "Europe/Amsterdam"  # editors enter Dutch wall-clock time (localtime.py)
+
 # Item kind -> AS2 type (DESIGN.md, "Objects").
 KIND_TYPES = {
     "story": "Article",
@@ -68,6 +70,35 @@ def place_document(place: dict[str, Any] | None) -> dict[str, Any] | None:
     if place.get("municipality_code"):
         doc["municipalityCode"] = place["municipality_code"]
     return doc
+
+
+def postal_address(place: dict[str, Any] | None, province_code: str | None) -> dict[str, Any]:
+    """A schema.org ``PostalAddress`` of a place: its name as the locality, the province, NL."""
+    address: dict[str, Any] = {"type": "PostalAddress", "addressCountry": "NL"}
+    if place and place.get("name"):
+        address["addressLocality"] = place["name"]
+    province = vocab_themes.PROVINCES.get(province_code) if province_code else None
+    if province is not None:
+        address["addressRegion"] = province.nl
+    return address
+
+
+def _event_terms(doc: dict[str, Any], fields: dict[str, Any], province_code: str | None) -> None:
+    """What Mobilizon and the WordPress ActivityPub plugin read from an ``Event``.
+
+    interop(mobilizon): ``location`` is a ``Place`` with a schema.org ``address``; ``isOnline``,
+    ``joinMode`` (``free``: anyone may come, nobody registers here) and ``timezone`` are
+    Mobilizon's terms (``mz:``), declared in our inline context (docs/bridges.md).
+    """
+    if fields.get("start_time"):
+        doc["startTime"] = fields["start_time"]
+    if fields.get("end_time"):
+        doc["endTime"] = fields["end_time"]
+    doc["isOnline"] = bool(fields.get("online"))
+    doc["joinMode"] = "free"
+    doc["timezone"] = EVENT_TIMEZONE
+    if "location" in doc:
+        doc["location"]["address"] = postal_address(fields.get("place"), province_code)
 
 
 def _theme_terms(theme_ids: list[str]) -> dict[str, Any]:
@@ -185,10 +216,7 @@ def item_document(*, ap_id: str, kind: str, author: StoredActor, values: dict[st
             doc["regulation"] = fields["regulation"]
         doc["status"] = fields.get("bottleneck_status") or "open"
     if kind == "event":
-        if fields.get("start_time"):
-            doc["startTime"] = fields["start_time"]
-        if fields.get("end_time"):
-            doc["endTime"] = fields["end_time"]
+        _event_terms(doc, fields, values.get("province_code"))
     if fields.get("attachments"):
         doc["attachment"] = [
             {k: v for k, v in (("type", "Document"), ("url", a["url"]), ("name", a.get("name")),

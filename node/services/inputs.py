@@ -219,6 +219,8 @@ class EventInput(_Item):
     start_time: Annotated[datetime, IsoDateTime()] = Field(description="With a UTC offset.")
     end_time: Annotated[datetime, IsoDateTime()] | None = Field(
         default=None, description="Not before start_time.")
+    online: Annotated[bool, Strict()] = Field(
+        default=False, description="Held online (a video call) rather than at its place.")
 
 
 KIND_MODELS: dict[str, type[_Item]] = {

@@ -42,7 +42,7 @@ from protocol.origin import authority_of
 # Columns of ``objects`` that hold item fields directly; everything else goes to ``fields``.
 _COLUMNS = ("title", "summary", "content", "language", "license", "themes", "in_reply_to")
 _FIELD_NAMES = ("question_category", "accepted_answer", "regulation", "bottleneck_status",
-                "start_time", "end_time", "attachments", "place")
+                "start_time", "end_time", "online", "attachments", "place")
 
 
 def _json_field(value: Any) -> Any:

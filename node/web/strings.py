@@ -40,6 +40,8 @@ NL: dict[str, str] = {
     "feed_subtitle_filters": "Gefilterd op {filters}",
     "agenda_title": "Agenda van {name}",
     "add_to_calendar": "Zet in agenda (.ics)",
+    "field_online": "Online",
+    "online_yes": "Ja, via een videoverbinding",
     "subscribe_agenda": "Abonneer op de agenda (.ics)",
     # search
     "search_title": "Zoeken",
