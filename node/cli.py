@@ -26,6 +26,7 @@ import orjson
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from node import backup
 from node.config import CONFIG_FILE, ROLES, ConfigError, Settings, build_settings, load_settings
 from node.config import render_toml as _render_toml
 from node.remote import RemoteError, RemotePolicy, build_http_client
@@ -374,6 +375,24 @@ def _cmd_unblock(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_backup(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    manifest = backup.create_backup(settings, Path(args.file))
+    size = Path(args.file).stat().st_size
+    print(f"backed up {settings.node.url} ({manifest.database} database at revision "
+          f"{manifest.revision}, {len(manifest.files)} files) to {args.file} ({size} bytes); "
+          "it holds the private keys: keep it secret")
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    settings, manifest = backup.restore_backup(Path(args.dir), Path(args.file), force=args.force)
+    print(f"restored {manifest.node_url} (backed up {manifest.created_at}) into {settings.dir}; "
+          f"database: {redact(settings.database_url)}")
+    print(f"Next: {PROG} serve {args.dir}")
+    return 0
+
+
 # --- parser ---------------------------------------------------------------------------------------
 
 
@@ -453,6 +472,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--purge", action="store_true",
                    help="also delete everything stored from that host")
     p.add_argument("--reason", help="a note for the other admins")
+    p = command("backup", "write the database (with the actors' keys), the configuration and "
+                "any attachments to one .tar.gz archive, consistent while the node runs",
+                _cmd_backup)
+    p.add_argument("file", metavar="FILE", help="the archive to write (mode 0600)")
+    p = command("restore", "restore an archive made by `backup` into a stopped, empty node "
+                "(DIR may be empty: the archived configuration is used)", _cmd_restore)
+    p.add_argument("file", metavar="FILE", help="the archive to read")
+    p.add_argument("--force", action="store_true",
+                   help="replace a database that holds data (even of a running node)")
     p = command("unblock", "lift a block made with `block`: what is stored shows again",
                 _cmd_unblock)
     p.add_argument("host", metavar="HOST")
@@ -498,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
         for error in exc.errors:
             print(f"{PROG}: {error}", file=sys.stderr)
         return fail(exc.detail)
-    except (CliError, ConfigError) as exc:
+    except (CliError, ConfigError, backup.BackupError) as exc:
         return fail(str(exc))
     except ServiceError as exc:
         return fail(exc.detail)
