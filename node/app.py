@@ -21,6 +21,7 @@ from node.store.db import Database
 from node.web import (
     activitypub,
     api,
+    bottlenecks,
     bridges,
     browse,
     federation_api,
@@ -74,6 +75,7 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
         *ui.routes,
         *following.routes,
         *browse.routes,
+        *bottlenecks.routes,
     ]
     app = Starlette(
         routes=routes,

@@ -117,6 +117,18 @@ KK_TERMS: Mapping[str, Any] = MappingProxyType(
         "questionCategory": _kk("questionCategory"),
         "regulation": _kk("regulation"),
         "lastConfirmed": _kk("lastConfirmed", type_="xsd:date"),
+        # A bottleneck: its area of regulation, the outcome its origin reports, and the tally
+        # its origin publishes (docs/bottlenecks.md). The tally's own keys are scoped to it.
+        "regulationArea": _kk("regulationArea"),
+        "outcome": _kk("outcome"),
+        "endorsements": {
+            "@id": "kk:endorsements",
+            "@context": {
+                "count": {"@id": "kk:endorsementCount", "@type": "xsd:integer"},
+                "provinces": {"@id": "kk:endorsementProvinces", "@container": "@set"},
+                "support": {"@id": "kk:supportCount", "@type": "xsd:integer"},
+            },
+        },
         "goals": _kk("goals"),
         "reasonForStarting": _kk("reasonForStarting"),
         "openQuestions": _kk("openQuestions"),

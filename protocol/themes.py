@@ -23,11 +23,13 @@ from typing import Any
 from protocol.context import KK_NAMESPACE
 
 __all__ = [
+    "BOTTLENECK_STATUSES",
     "ITEM_KINDS",
     "LEGAL_FORMS",
     "PHASES",
     "PROVINCES",
     "QUESTION_CATEGORIES",
+    "REGULATION_AREAS",
     "SCHEME_IRI",
     "STATUSES",
     "THEME_BASE",
@@ -153,6 +155,27 @@ QUESTION_CATEGORIES = _labels(
     ("content", "Inhoudelijk", "Content"),
     ("organisational", "Organisatorisch", "Organisational"),
     ("ethical", "Ethisch", "Ethical"),
+)
+#: Where a bottleneck stands (``kk:status`` of a bottleneck), set by its origin's editors.
+BOTTLENECK_STATUSES = _labels(
+    ("open", "Open", "Open"),
+    ("raised", "Aangekaart", "Raised"),
+    ("resolved", "Opgelost", "Resolved"),
+    ("rejected", "Afgewezen", "Rejected"),
+)
+#: The area of regulation a bottleneck is in (``kk:regulationArea``), for the national agenda:
+#: the fields of law the bottlenecks of the field study fall into (docs/bottlenecks.md).
+REGULATION_AREAS = _labels(
+    ("tax", "Belastingen", "Tax"),
+    ("charity-status", "ANBI en giften", "Charitable status and gifts"),
+    ("social-security", "Uitkeringen en vrijwilligerswerk", "Benefits and volunteering"),
+    ("care", "Zorg en Wmo", "Care and social support"),
+    ("energy", "Energie", "Energy"),
+    ("spatial-planning", "Ruimtelijke ordening", "Spatial planning"),
+    ("accountability", "Verantwoording en regeldruk", "Accountability and red tape"),
+    ("funding", "Financiering en subsidies", "Funding and grants"),
+    ("right-to-challenge", "Right to Challenge", "Right to Challenge"),
+    ("other", "Overig", "Other"),
 )
 #: CBS province codes (the Dutch name is the official one; English where it differs).
 PROVINCES = _labels(

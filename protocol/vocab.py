@@ -42,8 +42,9 @@ UPDATE: Final = "Update"
 DELETE: Final = "Delete"
 ANNOUNCE: Final = "Announce"
 FLAG: Final = "Flag"
+LIKE: Final = "Like"  # an initiative endorsing a bottleneck; anyone else's: support
 ACTIVITY_TYPES: Final = frozenset(
-    {FOLLOW, ACCEPT, REJECT, UNDO, CREATE, UPDATE, DELETE, ANNOUNCE, FLAG}
+    {FOLLOW, ACCEPT, REJECT, UNDO, CREATE, UPDATE, DELETE, ANNOUNCE, FLAG, LIKE}
 )
 
 ACTOR_TYPES: Final = frozenset({"Application", "Group", "Organization", "Person", "Service"})
@@ -86,6 +87,9 @@ KK_ACCEPTED_ANSWER: Final = "acceptedAnswer"
 KK_QUESTION_CATEGORY: Final = "questionCategory"
 KK_REGULATION: Final = "regulation"
 KK_LAST_CONFIRMED: Final = "lastConfirmed"
+KK_REGULATION_AREA: Final = "regulationArea"
+KK_OUTCOME: Final = "outcome"
+KK_ENDORSEMENTS: Final = "endorsements"
 KK_TERM_NAMES: Final = (
     KK_KIND,
     KK_VERSION,
@@ -99,6 +103,9 @@ KK_TERM_NAMES: Final = (
     KK_QUESTION_CATEGORY,
     KK_REGULATION,
     KK_LAST_CONFIRMED,
+    KK_REGULATION_AREA,
+    KK_OUTCOME,
+    KK_ENDORSEMENTS,
 )
 
 def as_list(value: Any) -> list[Any]:

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError
-from node.services import policy, profiles, remote_objects, search_index
+from node.services import bottlenecks, policy, profiles, remote_objects, search_index
 from node.services.context import NodeContext
 from node.services.documents import follow_reference
 from node.services.errors import RejectedError
@@ -369,16 +369,29 @@ async def handle_reject(ctx: NodeContext, activity: Activity, sender: str) -> Ap
 
 async def handle_undo(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
     inner = activity.object
+    if isinstance(inner, Activity) and inner.actor != sender:
+        raise RejectedError("not_author", "only the actor may undo its activity")
+    if isinstance(inner, Activity) and inner.type == "Like":
+        withdrawn = await bottlenecks.receive_undo(ctx, inner.id, inner.object_id, sender)
+        return Applied(withdrawn, "endorsement withdrawn" if withdrawn else "no endorsement")
     async with ctx.db.transaction() as session:
         if isinstance(inner, Activity):
-            if inner.actor != sender:
-                raise RejectedError("not_author", "only the actor may undo its activity")
             if inner.type != "Follow":
                 return Applied(False, f"undo of {inner.type} ignored")
             removed = await follow_store.remove_pair(session, sender, inner.object_id)
         else:
             removed = await follow_store.remove_by_activity(session, sender, activity.object_id)
+    if not removed and not isinstance(inner, Activity):
+        # An Undo naming its activity by IRI only: it may be a Like (an endorsement).
+        withdrawn = await bottlenecks.receive_undo(ctx, activity.object_id, None, sender)
+        return Applied(withdrawn, "endorsement withdrawn" if withdrawn else "")
     return Applied(removed)
+
+
+async def handle_like(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
+    """A Like of a local bottleneck: an endorsement (from an initiative) or support."""
+    outcome = await bottlenecks.receive_like(ctx, activity, sender)
+    return Applied(outcome in ("added", "updated"), f"like {outcome}")
 
 
 async def handle_flag(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
@@ -401,6 +414,7 @@ _HANDLERS = {
     "Reject": handle_reject,
     "Undo": handle_undo,
     "Flag": handle_flag,
+    "Like": handle_like,
 }
 
 

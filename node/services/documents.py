@@ -6,6 +6,7 @@ that actor's Ed25519 key (FEP-8b32), so relayed copies can be checked against th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
@@ -214,7 +215,12 @@ def item_document(*, ap_id: str, kind: str, author: StoredActor, values: dict[st
     if kind == "bottleneck":
         if fields.get("regulation"):
             doc["regulation"] = fields["regulation"]
+        if fields.get("regulation_area"):
+            doc["regulationArea"] = fields["regulation_area"]
         doc["status"] = fields.get("bottleneck_status") or "open"
+        if fields.get("bottleneck_outcome"):
+            doc["outcome"] = fields["bottleneck_outcome"]
+        doc["endorsements"] = tally_document(fields.get("endorsements"))
     if kind == "event":
         _event_terms(doc, fields, values.get("province_code"))
     if fields.get("attachments"):
@@ -224,6 +230,40 @@ def item_document(*, ap_id: str, kind: str, author: StoredActor, values: dict[st
             for a in fields["attachments"]
         ]
     return doc
+
+
+def tally_fields(count: int, provinces: Iterable[str], support: int) -> dict[str, Any]:
+    """A bottleneck's tally as its ``fields["endorsements"]`` hold it (``province_count``
+    is kept beside the list so the ranking can sort on it in SQL)."""
+    chosen = sorted(set(provinces))
+    return {"count": count, "provinces": chosen, "province_count": len(chosen),
+            "support": support}
+
+
+def tally_document(stored: Any) -> dict[str, Any]:
+    """The ``kk:endorsements`` value of a bottleneck from its stored tally (zero when none)."""
+    tally = stored if isinstance(stored, dict) else {}
+    return {"count": int(tally.get("count") or 0), "provinces": list(tally.get("provinces") or []),
+            "support": int(tally.get("support") or 0)}
+
+
+def tally_from_ap(value: Any) -> dict[str, Any] | None:
+    """The tally a received bottleneck carries (``kk:endorsements``), checked; None if unusable.
+
+    Counts must be whole numbers from 0 to a million; provinces are kept only when they are
+    CBS province codes.
+    """
+    if not isinstance(value, dict):
+        return None
+    numbers = []
+    for key in ("count", "support"):
+        number = value.get(key, 0)
+        if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 10**6:
+            return None
+        numbers.append(number)
+    provinces = [code.upper() for code in value.get("provinces") or []
+                 if isinstance(code, str) and code.upper() in vocab_themes.PROVINCES]
+    return tally_fields(numbers[0], provinces, numbers[1])
 
 
 def tombstone_document(*, ap_id: str, former_type: str, deleted: datetime, version: int

@@ -8,10 +8,11 @@ forged activity cannot reserve the id of a genuine one. A refusal stores nothing
 signer's fetched actor, which is cached only once the request is accepted. Applying the
 activity is a durable job (``node.services.apply``) worked by the worker.
 
-An activity of a type the node does not act on (``Like``, ``EmojiReact``, ``Move``, an
-``Undo`` of a ``Like``…) needs only its envelope (id, type, actor) to parse; it is verified the
-same way, then answered 202 and stored nowhere, as Mastodon answers what it ignores: a 4xx
-would tell its sender that the request failed.
+An activity of a type the node does not act on (``EmojiReact``, ``Move``, a ``Like`` of
+anything but a local bottleneck, an ``Undo`` of such a ``Like``…) needs only its envelope (id,
+type, actor) to parse; it is verified the same way, then answered 202 and stored nowhere, as
+Mastodon answers what it ignores: a 4xx would tell its sender that the request failed. A
+``Like`` of a local bottleneck is an endorsement or support (``node.services.bottlenecks``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.services import bottlenecks
 from node.services.context import NodeContext
 from node.services.errors import (
     NotFoundError,
@@ -123,6 +125,16 @@ def check_ownership(activity: Activity) -> None:
         raise PermissionDeniedError("not_author", "only its own actor may undo an activity")
 
 
+async def _acts_on(ctx: NodeContext, activity: Activity) -> bool:
+    """Whether the node acts on it: a Like (or the Undo of one, embedded) only when it is of a
+    live local bottleneck (an endorsement or support, docs/bottlenecks.md)."""
+    like: Activity | None = activity if activity.type == "Like" else None
+    if activity.type == "Undo" and isinstance(activity.object, Activity) and \
+            activity.object.type == "Like":
+        like = activity.object
+    return like is None or await bottlenecks.is_local_bottleneck(ctx, like.object_id)
+
+
 def _parse(raw: RawObject) -> tuple[Envelope, Activity | None]:
     """The activity, or only its envelope when it is of a type the node does not act on.
 
@@ -188,6 +200,8 @@ async def _accept(ctx: NodeContext, *, url: str, signature: SignedRequest | Sign
     host = await check_host(ctx, envelope.actor)
     if activity is not None:
         check_ownership(activity)
+        if not await _acts_on(ctx, activity):
+            activity = None  # a Like of anything but a local bottleneck: ignored like a reaction
     now = ctx.now()
     added = False
     async with ctx.db.transaction() as session:

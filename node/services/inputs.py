@@ -56,7 +56,7 @@ ThemeList = Annotated[tuple[Annotated[str, Choice.of(theme_ids(), "unknown_theme
                       Field(max_length=20), AfterValidator(unique)]
 TextList = Annotated[tuple[Text, ...], Field(max_length=50)]
 Url = Annotated[str, HttpUrl()]
-BOTTLENECK_STATUSES = ("open", "raised", "resolved")
+BOTTLENECK_STATUSES = tuple(vocab.BOTTLENECK_STATUSES)
 
 
 def _blank(value: object) -> bool:
@@ -211,7 +211,13 @@ class BottleneckInput(_Item):
     kind: Literal["bottleneck"]
     regulation: Annotated[str, Plain(300)] | None = Field(
         default=None, description="The regulation concerned.")
-    bottleneck_status: Annotated[str, Choice.of(BOTTLENECK_STATUSES)] = "open"
+    regulation_area: Annotated[str, Choice.of(vocab.REGULATION_AREAS)] | None = Field(
+        default=None, description="The area of regulation (docs/bottlenecks.md).")
+    bottleneck_status: Annotated[str, Choice.of(BOTTLENECK_STATUSES)] = Field(
+        default="open", description="Set by the bottleneck's own editors: open, raised (taken up "
+        "in a lobby), resolved, rejected.")
+    bottleneck_outcome: Annotated[str, Plain(1000)] | None = Field(
+        default=None, description="A short outcome text that goes with the status.")
 
 
 class EventInput(_Item):
@@ -328,6 +334,27 @@ class FollowInput(InputModel):
     target: Annotated[str, Plain(MAX_URL)] = Field(description="Handle or actor URL.")
     as_: Annotated[str, Plain(200)] | None = Field(
         default=None, alias="as", description="Local initiative handle (default: the node).")
+
+
+class EndorsementInput(InputModel):
+    """An initiative endorses a bottleneck: "Wij lopen hier ook tegenaan"."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"item": "https://drenthe.example/items/7f3e9c", "as": "doarpshus-reduzum",
+         "note": "Onze zorgcoöperatie betaalt ook vennootschapsbelasting."}]})
+
+    item: Url = Field(description="The bottleneck's IRI (local, or a copy this node holds).")
+    as_: Annotated[str, Plain(200)] = Field(
+        alias="as", description="Handle of the local initiative that endorses it.")
+    note: Annotated[str, Plain(1000)] | None = Field(
+        default=None, description="Optional: how the initiative runs into it. " + PLAIN_TEXT)
+
+
+class EndorsementWithdrawal(InputModel):
+    """An initiative withdraws its endorsement of a bottleneck."""
+
+    item: Url = Field(description="The bottleneck's IRI.")
+    as_: Annotated[str, Plain(200)] = Field(alias="as", description="Handle of the initiative.")
 
 
 class AcceptInput(InputModel):

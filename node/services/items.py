@@ -41,7 +41,8 @@ from protocol.origin import authority_of
 
 # Columns of ``objects`` that hold item fields directly; everything else goes to ``fields``.
 _COLUMNS = ("title", "summary", "content", "language", "license", "themes", "in_reply_to")
-_FIELD_NAMES = ("question_category", "accepted_answer", "regulation", "bottleneck_status",
+_FIELD_NAMES = ("question_category", "accepted_answer", "regulation", "regulation_area",
+                "bottleneck_status", "bottleneck_outcome",
                 "start_time", "end_time", "online", "attachments", "place")
 
 
@@ -176,11 +177,9 @@ async def update_item(ctx: NodeContext, ref: str, patch: Patch, caller: Caller) 
     A patch that changes nothing returns the item as it is: no new version, no activity. An
     edit based on a version another writer has replaced meanwhile is 409 ``edit_conflict``.
     """
-    now = ctx.now()
     async with ctx.db.transaction() as session:
         item, author = await editable_item(session, ctx, ref, caller)
-        values: dict[str, Any] = {name: getattr(item, name) for name in _COLUMNS}
-        values["fields"] = dict(item.fields)
+        values = item_values(item)
         for name, value in patch.changes.items():
             if name in _COLUMNS:
                 values[name] = list(value) if isinstance(value, tuple) else value
@@ -193,19 +192,36 @@ async def update_item(ctx: NodeContext, ref: str, patch: Patch, caller: Caller) 
             await _check_answer(session, item, patch.changes["accepted_answer"])
         if all(getattr(item, name) == value for name, value in values.items()):
             return item  # the same values again (a repeated PATCH): nothing to publish
-        values.update(_derived(ctx, values, author))
-        version = item.version + 1
-        document = sign(item_document(ap_id=item.ap_id, kind=item.kind, author=author,
-                                      values=values, version=version, published=item.published,
-                                      updated=now), author, now)
-        updated = await object_store.update_version(session, item.ap_id, version, updated=now,
-                                                    document=document, **values)
-        if updated is None:
-            raise _edit_conflict(item)
-        await index_item(session, updated)
-        await publish_activity(ctx, session, actor=author, type="Update", obj=document,
-                               recipients=await _question_author(session, item.in_reply_to))
-        return updated
+        return await publish_version(ctx, session, item, author, values)
+
+
+async def publish_version(ctx: NodeContext, session: AsyncSession, item: StoredObject,
+                          author: StoredActor, values: dict[str, Any]) -> StoredObject:
+    """Write ``values`` as the local item's next version, re-signed, and publish its Update.
+
+    Raises ConflictError (``edit_conflict``) when another writer stored a newer version first.
+    """
+    now = ctx.now()
+    values = {**values, **_derived(ctx, values, author)}
+    version = item.version + 1
+    document = sign(item_document(ap_id=item.ap_id, kind=item.kind, author=author,
+                                  values=values, version=version, published=item.published,
+                                  updated=now), author, now)
+    updated = await object_store.update_version(session, item.ap_id, version, updated=now,
+                                                document=document, **values)
+    if updated is None:
+        raise _edit_conflict(item)
+    await index_item(session, updated)
+    await publish_activity(ctx, session, actor=author, type="Update", obj=document,
+                           recipients=await _question_author(session, item.in_reply_to))
+    return updated
+
+
+def item_values(item: StoredObject) -> dict[str, Any]:
+    """The column values an item's document is built from (a copy: change it freely)."""
+    values: dict[str, Any] = {name: getattr(item, name) for name in _COLUMNS}
+    values["fields"] = dict(item.fields)
+    return values
 
 
 def _edit_conflict(item: StoredObject) -> ConflictError:
@@ -259,6 +275,8 @@ class ItemQuery:
     q: str | None = None
     origin: str | None = None
     initiative: str | None = None
+    bottleneck_status: str | None = None
+    regulation_area: str | None = None
     cursor: str | None = None
     limit: int = 20
 
@@ -312,6 +330,8 @@ async def list_items(ctx: NodeContext, query: ItemQuery) -> ItemPage:
             attributed_to=attributed_to,
             words=tuple(search_words(query.q)) if query.q else (),
             hosts=await policy.rule(ctx, session),
+            bottleneck_status=query.bottleneck_status,
+            regulation_area=query.regulation_area,
         )
         before = decode_cursor(query.cursor) if query.cursor else None
         rows = await object_store.list_page(session, f, limit=query.limit + 1, before=before)

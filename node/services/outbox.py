@@ -65,12 +65,14 @@ async def publish_activity(ctx: NodeContext, session: AsyncSession, *, actor: St
                            type: str, obj: dict[str, Any] | str, to: list[str] | None = None,
                            cc: list[str] | None = None,
                            recipients: Sequence[StoredActor] = (), followers: bool = True,
-                           activity_id: str | None = None) -> StoredActivity:
+                           activity_id: str | None = None,
+                           extra: dict[str, Any] | None = None) -> StoredActivity:
     """Sign and store an activity by ``actor``; deliver it to ``recipients`` and, unless
     ``followers`` is False (Follow, Accept, Undo…), to the actor's followers; then have it
-    announced as ``announcers`` decides."""
+    announced as ``announcers`` decides. ``extra`` adds properties (a Like's ``content``)."""
     stored = await _publish(ctx, session, actor=actor, type=type, obj=obj, to=to, cc=cc,
-                            recipients=recipients, followers=followers, activity_id=activity_id)
+                            recipients=recipients, followers=followers, activity_id=activity_id,
+                            extra=extra)
     if type in RELAYED:
         item_id = _item_id(obj)
         item = await object_store.get(session, item_id) if item_id else None
@@ -98,12 +100,14 @@ async def _relay(ctx: NodeContext, session: AsyncSession, author_kind: str,
 async def _publish(ctx: NodeContext, session: AsyncSession, *, actor: StoredActor, type: str,
                    obj: dict[str, Any] | str, to: list[str] | None = None,
                    cc: list[str] | None = None, recipients: Sequence[StoredActor] = (),
-                   followers: bool = True, activity_id: str | None = None) -> StoredActivity:
+                   followers: bool = True, activity_id: str | None = None,
+                   extra: dict[str, Any] | None = None) -> StoredActivity:
     """Sign, store and queue one activity for delivery."""
     now = ctx.now()
     ap_id = activity_id or ctx.urls.activity(new_local_id())
-    document = sign(activity_document(ap_id=ap_id, type=type, actor=actor, obj=obj,
-                                      published=now, to=to, cc=cc), actor, now)
+    document = sign({**activity_document(ap_id=ap_id, type=type, actor=actor, obj=obj,
+                                         published=now, to=to, cc=cc), **(extra or {})},
+                    actor, now)
     object_id = obj if isinstance(obj, str) else obj.get("id")
     stored = await activity_store.insert(session, ap_id=ap_id, actor=actor.ap_id, type=type,
                                          object_ap_id=object_id, published=now, document=document)

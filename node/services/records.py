@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from node.store.actors import StoredActor
 from node.store.blocks import StoredBlock
+from node.store.endorsements import StoredEndorsement
 from node.store.flags import StoredFlag
 from node.store.follows import StoredFollow
 from node.store.objects import StoredObject
 from node.store.peers import Peer
 
-__all__ = ["Peer", "StoredActor", "StoredBlock", "StoredFlag", "StoredFollow", "StoredObject"]
+__all__ = ["Peer", "StoredActor", "StoredBlock", "StoredEndorsement", "StoredFlag", "StoredFollow",
+           "StoredObject"]

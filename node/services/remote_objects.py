@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.services import provinces, search_index
 from node.services.content import plain_text_from_html, sanitise_html, search_text
 from node.services.context import NodeContext
+from node.services.documents import tally_from_ap
 from node.services.policy import allowed_urls
 from node.store import actors as actor_store
 from node.store import objects as object_store
@@ -54,8 +55,8 @@ def _fields(obj: ASObject, kind: str, hosts: HostRule | None) -> dict[str, Any]:
             fields[key] = raw[term][:300]
     if kind == "question" and isinstance(raw.get("acceptedAnswer"), str):
         fields["accepted_answer"] = raw["acceptedAnswer"]
-    if kind == "bottleneck" and isinstance(raw.get("status"), str):
-        fields["bottleneck_status"] = raw["status"][:32]
+    if kind == "bottleneck":
+        _bottleneck_fields(raw, fields)
     if obj.start_time:
         fields["start_time"] = obj.start_time.isoformat()
     if obj.end_time:
@@ -69,6 +70,19 @@ def _fields(obj: ASObject, kind: str, hosts: HostRule | None) -> dict[str, Any]:
     if obj.poll_options:
         fields["poll_options"] = list(obj.poll_options)[:20]
     return fields
+
+
+def _bottleneck_fields(raw: dict[str, Any], fields: dict[str, Any]) -> None:
+    """Status, area, outcome and the tally its origin publishes (docs/bottlenecks.md)."""
+    if isinstance(raw.get("status"), str):
+        fields["bottleneck_status"] = raw["status"][:32]
+    if raw.get("regulationArea") in vocab_themes.REGULATION_AREAS:
+        fields["regulation_area"] = raw["regulationArea"]
+    if isinstance(raw.get("outcome"), str) and raw["outcome"].strip():
+        fields["bottleneck_outcome"] = plain_text_from_html(raw["outcome"])[:1000]
+    tally = tally_from_ap(raw.get("endorsements"))
+    if tally is not None:
+        fields["endorsements"] = tally
 
 
 def _values(obj: ASObject, hosts: HostRule | None = None) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from pydantic.json_schema import models_json_schema
 from node.services.inputs import (
     ITEM_ADAPTER,
     AcceptInput,
+    EndorsementInput,
+    EndorsementWithdrawal,
     FollowInput,
     InitiativeInput,
     InitiativePatch,
@@ -26,7 +28,8 @@ from node.services.inputs import (
 REF_TEMPLATE = "#/components/schemas/{model}"
 # AcceptInput is no request body: the accept rows of import files (docs/cli.md).
 INPUT_MODELS: tuple[type[BaseModel], ...] = (InitiativeInput, InitiativePatch, ItemPatch,
-                                             FollowInput, AcceptInput)
+                                             FollowInput, AcceptInput, EndorsementInput,
+                                             EndorsementWithdrawal)
 _ITEM_EXAMPLE = {"kind": "story", "title": "Een molen vol energie",
                  "content": "Hoe **Reduzum** zijn molen terugkocht.",
                  "themes": ["energy-generation"], "initiative": "dorpsmolen-reduzum"}

@@ -22,6 +22,8 @@ from node.services.inputs import (
     ITEM_ADAPTER,
     ITEM_FIELDS,
     AcceptInput,
+    EndorsementInput,
+    EndorsementWithdrawal,
     FollowInput,
     InitiativeInput,
     InitiativePatch,
@@ -186,6 +188,16 @@ def parse_item_patch(raw: object, kind: str) -> Patch:
 def parse_follow(raw: object) -> FollowInput:
     """Validate a follow request (``target``, optional ``as``)."""
     return _validate(FollowInput, raw)
+
+
+def parse_endorsement(raw: object) -> EndorsementInput:
+    """Validate an endorsement (``item``, ``as``, optional ``note``)."""
+    return _validate(EndorsementInput, raw)
+
+
+def parse_withdrawal(raw: object) -> EndorsementWithdrawal:
+    """Validate the withdrawal of an endorsement (``item``, ``as``)."""
+    return _validate(EndorsementWithdrawal, raw)
 
 
 def parse_accept(raw: object) -> AcceptInput:

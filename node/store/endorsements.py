@@ -75,6 +75,15 @@ async def get(session: AsyncSession, object_ap_id: str, actor: str) -> StoredEnd
     return to_dataclass(StoredEndorsement, row) if row else None
 
 
+async def by_activity(session: AsyncSession, activity_ap_id: str, actor: str
+                      ) -> StoredEndorsement | None:
+    """The row that ``actor``'s Like ``activity_ap_id`` made, active or withdrawn."""
+    c = endorsements.c
+    row = (await session.execute(select(endorsements).where(
+        c.activity_ap_id == activity_ap_id, c.actor == actor))).mappings().first()
+    return to_dataclass(StoredEndorsement, row) if row else None
+
+
 async def like(session: AsyncSession, *, object_ap_id: str, actor: str, kind: str,
                activity_ap_id: str | None, note: str | None, province_code: str | None,
                now: datetime) -> Outcome:

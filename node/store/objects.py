@@ -61,6 +61,8 @@ class ItemFilter:
     words: tuple[str, ...] = ()  # pre-stemmed search words, all must match
     include_deleted: bool = False
     hosts: HostRule | None = None  # the federation policy: received items of refused hosts hidden
+    bottleneck_status: str | None = None  # a bottleneck's status (``open`` when none is stored)
+    regulation_area: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,28 @@ def _conditions(f: ItemFilter) -> list[Any]:
         conds.append(or_(*[cast(c.themes, Text).like(f'%"{t}"%') for t in f.themes_any]))
     for word in f.words:
         conds.append(c.search_text.like(f"% {word}%"))
+    if f.bottleneck_status:
+        conds.append(func.coalesce(c.fields["bottleneck_status"].as_string(), "open")
+                     == f.bottleneck_status)
+    if f.regulation_area:
+        conds.append(c.fields["regulation_area"].as_string() == f.regulation_area)
     return conds
+
+
+def _tally_value(key: str) -> Any:
+    """A number of the tally a bottleneck carries (``fields.endorsements``), 0 when none."""
+    return func.coalesce(objects.c.fields[("endorsements", key)].as_integer(), 0)
+
+
+async def rank_bottlenecks(session: AsyncSession, f: ItemFilter, *, limit: int,
+                           offset: int = 0) -> list[StoredObject]:
+    """Bottlenecks by endorsing initiatives, then by their provinces, then newest first."""
+    c = objects.c
+    query = (select(objects).where(*_conditions(f), c.kind == "bottleneck")
+             .order_by(_tally_value("count").desc(), _tally_value("province_count").desc(),
+                       c.published.desc(), c.id.desc())
+             .limit(limit).offset(offset))
+    return [to_dataclass(StoredObject, r) for r in (await session.execute(query)).mappings()]
 
 
 async def list_page(session: AsyncSession, f: ItemFilter, *, limit: int,

@@ -50,7 +50,8 @@ from protocol.errors import DocumentError
 from protocol.jsonlimits import load_json
 
 MAX_LIMIT = 100
-ITEM_LIST_PARAMETERS = ("kind", "theme", "province", "q", "origin", "initiative", "cursor", "limit")
+ITEM_LIST_PARAMETERS = ("kind", "theme", "province", "q", "origin", "initiative",
+                        "bottleneck_status", "regulation_area", "cursor", "limit")
 INITIATIVE_LIST_PARAMETERS = ("limit", "offset", "origin", "theme", "province", "legal_form",
                               "phase", "status", "stale")
 _MAX_QUERY = 200
@@ -161,6 +162,8 @@ def item_query(request: Request) -> ItemQuery:
         theme=_choice(request, "theme", {t.id for t in themes.all_themes()}),
         province=_choice(request, "province", themes.PROVINCES, upper=True),
         q=q, origin=origin, initiative=(params.get("initiative") or "").strip() or None,
+        bottleneck_status=_choice(request, "bottleneck_status", themes.BOTTLENECK_STATUSES),
+        regulation_area=_choice(request, "regulation_area", themes.REGULATION_AREAS),
         cursor=params.get("cursor") or None, limit=limit_param(request))
 
 

@@ -36,7 +36,7 @@ _MAX_FIELDS = 200
 DEFAULTS: dict[str, Any] = {
     "kind": "story", "title": "", "summary": "", "content": "", "themes": [], "initiative": "",
     "question_category": "content", "start_time": "", "end_time": "", "regulation": "",
-    "bottleneck_status": "open",
+    "bottleneck_status": "open", "regulation_area": "", "bottleneck_outcome": "",
 }
 
 
@@ -114,6 +114,8 @@ def item_values(item: StoredObject) -> dict[str, Any]:
         "end_time": to_dutch_local(fields.get("end_time")),
         "regulation": fields.get("regulation") or "",
         "bottleneck_status": fields.get("bottleneck_status") or "open",
+        "regulation_area": fields.get("regulation_area") or "",
+        "bottleneck_outcome": fields.get("bottleneck_outcome") or "",
     }
 
 

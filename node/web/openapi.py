@@ -16,6 +16,11 @@ from pydantic.json_schema import models_json_schema
 from node.services.inputs import KIND_MODELS
 from node.services.schemas import REF_TEMPLATE, input_schemas
 from node.services.search import ORIGINS, TYPES
+from node.web.openapi_bottlenecks import (
+    bottleneck_parameters,
+    bottleneck_paths,
+    bottleneck_schemas,
+)
 from node.web.search import SearchAnswer
 from protocol import themes
 
@@ -85,6 +90,7 @@ def _item(inputs: dict[str, Any]) -> dict[str, Any]:
                          "its initiative's, else its node's (what province= filters on)."},
             "in_reply_to": {"type": ["string", "null"], "description": "Answers only."},
             "accepted_answer": {"type": ["string", "null"], "description": "Questions only."},
+            "endorsements": _schema("Tally"),
             "attachments": {"type": "array", "items": _schema("AttachmentInput")},
             **_SERVER_FIELDS,
         },
@@ -171,6 +177,7 @@ def _schemas() -> dict[str, Any]:
                                             "inbox": {"type": "object"},
                                             "peers": {"type": "array",
                                                       "items": {"type": "object"}}}},
+        **bottleneck_schemas(),
         "Me": {"type": "object", "required": ["username", "role", "admin"], "properties": {
             "username": {"type": "string"}, "role": _enum(["admin", "editor"]),
             "admin": {"type": "boolean"}}},
@@ -255,6 +262,7 @@ def _parameters() -> dict[str, Any]:
         "stale": _query("stale", _enum(("true", "false")),
                         "`true`: only profiles not confirmed for over a year."),
         **_search_parameters(),
+        **bottleneck_parameters(),
     }
 
 
@@ -321,7 +329,8 @@ def _record_operations(tag: str, name: str, ref: str, *, by: str) -> dict[str, A
 
 def _paths() -> dict[str, Any]:
     item_filters = [_ref("parameters", p) for p in
-                    ("kind", "theme", "province", "q", "origin", "initiative", "cursor", "limit")]
+                    ("kind", "theme", "province", "q", "origin", "initiative",
+                     "bottleneck_status", "regulation_area", "cursor", "limit")]
     return {
         "/api/openapi.json": {"get": {
             "operationId": "getOpenApi", "tags": ["meta"], "summary": "This document",
@@ -382,6 +391,7 @@ def _paths() -> dict[str, Any]:
         **_federation_paths(),
         **_map_paths(),
         **_bridge_paths(),
+        **bottleneck_paths(_WRITE_ERRORS, {name: status for name, (status, _) in _ERRORS.items()}),
     }
 
 
@@ -604,6 +614,8 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                  {"name": "search", "description": "Dutch search over items and initiatives."},
                  {"name": "federation", "description": "Follows, feeds, reports, queues."},
                  {"name": "map", "description": "Initiatives and upcoming events as GeoJSON."},
+                 {"name": "bottlenecks", "description": "Endorsing bottlenecks; the agenda "
+                  "that ranks them."},
                  {"name": "meta", "description": "This document, the caller, the themes."}],
         "paths": _paths(),
         "components": {

@@ -137,6 +137,7 @@ def build_environment(settings: Settings) -> Environment:
         activity_label=lambda v: strings.ACTIVITY_TYPES.get(v, v),
         collection_titles=strings.COLLECTION_TITLES,
         bottleneck_statuses=strings.BOTTLENECK_STATUSES,
+        regulation_areas=themes.REGULATION_AREAS,
         all_themes=themes.all_themes(),
         item_kinds=themes.ITEM_KINDS,
         question_categories=themes.QUESTION_CATEGORIES,

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from node.services.directory import Entry
+from node.services.documents import tally_document
 from node.services.inputs import KIND_MODELS, InitiativeInput, kind_fields
 from node.services.permissions import Caller
 from node.services.records import Peer, StoredActor, StoredFlag, StoredObject
@@ -102,6 +103,9 @@ def item_json(item: StoredObject, urls: Urls) -> dict[str, Any]:
             out[name] = item.in_reply_to
         else:
             out[name] = _copy(item.fields.get(name, default))
+    if item.kind == "bottleneck":
+        # The tally its origin published (docs/bottlenecks.md): initiatives, provinces, support.
+        out["endorsements"] = tally_document(item.fields.get("endorsements"))
     out.update({
         "version": item.version,
         "published": iso(item.published),

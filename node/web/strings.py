@@ -90,6 +90,7 @@ NL: dict[str, str] = {
     "nav_knowledge": "Kennis",
     "nav_map": "Kaart",
     "nav_statistics": "Statistiek",
+    "nav_bottlenecks": "Knelpunten",
     "all_knowledge": "Alle kennis",
     "more_knowledge": "Meer kennis",
     "filters": "Filteren",
@@ -292,6 +293,40 @@ NL: dict[str, str] = {
                        "de nodes die het volgen. Dit kunt u niet ongedaan maken.",
     "delete_confirm": "Ja, verwijderen",
     "deleted": "Het item is verwijderd.",
+    # bottlenecks: endorsements and the agenda (docs/bottlenecks.md)
+    "agenda_title": "Knelpunten",
+    "agenda_national_title": "Landelijke agenda: knelpunten",
+    "agenda_lead": "Knelpunten in wet- en regelgeving waar initiatieven tegenaan lopen, de "
+                   "meest gedeelde eerst: hoe meer initiatieven en provincies, hoe hoger.",
+    "agenda_national_lead": "De knelpunten van alle provincies samen, voor de lobby: hoe meer "
+                            "initiatieven en provincies ertegenaan lopen, hoe hoger.",
+    "agenda_empty": "Nog geen knelpunten.",
+    "agenda_back": "Naar alle knelpunten",
+    "filter_regulation_area": "Regelgeving",
+    "filter_bottleneck_status": "Stand van zaken",
+    "tally_initiatives": "{count} initiatieven lopen hier ook tegenaan",
+    "tally_from": "uit",
+    "tally_support": "{count} steunbetuigingen van buiten Kennisknoop",
+    "endorse_heading": "Wij lopen hier ook tegenaan",
+    "endorse_link": "Wij lopen hier ook tegenaan",
+    "endorse_details": "Bekijken",
+    "endorse_button": "Wij lopen hier ook tegenaan",
+    "endorse_sign_in": "Meld u aan om namens uw initiatief te laten weten dat u hier ook "
+                       "tegenaan loopt.",
+    "endorse_onderschreven": "Opgeslagen: uw initiatief loopt hier ook tegenaan.",
+    "endorse_ingetrokken": "Ingetrokken.",
+    "endorsed_by": "{name} loopt hier ook tegenaan.",
+    "withdraw_button": "Intrekken",
+    "field_as": "Namens",
+    "field_note": "Toelichting (niet verplicht)",
+    "hint_note": "Hoe loopt uw initiatief hier tegenaan? Gewone tekst, hoogstens 1000 tekens.",
+    "field_regulation_area": "Soort regelgeving",
+    "field_bottleneck_outcome": "Uitkomst",
+    "hint_bottleneck_outcome": "Kort: wat is er met het knelpunt gebeurd?",
+    "regulation_area_none": "Niet gekozen",
+    "reason_as_unknown_initiative": "Kies een initiatief uit de lijst.",
+    "reason_as_not_an_initiative": "Kies een initiatief uit de lijst.",
+    "reason_regulation_area_bad_value": "Kies een soort regelgeving uit de lijst.",
     # validation messages, by reason code (see REASONS below)
     "reason_missing_field": "Vul dit veld in.",
     "reason_too_long": "Dit is te lang: hoogstens {max} tekens.",
@@ -319,7 +354,8 @@ NL: dict[str, str] = {
 
 TEXTS: dict[str, dict[str, str]] = {"nl": NL}
 
-BOTTLENECK_STATUSES = {"open": "Open", "raised": "Aangekaart", "resolved": "Opgelost"}
+BOTTLENECK_STATUSES = {"open": "Open", "raised": "Aangekaart", "resolved": "Opgelost",
+                       "rejected": "Afgewezen"}
 ACTIVITY_TYPES = {"Create": "Nieuw", "Update": "Bijgewerkt", "Delete": "Verwijderd",
                   "Announce": "Gedeeld", "Follow": "Volgverzoek", "Accept": "Geaccepteerd",
                   "Reject": "Afgewezen", "Undo": "Ingetrokken", "Flag": "Melding"}

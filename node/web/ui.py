@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from node.services import collections, editing, items, sessions
+from node.services import agenda, collections, editing, items, sessions
 from node.services import structured_data as structured
 from node.services.collections import CollectionName, PageRequest
 from node.services.errors import AuthenticationError, ValidationError
@@ -102,9 +102,15 @@ async def item_page(request: Request, local_id: str) -> Response:
     view = await collections.item_view(ctx, local_id)
     described = structured.item_description(view.item, view.authors, ctx.settings.node.url,
                                             view.answers)
+    endorse = None
+    if view.item.kind == "bottleneck":  # the endorse section (node.web.bottlenecks)
+        web_session = await session.current(request)
+        endorse = await agenda.endorse_view(ctx, view.item.ap_id,
+                                            web_session.caller if web_session else None)
     return render(request, "item.html", view=view, item=view.item, alternate=view.item.ap_id,
                   notice=_notice(request), canonical=view.item.ap_id,
-                  structured_data=[described])
+                  structured_data=[described], endorse=endorse, errors={}, values={},
+                  tally=agenda.tally_of(view.item))
 
 
 @page

@@ -59,6 +59,7 @@ def test_built_contexts_are_fresh_copies() -> None:
 DESIGN_TERMS = (
     "kind", "version", "legalForm", "phase", "status", "themes", "provinceCode",
     "municipalityCode", "acceptedAnswer", "questionCategory", "regulation", "lastConfirmed",
+    "regulationArea", "outcome", "endorsements",
 )
 
 
@@ -90,6 +91,27 @@ def test_kk_terms_expand_to_the_kk_namespace_with_their_types() -> None:
     assert expanded[f"{KK}acceptedAnswer"] == [{"@id": "https://drenthe.test/items/2"}]
     assert expanded[f"{KK}lastConfirmed"] == [{"@type": f"{XSD}date", "@value": "2026-01-31"}]
     assert expanded[f"{KK}questionCategory"] == [{"@value": "ethical"}]
+
+
+def test_a_bottleneck_tally_expands_to_kk_terms_scoped_to_it() -> None:
+    expanded = _expand(
+        {
+            "@context": build_context(),
+            "id": "https://drenthe.test/items/1",
+            "type": "Article",
+            "kind": "bottleneck",
+            "status": "raised",
+            "regulationArea": "tax",
+            "outcome": "Aangekaart bij het ministerie",
+            "endorsements": {"count": 2, "provinces": ["PV21", "PV23"], "support": 1},
+        }
+    )
+    assert expanded[f"{KK}regulationArea"] == [{"@value": "tax"}]
+    assert expanded[f"{KK}outcome"] == [{"@value": "Aangekaart bij het ministerie"}]
+    [tally] = expanded[f"{KK}endorsements"]
+    assert tally[f"{KK}endorsementCount"] == [{"@type": f"{XSD}integer", "@value": 2}]
+    assert tally[f"{KK}endorsementProvinces"] == [{"@value": "PV21"}, {"@value": "PV23"}]
+    assert tally[f"{KK}supportCount"] == [{"@type": f"{XSD}integer", "@value": 1}]
 
 
 def test_hashtag_and_sensitive_expand_to_as2_terms() -> None:

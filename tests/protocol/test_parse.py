@@ -383,9 +383,16 @@ def test_missing_type_is_refused() -> None:
     assert reason(parse_object, raw) == "missing_type"
 
 
-@pytest.mark.parametrize("type_", ["Like", ["Like", "EmojiReact"], "Note"])
+@pytest.mark.parametrize("type_", ["EmojiReact", ["EmojiReact", "Move"], "Note"])
 def test_unhandled_activity_type_is_refused(type_: Any) -> None:
     assert reason(parse_activity, create(type=type_)) == "unsupported_type"
+
+
+def test_like_with_a_note_is_parsed_as_an_activity() -> None:
+    like = parse_activity(create(type="Like", obj="https://b.example/items/7") | {
+        "content": "Wij lopen hier ook tegenaan"})
+    assert (like.type, like.object_id, like.content) == (
+        "Like", "https://b.example/items/7", "Wij lopen hier ook tegenaan")
 
 
 def test_embedded_object_of_unknown_type_is_refused() -> None:

@@ -24,7 +24,8 @@ AS_PROFILE = "https://www.w3.org/ns/activitystreams"
 
 
 def test_activity_types_are_the_ones_the_engine_handles() -> None:
-    handled = {"Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Announce", "Flag"}
+    handled = {"Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Announce", "Flag",
+               "Like"}
     assert handled == ACTIVITY_TYPES
 
 
@@ -57,6 +58,9 @@ def test_kk_terms_are_the_plain_names_of_the_design() -> None:
         "questionCategory",
         "regulation",
         "lastConfirmed",
+        "regulationArea",
+        "outcome",
+        "endorsements",
     }
 
 
