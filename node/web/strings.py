@@ -294,14 +294,14 @@ NL: dict[str, str] = {
     "delete_confirm": "Ja, verwijderen",
     "deleted": "Het item is verwijderd.",
     # bottlenecks: endorsements and the agenda (docs/bottlenecks.md)
-    "agenda_title": "Knelpunten",
-    "agenda_national_title": "Landelijke agenda: knelpunten",
-    "agenda_lead": "Knelpunten in wet- en regelgeving waar initiatieven tegenaan lopen, de "
+    "bottleneck_agenda_title": "Knelpunten",
+    "bottleneck_agenda_national_title": "Landelijke agenda: knelpunten",
+    "bottleneck_agenda_lead": "Knelpunten in wet- en regelgeving waar initiatieven tegenaan lopen, de "
                    "meest gedeelde eerst: hoe meer initiatieven en provincies, hoe hoger.",
-    "agenda_national_lead": "De knelpunten van alle provincies samen, voor de lobby: hoe meer "
+    "bottleneck_agenda_national_lead": "De knelpunten van alle provincies samen, voor de lobby: hoe meer "
                             "initiatieven en provincies ertegenaan lopen, hoe hoger.",
-    "agenda_empty": "Nog geen knelpunten.",
-    "agenda_back": "Naar alle knelpunten",
+    "bottleneck_agenda_empty": "Nog geen knelpunten.",
+    "bottleneck_agenda_back": "Naar alle knelpunten",
     "filter_regulation_area": "Regelgeving",
     "filter_bottleneck_status": "Stand van zaken",
     "tally_initiatives": "{count} initiatieven lopen hier ook tegenaan",
