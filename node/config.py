@@ -217,6 +217,28 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    """``[mail]``: the SMTP server notifications are mailed through (docs/following.md)."""
+
+    host: str = setting("", "SMTP server that sends notification mail. Empty: no mail ever leaves "
+                        "the node (editors are told so on their mail settings page).")
+    port: int = setting(587, "Port of the SMTP server (587 for submission with STARTTLS).",
+                        minimum=1)
+    starttls: bool = setting(True, "Upgrade the connection with STARTTLS before signing in; "
+                             "only switch off for a server on the same machine.")
+    username: str = setting("", "User name at the SMTP server; empty: send without signing in.")
+    password: str = setting("", "Password at the SMTP server (better set as "
+                            "KENNISKNOOP_MAIL_PASSWORD than in the file).")
+    sender: str = setting("", "From address of notification mail, e.g. "
+                          "kennisknoop@doarpswurk.nl. Mail is sent only when host and sender "
+                          "are both set.")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host and self.sender)
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one node: one frozen section per TOML table, plus the node directory."""
 
@@ -231,6 +253,7 @@ class Settings:
     map: MapSettings = MapSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
+    mail: MailSettings = MailSettings()
 
     @property
     def database_url(self) -> str:

@@ -1,7 +1,8 @@
 """The background worker: claims due rows (inbox, deliveries, jobs) and runs one step each.
 
-Jobs are backfill/anti-entropy passes (``sync``) and the hourly ``retention`` job, which drops
-finished work past its window (``node.services.retention``).
+Jobs are backfill/anti-entropy passes (``sync``), the hourly ``retention`` job, which drops
+finished work past its window (``node.services.retention``), and, with ``[mail]`` configured,
+the ``mail`` job every minute (``node.services.mail``).
 
 Federation work is durable rows in the database (DESIGN.md, Storage; STYLE.md rule 6), never
 fire-and-forget tasks: a row is leased (``locked_until``) while it is worked, and a worker that
@@ -18,11 +19,12 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Unpack
 
 from node.remote import RemoteError
-from node.services import aggregator, delivery, retention
+from node.services import aggregator, delivery, mail, retention
 from node.services.actors import AGGREGATOR_FOLLOW_JOB
 from node.services.apply import RejectedError, apply, parse_stored
 from node.services.context import NodeContext
@@ -142,10 +144,16 @@ async def _job_batch(ctx: NodeContext, batch: int) -> int:
         if await job_store.get(session, retention.JOB_KIND) is None:
             await job_store.schedule(session, kind=retention.JOB_KIND, key=retention.JOB_KIND,
                                      payload={}, now=ctx.now())
+        # Notification mail, every minute, only on a node with a mail server configured.
+        if ctx.settings.mail.configured and await job_store.get(session, mail.JOB_KIND) is None:
+            await job_store.schedule(session, kind=mail.JOB_KIND, key=mail.JOB_KIND,
+                                     payload={}, now=ctx.now())
         rows = await job_store.claim(session, now=ctx.now(), limit=batch, lease=_lease(ctx))
     for job in rows:
         if job.kind == retention.JOB_KIND:
-            await _run_retention(ctx, job)
+            await _run_periodic(ctx, job, retention.purge, retention.INTERVAL)
+        elif job.kind == mail.JOB_KIND:
+            await _run_periodic(ctx, job, mail.send_due, mail.INTERVAL)
         elif job.kind == AGGREGATOR_FOLLOW_JOB:
             await _run_aggregator_follow(ctx, job)
         else:
@@ -153,16 +161,18 @@ async def _job_batch(ctx: NodeContext, batch: int) -> int:
     return len(rows)
 
 
-async def _run_retention(ctx: NodeContext, job: Job) -> None:
+async def _run_periodic(ctx: NodeContext, job: Job, step: Callable[[NodeContext], Awaitable[object]],
+                        interval: timedelta) -> None:
+    """A job that comes back every ``interval`` (retention, mail), whatever the outcome."""
     error: str | None = None
     try:
-        await retention.purge(ctx)
+        await step(ctx)
     except Exception as exc:  # a database hiccup: try again next interval, never stop the worker
-        log.exception("retention job failed")
+        log.exception("%s job failed", job.kind)
         error = repr(exc)[:1000]
     async with ctx.db.transaction() as session:
         await job_store.finish(session, job.id, attempts=0 if error is None else job.attempts + 1,
-                               last_error=error, next_attempt_at=ctx.now() + retention.INTERVAL)
+                               last_error=error, next_attempt_at=ctx.now() + interval)
 
 
 async def _run_aggregator_follow(ctx: NodeContext, job: Job) -> None:

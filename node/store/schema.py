@@ -19,6 +19,8 @@ Tables and their aggregates:
   combine with the configured ``federation.block``/``allow``.
 - ``endorsements``: who endorses (or, from outside Kennisknoop, supports) which bottleneck, with
   the ``Like`` it came by, its note and the endorser's province; a withdrawn one keeps its row.
+- ``notification_marks``, ``mail_settings``: which derived notifications a user read or was
+  mailed, and their mail choice (docs/following.md).
 - ``search_docs``, ``search_themes``: the search index of items and initiatives (docs/search.md);
   on SQLite the FTS5 table ``search_fts`` (external content: ``search_docs``) beside them, made
   by the migration only (SQLAlchemy cannot declare virtual tables); on PostgreSQL the ``tsv``
@@ -369,4 +371,24 @@ workers = Table(
     Column("id", String(100), primary_key=True),  # host:pid:random, one per worker run
     Column("started_at", UTCDateTime, nullable=False),
     Column("beat_at", UTCDateTime, nullable=False, index=True),
+)
+
+notification_marks = Table(
+    "notification_marks", metadata,
+    # Notifications are derived from the rows they are about (node.store.notifications); what
+    # is stored is only, per user and notification key (SHA-256 hex), that it was read and/or
+    # mailed: the key is unique, so a second mail of one notification is never recorded twice.
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("key_hash", String(64), primary_key=True),
+    Column("read_at", UTCDateTime),
+    Column("mailed_at", UTCDateTime),
+)
+
+mail_settings = Table(
+    "mail_settings", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("address", String(320), nullable=False),
+    Column("mode", String(16), nullable=False),  # none | immediate | daily
+    Column("since", UTCDateTime, nullable=False),  # notifications before it are never mailed
+    Column("last_digest_at", UTCDateTime),
 )

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from node.config import Settings
+from node.services import notifications
 from node.services import structured_data as structured
 from node.services.content import sanitise_html
 from node.services.errors import (
@@ -186,7 +187,8 @@ def render(request: Request, template: str, *, status: int = 200, alternate: str
     html = _environment(request).get_template(template).render(
         alternate=alternate, session=web_session, canonical=canonical or canonical_url(request),
         structured_data=Markup(structured.script_json(described)),
-        feeds=[{"title": title, "url": url} for title, url in feeds], **context)
+        feeds=[{"title": title, "url": url} for title, url in feeds],
+        unread_notifications=getattr(request.state, "unread_notifications", 0), **context)
     headers = dict(SECURITY_HEADERS)
     headers["Vary"] = "Accept"
     if web_session is not None or no_store:
@@ -233,7 +235,10 @@ def page(handler: _Page) -> _Page:
     @functools.wraps(handler)
     async def wrapper(request: Request, *args: Any) -> Response:
         try:
-            await session.current(request)
+            web_session = await session.current(request)
+            if web_session is not None:  # the header's "Meldingen (2 nieuw)"
+                request.state.unread_notifications = await notifications.unread_count(
+                    ctx_of(request), web_session.caller)
             return await handler(request, *args)
         except ServiceError as exc:
             log.info("%s %s -> %s %s: %s", request.method, request.url.path, exc.status,

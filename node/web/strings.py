@@ -178,6 +178,8 @@ NL: dict[str, str] = {
     "notification_follower": "{actor} volgt nu {recipient}",
     "notification_accepted": "Het antwoord van {recipient} is gekozen als beste antwoord: {title}",
     "notification_new": "nieuw",
+    "notification_view": "Bekijken",
+    "notifications_nav": "Meldingen",
     "mail_settings_title": "E-mail bij meldingen",
     "mail_settings_intro": "Kies of u meldingen ook per e-mail wilt ontvangen.",
     "mail_not_configured": "Deze node verstuurt geen e-mail (er is geen mailserver ingesteld).",
