@@ -42,9 +42,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Every benchmark, one table, and bench/results.json (git-ignored); never part of `make test`.
+# BENCH_ARGS="--only paths,protocol" runs a subset, "--quick" a smoke run (bench/run.py).
 bench: install
-	$(BIN)/python bench/protocol.py
-	$(BIN)/python bench/node.py
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -614,10 +614,18 @@ def _table(sections: list[tuple[str, list[Row]]]) -> str:
 
 
 async def main(quick: bool) -> None:
-    sizes = QUICK if quick else FULL
     print(f"Python {platform.python_version()}, cryptography {cryptography.__version__}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start"
           f"{' (quick)' if quick else ''}", flush=True)
+    sections = await measure(quick)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end; ratio = engine cost per unit / "
+          "baseline cost per unit\n")
+    print(_table(sections))
+
+
+async def measure(quick: bool) -> list[tuple[str, list[Row]]]:
+    """Every section's rows (``bench.run`` turns them into figures)."""
+    sizes = QUICK if quick else FULL
     sections: list[tuple[str, list[Row]]] = []
     with tempfile.TemporaryDirectory(prefix="kk-bench-") as name:
         tmp = Path(name)
@@ -631,9 +639,7 @@ async def main(quick: bool) -> None:
             rows, seconds = await _timed(run(tmp, sizes))
             sections.append((title, rows))
             print(f"{title}: {seconds:.0f} s", flush=True)
-    print(f"load average {os.getloadavg()[0]:.1f} at the end; ratio = engine cost per unit / "
-          "baseline cost per unit\n")
-    print(_table(sections))
+    return sections
 
 
 if __name__ == "__main__":

@@ -1,0 +1,383 @@
+"""Paths benchmark: issue 13's create, read and inbox figures, each beside a bare baseline.
+
+In process (httpx ``ASGITransport``, so the application and the database, not the network), on
+SQLite files, with the federation harness's nodes (``origin.test`` and ``ontvanger.test``):
+
+- create: ``POST /api/items`` one at a time (an item with a place and two themes: signed, stored,
+  its Create and the Announces of the node actor and the theme feeds signed and stored); baseline
+  a bare Starlette endpoint that parses the same body, signs an item (same ``@context``) and its
+  Create with ``add_proof`` and inserts both rows with ``sqlite3`` in one transaction.
+- read: ``GET`` an item as API JSON, as ActivityPub JSON and as the HTML page, each also with
+  ``If-None-Match`` holding its ETag (answered 304); baseline a bare Starlette GET that selects the
+  item's stored JSON by key with ``sqlite3`` and returns it.
+- inbox: signed ``Create``s (RFC 9421-less cavage, RSA-2048, as Mastodon sends) POSTed one at a
+  time to ``/inbox`` → 202 (stored, not yet applied); baseline a bare Starlette endpoint that
+  checks the digest and the signature (``verify_request``) and inserts one row.
+
+Each figure is measured ``--reps`` times, ours and the baseline alternately (which goes first
+alternates too), and the medians count. Figures only, never pass/fail.
+
+Run: ``python -m bench.paths`` (about 2 minutes on 2 busy cores), ``--quick`` for a smoke run;
+``make bench`` runs it with the other scripts and writes ``bench/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import random
+import sqlite3
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bench.results import Figure, Run, paired, table
+from node.services.documents import private_key
+from node.services.inputs import item_input
+from node.services.items import create_item
+from node.services.permissions import SYSTEM
+from node.services.resolve import fetch_actor
+from node.services.users import add_user, create_token
+from node.store import actors as actor_store
+from node.store.schema import activities
+from protocol.context import build_context
+from protocol.httpsig import sign_request, verify_request
+from protocol.keys import generate_ed25519
+from protocol.proofs import add_proof
+from protocol.vocab import ACTIVITY_JSON, PUBLIC
+from tests.federation.harness import Federation, federation
+
+AS_JSON = {"Accept": ACTIVITY_JSON}
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+INBOX_HEADERS = {"Content-Type": ACTIVITY_JSON, "Accept": ACTIVITY_JSON}
+THEMES = ("energy-generation", "meals", "neighbour-help", "broadband", "village-hall",
+          "local-food", "housing", "dementia", "mobility", "education")
+WORDS = ("dorp", "molen", "coöperatie", "zorg", "vrijwilligers", "energie", "dorpshuis",
+         "glasvezel", "buurtbus", "subsidie", "gemeente", "bewoners", "plan", "samen")
+INITIATIVE = "dorpsmolen-reduzum"
+UNLIMITED = {"limits__inbox_rate_per_host": 0, "limits__inbox_rate_total": 0}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    reps: int
+    creates: int  # per repetition
+    reads: int  # per repetition and representation
+    inbox: int  # per repetition
+
+
+FULL = Sizes(reps=5, creates=60, reads=300, inbox=60)
+QUICK = Sizes(reps=3, creates=10, reads=40, inbox=10)
+
+
+def item_body(i: int, rng: random.Random) -> dict[str, Any]:
+    """An API item body about 4 KB of Markdown long, with a place (floats) and two themes."""
+    words = " ".join(rng.choice(WORDS) for _ in range(500))
+    return {
+        "kind": "story", "initiative": INITIATIVE,
+        "title": f"Kennisitem {i}: {rng.choice(WORDS)} en {rng.choice(WORDS)}",
+        "content": f"## Wat we deden\n\n{words}\n\n- eerste stap\n- tweede stap\n",
+        "summary": f"Samenvatting van item {i}.",
+        "themes": rng.sample(THEMES, 2),
+        "place": {"name": "Reduzum", "latitude": 53.12, "longitude": 5.78,
+                  "province_code": "PV21"},
+    }
+
+
+async def _rate(count: int, job: Callable[[int], Awaitable[None]]) -> float:
+    start = time.perf_counter()
+    for i in range(count):
+        await job(i)
+    return count / (time.perf_counter() - start)
+
+
+async def _alternate(reps: int, ours: Callable[[int], Awaitable[float]],
+                     bare: Callable[[int], Awaitable[float]]) -> tuple[list[float], list[float]]:
+    """Each repetition measures both; which goes first alternates (the load drifts)."""
+    mine: list[float] = []
+    base: list[float] = []
+    for rep in range(reps):
+        if rep % 2:
+            base.append(await bare(rep))
+            mine.append(await ours(rep))
+        else:
+            mine.append(await ours(rep))
+            base.append(await bare(rep))
+    return mine, base
+
+
+def _sqlite(path: Path) -> sqlite3.Connection:
+    """A connection as the node's (WAL, synchronous=NORMAL), in autocommit mode."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+def _client(app: Starlette, base_url: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+
+
+# --- bare baselines ----------------------------------------------------------------------------
+
+def bare_create_app(conn: sqlite3.Connection, key: ed25519.Ed25519PrivateKey, actor: str
+                    ) -> Starlette:
+    """Parse the body, sign an item and its Create, insert both in one transaction."""
+    conn.execute("CREATE TABLE objects (id INTEGER PRIMARY KEY, ap_id TEXT UNIQUE, document TEXT)")
+    conn.execute("CREATE TABLE activities (id INTEGER PRIMARY KEY, ap_id TEXT UNIQUE, "
+                 "document TEXT)")
+    numbers = itertools.count()
+    key_id = f"{actor}#ed25519-key"
+
+    async def create(request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        n = next(numbers)
+        item = add_proof({
+            "@context": build_context(), "id": f"https://bare.test/items/{n}", "type": "Article",
+            "attributedTo": actor, "to": [PUBLIC], "name": body["title"],
+            "summary": body["summary"], "content": body["content"],
+            "source": {"content": body["content"], "mediaType": "text/markdown"},
+            "location": {"type": "Place", **body["place"]}, "themes": body["themes"],
+        }, key, key_id)
+        activity = add_proof({
+            "@context": build_context(), "id": f"https://bare.test/activities/{n}",
+            "type": "Create", "actor": actor, "object": item, "to": [PUBLIC],
+        }, key, key_id)
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO objects (ap_id, document) VALUES (?, ?)",
+                     (item["id"], orjson.dumps(item)))
+        conn.execute("INSERT INTO activities (ap_id, document) VALUES (?, ?)",
+                     (activity["id"], orjson.dumps(activity)))
+        conn.execute("COMMIT")
+        return JSONResponse({"id": item["id"]}, status_code=201)
+
+    return Starlette(routes=[Route("/bare", create, methods=["POST"])])
+
+
+def bare_read_app(conn: sqlite3.Connection, documents: dict[str, bytes]) -> Starlette:
+    """A stored row by key: one SELECT, its bytes returned."""
+    conn.execute("CREATE TABLE documents (key TEXT PRIMARY KEY, document BLOB)")
+    conn.executemany("INSERT INTO documents VALUES (?, ?)", documents.items())
+
+    async def read(request: Request) -> Response:
+        row = conn.execute("SELECT document FROM documents WHERE key = ?",
+                           (request.path_params["key"],)).fetchone()
+        if row is None:
+            return Response(status_code=404)
+        return Response(row[0], media_type=ACTIVITY_JSON)
+
+    return Starlette(routes=[Route("/bare/{key}", read, methods=["GET"])])
+
+
+def bare_inbox_app(conn: sqlite3.Connection, url: str, public: rsa.RSAPublicKey,
+                   now: Any) -> tuple[Starlette, Callable[[str], None]]:
+    """Digest and signature checked, one row inserted, 202; and a way to start a fresh table."""
+    table = ["inbox_0"]
+
+    def fresh(name: str) -> None:
+        conn.execute(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, activity_id TEXT UNIQUE, "
+                     "body BLOB)")
+        table[0] = name
+
+    async def inbox(request: Request) -> Response:
+        body = await request.body()
+        verify_request("POST", url, request.headers, body, public, now=now)
+        conn.execute(f"INSERT INTO {table[0]} (activity_id, body) VALUES (?, ?)",
+                     (orjson.loads(body)["id"], body))
+        return Response(status_code=202)
+
+    return Starlette(routes=[Route("/inbox", inbox, methods=["POST"])]), fresh
+
+
+# --- the figures -------------------------------------------------------------------------------
+
+async def _create_figures(fed: Federation, tmp: Path, sizes: Sizes, token: str
+                          ) -> tuple[list[Figure], list[str]]:
+    origin = fed["origin"]
+    auth = {"Authorization": f"Bearer {token}"}
+    rng = random.Random(13)
+    bodies = [item_body(i, rng) for i in range(sizes.creates * sizes.reps)]
+    created: list[str] = []
+    bare = bare_create_app(_sqlite(tmp / "bare-create.db"), generate_ed25519(),
+                           "https://bare.test/actors/dorpsmolen")
+    async with _client(origin.app, origin.url) as client, _client(bare, "https://bare.test") as b:
+        async def ours(rep: int) -> float:
+            async def one(i: int) -> None:
+                r = await client.post("/api/items", headers=auth,
+                                      json=bodies[rep * sizes.creates + i])
+                if r.status_code != 201:
+                    raise RuntimeError(f"create failed: {r.status_code} {r.text[:200]}")
+                created.append(r.json()["id"])
+            return await _rate(sizes.creates, one)
+
+        async def baseline(rep: int) -> float:
+            async def one(i: int) -> None:
+                (await b.post("/bare", json=bodies[rep * sizes.creates + i])).raise_for_status()
+            return await _rate(sizes.creates, one)
+
+        mine, base = await _alternate(sizes.reps, ours, baseline)
+    figure = paired("create: items/s through POST /api/items (one at a time)", "items/s", mine,
+                    "bare endpoint: sign item + Create, insert both", base,
+                    target={"ratio_min": 0.5}, source="bench/paths.py")
+    return [figure], created
+
+
+def _reader(client: httpx.AsyncClient, sample: list[str], url: Callable[[str], str],
+            headers: dict[str, str], etags: dict[str, str] | None
+            ) -> Callable[[int], Awaitable[float]]:
+    """GETs of ``sample``, each with its ``If-None-Match`` when ``etags`` is given (then 304)."""
+    expected = 200 if etags is None else 304
+
+    async def one(i: int) -> None:
+        ap_id = sample[i]
+        extra = {} if etags is None else {"If-None-Match": etags[ap_id]}
+        r = await client.get(url(ap_id), headers={**headers, **extra})
+        if r.status_code != expected:
+            raise RuntimeError(f"GET {r.url}: {r.status_code}, not {expected}")
+
+    async def ours(rep: int) -> float:
+        return await _rate(len(sample), one)
+
+    return ours
+
+
+async def _read_figures(fed: Federation, tmp: Path, sizes: Sizes, ap_ids: list[str]
+                        ) -> list[Figure]:
+    origin = fed["origin"]
+    sample = random.Random(17).choices(ap_ids, k=sizes.reads)
+    local = {ap_id: ap_id.rsplit("/", 1)[1] for ap_id in ap_ids}
+    figures: list[Figure] = []
+    async with _client(origin.app, origin.url) as client:
+        stored = {local[a]: (await client.get(a, headers=AS_JSON)).content for a in ap_ids}
+        bare = bare_read_app(_sqlite(tmp / "bare-read.db"), stored)
+        async with _client(bare, "https://bare.test") as b:
+            async def one_bare(i: int) -> None:
+                (await b.get(f"/bare/{local[sample[i]]}")).raise_for_status()
+
+            async def baseline(rep: int) -> float:
+                return await _rate(len(sample), one_bare)
+
+            representations: list[tuple[str, Callable[[str], str], dict[str, str], float]] = [
+                ("API JSON", lambda a: f"/api/items/{local[a]}", {}, 0.6),
+                ("AP JSON", lambda a: a, AS_JSON, 0.6),
+                ("HTML", lambda a: a, BROWSER, 0.4)]
+            for label, url, headers, target in representations:
+                tagged = {a: (await client.get(url(a), headers=headers)).headers.get("etag")
+                          for a in set(sample)}
+                etags = {a: tag for a, tag in tagged.items() if tag is not None}
+                # (an older tree, measured for a before/after comparison, has no ETags)
+                for tags in (None, etags) if len(etags) == len(tagged) else (None,):
+                    mine, base = await _alternate(
+                        sizes.reps, _reader(client, sample, url, headers, tags), baseline)
+                    figures.append(paired(
+                        f"read: item GETs/s, {label}"
+                        + ("" if tags is None else ", If-None-Match → 304"),
+                        "GETs/s", mine, "bare Starlette GET of a stored row by key", base,
+                        target=None if tags else {"ratio_min": target}, source="bench/paths.py"))
+    return figures
+
+
+async def _signed_creates(fed: Federation, count: int, url: str
+                          ) -> tuple[list[tuple[bytes, dict[str, str]]], rsa.RSAPublicKey]:
+    """``count`` Creates by the origin's node actor, each signed for a POST to ``url``."""
+    origin = fed["origin"]
+    rng = random.Random(19)
+    for i in range(count):
+        body = item_body(i, rng)
+        del body["initiative"]  # by the node actor, whose RSA key signs the requests
+        await create_item(origin.ctx, item_input(**body), SYSTEM)
+    async with origin.ctx.db.sessions() as session:
+        node = await actor_store.get_node(session)
+        assert node is not None and node.rsa_private_pem and node.rsa_key_id
+        documents = (await session.execute(
+            select(activities.c.document).where(activities.c.type == "Create",
+                                                activities.c.actor == node.ap_id)
+            .order_by(activities.c.id))).scalars().all()
+    key = private_key(node.rsa_private_pem)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    await fetch_actor(fed["ontvanger"].ctx, node.ap_id)  # the sender's key is cached
+    requests = []
+    for document in documents[-count:]:
+        content = orjson.dumps(document)
+        requests.append((content, {**INBOX_HEADERS, **sign_request(
+            "POST", url, INBOX_HEADERS, content, key, node.rsa_key_id, now=fed.clock())}))
+    return requests, key.public_key()
+
+
+async def _inbox_figures(fed: Federation, tmp: Path, sizes: Sizes) -> list[Figure]:
+    receiver = fed["ontvanger"]
+    url = f"{receiver.url}/inbox"
+    requests, public = await _signed_creates(fed, sizes.inbox * sizes.reps, url)
+    now = fed.clock()
+    bare, fresh = bare_inbox_app(_sqlite(tmp / "bare-inbox.db"), url, public, now)
+    async with _client(receiver.app, receiver.url) as client, _client(bare, receiver.url) as b:
+        async def ours(rep: int) -> float:
+            async def one(i: int) -> None:
+                body, headers = requests[rep * sizes.inbox + i]
+                r = await client.post("/inbox", content=body, headers=headers)
+                if r.status_code != 202:
+                    raise RuntimeError(f"inbox: {r.status_code} {r.text[:200]}")
+            return await _rate(sizes.inbox, one)
+
+        async def baseline(rep: int) -> float:
+            fresh(f"inbox_{rep}")
+
+            async def one(i: int) -> None:
+                body, headers = requests[rep * sizes.inbox + i]
+                (await b.post("/inbox", content=body, headers=headers)).raise_for_status()
+            return await _rate(sizes.inbox, one)
+
+        mine, base = await _alternate(sizes.reps, ours, baseline)
+    return [paired("inbox: signed Creates accepted/s (POST /inbox → 202, one at a time)",
+                   "activities/s", mine, "bare endpoint: digest + signature verify + insert",
+                   base, target={"ratio_min": 0.5}, source="bench/paths.py")]
+
+
+async def measure(sizes: Sizes) -> list[Figure]:
+    """Every figure of this script."""
+    with tempfile.TemporaryDirectory(prefix="kk-bench-paths-") as name:
+        tmp = Path(name)
+        (tmp / "nodes").mkdir()
+        async with federation(tmp / "nodes", ["origin", "ontvanger"],
+                              overrides={"origin": UNLIMITED, "ontvanger": UNLIMITED}) as fed:
+            origin = fed["origin"]
+            await add_user(origin.ctx, "bench", "correct horse battery", "admin")
+            token = await create_token(origin.ctx, "bench")
+            async with _client(origin.app, origin.url) as client:
+                (await client.post("/api/initiatives", headers={
+                    "Authorization": f"Bearer {token}"}, json={
+                        "handle": INITIATIVE, "name": "Dorpsmolen Reduzum"})).raise_for_status()
+            figures, created = await _create_figures(fed, tmp, sizes, token)
+            figures += await _read_figures(fed, tmp, sizes, created)
+            figures += await _inbox_figures(fed, tmp, sizes)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--reps", type=int, default=None, help="repetitions per figure")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    if args.reps:
+        sizes = Sizes(args.reps, sizes.creates, sizes.reads, sizes.inbox)
+    run = Run()
+    run.figures = asyncio.run(measure(sizes))
+    print(table(run.figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""``make bench``: every benchmark of bench/, one table, and ``bench/results.json``.
+
+Runs, in one process and one after the other (the machine has few cores; nothing runs beside):
+
+1. ``bench/paths.py``: create, read (with and without ``If-None-Match``) and inbox figures
+   against bare Starlette endpoints (medians of ``--reps`` alternating repetitions);
+2. ``bench/protocol.py``: signatures and proofs against bare ``cryptography`` (best of 15
+   alternating rounds per side, as that script measures);
+3. ``bench/federation.py --quick``: propagation, delivery, inbox apply and backfill against
+   their baselines (one repetition: each row is already a rate over many units);
+
+then, as separate processes whose own tables are printed and kept in ``results.json`` under
+``logs`` (their figures are not yet in the figures list): ``bench/node.py`` (API create and
+reads at more items), ``bench/search.py --quick`` and ``bench/flood.py`` (a short flood).
+
+Every figure is ours beside a baseline measured in the same run; ``ratio`` is value / baseline.
+Figures only, never pass/fail (``make test`` never runs this). ``--only paths,protocol`` runs a
+subset; ``--quick`` makes every part small (a smoke run, figures meaningless).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import federation, paths, protocol
+from bench.results import RESULTS, Figure, Run, table
+
+ROOT = Path(__file__).resolve().parent.parent
+PARTS = ("paths", "protocol", "federation", "node", "search", "flood")
+# issue 13's targets for rows of bench/federation.py, by the start of their name
+_FEDERATION_TARGETS = {
+    "inbox: the worker applies": {"ratio_min": 0.5},
+    "backfill": {"ratio_min": 0.5},
+}
+
+
+def _protocol_figures() -> list[Figure]:
+    return [Figure(f"protocol: {name}", ours, "ops/s", "bare cryptography", bare,
+                   source="bench/protocol.py") for name, bare, ours in protocol.measure()]
+
+
+def _federation_figures(quick: bool) -> list[Figure]:
+    figures = []
+    for _, rows in asyncio.run(federation.measure(quick)):
+        for row in rows:
+            if not row.unit:
+                continue  # a note under a row
+            target = next((t for prefix, t in _FEDERATION_TARGETS.items()
+                           if row.measure.startswith(prefix)), None)
+            unit = "ms" if row.unit == "ms" else "/s"
+            figures.append(Figure(f"federation: {row.measure.strip()}", row.value, unit,
+                                  row.baseline_name, row.baseline, target,
+                                  source="bench/federation.py --quick"))
+    return figures
+
+
+def _script(args: list[str]) -> str:
+    """Run another bench script in its own process; its output, also printed as it comes."""
+    print(f"$ python {' '.join(args)}", flush=True)
+    process = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                             check=False)
+    output = process.stdout + (f"\n(exit {process.returncode})\n{process.stderr[-2000:]}"
+                               if process.returncode else "")
+    print(output, flush=True)
+    return output
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"comma-separated parts to run (default all: {','.join(PARTS)})")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    args = parser.parse_args(argv)
+    chosen = [part.strip() for part in args.only.split(",") if part.strip()]
+    unknown = set(chosen) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    run = Run()
+    logs: dict[str, str] = {}
+    for part in chosen:
+        start = time.perf_counter()
+        print(f"== {part}", flush=True)
+        if part == "paths":
+            run.figures += asyncio.run(paths.measure(paths.QUICK if args.quick else paths.FULL))
+        elif part == "protocol":
+            run.figures += _protocol_figures()
+        elif part == "federation":
+            run.figures += _federation_figures(quick=True)
+        elif part == "node":
+            logs["bench/node.py"] = _script(
+                ["bench/node.py", "--items", "300" if args.quick else "2000",
+                 "--sequential", "100" if args.quick else "1000"])
+        elif part == "search":
+            logs["bench/search.py --quick"] = _script(["-m", "bench.search", "--quick"])
+        elif part == "flood":
+            seconds = "10" if args.quick else "30"
+            logs["bench/flood.py"] = _script(["bench/flood.py", "--seconds", seconds,
+                                              "--baseline-seconds", seconds])
+        print(f"== {part}: {time.perf_counter() - start:.0f} s", flush=True)
+    run.machine["parts"] = chosen
+    run.machine["logs"] = logs
+    run.write(args.output)
+    print()
+    print(f"{run.machine['cores']} cores, {run.machine['cpu']}, load average "
+          f"{run.machine['load_average_start']} at start, {run.machine['load_average_end']} at "
+          "the end")
+    print(table(run.figures))
+    print(f"\nwritten: {args.output}")
+
+
+if __name__ == "__main__":
+    main()

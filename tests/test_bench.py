@@ -1,0 +1,49 @@
+"""bench/results.py and ``make bench``: the shape of bench/results.json (issue 13), kept out of git
+and out of ``make test``."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+from bench.results import Figure, Run, paired, table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_figure_is_written_in_the_issues_shape_with_medians_and_the_ratio() -> None:
+    figure = paired("create: items/s", "items/s", [10.0, 30.0, 20.0], "bare endpoint",
+                    [40.0, 50.0, 60.0], target={"ratio_min": 0.5})
+    data = figure.as_json()
+    assert {"name", "value", "unit", "baseline", "ratio", "target"} <= set(data)
+    assert data["value"] == 20.0 and data["baseline"] == {"name": "bare endpoint", "value": 50.0}
+    assert data["ratio"] == 0.4 and data["target"] == {"ratio_min": 0.5} and data["met"] is False
+
+
+def test_targets_are_checked_in_their_direction() -> None:
+    assert Figure("p95", 40.0, "ms", target={"max": 50}).met is True
+    assert Figure("ratio", 4.0, "ms", "bare", 1.0, target={"ratio_max": 3}).met is False
+    assert Figure("no target", 1.0, "/s").met is None
+
+
+def test_a_run_writes_the_machine_and_the_figures(tmp_path: Path) -> None:
+    run = Run()
+    run.figures.append(Figure("read", 600.0, "GETs/s", "bare GET", 1000.0,
+                              target={"ratio_min": 0.6}))
+    run.write(tmp_path / "results.json")
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["machine"]["cores"] and "load_average_end" in data["machine"]
+    assert data["figures"][0]["ratio"] == 0.6 and data["figures"][0]["met"] is True
+    assert "read" in table(run.figures) and "ok" in table(run.figures)
+
+
+def test_results_json_is_ignored_by_git_and_bench_is_not_part_of_make_test() -> None:
+    ignored = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q",
+                              "bench/results.json"], check=False)
+    assert ignored.returncode == 0
+    makefile = (ROOT / "Makefile").read_text()
+    test_recipe = re.search(r"^test:.*?(?=^\S)", makefile, re.S | re.M)
+    assert test_recipe is not None and "bench" not in test_recipe.group(0)
+    assert re.search(r"^bench:.*\n\t.*-m bench\.run", makefile, re.M)
