@@ -321,7 +321,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     settings = load(Path(args.dir))
-    document = _run(settings, transfer.export_node)
+    hsds = args.format == "hsds"
+    document = _run(settings, transfer.export_hsds if hsds else transfer.export_node)
     data = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
     if args.file == "-":
         sys.stdout.buffer.write(data)
@@ -330,6 +331,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     partial = target.with_name(target.name + ".partial")
     partial.write_bytes(data)
     partial.replace(target)  # never leave half an export under the real name
+    if hsds:
+        print(f"exported {len(document['organizations'])} care organizations and "
+              f"{len(document['services'])} services (HSDS) to {target}", file=sys.stderr)
+        return 0
     print(f"exported {len(document['initiatives'])} initiatives and {len(document['items'])} "
           f"items to {target}", file=sys.stderr)
     return 0
@@ -457,6 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("export", "write everything this node owns as signed JSON-LD documents",
                 _cmd_export)
     p.add_argument("file", metavar="FILE", help="output file, or - for standard output")
+    p.add_argument("--format", choices=("kennisknoop", "hsds"), default="kennisknoop",
+                   help="kennisknoop: every signed document (default); hsds: the care "
+                        "initiatives as Open Referral HSDS records")
     for name, run, what in (("follow", _cmd_follow, "follow"),
                             ("unfollow", _cmd_unfollow, "stop following")):
         p = command(name, f"{what} a node, initiative or theme anywhere (as the node actor, or "

@@ -21,7 +21,7 @@ import pytest
 
 from node.cli import load, main, open_context, slugify
 from node.config import CONFIG_FILE
-from node.services.items import ItemQuery, list_items
+from node.services.items import ItemQuery, list_items, theme_and_narrower
 from node.services.users import caller_for_token
 from node.store import actors as actor_store
 from tests import dbs
@@ -297,3 +297,16 @@ def test_block_of_a_non_host_or_of_the_node_itself_fails_in_one_line(node_dir: P
         result = kennisknoop("block", node_dir, host)
         assert result.returncode == 1
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_export_hsds_writes_the_care_initiatives(node_dir: Path, tmp_path: Path) -> None:
+    demo = json.loads((DATA / "demo-drenthe.json").read_text(encoding="utf-8"))
+    assert kennisknoop("import", node_dir, DATA / "demo-drenthe.json").returncode == 0
+    exported = kennisknoop("export", node_dir, tmp_path / "hsds.json", "--format", "hsds")
+    assert exported.returncode == 0, exported.stderr
+    assert "care organizations" in exported.stderr
+    hsds = json.loads((tmp_path / "hsds.json").read_text(encoding="utf-8"))
+    care_themes = set(theme_and_narrower("care-wellbeing"))
+    care = {i["name"] for i in demo["initiatives"] if care_themes & set(i.get("themes", []))}
+    assert care and {o["name"] for o in hsds["organizations"]} == care
+    assert hsds["format"] == "hsds" and hsds["services"]

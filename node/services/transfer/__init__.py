@@ -3,13 +3,15 @@
 - ``rows.py``: an import file (JSON, or CSV through ``csvrows.py``) read into rows, not validated;
 - ``importing.py``: every row validated by the input models (``node.services.inputs``) and
   cross-checked, then created through the ordinary use cases (all or nothing, safe to repeat);
-- ``exporting.py``: everything this node owns, as served and signed, verifiable offline.
+- ``exporting.py``: everything this node owns, as served and signed, verifiable offline;
+- ``hsds.py``: the care initiatives as Open Referral HSDS records (``export --format hsds``).
 """
 
 from __future__ import annotations
 
 from node.services.transfer.csvrows import load_csv
 from node.services.transfer.exporting import EXPORT_FORMAT, EXPORT_VERSION, export_node
+from node.services.transfer.hsds import export_hsds
 from node.services.transfer.importing import (
     ImportPlan,
     ImportReport,
@@ -35,6 +37,7 @@ __all__ = [
     "RowError",
     "apply_plan",
     "check_batch",
+    "export_hsds",
     "export_node",
     "import_batch",
     "import_file",
