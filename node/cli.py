@@ -31,7 +31,7 @@ from node.config import CONFIG_FILE, ROLES, ConfigError, Settings, build_setting
 from node.config import render_toml as _render_toml
 from node.remote import RemoteError, RemotePolicy, build_http_client
 from node.services import follow as follow_service
-from node.services import policy, search_index, transfer, users
+from node.services import keys, policy, search_index, transfer, users
 from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
 from node.services.errors import ServiceError
@@ -380,6 +380,14 @@ def _cmd_unblock(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_keys_rotate(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    rotation = _run(settings, lambda ctx: keys.rotate_keys(ctx, args.handle))
+    print(f"new key pairs for {rotation.actor.ap_id}; {rotation.resigned} documents signed "
+          "again; its Update goes to all its followers with the worker")
+    return 0
+
+
 def _cmd_backup(args: argparse.Namespace) -> int:
     settings = load(Path(args.dir))
     manifest = backup.create_backup(settings, Path(args.file))
@@ -480,6 +488,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--purge", action="store_true",
                    help="also delete everything stored from that host")
     p.add_argument("--reason", help="a note for the other admins")
+    key_group = commands.add_parser("keys", help="manage the actors' key pairs",
+                                    description="manage the actors' key pairs")
+    key_commands = key_group.add_subparsers(dest="keys_command", required=True,
+                                            metavar="COMMAND")
+    p = command("rotate", "give a local actor new key pairs, sign its documents again and "
+                "send its Update to all its followers", _cmd_keys_rotate, key_commands)
+    p.add_argument("handle", metavar="HANDLE", help="the node's handle, an initiative or a "
+                   "theme feed")
     p = command("backup", "write the database (with the actors' keys), the configuration and "
                 "any attachments to one .tar.gz archive, consistent while the node runs",
                 _cmd_backup)

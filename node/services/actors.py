@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -81,6 +81,19 @@ async def _insert_local_actor(ctx: NodeContext, session: AsyncSession, *, kind: 
 async def _store_document(session: AsyncSession, actor: StoredActor) -> StoredActor:
     document = sign(actor_document(actor), actor, actor.updated)
     return await actor_store.update_values(session, actor.ap_id, document=document)
+
+
+async def store_new_keys(ctx: NodeContext, session: AsyncSession, actor: StoredActor,
+                         now: datetime) -> StoredActor:
+    """Replace a local actor's key pairs (same key ids) and store its re-signed document as a
+    new version (``services.keys`` tells the followers)."""
+    updated = await actor_store.update_values(
+        session, actor.ap_id, version=actor.version + 1, updated=now,
+        **_key_columns(ctx, actor.handle or ""))
+    updated = await _store_document(session, updated)
+    if updated.kind == "initiative":
+        await index_initiative(session, updated)
+    return updated
 
 
 async def ensure_node_actor(ctx: NodeContext) -> StoredActor:

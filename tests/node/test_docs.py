@@ -38,7 +38,8 @@ def test_settings_table_in_configuration_md_is_current() -> None:
 def test_commands_are_found() -> None:
     names = [name for name, _ in COMMANDS]
     assert {"init", "serve", "worker", "migrate", "user add", "user grant", "token", "import",
-            "export", "follow", "unfollow", "block", "unblock", "backup", "restore"} == set(names)
+            "export", "follow", "unfollow", "block", "unblock", "backup", "restore",
+            "keys rotate"} == set(names)
 
 
 @pytest.mark.parametrize(("name", "parser"), COMMANDS, ids=[n for n, _ in COMMANDS])
