@@ -22,6 +22,7 @@ quote is closed at the end); a query over :data:`MAX_QUERY_CHARS` characters or
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -154,6 +155,13 @@ def _add_phrase(units: list[tuple[str, ...]], phrase: list[str]) -> None:
 SNIPPET_WORDS = 30
 
 
+@functools.lru_cache(maxsize=65_536)
+def _word_is_hit(word: str, wanted: frozenset[str]) -> bool:
+    """Whether a word of a text is a hit; cached, as the texts of one page share most words."""
+    folded = word.lower() if word.isascii() else fold(word)
+    return folded not in STOPWORDS and _is_hit(str(_stemmer().stemWord(folded)), wanted)
+
+
 def _is_hit(term: str, wanted: frozenset[str]) -> bool:
     if term in wanted:
         return True
@@ -171,9 +179,7 @@ def snippet(text: str | None, wanted: frozenset[str], *, words: int = SNIPPET_WO
     matches = list(_WORD.finditer(text))
     if not matches:
         return html.escape(text[:200])
-    folded = [fold(m.group()) for m in matches]
-    analysed = _stemmer().stemWords(folded)
-    hits = [f not in STOPWORDS and _is_hit(s, wanted) for f, s in zip(folded, analysed, strict=True)]
+    hits = [_word_is_hit(m.group(), wanted) for m in matches]
     best, best_count = 0, -1
     window = sum(hits[:words])
     for start in range(len(matches)):

@@ -315,6 +315,9 @@ blocks = Table(
     Column("reason", Text),
 )
 
+SEARCH_FACETS_INDEX = ("id", "doc_type", "kind", "province", "legal_form", "phase", "status",
+                       "is_local", "host", "published", "latitude", "longitude")
+
 search_docs = Table(
     "search_docs", metadata,
     Column("id", Integer, primary_key=True),
@@ -341,6 +344,9 @@ search_docs = Table(
     Column("terms_parts", Text, nullable=False),
     Column("tsv", TSVECTOR().with_variant(Text(), "sqlite")),  # PostgreSQL only
     Index("ix_search_docs_published_id", "published", "id"),
+    # Covering the search's pass over the matches (filters, facets, order): it never reads the
+    # wide rows (node.store.search).
+    Index("ix_search_docs_facets", *SEARCH_FACETS_INDEX),
 )
 
 search_themes = Table(

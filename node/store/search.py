@@ -18,7 +18,6 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    and_,
     case,
     delete,
     func,
@@ -181,8 +180,11 @@ def _hits(session: AsyncSession, match: TextMatch, name: str = "hits", *,
         score = ", -bm25(search_fts, 10.0, 4.0, 1.5, 0.3) AS score" if scored else ""
         sql = f"SELECT rowid AS id{score} FROM search_fts WHERE search_fts MATCH :{name}_match"
         columns: dict[str, Any] = {"id": Integer, "score": Float} if scored else {"id": Integer}
-        return text(sql).bindparams(**{f"{name}_match": fts5_match(match)}).columns(
-            **columns).subquery(name)
+        textual = text(sql).bindparams(**{f"{name}_match": fts5_match(match)}).columns(**columns)
+        # Materialised, the match runs first whatever the filters: SQLite refuses bm25() when
+        # its planner would rather probe the FTS table from another one.
+        return (textual.cte(name).prefix_with("MATERIALIZED") if scored
+                else textual.subquery(name))
     query = func.to_tsquery(_SIMPLE, tsquery(match))
     # ts_rank weights in the order {D, C, B, A}: parts, body, summary, title; normalised by
     # the logarithm of the length (flag 1), as BM25 damps long documents.
@@ -243,91 +245,89 @@ def distance_km(near: tuple[float, float], lat: float | None, lon: float | None)
 
 
 _COLUMNS = [c for c in search_docs.c if c.name != "tsv"]
-_FACET_COLUMNS = [search_docs.c[name] for name in
-                  ("id", "kind", "province", "legal_form", "phase", "status", "is_local")]
+_SCALAR_FACETS = ("kind", "province", "legal_form", "phase", "status")
+# What the one search statement reads of every matching document: all of it is in the covering
+# index ``ix_search_docs_facets``, so the pass over the matches never reads the wide rows.
+_MATCHED_COLUMNS = ("id", *_SCALAR_FACETS, "is_local", "published", "latitude", "longitude")
 
 
-def _filtered(session: AsyncSession, columns: list[Any], match: TextMatch | None,
-              excluded: tuple[str, ...], f: SearchFilter, *, scored: bool) -> Select[Any]:
-    """``columns`` (and ``score``) of the documents matching ``match`` and the filters."""
+def _matched(session: AsyncSession, match: TextMatch | None, excluded: tuple[str, ...],
+             f: SearchFilter) -> Select[Any]:
+    """The documents matching ``match`` and the filters: id, score, facet and order columns."""
     d = search_docs.c
     conds = _conditions(f)
     if excluded:
         conds.append(_excluded(session, excluded))
+    columns = [d[name] for name in _MATCHED_COLUMNS[1:]]
     if match is None:
-        score = [literal(0.0, Float).label("score")] if scored else []
-        return select(*columns, *score).where(*conds)
-    hits = _hits(session, match, scored=scored)
-    if not conds and [c.name for c in columns] == ["id"]:
-        return select(hits.c.id, *([hits.c.score] if scored else []))  # the index alone
-    return (select(*columns, *([hits.c.score] if scored else []))
+        return select(d.id, literal(0.0, Float).label("score"), *columns).where(*conds)
+    hits = _hits(session, match)
+    return (select(hits.c.id, hits.c.score, *columns)
             .select_from(hits.join(search_docs, hits.c.id == d.id)).where(*conds))
+
+
+def _order(columns: Any, f: SearchFilter, match: TextMatch | None) -> list[Any]:
+    if match is not None:
+        return [columns.score.desc(), columns.id]
+    if f.near is not None and f.within_km is not None:
+        return [_distance_order(columns, f.near), columns.id]
+    return [columns.published.desc(), columns.id.desc()]
 
 
 async def search(session: AsyncSession, match: TextMatch | None, excluded: tuple[str, ...],
                  f: SearchFilter, *, limit: int, offset: int) -> SearchResult:
     """One page of hits, the total and the facets, for ``match`` (None: every document).
 
-    Three statements, each reading only what it needs: the page's ids in order (the only one
-    that computes relevance), those documents, and the total with every facet in one pass
-    over the matched rows' filter columns.
+    Two statements. The first matches once (the only relevance computation), keeps the matches'
+    narrow columns in a materialised CTE, and answers from it the page's ids in order, the total
+    and every facet. The second reads the whole rows of the page only.
     """
-    d = search_docs.c
-    ranked = _filtered(session, [d.id], match, excluded, f, scored=True).subquery("ranked")
-    if match is not None:
-        order: list[Any] = [ranked.c.score.desc(), ranked.c.id]
-        page = select(ranked.c.id, ranked.c.score)
-    elif f.near is not None and f.within_km is not None:
-        page = (select(ranked.c.id, ranked.c.score)
-                .join(search_docs, search_docs.c.id == ranked.c.id))
-        order = [_distance_order(f.near), ranked.c.id]
-    else:
-        page = (select(ranked.c.id, ranked.c.score)
-                .join(search_docs, search_docs.c.id == ranked.c.id))
-        order = [d.published.desc(), ranked.c.id.desc()]
-    scores = {int(row[0]): float(row[1]) for row in (await session.execute(
-        page.order_by(*order).limit(limit).offset(offset))).all()}
+    cte = _matched(session, match, excluded, f).cte("matched").prefix_with("MATERIALIZED")
+    page = (select(cte.c.id, cte.c.score, cte.c.published, cte.c.latitude, cte.c.longitude)
+            .order_by(*_order(cte.c, f, match)).limit(limit).offset(offset).subquery("page"))
+    none_str, none_int, none_float = null().cast(String), null().cast(Integer), null().cast(Float)
+    parts: list[Any] = [
+        select(literal("page").label("facet"), none_str.label("value"), page.c.id.label("id"),
+               func.row_number().over(order_by=_order(page.c, f, match)).label("n"),
+               page.c.score.label("score")),
+        select(literal("total"), none_str, none_int, func.count(), none_float).select_from(cte)]
+    origin = case((cte.c.is_local.is_(True), "local"), else_="remote")
+    for name, column in [(name, cte.c[name]) for name in _SCALAR_FACETS] + [("origin", origin)]:
+        parts.append(select(literal(name), column.cast(String), none_int, func.count(), none_float)
+                     .where(column.is_not(None)).group_by(column))
+    # CROSS JOIN fixes the join order on SQLite (from the matches to their themes): left to
+    # itself, it scans every theme row to spare a sort. PostgreSQL reads it as a plain join.
+    theme = literal_column("search_themes.theme", String)
+    parts.append(select(literal("theme"), theme, none_int, func.count(), none_float)
+                 .select_from(text("matched CROSS JOIN search_themes"))
+                 .where(literal_column("search_themes.doc_id", Integer)
+                        == literal_column("matched.id", Integer))
+                 .group_by(theme))
+    facets: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    total = 0
+    ranked: list[tuple[int, int, float]] = []
+    for facet, value, doc_id, n, score in (await session.execute(union_all(*parts))).all():
+        if facet == "page":
+            ranked.append((int(n), int(doc_id), float(score)))
+        elif facet == "total":
+            total = int(n)
+        else:
+            facets[facet][value] = int(n)
+    scores = {doc_id: score for _, doc_id, score in sorted(ranked)}
     rows = {} if not scores else {row["id"]: row for row in (await session.execute(
-        select(*_COLUMNS).where(d.id.in_(list(scores))))).mappings().all()}
+        select(*_COLUMNS).where(search_docs.c.id.in_(list(scores))))).mappings().all()}
     hits = [Hit(SearchDoc(**{name: rows[i][name] for name in SearchDoc.__dataclass_fields__}),
                 score,
                 distance_km(f.near, rows[i]["latitude"], rows[i]["longitude"]) if f.near
                 else None)
             for i, score in scores.items() if i in rows]
-    matched = _filtered(session, _FACET_COLUMNS, match, excluded, f, scored=False)
-    total, facets = await _facets(session, matched)
-    return SearchResult(hits, total, facets)
+    return SearchResult(hits, total, {name: dict(sorted(counts.items(),
+                                                        key=lambda kv: (-kv[1], kv[0])))
+                                      for name, counts in facets.items()})
 
 
-def _distance_order(near: tuple[float, float]) -> Any:
-    d = search_docs.c
+def _distance_order(columns: Any, near: tuple[float, float]) -> Any:
     factor = math.cos(math.radians(near[0]))
-    dy = d.latitude - near[0]
-    dx = (d.longitude - near[1]) * factor
+    dy = columns.latitude - near[0]
+    dx = (columns.longitude - near[1]) * factor
     return dy * dy + dx * dx
-
-
-async def _facets(session: AsyncSession, matched: Select[Any]
-                  ) -> tuple[int, dict[str, dict[str, int]]]:
-    """The total and every facet's counts, in one statement over the matched set."""
-    cte = matched.cte("matched").prefix_with("MATERIALIZED")
-    origin = case((cte.c.is_local.is_(True), "local"), else_="remote")
-    parts: list[Any] = [select(literal("total").label("facet"), null().cast(String).label("value"),
-                               func.count().label("n")).select_from(cte)]
-    for name, column in (("kind", cte.c.kind), ("province", cte.c.province),
-                         ("legal_form", cte.c.legal_form), ("phase", cte.c.phase),
-                         ("status", cte.c.status), ("origin", origin)):
-        parts.append(select(literal(name), column.cast(String), func.count())
-                     .where(column.is_not(None)).group_by(column))
-    parts.append(select(literal("theme"), search_themes.c.theme.cast(String), func.count())
-                 .select_from(cte.join(search_themes, and_(search_themes.c.doc_id == cte.c.id)))
-                 .group_by(search_themes.c.theme))
-    facets: dict[str, dict[str, int]] = {name: {} for name in FACETS}
-    total = 0
-    for facet, value, n in (await session.execute(union_all(*parts))).all():
-        if facet == "total":
-            total = int(n)
-        else:
-            facets[facet][value] = int(n)
-    return total, {name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-                   for name, counts in facets.items()}
