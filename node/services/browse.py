@@ -7,11 +7,10 @@ province. Items of hosts the federation policy refuses are left out, as everywhe
 
 from __future__ import annotations
 
-import math
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from node.services import directory as directory_service
 from node.services import policy
@@ -19,49 +18,15 @@ from node.services.collections import authors_of
 from node.services.context import NodeContext
 from node.services.errors import NotFoundError
 from node.services.items import theme_and_narrower
+from node.services.listing import PAGE_SIZE, Filters, Paging, item_filter
 from node.store import actors as actor_store
 from node.store import follows as follow_store
 from node.store import objects as object_store
 from node.store.actors import StoredActor
-from node.store.objects import ItemFilter, StoredObject
+from node.store.objects import StoredObject
 from protocol import themes as vocab_themes
 
-PAGE_SIZE = 20
-MAX_DIRECTORY = 5000  # initiatives a directory page reads (a national network has hundreds)
 DIRECTORY_FACETS = ("theme", "province", "legal_form", "phase")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What a person chose to see; None means everything."""
-
-    kind: str | None = None
-    theme: str | None = None
-    province: str | None = None
-    legal_form: str | None = None
-    phase: str | None = None
-
-    def chosen(self) -> dict[str, str]:
-        return {name: value for name, value in vars(self).items() if value}
-
-
-@dataclass(frozen=True)
-class Paging:
-    page: int
-    pages: int
-    total: int
-
-    @classmethod
-    def of(cls, page: int, total: int, size: int = PAGE_SIZE) -> Paging:
-        return cls(page, max(1, math.ceil(total / size)), total)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 @dataclass(frozen=True)
@@ -90,12 +55,6 @@ class Directory:
     initiatives: list[InitiativeEntry]
     paging: Paging
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-def item_filter(filters: Filters, **extra: Any) -> ItemFilter:
-    return ItemFilter(kind=filters.kind, province=filters.province,
-                      themes_any=theme_and_narrower(filters.theme) if filters.theme else (),
-                      **extra)
 
 
 async def items_page(ctx: NodeContext, filters: Filters, page: int = 1,
@@ -141,8 +100,9 @@ def facet_counts(entries: Iterable[InitiativeEntry]) -> dict[str, dict[str, int]
 async def all_initiatives(ctx: NodeContext) -> list[InitiativeEntry]:
     """Every live initiative the directory lists, own and received (blocked hosts' hidden),
     by name."""
+    # The directory is read whole anyway (directory.list_directory): no cap on what it lists.
     found, _ = await directory_service.list_directory(
-        ctx, directory_service.DirectoryQuery(), limit=MAX_DIRECTORY)
+        ctx, directory_service.DirectoryQuery(), limit=sys.maxsize)
     return [initiative_entry(e) for e in found]
 
 
@@ -173,11 +133,14 @@ def feed_theme(theme_id: str) -> vocab_themes.Theme:
 
 
 async def theme_view(ctx: NodeContext, theme_id: str, page: int = 1, followers_page: int = 1,
-                     size: int = PAGE_SIZE) -> ThemeView:
-    """A theme's items (page ``page``) and its feed's followers (page ``followers_page``)."""
+                     size: int = PAGE_SIZE, filters: Filters | None = None) -> ThemeView:
+    """A theme's items (page ``page``, narrowed by the ``filters`` kind and province: its theme
+    is fixed) and its feed's followers (page ``followers_page``)."""
     if not vocab_themes.is_theme(theme_id):
         raise NotFoundError("not_found", f"no theme {theme_id!r}")
-    listing = await items_page(ctx, Filters(theme=theme_id), page, size)
+    chosen = filters or Filters()
+    listing = await items_page(ctx, Filters(kind=chosen.kind, theme=theme_id,
+                                            province=chosen.province), page, size)
     followers: list[StoredActor] = []
     follower_paging = Paging.of(1, 0, size)
     async with ctx.db.sessions() as session:

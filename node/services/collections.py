@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +23,7 @@ from node.services import policy
 from node.services.context import NodeContext
 from node.services.documents import initiatives_collection, sign, tombstone_document
 from node.services.errors import GoneError, NotFoundError
-from node.services.items import theme_and_narrower
+from node.services.listing import PAGE_SIZE, Filters, Paging, item_filter
 from node.store import activities as activity_store
 from node.store import actors as actor_store
 from node.store import follows as follow_store
@@ -88,6 +88,7 @@ class ActorView:
     items: list[StoredObject]
     initiatives: list[StoredActor]  # the node's initiatives (node actor only)
     authors: dict[str, StoredActor]
+    paging: Paging | None = None  # the items are one numbered page (actor pages; not home)
 
 
 @dataclass(frozen=True)
@@ -315,26 +316,32 @@ async def home_view(ctx: NodeContext) -> ActorView:
     return ActorView(node, items, initiatives, authors)
 
 
-async def actor_view(ctx: NodeContext, handle: str) -> ActorView:
-    """A local actor's page: its latest items (the node: all local items, and its initiatives;
-    a theme feed: every item on this node, own and received, of its theme or a narrower one)."""
+async def actor_view(ctx: NodeContext, handle: str, filters: Filters | None = None,
+                     page: int = 1) -> ActorView:
+    """A local actor's page: one numbered page of its items, newest first, filtered (the node:
+    all local items, and its initiatives; a theme feed: every item on this node, own and
+    received, of its theme or a narrower one — a theme filter is not applied there)."""
+    filters = filters or Filters()
     async with ctx.db.sessions() as session:
         actor = await _local_actor(session, handle)
         if actor.deleted:
             raise GoneError("gone", f"{handle!r} was deleted")
         is_node = actor.kind == "node"
         theme = actor.profile.get("theme") if actor.kind == "theme" else None
+        hosts = await policy.rule(ctx, session)
         if is_node:
-            f = ItemFilter(origin="local")
+            f = item_filter(filters, origin="local", hosts=hosts)
         elif isinstance(theme, str):
-            f = ItemFilter(themes_any=theme_and_narrower(theme))
+            f = item_filter(replace(filters, theme=theme), hosts=hosts)
         else:
-            f = ItemFilter(attributed_to=actor.ap_id)
-        items = await object_store.list_page(session, f, limit=HOME_ITEMS)
+            f = item_filter(filters, attributed_to=actor.ap_id, hosts=hosts)
+        paging = Paging.of(page, await object_store.count(session, f), PAGE_SIZE)
+        items = await object_store.list_page(session, f, limit=PAGE_SIZE,
+                                             offset=(paging.page - 1) * PAGE_SIZE)
         initiatives = (await actor_store.list_local(session, kind="initiative",
                                                     limit=MAX_INITIATIVES) if is_node else [])
         authors = await authors_of(session, (i.attributed_to for i in items))
-    return ActorView(actor, items, initiatives, authors)
+    return ActorView(actor, items, initiatives, authors, paging)
 
 
 async def item_view(ctx: NodeContext, local_id: str) -> ItemView:

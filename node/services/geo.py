@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from node.services import browse, policy
-from node.services.browse import Filters, InitiativeEntry
+from node.services.browse import InitiativeEntry
 from node.services.context import NodeContext
+from node.services.listing import Filters, item_filter
 from node.store import objects as object_store
 from node.store.objects import StoredObject
 from protocol import themes as vocab_themes
@@ -113,7 +114,7 @@ async def event_markers(ctx: NodeContext, filters: Filters) -> list[Marker]:
     """Upcoming events with a place, soonest first."""
     now = ctx.now()
     async with ctx.db.sessions() as session:
-        f = browse.item_filter(Filters(theme=filters.theme, province=filters.province,
+        f = item_filter(Filters(theme=filters.theme, province=filters.province,
                                        kind="event"), hosts=await policy.rule(ctx, session))
         rows = await object_store.list_page(session, f, limit=MAX_EVENTS)
     found = [m for m in (_event_marker(i, now) for i in rows) if m is not None]

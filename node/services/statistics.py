@@ -11,8 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from node.services import browse, policy
-from node.services.browse import Filters
 from node.services.context import NodeContext
+from node.services.listing import Filters, item_filter
 from node.store import objects as object_store
 
 
@@ -61,7 +61,7 @@ async def network_statistics(ctx: NodeContext) -> Statistics:
     entries = await browse.all_initiatives(ctx)
     async with ctx.db.sessions() as session:
         items_per_month = await object_store.count_by_month(
-            session, browse.item_filter(Filters(), hosts=await policy.rule(ctx, session)))
+            session, item_filter(Filters(), hosts=await policy.rule(ctx, session)))
     initiatives_per_month = Counter(f"{e.actor.published:%Y-%m}" for e in entries)
     return Statistics(
         initiatives=len(entries), items=sum(items_per_month.values()),

@@ -19,9 +19,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from node.services import browse, geo, statistics
-from node.services.browse import Filters, Paging
 from node.services.context import NodeContext
 from node.services.errors import ValidationError
+from node.services.listing import Filters, Paging
 from node.web import charts, feedlinks, strings
 from node.web.api import Resource, check_parameters
 from node.web.common import JSONResponse, ctx_of
@@ -92,8 +92,9 @@ async def directory_page(request: Request) -> Response:
 @page
 async def theme_page(request: Request) -> Response:
     theme_id = str(request.path_params["theme"])
+    filters = parse_filters(request, ("kind", "province"))
     view = await browse.theme_view(ctx_of(request), theme_id, page_number(request),
-                                   page_number(request, "volgers"))
+                                   page_number(request, "volgers"), filters=filters)
     path = f"/thema/{theme_id}"
     paging = view.follower_paging
     follower_links = {
@@ -103,8 +104,8 @@ async def theme_page(request: Request) -> Response:
     name = ctx_of(request).settings.node.name
     feed = (strings.text("feed_theme", theme=theme_label(theme_id), name=name),
             feedlinks.items_feed(theme=theme_id))
-    return render(request, "theme.html", view=view, listing=view.listing,
-                  links=page_links(path, Filters(), view.listing.paging),
+    return render(request, "theme.html", view=view, listing=view.listing, filters=filters,
+                  path=path, links=page_links(path, filters, view.listing.paging),
                   follower_links=follower_links, follow=follow,
                   notice=follow_notice(request), feeds=[feed])
 

@@ -93,6 +93,7 @@ NL: dict[str, str] = {
     "nav_bottlenecks": "Knelpunten",
     "all_knowledge": "Alle kennis",
     "more_knowledge": "Meer kennis",
+    "whole_directory": "Alle initiatieven in de gids",
     "filters": "Filteren",
     "filter_kind": "Soort",
     "filter_theme": "Thema",

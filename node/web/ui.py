@@ -29,6 +29,7 @@ from node.services.records import StoredObject
 from node.services.sessions import TooManyAttemptsError
 from node.services.validation import parse_item, parse_item_patch
 from node.web import feedlinks, forms, session, strings
+from node.web.browse import page_links, page_number, parse_filters
 from node.web.common import ctx_of
 from node.web.following import follow_box, follow_notice
 from node.web.forms import read_form
@@ -50,6 +51,7 @@ from node.web.pages import (  # noqa: F401 - re-exported: the names other module
 from node.web.search import search_page
 
 html_errors = page  # the former name of the page decorator
+ACTOR_FILTERS = ("kind", "theme", "province")
 _NOTICES = {"opgeslagen": "saved", "verwijderd": "deleted", "afgemeld": "signed_out"}
 
 
@@ -75,18 +77,25 @@ async def home(request: Request) -> Response:
 
 @page
 async def actor_page(request: Request, handle: str) -> Response:
-    view = await collections.actor_view(ctx_of(request), handle)
+    filters = parse_filters(request, ACTOR_FILTERS)
+    view = await collections.actor_view(ctx_of(request), handle, filters, page_number(request))
+    assert view.paging is not None  # an actor's page is always numbered
     actor = view.actor
+    path = request.url.path
     follow = await follow_box(request, actor.ap_id)
+    listing = {"filters": filters, "path": path,
+               "links": page_links(path, filters, view.paging)}
     if actor.kind != "initiative":
         return render(request, "actor.html", view=view, alternate=actor.ap_id,
-                      canonical=actor.ap_id, follow=follow, notice=follow_notice(request))
+                      canonical=actor.ap_id, follow=follow, notice=follow_notice(request),
+                      **listing)
     name = ctx_of(request).settings.node.name
     feed = (strings.text("feed_initiative", initiative=actor.name or handle, name=name),
             feedlinks.items_feed(initiative=handle))
     return render(request, "actor.html", view=view, alternate=actor.ap_id, canonical=actor.ap_id,
                   follow=follow, notice=follow_notice(request),
-                  structured_data=[structured.initiative_organization(actor)], feeds=[feed])
+                  structured_data=[structured.initiative_organization(actor)], feeds=[feed],
+                  **listing)
 
 
 @page

@@ -167,3 +167,62 @@ async def test_item_page_shows_province_and_origin_node(client: httpx.AsyncClien
     page = await html(client, item.ap_id.removeprefix("https://drenthe.test"))
     assert '<p class="origin"><span class="province">uit Drenthe</span>' in page
     assert "via drenthe.test" in page
+
+
+async def _walk(client: httpx.AsyncClient, url: str | None) -> tuple[list[str], int, str]:
+    """Follow the next links from ``url``: the item ids seen, the pages read, the last page."""
+    seen: list[str] = []
+    pages = 0
+    page = ""
+    while url is not None:
+        page = await html(client, url)
+        pages += 1
+        seen += ITEM_LINK.findall(page)
+        url = next_link(page)
+    return seen, pages, page
+
+
+async def test_initiative_page_pages_its_items_to_their_end(client: httpx.AsyncClient,
+                                                            ctx: NodeContext) -> None:
+    # Given an initiative with 45 items (and another initiative's item, not on its page)
+    await make_initiative(ctx)
+    await make_initiative(ctx, "buurtkracht", name="Buurtkracht")
+    made = {(await make_item(ctx, title=f"Verhaal {n}")).ap_id.rsplit("/", 1)[1]
+            for n in range(45)}
+    await make_item(ctx, "buurtkracht", title="Van een ander")
+    # When we follow its page's next links
+    seen, pages, last = await _walk(client, "/actors/dorpsmolen")
+    # Then three pages hold all 45, none twice, and the last links back
+    assert pages == 3
+    assert len(seen) == 45 and set(seen) == made
+    assert "Pagina 3 van 3" in last and "45 gevonden" in last
+    assert '<a href="/actors/dorpsmolen?pagina=2" rel="prev">' in last
+
+
+async def test_node_page_pages_all_local_items_with_filters(client: httpx.AsyncClient,
+                                                            ctx: NodeContext) -> None:
+    await make_initiative(ctx)
+    for n in range(22):
+        await make_item(ctx, kind="question", title=f"Vraag {n}", question_category="content")
+    await make_item(ctx, title="Een verhaal")
+    first = await html(client, "/actors/drenthe?kind=question")
+    assert "22 gevonden" in first and "Een verhaal" not in first
+    assert next_link(first) == "/actors/drenthe?kind=question&pagina=2"
+    seen, pages, _ = await _walk(client, "/actors/drenthe")
+    assert pages == 2 and len(set(seen)) == 23
+    assert '<a href="/initiatieven">' in first  # the whole directory, paged
+
+
+async def test_theme_page_pages_to_its_end_and_filters_by_kind(client: httpx.AsyncClient,
+                                                               ctx: NodeContext) -> None:
+    await make_initiative(ctx)
+    made = {(await make_item(ctx, title=f"Verhaal {n}", themes=["dementia"])).ap_id
+            .rsplit("/", 1)[1] for n in range(21)}
+    await make_item(ctx, kind="question", title="Een vraag", themes=["dementia"],
+                    question_category="content")
+    # A broader theme takes in its narrower ones, paged to the end.
+    seen, pages, _ = await _walk(client, "/thema/care-wellbeing")
+    assert pages == 2 and len(seen) == 22 and made < set(seen)
+    questions = await html(client, "/thema/care-wellbeing?kind=question")
+    assert "1 gevonden" in questions and "Een vraag" in questions
+    assert "Verhaal 3" not in questions
