@@ -18,7 +18,12 @@ from node.services.collections import authors_of
 from node.services.context import NodeContext
 from node.services.errors import NotFoundError
 from node.services.items import theme_and_narrower
-from node.services.listing import PAGE_SIZE, Filters, Paging, item_filter
+
+# Re-exported: they lived here first, and other modules know them by this name.
+from node.services.listing import PAGE_SIZE as PAGE_SIZE
+from node.services.listing import Filters as Filters
+from node.services.listing import Paging as Paging
+from node.services.listing import item_filter as item_filter
 from node.store import actors as actor_store
 from node.store import follows as follow_store
 from node.store import objects as object_store
@@ -124,7 +129,7 @@ class ThemeView:
     feed: StoredActor | None
     followers: list[StoredActor]  # one page of them, newest first
     listing: ItemListing
-    follower_paging: Paging = Paging(1, 1, 0)
+    follower_paging: Paging = field(default_factory=lambda: Paging(1, 1, 0))
 
 
 def feed_theme(theme_id: str) -> vocab_themes.Theme:

@@ -83,19 +83,18 @@ async def actor_page(request: Request, handle: str) -> Response:
     actor = view.actor
     path = request.url.path
     follow = await follow_box(request, actor.ap_id)
-    listing = {"filters": filters, "path": path,
-               "links": page_links(path, filters, view.paging)}
+    links = page_links(path, filters, view.paging)
     if actor.kind != "initiative":
         return render(request, "actor.html", view=view, alternate=actor.ap_id,
                       canonical=actor.ap_id, follow=follow, notice=follow_notice(request),
-                      **listing)
+                      filters=filters, path=path, links=links)
     name = ctx_of(request).settings.node.name
     feed = (strings.text("feed_initiative", initiative=actor.name or handle, name=name),
             feedlinks.items_feed(initiative=handle))
     return render(request, "actor.html", view=view, alternate=actor.ap_id, canonical=actor.ap_id,
                   follow=follow, notice=follow_notice(request),
                   structured_data=[structured.initiative_organization(actor)], feeds=[feed],
-                  **listing)
+                  filters=filters, path=path, links=links)
 
 
 @page
