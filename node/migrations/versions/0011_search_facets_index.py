@@ -4,8 +4,8 @@ Counting facets reads every matching document; without this index each one costs
 in the wide rows of ``search_docs`` (title, text, terms), with it a lookup in a narrow index
 (docs/search.md, "Cost").
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-03
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
