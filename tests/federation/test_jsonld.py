@@ -16,10 +16,19 @@ from typing import Any
 
 import pytest
 
+from node.services import bottlenecks
 from node.services.actors import create_initiative, delete_initiative, update_initiative
 from node.services.documents import activity_document, follow_reference, sign
 from node.services.follow import follow, unfollow
-from node.services.inputs import AttachmentInput, InitiativeInput, Patch, PlaceInput, item_input
+from node.services.inputs import (
+    AttachmentInput,
+    EndorsementInput,
+    EndorsementWithdrawal,
+    InitiativeInput,
+    Patch,
+    PlaceInput,
+    item_input,
+)
 from node.services.items import create_item, delete_item, update_item
 from node.services.permissions import SYSTEM
 from node.services.resolve import node_actor
@@ -98,6 +107,18 @@ async def _everything(fed: Federation) -> tuple[list[dict[str, Any]], list[dict[
     await update_initiative(drenthe.ctx, "dorpsmolen", Patch({"summary": "Een oude molen"}),
                             SYSTEM)
     await delete_item(drenthe.ctx, items["guide"].ap_id, SYSTEM)
+    # Endorsements: of its own node's bottleneck (an Update with the tally), and of Fryslân's
+    # (a Like with a note, then its Undo)
+    theirs = await create_item(fryslan.ctx, item_input(
+        kind="bottleneck", title="Windmolens", content="Clustering."), SYSTEM)
+    await wire.settle()
+    await bottlenecks.endorse(drenthe.ctx, EndorsementInput.model_validate(
+        {"item": items["bottleneck"].ap_id, "as": "dorpsmolen", "note": "Ook hier"}), SYSTEM)
+    await bottlenecks.endorse(drenthe.ctx, EndorsementInput.model_validate(
+        {"item": theirs.ap_id, "as": "dorpsmolen", "note": "Ook hier"}), SYSTEM)
+    await wire.settle()
+    await bottlenecks.withdraw(drenthe.ctx, EndorsementWithdrawal.model_validate(
+        {"item": theirs.ap_id, "as": "dorpsmolen"}), SYSTEM)
     await wire.settle()
     served: list[dict[str, Any] | None] = []
     for handle in ("drenthe", "dorpsmolen", "zorg"):
@@ -154,7 +175,8 @@ def test_the_scenario_sends_every_kind_of_document(
     assert {"Follow", "Accept(Follow)", "Reject(Follow)", "Undo(Follow)", "Create(Article)",
             "Create(Document)", "Create(Question)", "Create(Note)", "Create(Event)",
             "Update(Question)", "Update(Organization)", "Delete(Tombstone)", "Delete",
-            "Announce(Article)", "Announce(Update)", "Announce(Delete)"} <= _kinds(
+            "Announce(Article)", "Announce(Update)", "Announce(Delete)", "Like",
+            "Undo(Like)", "Update(Article)"} <= _kinds(
         documents["sent"])
     assert {"Organization", "Group", "OrderedCollection", "OrderedCollectionPage", "Article",
             "Document", "Question", "Note", "Event", "Tombstone"} <= _kinds(documents["served"])
