@@ -9,6 +9,7 @@ from datetime import datetime
 import httpx
 from argon2 import PasswordHasher
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
@@ -24,6 +25,7 @@ from node.web import (
     bottlenecks,
     bridges,
     browse,
+    errors,
     federation_api,
     following,
     inbox,
@@ -89,6 +91,8 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
             RetryLaterError: inbox.retry_later_handler,
             ServiceError: service_error_handler,
             ProtocolError: protocol_error_handler,
+            HTTPException: errors.http_error_handler,
+            Exception: errors.server_error_handler,
         },
     )
     app.state.ctx = ctx

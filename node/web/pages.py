@@ -201,7 +201,7 @@ def render(request: Request, template: str, *, status: int = 200, alternate: str
 def error_page(request: Request, status: int, key: str, message_key: str | None = None
                ) -> Response:
     """A Dutch error page: title ``t[key_title]``, message ``t[message_key or key]``."""
-    return render(request, "error.html", status=status, no_store=True,
+    return render(request, "error.html", status=status, no_store=True, code=status,
                   title=strings.text(f"{key}_title"), message=strings.text(message_key or key))
 
 

@@ -256,6 +256,13 @@ NL: dict[str, str] = {
     "bad_request": "Dit verzoek konden we niet lezen. Er is niets opgeslagen.",
     "error_title": "Er ging iets mis",
     "error": "Dit lukte niet. Er is niets opgeslagen.",
+    "method_not_allowed_title": "Dit kan hier niet",
+    "method_not_allowed": "Deze pagina kan dit verzoek niet verwerken. Er is niets opgeslagen. "
+                          "Ga terug en gebruik de knoppen en formulieren op de pagina.",
+    "server_error_title": "Er ging iets mis bij ons",
+    "server_error": "Door een fout aan onze kant lukte dit niet. Probeer het later nog eens; "
+                    "blijft het misgaan, meld het dan bij de beheerder van dit knooppunt.",
+    "error_search": "Zoekt u iets? Probeer het zoekvak bovenaan de pagina.",
     # the item form
     "new_item_title": "Nieuw item",
     "new_item_intro": "Deel kennis van uw initiatief: een verhaal, een handleiding, een vraag, "
