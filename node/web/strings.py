@@ -46,6 +46,7 @@ NL: dict[str, str] = {
     # search
     "search_title": "Zoeken",
     "search_label": "Zoek in initiatieven en kennis",
+    "search_site": "Zoeken op de hele site",
     "search_button": "Zoeken",
     "search_hint": "Alle woorden moeten voorkomen. Gebruik \"aanhalingstekens\" voor een "
                    "woordgroep en -woord om een woord uit te sluiten.",
@@ -123,6 +124,7 @@ NL: dict[str, str] = {
     "stats_per_legal_form": "Initiatieven per rechtsvorm",
     "stats_per_phase": "Initiatieven per fase",
     "stats_growth": "Groei van het netwerk",
+    "stats_growth_table": "Groei van het netwerk, als tabel",
     "stats_growth_items": "Kennisitems in totaal, per maand",
     "stats_growth_initiatives": "Initiatieven in totaal, per maand",
     "stats_value": "Waarde",

@@ -16,7 +16,7 @@ from node.store.schema import follows
 from tests.node.web import BROWSER, make_initiative, make_item
 from tests.node.web.api_helpers import insert_remote_item
 
-ITEM_LINK = re.compile(r'<h3><a href="https://drenthe\.test/items/([0-9a-f]+)">')
+ITEM_LINK = re.compile(r'<h[23]><a href="https://drenthe\.test/items/([0-9a-f]+)">')
 
 
 async def html(client: httpx.AsyncClient, url: str) -> str:
