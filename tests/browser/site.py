@@ -1,0 +1,267 @@
+"""Two real nodes on loopback with content of every kind, for the browser tests.
+
+Each node is the real application on a real uvicorn server at 127.0.0.1 with its worker, in a
+thread of the test process (as httpx's ``serve_in_thread``; STYLE.md, Tests): the same code
+``kennisknoop serve`` runs, without a process start and a migration per node, which cost 10-15 s
+on a busy machine. The SQLite schema is migrated once and copied (``tests/dbs.py``); keys come
+from the fixed pool and passwords use the fast test hasher.
+
+Fryslân holds two initiatives with places and content of every representative kind, written
+through its JSON API over the socket: a story whose title has a long Dutch compound word, a
+guide with an attachment, a question with two answers (one accepted), a bottleneck and an
+upcoming event with a place. Drenthe follows Fryslân, so it receives all of it by federation.
+An editor with a grant on one initiative can sign in on Fryslân.
+
+``Site.pages`` names every page type the browser tests look at, as a path on Fryslân.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from node import worker
+from node.app import create_app
+from node.config import Settings, build_settings
+from node.services.actors import ensure_node_actor
+from node.services.context import NodeContext
+from node.services.follow import follow
+from node.services.users import add_user, create_token, grant
+from tests import dbs
+from tests.clock import FAST_HASHER
+from tests.keys import pool_keygen
+from tests.servers import free_port
+
+WAIT_SECONDS = 30.0
+EDITOR = ("redacteur", "fietsen langs de molen")
+INITIATIVE = "dorpsmolen-reduzum"
+THEME = "energy-generation"
+LONG_WORD_TITLE = "Het dorpsenergiecoöperatieledenvergaderingsverslag van Reduzum"
+SEARCH_WORD = "molenaarsvrijwilligers"  # in one item's title only
+SEARCH_TITLE = f"Zo vonden wij {SEARCH_WORD}"
+
+
+class ThreadedNode:
+    """One node served by uvicorn on 127.0.0.1 in a thread with its own event loop, and the
+    node's worker beside it in the same loop (delivery, inbox, jobs), as ``serve`` runs them."""
+
+    def __init__(self, handle: str, name: str, province: str, directory: Path,
+                 database_url: str) -> None:
+        self.handle, self.port = handle, free_port()
+        directory.mkdir(parents=True)
+        self.settings: Settings = build_settings(directory, {
+            ("node", "url"): self.url, ("node", "name"): name, ("node", "handle"): handle,
+            ("node", "province_code"): province, ("node", "allow_private_network"): True,
+            ("database", "url"): database_url}, environ={})
+        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),),
+                                        name=f"node-{handle}", daemon=True)
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._failed: list[BaseException] = []
+        self.ctx: NodeContext | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def actor(self) -> str:
+        return f"{self.url}/actors/{self.handle}"
+
+    async def _main(self) -> None:
+        try:
+            app = create_app(self.settings, keygen=pool_keygen(), password_hasher=FAST_HASHER)
+            self.ctx = app.state.ctx
+            await ensure_node_actor(app.state.ctx)
+            # ws="none": no websocket library is imported (its deprecation warnings would be
+            # errors under the suite's filterwarnings).
+            server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
+                                                   log_level="warning", ws="none"))
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+            serving = asyncio.create_task(server.serve())
+            working = asyncio.create_task(worker.run(app.state.ctx, self._stop))
+            while not server.started and not serving.done():
+                await asyncio.sleep(0.01)
+            self._ready.set()
+            await self._stop.wait()
+            await working  # before the server's lifespan closes the outbound client
+            server.should_exit = True
+            await serving
+        except BaseException as exc:
+            self._failed.append(exc)
+            raise
+        finally:
+            self._ready.set()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait_until_ready(self) -> None:
+        if not self._ready.wait(WAIT_SECONDS) or self._failed:
+            raise RuntimeError(f"{self.handle} did not start: {self._failed}")
+
+    def run(self, coroutine: Any) -> Any:
+        """Run ``coroutine`` in the node's loop (its database pool lives there); its result."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(WAIT_SECONDS)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(WAIT_SECONDS)
+
+
+@dataclass
+class Site:
+    nodes: dict[str, ThreadedNode]
+    token: str = ""  # Fryslân's admin, for the API
+    pages: dict[str, str] = field(default_factory=dict)  # page type → path on Fryslân
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def fryslan(self) -> ThreadedNode:
+        return self.nodes["fryslan"]
+
+    @property
+    def drenthe(self) -> ThreadedNode:
+        return self.nodes["drenthe"]
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(base_url=self.fryslan.url, timeout=WAIT_SECONDS,
+                            headers={"Authorization": f"Bearer {self.token}"})
+
+    def stop(self) -> None:
+        for node in self.nodes.values():
+            node.stop()
+
+
+async def _accounts(ctx: NodeContext) -> str:
+    """Fryslân's admin (its API token) and an editor, who gets a grant once the initiative is
+    there."""
+    await add_user(ctx, "beheerder", "beheer het knooppunt", "admin")
+    await add_user(ctx, *EDITOR, "editor")
+    return await create_token(ctx, "beheerder")
+
+
+def _post(api: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = api.post(path, json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def _seed(site: Site) -> None:
+    with site.api() as api:
+        _post(api, "/api/initiatives", {
+            "handle": INITIATIVE, "name": "Dorpsmolen Reduzum", "legal_form": "cooperative",
+            "phase": "mature", "themes": [THEME],
+            "summary": "De dorpsmolen van Reduzum maakt stroom voor het hele dorp.",
+            "description": "Sinds 2004 draait de molen, gebouwd en beheerd door het dorp.",
+            "place": {"name": "Reduzum", "latitude": 53.12, "longitude": 5.79},
+            "website": "https://example.org/dorpsmolen"})
+        _post(api, "/api/initiatives", {
+            "handle": "doarpshus-wergea", "name": "Doarpshûs Wergea", "themes": ["care-wellbeing"],
+            "place": {"name": "Wergea", "latitude": 53.15, "longitude": 5.73}})
+        site.fryslan.run(grant(_ctx(site.fryslan), EDITOR[0], INITIATIVE))
+        base = {"initiative": INITIATIVE, "themes": [THEME]}
+        items = site.items
+        items["story"] = _post(api, "/api/items", {
+            **base, "kind": "story", "title": LONG_WORD_TITLE,
+            "summary": "Wat de leden besloten over de tweede molen.",
+            "content": "De leden stemden **voor** een tweede molen.\n\n- zonnepanelen\n- opslag",
+            "place": {"name": "Reduzum", "latitude": 53.12, "longitude": 5.79}})
+        items["search"] = _post(api, "/api/items", {
+            **base, "kind": "story", "title": SEARCH_TITLE,
+            "content": "Elke zaterdag draaien vrijwilligers de molen."})
+        items["guide"] = _post(api, "/api/items", {
+            **base, "kind": "guide", "title": "Handleiding: een energiecoöperatie oprichten",
+            "content": "1. Zoek medestanders\n2. Kies een rechtsvorm\n3. Vraag subsidie aan",
+            "attachments": [{"url": "https://example.org/handleiding.pdf",
+                             "name": "Handleiding (pdf)", "media_type": "application/pdf"}]})
+        items["question"] = _post(api, "/api/items", {
+            **base, "kind": "question", "title": "Hoe vinden wij een molenaar?",
+            "content": "Onze vrijwillige molenaar stopt. Wie weet hoe wij een nieuwe vinden?",
+            "question_category": "organisational"})
+        answers = [_post(api, "/api/items", {
+            "kind": "answer", "initiative": initiative, "in_reply_to": items["question"]["id"],
+            "content": text}) for initiative, text in (
+            ("doarpshus-wergea", "Vraag het Gilde van Vrijwillige Molenaars om hulp."),
+            (INITIATIVE, "Zet een oproep in de dorpskrant en op het prikbord."))]
+        accepted = api.patch(f"/api/items/{items['question']['local_id']}",
+                             json={"accepted_answer": answers[0]["id"]})
+        assert accepted.status_code == 200, accepted.text
+        items["answer"] = answers[0]
+        items["bottleneck"] = _post(api, "/api/items", {
+            **base, "kind": "bottleneck", "title": "Netcongestie houdt de tweede molen tegen",
+            "content": "De netbeheerder kan de stroom van een tweede molen niet aan.",
+            "regulation": "Energiewet"})
+        start = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+        items["event"] = _post(api, "/api/items", {
+            **base, "kind": "event", "title": "Open dag bij de dorpsmolen",
+            "content": "Kom kijken hoe de molen stroom maakt. Koffie staat klaar.",
+            "start_time": start.isoformat(), "end_time": (start + timedelta(hours=3)).isoformat(),
+            "place": {"name": "Reduzum", "latitude": 53.12, "longitude": 5.79}})
+    site.pages.update({
+        "home": "/",
+        "kennis": "/kennis",
+        "initiatieven": "/initiatieven",
+        "kaart": "/kaart",
+        "zoeken": f"/zoeken?q={SEARCH_WORD}",
+        "statistiek": "/statistiek",
+        "thema": f"/thema/{THEME}",
+        "initiatief": f"/actors/{INITIATIVE}",
+        "knooppunt": "/actors/fryslan",
+        "verzameling": "/actors/fryslan/outbox",
+        "aanmelden": "/aanmelden",
+        "niet-gevonden": "/bestaat/niet",
+        **{f"item-{kind}": f"/items/{items[kind]['local_id']}"
+           for kind in ("story", "guide", "question", "answer", "bottleneck", "event")},
+    })
+
+
+def _ctx(node: ThreadedNode) -> NodeContext:
+    assert node.ctx is not None
+    return node.ctx
+
+
+def start_site(directory: Path) -> Site:
+    """Start Fryslân and Drenthe, let Drenthe follow Fryslân, and write the content."""
+    template = dbs.sqlite_template(directory)
+    specs = [("fryslan", "Doarpswurk", "PV21"), ("drenthe", "BOKD Drenthe", "PV22")]
+    site = Site({})
+    for handle, name, province in specs:
+        (directory / handle).mkdir()
+        site.nodes[handle] = ThreadedNode(handle, name, province, directory / handle / "node",
+                                          dbs.fresh_sqlite(template, directory / handle))
+    try:
+        for node in site.nodes.values():
+            node.start()
+        for node in site.nodes.values():
+            node.wait_until_ready()
+        site.token = site.fryslan.run(_accounts(_ctx(site.fryslan)))
+        site.drenthe.run(follow(_ctx(site.drenthe), site.fryslan.actor))
+        _seed(site)
+        return site
+    except BaseException:
+        site.stop()
+        raise
+
+
+def wait_until_found(node: ThreadedNode, word: str, timeout: float = WAIT_SECONDS) -> None:
+    """Poll ``node``'s search API until ``word`` finds something (it arrives by federation)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = httpx.get(f"{node.url}/api/search", params={"q": word}, timeout=10).json()
+        if found["total"]:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{node.handle} did not find {word!r} within {timeout:.0f} s")

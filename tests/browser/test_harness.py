@@ -1,0 +1,44 @@
+"""The harness itself: axe-core does find a serious fault, and screenshots land outside the
+checkout. (Without these, a harness that checked nothing would pass every page.)"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import REPO_ROOT, PageFactory
+
+BAD_PAGE = ('<!doctype html><html lang="nl"><head><title>Fout</title></head><body><main>'
+            '<h1>Fout</h1><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
+            '<a href="/x"></a></main></body></html>')
+
+
+def test_axe_check_fails_on_serious_violations(page_at: PageFactory,
+                                               axe_check: Callable[[Any], Any]) -> None:
+    page = page_at(390)
+    page.set_content(BAD_PAGE)
+    with pytest.raises(AssertionError) as failed:
+        axe_check(page)
+    assert "image-alt (critical)" in str(failed.value)
+    assert "link-name (serious)" in str(failed.value)
+
+
+def test_axe_check_passes_a_clean_page_and_returns_what_it_found(
+        page_at: PageFactory, axe_check: Callable[[Any], Any]) -> None:
+    page = page_at(1280)
+    page.set_content(BAD_PAGE.replace("<img ", '<img alt="Een punt" ').replace(
+        "></a>", ">Verder</a>"))
+    assert [v["impact"] for v in axe_check(page)] == []
+
+
+def test_screenshots_go_outside_the_checkout(page_at: PageFactory,
+                                             shot: Callable[[Any, str], Path]) -> None:
+    page = page_at(390)
+    page.set_content(BAD_PAGE)
+    path = shot(page, "harness")
+    assert path.name == "harness-390.png" and path.stat().st_size > 0
+    assert not path.resolve().is_relative_to(REPO_ROOT)
+    path.unlink()

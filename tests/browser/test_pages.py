@@ -1,0 +1,179 @@
+"""Every page type in headless Chromium on real nodes: accessible, no sideways scrolling at
+390 px, screenshots at 390 and 1280 px; the map, the header search and the item form work.
+
+One browser and one pair of nodes serve the whole module (``tests/browser/conftest.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import DEFAULT_HEIGHT, HEIGHTS, PageFactory
+from tests.browser.site import EDITOR, SEARCH_TITLE, SEARCH_WORD, Site, wait_until_found
+
+pytestmark = pytest.mark.slow
+
+WIDTHS = (390, 1280)
+PAGE_TYPES = ("home", "kennis", "initiatieven", "kaart", "zoeken", "statistiek", "thema",
+              "initiatief", "knooppunt", "verzameling", "aanmelden", "niet-gevonden",
+              "item-story", "item-guide", "item-question", "item-answer", "item-bottleneck",
+              "item-event")
+SIGNED_IN_PAGE_TYPES = ("item-nieuw", "item-verwijderen")
+STATUS = {"niet-gevonden": 404}
+# A 1×1 grey PNG for every map tile: the test needs no internet, and the screenshots show a
+# calm background where the tiles would be.
+TILE = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8f8f0e03f0005fe02fea7d6a4b50000000049454e44ae426082")
+
+
+def no_sideways_scrolling(page: Any) -> None:
+    widths = page.evaluate("[document.scrollingElement.scrollWidth, "
+                           "document.scrollingElement.clientWidth]")
+    assert widths[0] <= widths[1], f"{page.url} scrolls sideways: {widths[0]} > {widths[1]} px"
+
+
+def offline_tiles(page: Any) -> None:
+    page.route("https://tile.openstreetmap.org/**",
+               lambda route: route.fulfill(status=200, content_type="image/png", body=TILE))
+
+
+@pytest.fixture(scope="module")
+def editor_state(browser: Any, site: Site, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cookies of an editor signed in through the form, for the signed-in pages."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(site.fryslan.url + "/aanmelden")
+        page.get_by_label("Gebruikersnaam").fill(EDITOR[0])
+        page.get_by_label("Wachtwoord").fill(EDITOR[1])
+        page.get_by_role("button", name="Aanmelden").click()
+        page.wait_for_url(site.fryslan.url + "/")
+        assert EDITOR[0] in page.locator(".account").inner_text()
+        state = tmp_path_factory.mktemp("editor") / "state.json"
+        context.storage_state(path=str(state))
+        return state
+    finally:
+        context.close()
+
+
+def visit(page_at: PageFactory, url: str, *, status: int = 200, **context_options: Any) -> Any:
+    page = page_at(WIDTHS[0], **context_options)
+    offline_tiles(page)
+    response = page.goto(url, wait_until="load")
+    assert response is not None and response.status == status, url
+    return page
+
+
+def check_at_both_widths(page: Any, name: str, page_at: PageFactory,
+                         axe_check: Callable[[Any], Any],
+                         shot: Callable[[Any, str], Path]) -> None:
+    """axe-core, no sideways scrolling (on the phone) and a screenshot, at 390 px, then at
+    1280 px: the same page resized (the CSS media queries apply again), not loaded twice."""
+    for width in WIDTHS:
+        if width != page.viewport_size["width"]:
+            page.set_viewport_size({"width": width, "height": HEIGHTS.get(width, DEFAULT_HEIGHT)})
+        axe_check(page)
+        if width <= 390:
+            no_sideways_scrolling(page)
+        shot(page, name)
+    assert page_at.console(page) == [], f"{page.url} logged errors"
+
+
+@pytest.mark.parametrize("name", PAGE_TYPES)
+def test_page_is_accessible_and_fits(site: Site, page_at: PageFactory, name: str,
+                                     axe_check: Callable[[Any], Any],
+                                     shot: Callable[[Any, str], Path]) -> None:
+    page = visit(page_at, site.fryslan.url + site.pages[name], status=STATUS.get(name, 200))
+    if name == "kaart":
+        page.wait_for_selector("#kaart[data-markers]")
+    check_at_both_widths(page, name, page_at, axe_check, shot)
+
+
+@pytest.mark.parametrize("name", SIGNED_IN_PAGE_TYPES)
+def test_signed_in_page_is_accessible_and_fits(
+        site: Site, page_at: PageFactory, editor_state: Path, name: str,
+        axe_check: Callable[[Any], Any], shot: Callable[[Any, str], Path]) -> None:
+    path = {"item-nieuw": "/bewerken/item/nieuw",
+            "item-verwijderen": site.pages["item-story"] + "/verwijderen"}[name]
+    page = visit(page_at, site.fryslan.url + path, storage_state=str(editor_state))
+    assert EDITOR[0] in page.locator(".account").inner_text()
+    check_at_both_widths(page, name, page_at, axe_check, shot)
+
+
+def test_map_shows_clustered_markers_from_the_geojson(site: Site, page_at: PageFactory) -> None:
+    # Given two initiatives and an upcoming event with places
+    page = page_at(1280)
+    offline_tiles(page)
+    with page.expect_response(lambda r: "/api/initiatives.geojson" in r.url) as geojson:
+        page.goto(site.fryslan.url + "/kaart")
+    assert len(geojson.value.json()["features"]) == 2
+    # Then the map shows all three, clustered where they lie close together
+    markers = page.wait_for_selector("#kaart[data-markers]")
+    assert markers.get_attribute("data-markers") == "3"
+    assert page.locator("#kaart").is_visible()
+    # (polled: while Leaflet zooms to fit, the clusters of the old zoom level fade out)
+    page.wait_for_function("""() => {
+        const clusters = [...document.querySelectorAll('#kaart .marker-cluster')];
+        const single = document.querySelectorAll(
+            '#kaart .leaflet-marker-icon:not(.marker-cluster)').length;
+        return clusters.length >= 1 && single + clusters.reduce(
+            (n, c) => n + parseInt(c.textContent, 10), 0) === 3;
+    }""", timeout=10_000)
+    # And the list beside it names the same places, as links to their pages
+    listing = page.locator(".map-list")
+    for name in ("Dorpsmolen Reduzum", "Doarpshûs Wergea", "Open dag bij de dorpsmolen"):
+        listing.get_by_role("link", name=name).click()
+        assert page.locator("h1").inner_text().strip() == name
+        page.go_back()
+
+
+def test_map_without_javascript_is_the_list(site: Site, page_at: PageFactory) -> None:
+    page = page_at(390, java_script_enabled=False)
+    page.goto(site.fryslan.url + "/kaart")
+    assert page.locator("#kaart").is_hidden()
+    assert page.locator(".map-list li").count() == 3
+
+
+def test_search_from_the_header_box_finds_an_item(site: Site, page_at: PageFactory) -> None:
+    # Given Drenthe, which holds Fryslân's items by federation
+    wait_until_found(site.drenthe, SEARCH_WORD)
+    page = page_at(390)
+    page.goto(site.drenthe.url + "/")
+    # When a word is typed into the search box in the header and sent with Enter
+    box = page.get_by_role("search").get_by_label("Zoek in initiatieven en kennis")
+    box.fill(SEARCH_WORD)
+    box.press("Enter")
+    # Then the results page lists the item, and its link leads to the item
+    page.wait_for_url("**/zoeken?q=*")
+    page.get_by_role("link", name=SEARCH_TITLE).click()
+    assert page.locator("h1").inner_text().strip() == SEARCH_TITLE
+
+
+def test_editor_signs_in_creates_an_item_and_sees_it(site: Site, page_at: PageFactory) -> None:
+    # Given an editor who signs in from the header link of the home page
+    page = page_at(390)
+    page.goto(site.fryslan.url + "/")
+    page.get_by_role("link", name="Aanmelden").click()
+    page.get_by_label("Gebruikersnaam").fill(EDITOR[0])
+    page.get_by_label("Wachtwoord").fill(EDITOR[1])
+    page.get_by_role("button", name="Aanmelden").click()
+    # When they fill in the new item form and publish
+    page.get_by_role("link", name="Nieuw item").click()
+    page.get_by_role("combobox", name="Soort (verplicht)").select_option("story")
+    page.get_by_label("Titel").fill("Ons eerste jaar met de molen")
+    page.get_by_label("Tekst").fill("Het eerste jaar leverde de molen **meer** op dan gedacht.")
+    page.get_by_label("Energieopwekking").check()
+    page.get_by_role("button", name="Publiceren").click()
+    # Then they see the item's page, saved, with its title and text
+    assert page.get_by_role("status").is_visible()
+    assert page.locator("h1").inner_text().strip() == "Ons eerste jaar met de molen"
+    assert page.locator(".content strong").inner_text() == "meer"
+    # And it is listed with the node's knowledge
+    page.goto(site.fryslan.url + "/kennis")
+    assert page.get_by_role("link", name="Ons eerste jaar met de molen").is_visible()
+
