@@ -1,7 +1,7 @@
 """The browser harness: headless Chromium (Debian's ``chromium``) driven by Playwright.
 
 Fixtures, for any browser test (and for the help pages' screenshots):
-- ``browser``: one Chromium for the whole session.
+- ``browser``: one Chromium per module (closed before the next module's async tests).
 - ``page_at(width, **context_options)``: a fresh page (its own context: cookies, storage) with a
   viewport ``width`` px wide; ``page_at.console(page)`` lists what the page logged as an error
   (a Content-Security-Policy violation, a failed script).
@@ -73,8 +73,10 @@ def artifacts_dir() -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Per module, not per session: Playwright's sync API keeps an event loop running in this
+    # thread while it is open, and an async test after it (pytest-asyncio) could not run.
     executable = chromium_path()
     require("no Chromium found (install Debian's chromium or set KENNISKNOOP_CHROMIUM)",
             executable is not None and Path(executable).exists())

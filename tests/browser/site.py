@@ -221,6 +221,7 @@ def _seed(site: Site) -> None:
         "initiatief": f"/actors/{INITIATIVE}",
         "knooppunt": "/actors/fryslan",
         "verzameling": "/actors/fryslan/outbox",
+        "volgend": "/actors/fryslan/volgend",
         "aanmelden": "/aanmelden",
         "niet-gevonden": "/bestaat/niet",
         **{f"item-{kind}": f"/items/{items[kind]['local_id']}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -19,10 +20,10 @@ pytestmark = pytest.mark.slow
 
 WIDTHS = (390, 1280)
 PAGE_TYPES = ("home", "kennis", "initiatieven", "kaart", "zoeken", "statistiek", "thema",
-              "initiatief", "knooppunt", "verzameling", "aanmelden", "niet-gevonden",
+              "initiatief", "knooppunt", "verzameling", "volgend", "aanmelden", "niet-gevonden",
               "item-story", "item-guide", "item-question", "item-answer", "item-bottleneck",
               "item-event")
-SIGNED_IN_PAGE_TYPES = ("item-nieuw", "item-verwijderen")
+SIGNED_IN_PAGE_TYPES = ("item-nieuw", "item-verwijderen", "volgen")
 STATUS = {"niet-gevonden": 404}
 # A 1×1 grey PNG for every map tile: the test needs no internet, and the screenshots show a
 # calm background where the tiles would be.
@@ -99,7 +100,8 @@ def test_signed_in_page_is_accessible_and_fits(
         site: Site, page_at: PageFactory, editor_state: Path, name: str,
         axe_check: Callable[[Any], Any], shot: Callable[[Any, str], Path]) -> None:
     path = {"item-nieuw": "/bewerken/item/nieuw",
-            "item-verwijderen": site.pages["item-story"] + "/verwijderen"}[name]
+            "item-verwijderen": site.pages["item-story"] + "/verwijderen",
+            "volgen": f"/volgen?{urlencode({'uri': site.drenthe.actor})}"}[name]
     page = visit(page_at, site.fryslan.url + path, storage_state=str(editor_state))
     assert EDITOR[0] in page.locator(".account").inner_text()
     check_at_both_widths(page, name, page_at, axe_check, shot)
