@@ -239,6 +239,15 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class FeedsSettings:
+    """``[feeds]``: RSS and Atom feeds editors subscribe initiatives to (docs/bridges.md)."""
+
+    poll_seconds: int = setting(1_800, "How often every subscribed feed is fetched again "
+                                "(conditional GET); a failing feed is retried sooner, with "
+                                "back-off.", minimum=60)
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one node: one frozen section per TOML table, plus the node directory."""
 
@@ -254,6 +263,7 @@ class Settings:
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     mail: MailSettings = MailSettings()
+    feeds: FeedsSettings = FeedsSettings()
 
     @property
     def database_url(self) -> str:

@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Unpack
 
 from node.remote import RemoteError
-from node.services import aggregator, delivery, mail, retention
+from node.services import aggregator, delivery, mail, retention, subscriptions
 from node.services.actors import AGGREGATOR_FOLLOW_JOB
 from node.services.apply import RejectedError, apply, parse_stored
 from node.services.context import NodeContext
@@ -156,6 +156,8 @@ async def _job_batch(ctx: NodeContext, batch: int) -> int:
             await _run_periodic(ctx, job, mail.send_due, mail.INTERVAL)
         elif job.kind == AGGREGATOR_FOLLOW_JOB:
             await _run_aggregator_follow(ctx, job)
+        elif job.kind == subscriptions.JOB_KIND:
+            await _run_feed(ctx, job)
         else:
             await _run_job(ctx, job)
     return len(rows)
@@ -173,6 +175,25 @@ async def _run_periodic(ctx: NodeContext, job: Job, step: Callable[[NodeContext]
     async with ctx.db.transaction() as session:
         await job_store.finish(session, job.id, attempts=0 if error is None else job.attempts + 1,
                                last_error=error, next_attempt_at=ctx.now() + interval)
+
+
+async def _run_feed(ctx: NodeContext, job: Job) -> None:
+    """Fetch a subscribed feed; one that fails comes back sooner, with back-off, never later
+    than its next regular fetch (docs/bridges.md)."""
+    interval = timedelta(seconds=ctx.settings.feeds.poll_seconds)
+    try:
+        payload = await subscriptions.fetch(ctx, job)
+    except Exception as exc:  # a feed that cannot be read, or a database hiccup: try again
+        if not isinstance(exc, subscriptions.FeedError):
+            log.exception("feed %s crashed", job.key)
+        delay = min(timedelta(seconds=delivery.backoff_seconds(ctx, job.attempts + 1)), interval)
+        async with ctx.db.transaction() as session:
+            await job_store.finish(session, job.id, attempts=job.attempts + 1,
+                                   last_error=str(exc)[:1000], next_attempt_at=ctx.now() + delay)
+        return
+    async with ctx.db.transaction() as session:
+        await job_store.finish(session, job.id, attempts=0, last_error=None, payload=payload,
+                               next_attempt_at=ctx.now() + interval)
 
 
 async def _run_aggregator_follow(ctx: NodeContext, job: Job) -> None:

@@ -6,13 +6,17 @@ as soon as the process exits instead of waiting out the timeout.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+import uvicorn
+from starlette.types import ASGIApp
 
 POLL_SECONDS = 0.1
 
@@ -39,3 +43,20 @@ def wait_until_responds(url: str, process: subprocess.Popen[bytes], *, name: str
             pass
         time.sleep(POLL_SECONDS)
     pytest.fail(f"{name} did not answer {url} within {timeout:.0f} s:\n{log()}", pytrace=False)
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: ASGIApp) -> Iterator[str]:
+    """Run ``app`` on uvicorn at 127.0.0.1 in a thread (as httpx's tests do); yield its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)

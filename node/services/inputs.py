@@ -357,6 +357,20 @@ class EndorsementWithdrawal(InputModel):
     as_: Annotated[str, Plain(200)] = Field(alias="as", description="Handle of the initiative.")
 
 
+FEED_KINDS = ("story", "guide", "template", "bottleneck")
+
+
+class FeedInput(InputModel):
+    """Subscribe an initiative to an RSS or Atom feed: its entries become items by it."""
+
+    url: Url = Field(description="The feed's URL (RSS or Atom).")
+    as_: Annotated[str, Plain(200)] = Field(
+        alias="as", description="Handle of the local initiative the items are attributed to.")
+    kind: Annotated[str, Choice.of(FEED_KINDS)] = Field(
+        default="story", description="The kind of the items the entries become.")
+    themes: ThemeList = ()
+
+
 class AcceptInput(InputModel):
     """Import files: the answer (a row's ``ref``) that the question's author accepted."""
 

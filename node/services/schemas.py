@@ -19,6 +19,7 @@ from node.services.inputs import (
     AcceptInput,
     EndorsementInput,
     EndorsementWithdrawal,
+    FeedInput,
     FollowInput,
     InitiativeInput,
     InitiativePatch,
@@ -29,7 +30,7 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 # AcceptInput is no request body: the accept rows of import files (docs/cli.md).
 INPUT_MODELS: tuple[type[BaseModel], ...] = (InitiativeInput, InitiativePatch, ItemPatch,
                                              FollowInput, AcceptInput, EndorsementInput,
-                                             EndorsementWithdrawal)
+                                             EndorsementWithdrawal, FeedInput)
 _ITEM_EXAMPLE = {"kind": "story", "title": "Een molen vol energie",
                  "content": "Hoe **Reduzum** zijn molen terugkocht.",
                  "themes": ["energy-generation"], "initiative": "dorpsmolen-reduzum"}

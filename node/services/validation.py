@@ -24,6 +24,7 @@ from node.services.inputs import (
     AcceptInput,
     EndorsementInput,
     EndorsementWithdrawal,
+    FeedInput,
     FollowInput,
     InitiativeInput,
     InitiativePatch,
@@ -198,6 +199,11 @@ def parse_endorsement(raw: object) -> EndorsementInput:
 def parse_withdrawal(raw: object) -> EndorsementWithdrawal:
     """Validate the withdrawal of an endorsement (``item``, ``as``)."""
     return _validate(EndorsementWithdrawal, raw)
+
+
+def parse_feed(raw: object) -> FeedInput:
+    """Validate a feed subscription (``url``, ``as``, optional ``kind`` and ``themes``)."""
+    return _validate(FeedInput, raw)
 
 
 def parse_accept(raw: object) -> AcceptInput:

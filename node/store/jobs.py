@@ -59,3 +59,15 @@ async def finish(session: AsyncSession, job_id: int, **outcome: Unpack[_claim.Jo
 async def get(session: AsyncSession, key: str) -> Job | None:
     row = (await session.execute(select(jobs).where(jobs.c.key == key))).mappings().first()
     return to_dataclass(Job, row) if row else None
+
+
+async def list_kind(session: AsyncSession, kind: str, *, limit: int = 1000) -> list[Job]:
+    """The jobs of one kind, oldest first (feed subscriptions are listed this way)."""
+    query = select(jobs).where(jobs.c.kind == kind).order_by(jobs.c.id).limit(limit)
+    return [to_dataclass(Job, r) for r in (await session.execute(query)).mappings().all()]
+
+
+async def delete(session: AsyncSession, key: str) -> bool:
+    """Remove the job with this key; False when there was none."""
+    result = await session.execute(jobs.delete().where(jobs.c.key == key))
+    return int(getattr(result, "rowcount", 0) or 0) == 1

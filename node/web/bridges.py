@@ -9,15 +9,18 @@ parameter is answered as the API answers it: 422 with ``{"error", "detail", "fie
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from node.services import atom, calendar, murmurations, sitemap
+from node.services import atom, calendar, murmurations, sitemap, subscriptions
 from node.services.atom import ATOM_MEDIA_TYPE, Person
 from node.services.items import ItemQuery
+from node.services.validation import parse_feed
 from node.web import feedlinks, strings
-from node.web.api import Resource, check_parameters, item_query
+from node.web.api import Resource, authenticate, check_parameters, endpoint, item_query, json_body
 from node.web.browse import EVENT_GEO_PARAMETERS, parse_filters
 from node.web.common import JSONResponse, ctx_of
 from node.web.feedlinks import query_string
@@ -115,6 +118,36 @@ async def robots_txt(request: Request) -> Response:
                              headers={"Cache-Control": MAX_AGE})
 
 
+def subscription_json(sub: subscriptions.Subscription) -> dict[str, Any]:
+    return {"id": sub.id, "url": sub.url, "as": sub.handle, "actor": sub.actor,
+            "kind": sub.kind, "themes": sub.themes,
+            "state": "failing" if sub.failures else "ok", "failures": sub.failures,
+            "last_error": sub.last_error, "last_fetched": sub.last_fetched,
+            "next_fetch": sub.next_fetch.isoformat(), "entries": sub.entries}
+
+
+@endpoint
+async def subscribe_feed(request: Request) -> Response:
+    caller = await authenticate(request)
+    sub = await subscriptions.subscribe(ctx_of(request), parse_feed(await json_body(request)),
+                                        caller)
+    return JSONResponse(subscription_json(sub), status_code=201,
+                        headers={"Location": f"/api/feeds/{sub.id}"})
+
+
+async def list_feeds(request: Request) -> Response:
+    # Public, as every read of the API: the URLs and fetch states hold nothing secret.
+    found = await subscriptions.list_subscriptions(ctx_of(request))
+    return JSONResponse({"feeds": [subscription_json(s) for s in found]})
+
+
+@endpoint
+async def unsubscribe_feed(request: Request) -> Response:
+    caller = await authenticate(request)
+    await subscriptions.unsubscribe(ctx_of(request), str(request.path_params["id"]), caller)
+    return Response(status_code=204)
+
+
 async def murmurations_profile(request: Request) -> Response:
     ctx = ctx_of(request)
     handle = str(request.path_params["handle"])
@@ -131,4 +164,6 @@ routes: list[BaseRoute] = [
     Route("/sitemap.xml", sitemap_xml, methods=["GET"]),
     Route("/robots.txt", robots_txt, methods=["GET"]),
     Resource("/api/initiatives/{handle}/murmurations", get=murmurations_profile),
+    Resource("/api/feeds", get=list_feeds, post=subscribe_feed),
+    Resource("/api/feeds/{id}", delete=unsubscribe_feed),
 ]

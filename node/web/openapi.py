@@ -391,7 +391,50 @@ def _paths() -> dict[str, Any]:
         **_federation_paths(),
         **_map_paths(),
         **_bridge_paths(),
+        **_feed_paths(),
         **bottleneck_paths(_WRITE_ERRORS, {name: status for name, (status, _) in _ERRORS.items()}),
+    }
+
+
+def _feed_paths() -> dict[str, Any]:
+    """Inbound feed subscriptions (docs/bridges.md)."""
+    subscription = {"type": "object", "required": ["id", "url", "as", "kind", "state"],
+                    "properties": {
+                        "id": {"type": "string"}, "url": {"type": "string", "format": "uri"},
+                        "as": {"type": "string"}, "actor": {"type": "string", "format": "uri"},
+                        "kind": {"type": "string"}, "themes": {"type": "array",
+                                                               "items": {"type": "string"}},
+                        "state": _enum(("ok", "failing")),
+                        "failures": {"type": "integer", "description": "Failed fetches in a "
+                                     "row (retried with back-off)."},
+                        "last_error": {"type": ["string", "null"]},
+                        "last_fetched": {"type": ["string", "null"], "format": "date-time"},
+                        "next_fetch": {"type": "string", "format": "date-time"},
+                        "entries": {"type": "integer", "description": "Entries seen so far."}}}
+    one = {"description": "The subscription.",
+           "content": {JSON: {"schema": subscription}}}
+    listed = {"description": "Every subscription, with its fetch state.", "content": {JSON: {
+        "schema": {"type": "object", "required": ["feeds"], "properties": {
+            "feeds": {"type": "array", "items": subscription}}}}}}
+    return {
+        "/api/feeds": {
+            "get": {"operationId": "listFeeds", "tags": ["feeds"], "security": [],
+                    "summary": "Feed subscriptions and how their fetches go",
+                    "responses": {"200": listed}},
+            "post": {"operationId": "subscribeFeed", "tags": ["feeds"], "security": _BEARER,
+                     "summary": "Subscribe an initiative to an RSS or Atom feed",
+                     "description": "The worker fetches it at once, then every "
+                                    "`feeds.poll_seconds`; each new entry becomes an item by "
+                                    "the initiative, linking to the original.",
+                     "requestBody": _body("FeedInput"),
+                     "responses": {"201": one, **_errors(*_WRITE_ERRORS, "NotFound")}}},
+        "/api/feeds/{id}": {
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "delete": {"operationId": "unsubscribeFeed", "tags": ["feeds"], "security": _BEARER,
+                       "summary": "Stop fetching a feed (its items stay)",
+                       "responses": {"204": {"description": "Unsubscribed."},
+                                     **_errors("Unauthenticated", "Forbidden", "NotFound")}}},
     }
 
 
@@ -614,6 +657,8 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                  {"name": "search", "description": "Dutch search over items and initiatives."},
                  {"name": "federation", "description": "Follows, feeds, reports, queues."},
                  {"name": "map", "description": "Initiatives and upcoming events as GeoJSON."},
+                 {"name": "feeds", "description": "RSS and Atom feeds whose entries become "
+                  "items of an initiative."},
                  {"name": "bottlenecks", "description": "Endorsing bottlenecks; the agenda "
                   "that ranks them."},
                  {"name": "meta", "description": "This document, the caller, the themes."}],

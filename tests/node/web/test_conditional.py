@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -24,7 +20,7 @@ from node.services.permissions import SYSTEM
 from node.web import conditional
 from node.web.conditional import ConditionalGetMiddleware, etag_of
 from tests.node.web import AS_JSON, BROWSER, local_id, make_initiative, make_item
-from tests.servers import free_port
+from tests.servers import serve_in_thread
 
 
 async def _documents(ctx: NodeContext, client: httpx.AsyncClient
@@ -144,20 +140,8 @@ async def test_a_body_too_big_to_hold_is_streamed_untagged(monkeypatch: pytest.M
     assert tagged.status_code == 200 and tagged.headers["etag"] == '"own"'  # left alone
 
 
-@contextlib.contextmanager
-def _serving(app: Starlette) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+def _serving(app: Starlette) -> contextlib.AbstractContextManager[str]:
+    return serve_in_thread(app)
 
 
 def test_304_over_a_real_socket_keeps_the_connection_usable() -> None:

@@ -1,0 +1,188 @@
+"""Inbound feeds against a real feed server on loopback (uvicorn in a thread): entries become
+items once, updates update, a local edit or delete wins, HTML is sanitised, conditional GETs are
+used, and a feed that answers 500 is retried with back-off. Time moves by the test clock."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from node import worker
+from node.app import create_app
+from node.services.actors import ensure_node_actor
+from node.services.context import NodeContext
+from node.services.inputs import Patch
+from node.services.items import delete_item, update_item
+from node.services.permissions import SYSTEM
+from node.services.users import add_user, create_token
+from node.store import objects as object_store
+from node.store.objects import ItemFilter
+from tests.clock import FAST_HASHER, Clock
+from tests.keys import pool_keygen
+from tests.node.conftest import BASE_URL, make_settings
+from tests.node.web import make_initiative
+from tests.servers import serve_in_thread
+
+
+class FeedServer:
+    """Serves one Atom feed whose entries, ETag and status the test sets; records requests."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, str, str]] = []  # (id, title, html)
+        self.version = 1
+        self.status = 200
+        self.requests: list[dict[str, str]] = []
+
+    def body(self) -> str:
+        entries = "".join(
+            f"<entry><id>{eid}</id><title>{title}</title><updated>2026-11-27T08:00:00Z</updated>"
+            f"<link rel='alternate' href='https://bron.example/{eid.rsplit(':', 1)[-1]}'/>"
+            f"<content type='html'>{html}</content></entry>" for eid, title, html in self.entries)
+        return ("<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
+                "<id>urn:bron</id><title>Bron</title><updated>2026-11-27T08:00:00Z</updated>"
+                f"<author><name>Bron</name></author>{entries}</feed>")
+
+    async def endpoint(self, request: Request) -> Response:
+        self.requests.append(dict(request.headers))
+        if self.status != 200:
+            return Response("kapot", status_code=self.status)
+        etag = f'"v{self.version}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        return Response(self.body(), media_type="application/atom+xml", headers={"ETag": etag})
+
+
+@contextlib.contextmanager
+def serving(feed: FeedServer) -> Iterator[str]:
+    with serve_in_thread(Starlette(routes=[Route("/feed.atom", feed.endpoint)])) as base:
+        yield f"{base}/feed.atom"
+
+
+@pytest.fixture
+async def node(tmp_path: Path, database_url: str, clock: Clock) -> AsyncIterator[Starlette]:
+    # Loopback is a private address: this node may fetch from it (tests and demos only).
+    settings = make_settings(tmp_path, database_url, node__allow_private_network=True)
+    app = create_app(settings, clock=clock, keygen=pool_keygen(), password_hasher=FAST_HASHER)
+    async with app.router.lifespan_context(app):
+        await ensure_node_actor(app.state.ctx)
+        yield app
+
+
+async def items_of(ctx: NodeContext) -> list[Any]:
+    async with ctx.db.sessions() as session:
+        return await object_store.list_page(session, ItemFilter(origin="local"), limit=50)
+
+
+async def test_feed_entries_become_items_once_and_follow_the_feed(
+        node: Starlette, clock: Clock) -> None:
+    ctx: NodeContext = node.state.ctx
+    await make_initiative(ctx)
+    await add_user(ctx, "beheerder", "correct horse battery", "admin")
+    auth = {"Authorization": f"Bearer {await create_token(ctx, 'beheerder')}"}
+    feed = FeedServer()
+    feed.entries = [
+        ("urn:e:1", "Eerste bericht", "&lt;p&gt;Hallo &lt;b&gt;dorp&lt;/b&gt;&lt;/p&gt;"
+         "&lt;script&gt;alert(1)&lt;/script&gt;&lt;p&gt;Tweede alinea&lt;/p&gt;"),
+        ("urn:e:2", "Tweede bericht", "Gewoon tekst"),
+    ]
+    poll = ctx.settings.feeds.poll_seconds
+    with serving(feed) as url:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=node),
+                                     base_url=BASE_URL) as client:
+            # Given a subscription: fetched by the worker at once
+            response = await client.post("/api/feeds", headers=auth, json={
+                "url": url, "as": "dorpsmolen", "kind": "guide", "themes": ["meals"]})
+            assert response.status_code == 201, response.text
+            sub_id = response.json()["id"]
+            await worker.run_once(ctx)
+            items = {i.title: i for i in await items_of(ctx)}
+            assert set(items) == {"Eerste bericht", "Tweede bericht"}
+            first = items["Eerste bericht"]
+            assert first.kind == "guide" and first.themes == ["meals"]
+            assert first.attributed_to == "https://drenthe.test/actors/dorpsmolen"
+            assert "<script" not in (first.content_html or "") and "alert" not in first.content
+            assert "Hallo dorp" in first.content and "\n\nTweede alinea" in first.content
+            assert first.fields["attachments"][0]["url"] == "https://bron.example/1"
+            assert first.document["type"] == "Document"  # published like any other item
+
+            # When nothing changed: a conditional GET, answered 304, no new items
+            clock.advance(poll)
+            await worker.run_once(ctx)
+            assert feed.requests[-1]["if-none-match"] == '"v1"'
+            assert len(await items_of(ctx)) == 2
+
+            # When entry 1 changes: its item is updated, not doubled
+            feed.entries[0] = ("urn:e:1", "Eerste bericht (bijgewerkt)", "Nieuwe tekst")
+            feed.version = 2
+            clock.advance(poll)
+            await worker.run_once(ctx)
+            items = {i.ap_id: i for i in await items_of(ctx)}
+            assert len(items) == 2
+            assert items[first.ap_id].title == "Eerste bericht (bijgewerkt)"
+            assert items[first.ap_id].version == 2
+
+            # When an editor edits entry 2's item here, and the feed changes it: the edit stays
+            second = next(i for i in items.values() if i.title == "Tweede bericht")
+            await update_item(ctx, second.ap_id, Patch({"title": "Onze eigen titel"}), SYSTEM)
+            # and entry 1's item is deleted here, and entry 2 leaves the feed
+            await delete_item(ctx, first.ap_id, SYSTEM)
+            feed.entries = [("urn:e:1", "Eerste bericht (weer anders)", "Nog eens"),
+                            ("urn:e:2", "Tweede bericht (bron)", "Anders")]
+            feed.version = 3
+            clock.advance(poll)
+            await worker.run_once(ctx)
+            feed.entries = feed.entries[:1]
+            feed.version = 4
+            clock.advance(poll)
+            await worker.run_once(ctx)
+            live = await items_of(ctx)
+            assert [i.title for i in live] == ["Onze eigen titel"]  # nothing re-created
+
+            # When the feed answers 500: retried sooner, with back-off, shown in the list
+            feed.status = 500
+            clock.advance(poll)
+            await worker.run_once(ctx)
+            (listed,) = (await client.get("/api/feeds")).json()["feeds"]
+            assert listed["id"] == sub_id and listed["state"] == "failing"
+            assert listed["failures"] == 1 and "HTTP 500" in listed["last_error"]
+            asked = len(feed.requests)
+            clock.advance(ctx.settings.federation.retry_max_seconds)
+            feed.status = 200
+            await worker.run_once(ctx)
+            assert len(feed.requests) == asked + 1
+            (listed,) = (await client.get("/api/feeds")).json()["feeds"]
+            assert listed["state"] == "ok" and listed["entries"] == 2
+
+            # Unsubscribing stops the fetches; the items stay
+            assert (await client.delete(f"/api/feeds/{sub_id}", headers=auth)).status_code == 204
+            assert (await client.get("/api/feeds")).json()["feeds"] == []
+            assert len(await items_of(ctx)) == 1
+
+
+async def test_subscribing_needs_an_editor_of_the_initiative(node: Starlette) -> None:
+    ctx: NodeContext = node.state.ctx
+    await make_initiative(ctx)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=node),
+                                 base_url=BASE_URL) as client:
+        body = {"url": "https://bron.example/feed.atom", "as": "dorpsmolen"}
+        assert (await client.post("/api/feeds", json=body)).status_code == 401
+        await add_user(ctx, "redacteur", "correct horse battery", "editor")
+        editor = {"Authorization": f"Bearer {await create_token(ctx, 'redacteur')}"}
+        assert (await client.post("/api/feeds", json=body, headers=editor)).status_code == 403
+        await add_user(ctx, "beheerder", "correct horse battery", "admin")
+        admin = {"Authorization": f"Bearer {await create_token(ctx, 'beheerder')}"}
+        bad = await client.post("/api/feeds", headers=admin,
+                                json={**body, "url": "ftp://bron.example/x"})
+        assert bad.status_code == 422 and bad.json()["field"] == "url"
+        bad = await client.post("/api/feeds", headers=admin, json={**body, "kind": "answer"})
+        assert bad.status_code == 422 and bad.json()["field"] == "kind"
+        assert (await client.get("/api/feeds")).json()["feeds"] == []
