@@ -138,6 +138,8 @@ async def _store_object(ctx: NodeContext, obj: ASObject, *, via: str) -> Applied
     async with ctx.db.transaction() as session:
         existing = await object_store.get(session, obj.id)
         _check_stored_author(existing, obj.attributed_to)
+        if existing is None and await _answers_deleted_question(ctx, session, obj):
+            return Applied(False, "answer to a deleted question")
         stored = await remote_objects.upsert(ctx, session, obj,
                                              hosts=await policy.rule(ctx, session))
         if stored is None and existing is None:
@@ -155,9 +157,21 @@ async def _store_object(ctx: NodeContext, obj: ASObject, *, via: str) -> Applied
     return Applied(True)
 
 
+async def _answers_deleted_question(ctx: NodeContext, session: AsyncSession,
+                                    obj: ASObject) -> bool:
+    """Whether ``obj`` answers a question of this node that was deleted: such an answer is not
+    stored (it could never be shown, nor relayed)."""
+    if not obj.in_reply_to or not ctx.urls.is_local(obj.in_reply_to):
+        return False
+    question = await object_store.get(session, obj.in_reply_to)
+    return question is not None and question.deleted
+
+
 async def _reannounce_answer(ctx: NodeContext, session: AsyncSession, question_id: str,
                              obj: ASObject) -> None:
-    """The question's origin re-announces an answer it received to its own followers."""
+    """The question's origin re-announces an answer it received to the question author's
+    followers and, for an initiative's question, to the node's (as it relays the initiative's
+    own items): every node holding the question gets its answers."""
     question = await object_store.get(session, question_id)
     if question is None or not question.is_local or question.deleted:
         return
@@ -165,6 +179,9 @@ async def _reannounce_answer(ctx: NodeContext, session: AsyncSession, question_i
     if author is None:
         return
     await publish_activity(ctx, session, actor=author, type="Announce", obj=obj.raw)
+    node = await actor_store.get_node(session) if author.kind == "initiative" else None
+    if node is not None:
+        await publish_activity(ctx, session, actor=node, type="Announce", obj=obj.raw)
 
 
 def _check_authored(obj: ASObject, sender: str) -> None:

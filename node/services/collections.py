@@ -78,7 +78,7 @@ class Usage:
 class ItemView:
     item: StoredObject
     authors: dict[str, StoredActor]  # by IRI: the item's, the answers' and the question's
-    answers: list[StoredObject]  # oldest first, for a question
+    answers: list[StoredObject]  # for a question: the accepted answer first, then oldest first
     question: StoredObject | None  # for an answer: the question it answers
 
 
@@ -344,21 +344,36 @@ async def actor_view(ctx: NodeContext, handle: str, filters: Filters | None = No
     return ActorView(actor, items, initiatives, authors, paging)
 
 
+def ordered_answers(question: StoredObject, answers: Iterable[StoredObject]
+                    ) -> list[StoredObject]:
+    """The accepted answer first, the others in the order given (oldest first)."""
+    accepted = question.fields.get("accepted_answer")
+    return sorted(answers, key=lambda a: a.ap_id != accepted)
+
+
 async def item_view(ctx: NodeContext, local_id: str) -> ItemView:
     """An item with its author; a question with its answers; an answer with its question."""
+    return await item_view_of(ctx, ctx.urls.item(local_id))
+
+
+async def item_view_of(ctx: NodeContext, ap_id: str) -> ItemView:
+    """:func:`item_view` of any item this node holds, its own or received (by IRI).
+
+    A question's answers come accepted answer first, then oldest first.
+    """
     async with ctx.db.sessions() as session:
-        item = await object_store.get(session, ctx.urls.item(local_id))
-        if item is None:
-            raise NotFoundError("not_found", f"no item {local_id!r}")
+        hosts = await policy.rule(ctx, session)
+        item = await object_store.get(session, ap_id)
+        if item is None or (not item.is_local and not hosts.allows(item.host)):
+            raise NotFoundError("not_found", f"no item {ap_id!r}")
         if item.deleted:
-            raise GoneError("gone", f"item {local_id!r} was deleted")
+            raise GoneError("gone", f"item {ap_id!r} was deleted")
         answers: list[StoredObject] = []
         question = None
         if item.kind == "question":
             newest_first = await object_store.list_page(
-                session, ItemFilter(in_reply_to=item.ap_id,
-                                    hosts=await policy.rule(ctx, session)), limit=MAX_ANSWERS)
-            answers = list(reversed(newest_first))
+                session, ItemFilter(in_reply_to=item.ap_id, hosts=hosts), limit=MAX_ANSWERS)
+            answers = ordered_answers(item, list(reversed(newest_first)))
         elif item.in_reply_to:
             question = await object_store.get(session, item.in_reply_to)
             if question is not None and question.deleted:

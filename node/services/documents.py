@@ -170,8 +170,13 @@ def actor_document(actor: StoredActor, *, node_kind_type: str | None = None) -> 
 
 
 def item_document(*, ap_id: str, kind: str, author: StoredActor, values: dict[str, Any],
-                  version: int, published: datetime, updated: datetime) -> dict[str, Any]:
-    """The unsigned AS2 document of a knowledge item from its stored column values."""
+                  version: int, published: datetime, updated: datetime,
+                  replying_to: str | None = None) -> dict[str, Any]:
+    """The unsigned AS2 document of a knowledge item from its stored column values.
+
+    ``replying_to``: an answer's question's author, addressed in ``cc`` as a reply is (and
+    delivered to, by the caller), so its origin relays the answer to its followers.
+    """
     fields: dict[str, Any] = values.get("fields") or {}
     doc: dict[str, Any] = {
         "@context": build_context(),
@@ -183,7 +188,8 @@ def item_document(*, ap_id: str, kind: str, author: StoredActor, values: dict[st
         "updated": iso(updated),
         "version": version,
         "to": [PUBLIC],
-        "cc": [author.followers] if author.followers else [],
+        "cc": [*([author.followers] if author.followers else []),
+               *([replying_to] if replying_to and replying_to != author.ap_id else [])],
         "url": ap_id,
         "mediaType": "text/html",
         "content": values.get("content_html") or "",

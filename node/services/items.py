@@ -104,15 +104,18 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller) -> Stor
         }
         values.update(_derived(ctx, values, author))
         ap_id = ctx.urls.item(new_local_id())
+        replying_to = await _question_author_iri(session, in_reply_to)
         document = sign(item_document(ap_id=ap_id, kind=data.kind, author=author, values=values,
-                                      version=1, published=now, updated=now), author, now)
+                                      version=1, published=now, updated=now,
+                                      replying_to=replying_to), author, now)
         item = await object_store.insert(
             session, ap_id=ap_id, is_local=True, host=ctx.urls.host, kind=data.kind,
             type=KIND_TYPES[data.kind], attributed_to=author.ap_id, version=1, published=now,
             updated=now, received_at=now, document=document, **values)
         await index_item(session, item)
         await publish_activity(ctx, session, actor=author, type="Create", obj=document,
-                               recipients=await _question_author(session, in_reply_to))
+                               recipients=await _question_author(session, in_reply_to),
+                               cc=document["cc"])
         return item
 
 
@@ -127,9 +130,18 @@ async def _question_author(session: AsyncSession, in_reply_to: str | None) -> li
     return [author] if author is not None and not author.deleted else []
 
 
+async def _question_author_iri(session: AsyncSession, in_reply_to: str | None) -> str | None:
+    """Whom an answer addresses besides its author's followers: the question's author."""
+    question = await object_store.get(session, in_reply_to) if in_reply_to else None
+    return question.attributed_to if question is not None and question.attributed_to else None
+
+
 async def _check_question(session: AsyncSession, ap_id: str) -> None:
     question = await object_store.get(session, ap_id)
-    if question is not None and (question.kind != "question" or question.deleted):
+    if question is not None and question.deleted:
+        raise ValidationError("question_deleted", f"{ap_id} was deleted: it takes no more "
+                              "answers", field="in_reply_to")
+    if question is not None and question.kind != "question":
         raise ValidationError("bad_value", "in_reply_to must name a question", field="in_reply_to")
 
 
@@ -204,9 +216,10 @@ async def publish_version(ctx: NodeContext, session: AsyncSession, item: StoredO
     now = ctx.now()
     values = {**values, **_derived(ctx, values, author)}
     version = item.version + 1
-    document = sign(item_document(ap_id=item.ap_id, kind=item.kind, author=author,
-                                  values=values, version=version, published=item.published,
-                                  updated=now), author, now)
+    document = sign(item_document(
+        ap_id=item.ap_id, kind=item.kind, author=author, values=values, version=version,
+        published=item.published, updated=now,
+        replying_to=await _question_author_iri(session, item.in_reply_to)), author, now)
     updated = await object_store.update_version(session, item.ap_id, version, updated=now,
                                                 document=document, **values)
     if updated is None:
