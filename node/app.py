@@ -31,6 +31,7 @@ from node.web import (
     inbox,
     notifications,
     observe,
+    questions,
     ui,
     wellknown,
 )
@@ -80,6 +81,7 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
         *notifications.routes,
         *browse.routes,
         *bottlenecks.routes,
+        *questions.routes,
     ]
     app = Starlette(
         routes=routes,

@@ -31,6 +31,7 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     kind: names for kind in FORM_KINDS
     if (names := tuple(n for n, _ in kind_fields(kind) if n not in _NOT_IN_FORM))}
 _TEXT_FIELDS = ("title", "summary", "content")
+POST_ANYWAY = "toch_plaatsen"  # a new question is posted although similar ones were shown
 _TIMES = ("start_time", "end_time")
 _MAX_FIELDS = 200
 DEFAULTS: dict[str, Any] = {

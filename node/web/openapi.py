@@ -21,6 +21,7 @@ from node.web.openapi_bottlenecks import (
     bottleneck_paths,
     bottleneck_schemas,
 )
+from node.web.questions_api import SimilarQuestions
 from node.web.search import SearchAnswer
 from protocol import themes
 
@@ -116,7 +117,9 @@ def _initiative(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _search_schemas() -> dict[str, Any]:
-    _, top = models_json_schema([(SearchAnswer, "serialization")], ref_template=REF_TEMPLATE)
+    _, top = models_json_schema([(SearchAnswer, "serialization"),
+                                 (SimilarQuestions, "serialization")],
+                                ref_template=REF_TEMPLATE)
     return dict(top["$defs"])
 
 
@@ -385,6 +388,21 @@ def _paths() -> dict[str, Any]:
                            "cover the whole result set.",
             "parameters": [_ref("parameters", p) for p in _SEARCH_REFS],
             "responses": {**_ok("SearchAnswer", "A page of results with total and facets."),
+                          **_errors("Unprocessable")}}},
+        "/api/questions/similar": {"get": {
+            "operationId": "similarQuestions", "tags": ["items"], "security": [],
+            "summary": "Answered questions like a text being typed (the question form's check)",
+            "description": "Questions this node holds, its own and received, that have answers "
+                           "and share words with `q` (Dutch stemming, compounds, as /api/search; "
+                           "any of the words, best matches only). Answered ones (with an "
+                           "accepted answer) first, then by relevance; each with its accepted "
+                           "answer, else its first, before the others.",
+            "parameters": [
+                {**_query("q", {"type": "string", "maxLength": 2000},
+                          "The question as typed: title, then text."), "required": True},
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 20},
+                       "At most this many questions (default 5).")],
+            "responses": {**_ok("SimilarQuestions", "The similar answered questions."),
                           **_errors("Unprocessable")}}},
         "/api/items/by-id": _record_operations("items", "Item", "ItemPatch", by="id"),
         "/api/items/{local_id}": _record_operations("items", "Item", "ItemPatch", by="local_id"),

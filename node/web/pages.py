@@ -198,6 +198,18 @@ def render(request: Request, template: str, *, status: int = 200, alternate: str
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
+_NOTICES = {"opgeslagen": "saved", "verwijderd": "deleted", "afgemeld": "signed_out",
+            "beantwoord": "answer_saved", "geaccepteerd": "accepted_saved"}
+
+
+def notice_of(request: Request) -> str | None:
+    """The one-line confirmation a redirect after a POST asked for (``?opgeslagen=1``)."""
+    for param, key in _NOTICES.items():
+        if param in request.query_params:
+            return strings.text(key)
+    return None
+
+
 def error_page(request: Request, status: int, key: str, message_key: str | None = None
                ) -> Response:
     """A Dutch error page: title ``t[key_title]``, message ``t[message_key or key]``."""

@@ -339,6 +339,38 @@ NL: dict[str, str] = {
     "reason_as_unknown_initiative": "Kies een initiatief uit de lijst.",
     "reason_as_not_an_initiative": "Kies een initiatief uit de lijst.",
     "reason_regulation_area_bad_value": "Kies een soort regelgeving uit de lijst.",
+    # the helpdesk: questions, answers, similar questions (node/web/questions.py)
+    "nav_questions": "Vragen",
+    "questions_title": "Vragen",
+    "questions_lead": "Vragen van initiatieven uit het hele netwerk. Bovenaan staan de vragen "
+                      "die het langst op een antwoord wachten: weet u het, help dan mee.",
+    "filter_category": "Soort vraag",
+    "filter_state": "Stand",
+    "no_questions": "Geen vragen gevonden.",
+    "question_state_open": "Nog geen antwoord",
+    "question_state_has_answers": "Heeft antwoorden",
+    "question_state_answered": "Beantwoord",
+    "answer_count": "{count} antwoord(en)",
+    "answer_form_title": "Deze vraag beantwoorden",
+    "answer_field": "Uw antwoord",
+    "answer_hint": "U antwoordt namens het gekozen initiatief. Het antwoord gaat ook naar de "
+                   "vraagsteller en naar wie de vraag volgt. U kunt Markdown gebruiken.",
+    "answer_submit": "Antwoord plaatsen",
+    "answer_saved": "Uw antwoord is geplaatst en gaat naar de vraagsteller.",
+    "accept_answer": "Dit antwoord accepteren",
+    "accept_withdraw": "Niet meer als geaccepteerd antwoord markeren",
+    "accepted_saved": "Het geaccepteerde antwoord is opgeslagen.",
+    "view_at_origin": "Bekijk op de node waar dit vandaan komt",
+    "question_deleted_title": "Vraag verwijderd",
+    "question_deleted": "Deze vraag is verwijderd; er kan niet meer op worden geantwoord. "
+                        "Er is niets opgeslagen.",
+    "similar_title": "Lijkt uw vraag op een van deze?",
+    "similar_intro": "Deze vragen zijn al eerder gesteld en hebben antwoorden. Staat uw antwoord "
+                     "ertussen, dan hoeft u niets te plaatsen.",
+    "similar_anyway": "Toch plaatsen",
+    "similar_anyway_hint": "Staat uw vraag er niet bij? Plaats haar dan toch; wat u typte blijft "
+                           "bewaard.",
+    "similar_first_answer": "Eerste antwoord",
     # validation messages, by reason code (see REASONS below)
     "reason_missing_field": "Vul dit veld in.",
     "reason_too_long": "Dit is te lang: hoogstens {max} tekens.",
@@ -362,6 +394,8 @@ NL: dict[str, str] = {
     "reason_question_category_bad_value": "Kies een soort vraag uit de lijst.",
     "reason_bottleneck_status_bad_value": "Kies een stand van zaken uit de lijst.",
     "reason_initiative_bad_value": "Kies een initiatief uit de lijst.",
+    "reason_in_reply_to_question_deleted": "Deze vraag is verwijderd; er kan niet meer op "
+                                           "worden geantwoord.",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"nl": NL}

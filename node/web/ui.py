@@ -20,7 +20,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from node.services import agenda, collections, editing, items, sessions
+from node.services import collections, editing, items, sessions
+from node.services import questions as question_service
 from node.services import structured_data as structured
 from node.services.collections import CollectionName, PageRequest
 from node.services.errors import AuthenticationError, ValidationError
@@ -28,7 +29,7 @@ from node.services.permissions import Caller
 from node.services.records import StoredObject
 from node.services.sessions import TooManyAttemptsError
 from node.services.validation import parse_item, parse_item_patch
-from node.web import feedlinks, forms, session, strings
+from node.web import feedlinks, forms, questions, session, strings
 from node.web.browse import page_links, page_number, parse_filters
 from node.web.common import ctx_of
 from node.web.following import follow_box, follow_notice
@@ -42,25 +43,19 @@ from node.web.pages import (  # noqa: F401 - re-exported: the names other module
     datetime_nl,
     iso,
     local_path,
+    notice_of,
     page,
     render,
     safe_url,
     sanitised,
     theme_label,
 )
+from node.web.questions_api import page_url
 from node.web.search import search_page
 
 html_errors = page  # the former name of the page decorator
 ACTOR_FILTERS = ("kind", "theme", "province")
-_NOTICES = {"opgeslagen": "saved", "verwijderd": "deleted", "afgemeld": "signed_out"}
-
-
-def _notice(request: Request) -> str | None:
-    """The one-line confirmation a redirect after a POST asked for (``?opgeslagen=1``)."""
-    for param, key in _NOTICES.items():
-        if param in request.query_params:
-            return strings.text(key)
-    return None
+_notice = notice_of  # the one-line confirmation a redirect after a POST asked for
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -110,15 +105,8 @@ async def item_page(request: Request, local_id: str) -> Response:
     view = await collections.item_view(ctx, local_id)
     described = structured.item_description(view.item, view.authors, ctx.settings.node.url,
                                             view.answers)
-    endorse = None
-    if view.item.kind == "bottleneck":  # the endorse section (node.web.bottlenecks)
-        web_session = await session.current(request)
-        endorse = await agenda.endorse_view(ctx, view.item.ap_id,
-                                            web_session.caller if web_session else None)
-    return render(request, "item.html", view=view, item=view.item, alternate=view.item.ap_id,
-                  notice=_notice(request), canonical=view.item.ap_id,
-                  structured_data=[described], endorse=endorse, errors={}, values={},
-                  tally=agenda.tally_of(view.item))
+    return await questions.render_item(request, view, notice=notice_of(request),
+                                       canonical=view.item.ap_id, structured_data=[described])
 
 
 @page
@@ -205,14 +193,23 @@ async def sign_out(request: Request) -> Response:
 # --- editing items -----------------------------------------------------------------------------
 
 
+# The item form may run /static/similar.js (similar questions while typing); nothing inline.
+FORM_CSP = ("default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'none'")
+
+
 async def _item_form(request: Request, caller: Caller, *, values: dict[str, object],
                      errors: dict[str, str], item: StoredObject | None = None,
-                     status: int = 200) -> Response:
+                     status: int = 200,
+                     similar: list[question_service.SimilarQuestion] | None = None) -> Response:
     initiatives = [] if item else await editing.editable_initiatives(ctx_of(request), caller)
-    return render(request, "item_form.html", status=status, no_store=True, values=values,
-                  errors=errors, item=item, initiatives=initiatives, may_use_node=caller.is_admin,
-                  form_kinds=forms.FORM_KINDS, kind_fields=forms.KIND_FIELDS,
-                  required=forms.REQUIRED)
+    response = render(request, "item_form.html", status=status, no_store=True, values=values,
+                      errors=errors, item=item, initiatives=initiatives,
+                      may_use_node=caller.is_admin, form_kinds=forms.FORM_KINDS,
+                      kind_fields=forms.KIND_FIELDS, required=forms.REQUIRED,
+                      similar=similar or [], page_url=page_url)
+    response.headers["Content-Security-Policy"] = FORM_CSP
+    return response
 
 
 def _saved(item: StoredObject) -> Response:
@@ -230,6 +227,13 @@ async def new_item(request: Request) -> Response:
     caller, form = await session.signed_in_form(request)
     try:
         data = parse_item(forms.item_raw(form))
+        if data.kind == "question" and not form.get(forms.POST_ANYWAY):
+            # The first submit of a question shows the similar answered ones, if any: the
+            # asker may find the answer already given ("Toch plaatsen" posts it after all).
+            similar = await question_service.similar_to_new(ctx_of(request), data.title, data.content)
+            if similar:
+                return await _item_form(request, caller, values=forms.submitted_values(form),
+                                        errors={}, similar=similar)
         item = await items.create_item(ctx_of(request), data, caller)
     except ValidationError as exc:
         return await _item_form(request, caller, values=forms.submitted_values(form),

@@ -130,7 +130,9 @@ async def test_question_page_lists_answers_and_marks_the_accepted_one(
     html = (await page(client, question.ap_id)).split("</head>")[1]  # the head has JSON-LD
     assert "Antwoorden (2)" in html
     assert "Organisatorisch" in html
-    assert html.index("Via de gemeente.") < html.index("Bij een collectief.")
+    # The accepted answer comes first, whenever it was given (issue 11).
+    assert html.index("Bij een collectief.") < html.index("Via de gemeente.")
+    assert "Beantwoord" in html
     marked = html[html.index('class="accepted"'):]
     assert "Geaccepteerd antwoord" in marked and "Bij een collectief." in marked
     assert html.count('class="accepted"') == 1
