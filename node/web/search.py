@@ -146,9 +146,11 @@ async def search_page(request: Request) -> Response:
     params.pop("offset", None)
     kept = [(k, v) for k, v in params.items() if k != "q"]
     context: dict[str, Any] = {"q": params.get("q", ""), "kept": kept, "page": None,
-                               "error": None, "facets": [], "active": [], "next_url": None}
+                               "error": None, "facets": [], "active": [], "next_url": None,
+                               "prev_url": None}
     try:
-        found = await search(ctx_of(request), search_request(request, strict=False))
+        asked = search_request(request, strict=False)
+        found = await search(ctx_of(request), asked)
     except ValidationError as exc:
         context["error"] = exc.detail
         return render(request, "search.html", status=422, **context)
@@ -166,4 +168,7 @@ async def search_page(request: Request) -> Response:
         for name in FACETS if not params.get(name)]
     if found.next_offset is not None:
         context["next_url"] = _url(params, offset=str(found.next_offset))
+    if asked.offset > 0:
+        back = max(0, asked.offset - asked.limit)
+        context["prev_url"] = _url(params, offset=str(back) if back else None)
     return render(request, "search.html", **context)

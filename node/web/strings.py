@@ -56,6 +56,7 @@ NL: dict[str, str] = {
     "search_any": "Niets bevatte alle woorden; dit zijn resultaten met een deel ervan.",
     "search_nothing": "Niets gevonden. Probeer minder of andere woorden.",
     "search_more": "Meer resultaten",
+    "search_previous": "Vorige resultaten",
     "search_initiative": "Initiatief",
     "search_here": "van deze node",
     "search_from": "van {host}",

@@ -195,3 +195,44 @@ async def test_a_blocked_host_is_not_found_and_a_purge_empties_its_entries(
     assert _ids(await _search(client, q="hegebeintum")) == []
     async with ctx.db.sessions() as session:
         assert await search_store.count(session) == 0
+
+
+async def test_results_page_to_their_end_with_facets_over_all_of_them(
+        client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    # Given 45 equally relevant items (ties are broken the same way on every page), 15 of them
+    # guides about dementia, and one item that does not match
+    for n in range(45):
+        guide = n % 3 == 0
+        await create_item(client, auth, kind="guide" if guide else "story",
+                          title=f"Buurtmolen {n}", content="Over de buurtmolen.",
+                          themes=["dementia"] if guide else ["energy-generation"])
+    await create_item(client, auth, title="Iets anders", content="Niets hierover.")
+    # When we follow next from the first page
+    body = await _search(client, q="buurtmolen", limit="20")
+    seen, pages = _ids(body), 1
+    while body["next"] is not None:
+        assert isinstance(body["next"], str)
+        body = (await client.get(body["next"])).json()
+        seen += _ids(body)
+        pages += 1
+    # Then three pages hold all 45, none twice, and every page had the same facets
+    assert pages == 3 and len(seen) == 45 and len(set(seen)) == 45
+    assert body["total"] == 45
+    facets = body["facets"]
+    assert isinstance(facets, dict)
+    assert facets["kind"] == {"story": 30, "guide": 15}
+    assert facets["theme"] == {"energy-generation": 30, "dementia": 15}
+    assert facets["origin"] == {"local": 45}
+    # And a broader theme takes in the narrower one, with counts for what is left
+    care = await _search(client, q="buurtmolen", theme="care-wellbeing")
+    assert care["total"] == 15 and care["facets"]["kind"] == {"guide": 15}  # type: ignore[index]
+
+
+async def test_the_search_page_links_the_previous_and_next_results(
+        client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    for n in range(3):
+        await create_item(client, auth, title=f"Buurtmolen {n}")
+    second = (await client.get("/zoeken", params={"q": "buurtmolen", "limit": "1",
+                                                  "offset": "1"})).text
+    assert '<a href="/zoeken?q=buurtmolen&amp;limit=1" rel="prev">' in second
+    assert '<a href="/zoeken?q=buurtmolen&amp;limit=1&amp;offset=2" rel="next">' in second
