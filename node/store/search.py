@@ -9,6 +9,7 @@ The engine-specific text of a match is built by :mod:`node.store.search_engines`
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    bindparam,
     case,
     delete,
     func,
@@ -168,24 +170,24 @@ async def count(session: AsyncSession) -> int:
 # --- searching ---------------------------------------------------------------------------------
 
 
-def _hits(session: AsyncSession, match: TextMatch, name: str = "hits", *,
-          scored: bool = True) -> Any:
-    """A subquery ``(id, score)`` of the documents matching ``match``; higher scores first.
+def _hits(sqlite: bool, name: str = "hits", *, scored: bool = True) -> Any:
+    """A subquery ``(id, score)`` of the documents matching the bound ``{name}_match`` (an FTS5
+    expression or a tsquery, :func:`_match_text`); higher scores first.
 
     Without ``scored`` only ``id``: counting needs no relevance, and computing it is the most
     expensive part of a match.
     """
-    if _is_sqlite(session):
+    if sqlite:
         # bm25() weights per column: title 10, summary 4, body 1.5, compound parts 0.3.
         score = ", -bm25(search_fts, 10.0, 4.0, 1.5, 0.3) AS score" if scored else ""
         sql = f"SELECT rowid AS id{score} FROM search_fts WHERE search_fts MATCH :{name}_match"
         columns: dict[str, Any] = {"id": Integer, "score": Float} if scored else {"id": Integer}
-        textual = text(sql).bindparams(**{f"{name}_match": fts5_match(match)}).columns(**columns)
+        textual = text(sql).columns(**columns)
         # Materialised, the match runs first whatever the filters: SQLite refuses bm25() when
         # its planner would rather probe the FTS table from another one.
         return (textual.cte(name).prefix_with("MATERIALIZED") if scored
                 else textual.subquery(name))
-    query = func.to_tsquery(_SIMPLE, tsquery(match))
+    query = func.to_tsquery(_SIMPLE, bindparam(f"{name}_match", type_=String))
     # ts_rank weights in the order {D, C, B, A}: parts, body, summary, title; normalised by
     # the logarithm of the length (flag 1), as BM25 damps long documents.
     rank = func.ts_rank(literal_column("'{0.03, 0.15, 0.4, 1.0}'::float4[]"), search_docs.c.tsv,
@@ -194,20 +196,23 @@ def _hits(session: AsyncSession, match: TextMatch, name: str = "hits", *,
     return select(*selected).where(search_docs.c.tsv.op("@@")(query)).subquery(name)
 
 
-def _excluded(session: AsyncSession, excluded: tuple[str, ...]) -> Any:
-    """A condition keeping only documents without any ``excluded`` word."""
-    only = TextMatch(units=tuple((s,) for s in excluded), mode="any", compounds=False)
-    return search_docs.c.id.not_in(select(_hits(session, only, "excluded", scored=False).c.id))
+def _match_text(sqlite: bool, match: TextMatch) -> str:
+    return fts5_match(match) if sqlite else tsquery(match)
+
+
+def _excluded(sqlite: bool) -> Any:
+    """A condition keeping only documents without any of the bound ``excluded_match`` words."""
+    return search_docs.c.id.not_in(select(_hits(sqlite, "excluded", scored=False).c.id))
+
+
+_EQUALS = ("doc_type", "kind", "province", "legal_form", "phase", "status")
 
 
 def _conditions(f: SearchFilter) -> list[Any]:
+    """The filters as conditions on bound parameters (``f_*``: :func:`_parameters`)."""
     d = search_docs.c
-    conds: list[Any] = []
-    for column, value in ((d.doc_type, f.doc_type), (d.kind, f.kind), (d.province, f.province),
-                          (d.legal_form, f.legal_form), (d.phase, f.phase),
-                          (d.status, f.status)):
-        if value is not None:
-            conds.append(column == value)
+    conds: list[Any] = [d[name] == bindparam(f"f_{name}", type_=String)
+                        for name in _EQUALS if getattr(f, name) is not None]
     if f.origin == "local":
         conds.append(d.is_local.is_(True))
     elif f.origin == "remote":
@@ -215,23 +220,39 @@ def _conditions(f: SearchFilter) -> list[Any]:
     if f.hosts is not None and (f.hosts.blocked or f.hosts.allowed is not None):
         conds.append(visible(d.host, d.is_local, f.hosts))
     if f.themes_any:
-        conds.append(d.id.in_(select(search_themes.c.doc_id)
-                              .where(search_themes.c.theme.in_(f.themes_any))))
+        conds.append(d.id.in_(select(search_themes.c.doc_id).where(
+            search_themes.c.theme.in_(bindparam("f_themes", expanding=True)))))
     if f.near is not None and f.within_km is not None:
-        lat, lon = f.near
-        span = f.within_km / KM_PER_DEGREE
-        conds += [d.latitude.between(lat - span, lat + span), d.longitude.is_not(None),
-                  _distance_squared(lat, lon) <= f.within_km ** 2]
+        conds += [d.latitude.between(bindparam("f_lat_min", type_=Float),
+                                     bindparam("f_lat_max", type_=Float)),
+                  d.longitude.is_not(None),
+                  _distance_squared(d) <= bindparam("f_within_squared", type_=Float)]
     return conds
 
 
-def _distance_squared(lat: float, lon: float) -> Any:
-    """Squared equirectangular distance in km² — plain arithmetic, the same on both engines
-    (under 0.5 % off the great-circle distance at the scale of a province)."""
-    d = search_docs.c
-    factor = math.cos(math.radians(lat))
-    dy = (d.latitude - lat) * KM_PER_DEGREE
-    dx = (d.longitude - lon) * (KM_PER_DEGREE * factor)
+def _parameters(f: SearchFilter) -> dict[str, Any]:
+    """The values of the filters' bound parameters."""
+    values: dict[str, Any] = {f"f_{name}": getattr(f, name) for name in _EQUALS
+                              if getattr(f, name) is not None}
+    if f.themes_any:
+        values["f_themes"] = list(f.themes_any)
+    if f.near is not None:
+        lat, lon = f.near
+        values.update(f_lat=lat, f_lon=lon, f_factor=math.cos(math.radians(lat)))
+        if f.within_km is not None:
+            span = f.within_km / KM_PER_DEGREE
+            values.update(f_lat_min=lat - span, f_lat_max=lat + span,
+                          f_within_squared=f.within_km ** 2)
+    return values
+
+
+def _distance_squared(columns: Any) -> Any:
+    """Squared equirectangular distance in km² from the bound ``f_lat``, ``f_lon`` — plain
+    arithmetic, the same on both engines (under 0.5 % off the great-circle distance at the
+    scale of a province)."""
+    dy = (columns.latitude - bindparam("f_lat", type_=Float)) * KM_PER_DEGREE
+    dx = ((columns.longitude - bindparam("f_lon", type_=Float))
+          * (bindparam("f_factor", type_=Float) * KM_PER_DEGREE))
     return dy * dy + dx * dx
 
 
@@ -251,44 +272,64 @@ _SCALAR_FACETS = ("kind", "province", "legal_form", "phase", "status")
 _MATCHED_COLUMNS = ("id", *_SCALAR_FACETS, "is_local", "published", "latitude", "longitude")
 
 
-def _matched(session: AsyncSession, match: TextMatch | None, excluded: tuple[str, ...],
-             f: SearchFilter) -> Select[Any]:
-    """The documents matching ``match`` and the filters: id, score, facet and order columns."""
+def _matched(sqlite: bool, has_match: bool, has_excluded: bool, f: SearchFilter) -> Select[Any]:
+    """The documents matching and passing the filters: id, score, facet and order columns."""
     d = search_docs.c
     conds = _conditions(f)
-    if excluded:
-        conds.append(_excluded(session, excluded))
+    if has_excluded:
+        conds.append(_excluded(sqlite))
     columns = [d[name] for name in _MATCHED_COLUMNS[1:]]
-    if match is None:
+    if not has_match:
         return select(d.id, literal(0.0, Float).label("score"), *columns).where(*conds)
-    hits = _hits(session, match)
+    hits = _hits(sqlite)
     return (select(hits.c.id, hits.c.score, *columns)
             .select_from(hits.join(search_docs, hits.c.id == d.id)).where(*conds))
 
 
-def _order(columns: Any, f: SearchFilter, match: TextMatch | None) -> list[Any]:
-    if match is not None:
+def _order(columns: Any, f: SearchFilter, has_match: bool) -> list[Any]:
+    if has_match:
         return [columns.score.desc(), columns.id]
     if f.near is not None and f.within_km is not None:
-        return [_distance_order(columns, f.near), columns.id]
+        return [_distance_squared(columns), columns.id]
     return [columns.published.desc(), columns.id.desc()]
 
 
-async def search(session: AsyncSession, match: TextMatch | None, excluded: tuple[str, ...],
-                 f: SearchFilter, *, limit: int, offset: int) -> SearchResult:
-    """One page of hits, the total and the facets, for ``match`` (None: every document).
+_Shape = tuple[bool, bool, bool, tuple[str, ...], str | None, bool, bool, HostRule | None]
+_STATEMENTS: OrderedDict[_Shape, Any] = OrderedDict()
+_MAX_STATEMENTS = 256
 
-    Two statements. The first matches once (the only relevance computation), keeps the matches'
-    narrow columns in a materialised CTE, and answers from it the page's ids in order, the total
-    and every facet. The second reads the whole rows of the page only.
-    """
-    cte = _matched(session, match, excluded, f).cte("matched").prefix_with("MATERIALIZED")
+
+def _statement(sqlite: bool, has_match: bool, has_excluded: bool, f: SearchFilter) -> Any:
+    """The one search statement for this shape of search, built once: every value in it is a
+    bound parameter, so a search only binds values (building it costs more than running a
+    small search)."""
+    near = f.near is not None and f.within_km is not None
+    shape: _Shape = (sqlite, has_match, has_excluded,
+                     tuple(n for n in _EQUALS if getattr(f, n) is not None), f.origin,
+                     bool(f.themes_any), near, f.hosts)
+    found = _STATEMENTS.get(shape)
+    if found is not None:
+        _STATEMENTS.move_to_end(shape)
+        return found
+    statement = _build(sqlite, has_match, has_excluded, f)
+    _STATEMENTS[shape] = statement
+    if len(_STATEMENTS) > _MAX_STATEMENTS:
+        _STATEMENTS.popitem(last=False)
+    return statement
+
+
+def _build(sqlite: bool, has_match: bool, has_excluded: bool, f: SearchFilter) -> Any:
+    """Match once (the only relevance computation), keep the matches' narrow columns in a
+    materialised CTE, and answer from it the page's ids in order, the total and every facet."""
+    cte = _matched(sqlite, has_match, has_excluded, f).cte("matched").prefix_with("MATERIALIZED")
     page = (select(cte.c.id, cte.c.score, cte.c.published, cte.c.latitude, cte.c.longitude)
-            .order_by(*_order(cte.c, f, match)).limit(limit).offset(offset).subquery("page"))
+            .order_by(*_order(cte.c, f, has_match))
+            .limit(bindparam("page_limit", type_=Integer))
+            .offset(bindparam("page_offset", type_=Integer)).subquery("page"))
     none_str, none_int, none_float = null().cast(String), null().cast(Integer), null().cast(Float)
     parts: list[Any] = [
         select(literal("page").label("facet"), none_str.label("value"), page.c.id.label("id"),
-               func.row_number().over(order_by=_order(page.c, f, match)).label("n"),
+               func.row_number().over(order_by=_order(page.c, f, has_match)).label("n"),
                page.c.score.label("score")),
         select(literal("total"), none_str, none_int, func.count(), none_float).select_from(cte)]
     origin = case((cte.c.is_local.is_(True), "local"), else_="remote")
@@ -303,10 +344,27 @@ async def search(session: AsyncSession, match: TextMatch | None, excluded: tuple
                  .where(literal_column("search_themes.doc_id", Integer)
                         == literal_column("matched.id", Integer))
                  .group_by(theme))
+    return union_all(*parts)
+
+
+async def search(session: AsyncSession, match: TextMatch | None, excluded: tuple[str, ...],
+                 f: SearchFilter, *, limit: int, offset: int) -> SearchResult:
+    """One page of hits, the total and the facets, for ``match`` (None: every document).
+
+    Two statements: the search (:func:`_build`), and the whole rows of the page only.
+    """
+    sqlite = _is_sqlite(session)
+    values = _parameters(f) | {"page_limit": limit, "page_offset": offset}
+    if match is not None:
+        values["hits_match"] = _match_text(sqlite, match)
+    if excluded:
+        only = TextMatch(units=tuple((s,) for s in excluded), mode="any", compounds=False)
+        values["excluded_match"] = _match_text(sqlite, only)
+    statement = _statement(sqlite, match is not None, bool(excluded), f)
     facets: dict[str, dict[str, int]] = {name: {} for name in FACETS}
     total = 0
     ranked: list[tuple[int, int, float]] = []
-    for facet, value, doc_id, n, score in (await session.execute(union_all(*parts))).all():
+    for facet, value, doc_id, n, score in (await session.execute(statement, values)).all():
         if facet == "page":
             ranked.append((int(n), int(doc_id), float(score)))
         elif facet == "total":
@@ -324,10 +382,3 @@ async def search(session: AsyncSession, match: TextMatch | None, excluded: tuple
     return SearchResult(hits, total, {name: dict(sorted(counts.items(),
                                                         key=lambda kv: (-kv[1], kv[0])))
                                       for name, counts in facets.items()})
-
-
-def _distance_order(columns: Any, near: tuple[float, float]) -> Any:
-    factor = math.cos(math.radians(near[0]))
-    dy = columns.latitude - near[0]
-    dx = (columns.longitude - near[1]) * factor
-    return dy * dy + dx * dx
