@@ -19,7 +19,6 @@ from node.services.context import NodeContext
 from node.services.permissions import Caller
 from node.store import actors as actor_store
 from node.store import notifications as store
-from node.store import users as user_store
 from node.store.actors import StoredActor
 from node.store.notifications import Event
 
@@ -39,9 +38,7 @@ class Notification:
 async def recipients(session: AsyncSession, caller: Caller) -> list[str]:
     """The local actors whose notifications ``caller`` gets: their granted initiatives, and the
     node actor for an admin (not every initiative: an admin is not its editor)."""
-    granted = await user_store.granted_actor_ids(session, caller.user_id)
-    found = [a.ap_id for a in await actor_store.list_local(session, kind="initiative", limit=5000)
-             if a.id in granted and not a.deleted]
+    found = await store.granted_actors(session, caller.user_id)
     if caller.is_admin:
         node = await actor_store.get_node(session)
         if node is not None:

@@ -23,7 +23,15 @@ from sqlalchemy.orm import aliased
 from node.store import endorsements as endorsement_store
 from node.store._rows import to_dataclass
 from node.store._upsert import dialect_insert
-from node.store.schema import follows, mail_settings, notification_marks, objects, users
+from node.store.schema import (
+    actors,
+    follows,
+    grants,
+    mail_settings,
+    notification_marks,
+    objects,
+    users,
+)
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,15 @@ async def accepted(session: AsyncSession, recipients: Sequence[str], *, limit: i
              .order_by(question.c.updated.desc()).limit(limit))
     return [Event(f"accepted:{r.ap_id}", "accepted", r.updated, r.attributed_to, r.asker,
                   r.question, r.title) for r in (await session.execute(query)).all()]
+
+
+async def granted_actors(session: AsyncSession, user_id: int) -> list[str]:
+    """The live local initiatives granted to the user (the recipients of their notifications)."""
+    query = (select(actors.c.ap_id).join(grants, grants.c.actor_id == actors.c.id)
+             .where(grants.c.user_id == user_id, actors.c.is_local.is_(True),
+                    actors.c.kind == "initiative", actors.c.deleted_at.is_(None))
+             .order_by(actors.c.id))
+    return [row[0] for row in (await session.execute(query)).all()]
 
 
 # --- marks -------------------------------------------------------------------------------------

@@ -248,7 +248,8 @@ def page(handler: _Page) -> _Page:
     async def wrapper(request: Request, *args: Any) -> Response:
         try:
             web_session = await session.current(request)
-            if web_session is not None:  # the header's "Meldingen (2 nieuw)"
+            # The header's "Meldingen (2 nieuw)"; a POST answers with a redirect, no header.
+            if web_session is not None and request.method == "GET":
                 request.state.unread_notifications = await notifications.unread_count(
                     ctx_of(request), web_session.caller)
             return await handler(request, *args)
