@@ -210,6 +210,9 @@ def _seed(site: Site) -> None:
             "content": "Kom kijken hoe de molen stroom maakt. Koffie staat klaar.",
             "start_time": start.isoformat(), "end_time": (start + timedelta(hours=3)).isoformat(),
             "place": {"name": "Reduzum", "latitude": 53.12, "longitude": 5.79}})
+        gone = _post(api, "/api/items", {**base, "kind": "story", "title": "Weg ermee",
+                                         "content": "Dit verhaal wordt weer verwijderd."})
+        assert api.delete(f"/api/items/{gone['local_id']}").status_code == 204
     site.pages.update({
         "home": "/",
         "kennis": "/kennis",
@@ -224,6 +227,7 @@ def _seed(site: Site) -> None:
         "volgend": "/actors/fryslan/volgend",
         "aanmelden": "/aanmelden",
         "niet-gevonden": "/bestaat/niet",
+        "verwijderd": f"/items/{gone['local_id']}",
         **{f"item-{kind}": f"/items/{items[kind]['local_id']}"
            for kind in ("story", "guide", "question", "answer", "bottleneck", "event")},
     })

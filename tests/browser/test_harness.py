@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import REPO_ROOT, PageFactory
+from tests.browser.conftest import REPO_ROOT, PageFactory, chromium_path, require
 
 BAD_PAGE = ('<!doctype html><html lang="nl"><head><title>Fout</title></head><body><main>'
             '<h1>Fout</h1><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
@@ -42,3 +42,20 @@ def test_screenshots_go_outside_the_checkout(page_at: PageFactory,
     assert path.name == "harness-390.png" and path.stat().st_size > 0
     assert not path.resolve().is_relative_to(REPO_ROOT)
     path.unlink()
+
+
+def test_without_chromium_browser_tests_skip_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no Chromium"):
+        require("no Chromium found", False)
+
+
+def test_without_chromium_browser_tests_fail_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required when CI is set"):
+        require("no Chromium found", False)
+
+
+def test_the_chromium_can_be_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KENNISKNOOP_CHROMIUM", "/opt/chromium/chrome")
+    assert chromium_path() == "/opt/chromium/chrome"

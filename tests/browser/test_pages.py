@@ -20,11 +20,13 @@ pytestmark = pytest.mark.slow
 
 WIDTHS = (390, 1280)
 PAGE_TYPES = ("home", "kennis", "initiatieven", "kaart", "zoeken", "statistiek", "thema",
-              "initiatief", "knooppunt", "verzameling", "volgend", "aanmelden", "niet-gevonden",
+              "initiatief", "knooppunt", "verzameling", "volgend", "aanmelden", "niet-gevonden", "verwijderd",
               "item-story", "item-guide", "item-question", "item-answer", "item-bottleneck",
               "item-event")
-SIGNED_IN_PAGE_TYPES = ("item-nieuw", "item-verwijderen", "volgen")
-STATUS = {"niet-gevonden": 404}
+SIGNED_IN_PAGE_TYPES = ("item-nieuw", "item-verwijderen", "volgen", "geen-toegang")
+STATUS = {"niet-gevonden": 404, "verwijderd": 410, "geen-toegang": 403}
+ERROR_TITLES = {"niet-gevonden": "Niet gevonden", "verwijderd": "Verwijderd",
+                "geen-toegang": "Geen toegang"}
 # A 1×1 grey PNG for every map tile: the test needs no internet, and the screenshots show a
 # calm background where the tiles would be.
 TILE = bytes.fromhex(
@@ -67,6 +69,9 @@ def visit(page_at: PageFactory, url: str, *, status: int = 200, **context_option
     offline_tiles(page)
     response = page.goto(url, wait_until="load")
     assert response is not None and response.status == status, url
+    if status >= 400:  # an error is a page of the site, in Dutch, with its menu and search box
+        assert page.locator("h1").inner_text() in ERROR_TITLES.values()
+        assert page.get_by_role("search", name="Zoeken op de hele site").is_visible()
     return page
 
 
@@ -101,8 +106,11 @@ def test_signed_in_page_is_accessible_and_fits(
         axe_check: Callable[[Any], Any], shot: Callable[[Any, str], Path]) -> None:
     path = {"item-nieuw": "/bewerken/item/nieuw",
             "item-verwijderen": site.pages["item-story"] + "/verwijderen",
-            "volgen": f"/volgen?{urlencode({'uri': site.drenthe.actor})}"}[name]
-    page = visit(page_at, site.fryslan.url + path, storage_state=str(editor_state))
+            "volgen": f"/volgen?{urlencode({'uri': site.drenthe.actor})}",
+            # an answer of the other initiative, on which the editor has no grant
+            "geen-toegang": site.pages["item-answer"] + "/bewerken"}[name]
+    page = visit(page_at, site.fryslan.url + path, status=STATUS.get(name, 200),
+                 storage_state=str(editor_state))
     assert EDITOR[0] in page.locator(".account").inner_text()
     check_at_both_widths(page, name, page_at, axe_check, shot)
 
