@@ -220,6 +220,8 @@ def _seed(site: Site) -> None:
         "kaart": "/kaart",
         "zoeken": f"/zoeken?q={SEARCH_WORD}",
         "statistiek": "/statistiek",
+        "vragen": "/vragen",
+        "knelpunten": "/knelpunten",
         "thema": f"/thema/{THEME}",
         "initiatief": f"/actors/{INITIATIVE}",
         "knooppunt": "/actors/fryslan",

@@ -19,11 +19,13 @@ from tests.browser.site import EDITOR, SEARCH_TITLE, SEARCH_WORD, Site, wait_unt
 pytestmark = pytest.mark.slow
 
 WIDTHS = (390, 1280)
-PAGE_TYPES = ("home", "kennis", "initiatieven", "kaart", "zoeken", "statistiek", "thema",
+PAGE_TYPES = ("home", "kennis", "initiatieven", "kaart", "zoeken", "statistiek", "vragen",
+              "knelpunten", "thema",
               "initiatief", "knooppunt", "verzameling", "volgend", "aanmelden", "niet-gevonden", "verwijderd",
               "item-story", "item-guide", "item-question", "item-answer", "item-bottleneck",
               "item-event")
-SIGNED_IN_PAGE_TYPES = ("item-nieuw", "item-verwijderen", "volgen", "geen-toegang")
+SIGNED_IN_PAGE_TYPES = ("item-nieuw", "item-bewerken", "item-verwijderen", "volgen", "meldingen",
+                        "geen-toegang")
 STATUS = {"niet-gevonden": 404, "verwijderd": 410, "geen-toegang": 403}
 ERROR_TITLES = {"niet-gevonden": "Niet gevonden", "verwijderd": "Verwijderd",
                 "geen-toegang": "Geen toegang"}
@@ -105,7 +107,9 @@ def test_signed_in_page_is_accessible_and_fits(
         site: Site, page_at: PageFactory, editor_state: Path, name: str,
         axe_check: Callable[[Any], Any], shot: Callable[[Any, str], Path]) -> None:
     path = {"item-nieuw": "/bewerken/item/nieuw",
+            "item-bewerken": site.pages["item-question"] + "/bewerken",
             "item-verwijderen": site.pages["item-story"] + "/verwijderen",
+            "meldingen": "/meldingen",
             "volgen": f"/volgen?{urlencode({'uri': site.drenthe.actor})}",
             # an answer of the other initiative, on which the editor has no grant
             "geen-toegang": site.pages["item-answer"] + "/bewerken"}[name]
