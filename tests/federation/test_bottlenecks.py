@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -146,6 +147,10 @@ async def test_endorsed_in_two_provinces_it_ranks_first_on_the_aggregator(
     assert "Landelijke agenda" in page.text
     assert page.text.index("Vennootschapsbelasting") < page.text.index("ANBI-status")
     assert "2 initiatieven lopen hier ook tegenaan</strong> uit Fryslân, Overijssel" in page.text
+    # and the aggregator's own page of its copy shows the same count
+    copy = await fed.http.get("https://lvkk.test/kennis/item", params={"id": vpb})
+    assert "2 initiatieven lopen hier ook tegenaan</strong> uit Fryslân, Overijssel" in copy.text
+    assert f'href="/kennis/item?id={quote(vpb, safe="/")}"' in page.text
 
 
 async def test_a_withdrawn_endorsement_leaves_the_count_everywhere(fed: Federation) -> None:
