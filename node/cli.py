@@ -31,7 +31,7 @@ from node.config import CONFIG_FILE, ROLES, ConfigError, Settings, build_setting
 from node.config import render_toml as _render_toml
 from node.remote import RemoteError, RemotePolicy, build_http_client
 from node.services import follow as follow_service
-from node.services import keys, policy, search_index, transfer, users
+from node.services import keys, moves, policy, search_index, transfer, users
 from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
 from node.services.errors import ServiceError
@@ -388,6 +388,21 @@ def _cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_alias(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    actor = _run(settings, lambda ctx: moves.add_alias(ctx, args.handle, args.old_actor))
+    print(f"{actor.ap_id} is also known as {args.old_actor}; now run `{PROG} move` on the old "
+          "actor's node")
+    return 0
+
+
+def _cmd_move(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    actor = _run(settings, lambda ctx: moves.move_actor(ctx, args.handle, args.new_actor))
+    print(f"{actor.ap_id} moved to {args.new_actor}; the worker sends the Move to its followers")
+    return 0
+
+
 def _cmd_backup(args: argparse.Namespace) -> int:
     settings = load(Path(args.dir))
     manifest = backup.create_backup(settings, Path(args.file))
@@ -496,6 +511,14 @@ def build_parser() -> argparse.ArgumentParser:
                 "send its Update to all its followers", _cmd_keys_rotate, key_commands)
     p.add_argument("handle", metavar="HANDLE", help="the node's handle, an initiative or a "
                    "theme feed")
+    p = command("alias", "list another (old) actor in the alsoKnownAs of a local actor: the "
+                "new actor's consent to a move", _cmd_alias)
+    p.add_argument("handle", metavar="HANDLE", help="the local (new) actor")
+    p.add_argument("old_actor", metavar="OLD_ACTOR_URL", help="the actor that moves here")
+    p = command("move", "move a local actor to a new actor that lists it in alsoKnownAs: its "
+                "followers are asked to follow the new one", _cmd_move)
+    p.add_argument("handle", metavar="HANDLE", help="the local (old) actor")
+    p.add_argument("new_actor", metavar="NEW_ACTOR_URL", help="the actor it moves to")
     p = command("backup", "write the database (with the actors' keys), the configuration and "
                 "any attachments to one .tar.gz archive, consistent while the node runs",
                 _cmd_backup)

@@ -82,6 +82,9 @@ KK_TERMS: Mapping[str, Any] = MappingProxyType(
         "Hashtag": "as:Hashtag",
         "sensitive": "as:sensitive",
         "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+        # interop(mastodon): account migration (Move), as Mastodon declares them.
+        "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
+        "movedTo": {"@id": "as:movedTo", "@type": "@id"},
         # interop(mastodon): profile fields and search opt-ins, as Mastodon declares them.
         "discoverable": "toot:discoverable",
         "indexable": "toot:indexable",

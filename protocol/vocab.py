@@ -42,9 +42,10 @@ UPDATE: Final = "Update"
 DELETE: Final = "Delete"
 ANNOUNCE: Final = "Announce"
 FLAG: Final = "Flag"
+MOVE: Final = "Move"  # an actor moved to a new actor that lists it in ``alsoKnownAs``
 LIKE: Final = "Like"  # an initiative endorsing a bottleneck; anyone else's: support
 ACTIVITY_TYPES: Final = frozenset(
-    {FOLLOW, ACCEPT, REJECT, UNDO, CREATE, UPDATE, DELETE, ANNOUNCE, FLAG, LIKE}
+    {FOLLOW, ACCEPT, REJECT, UNDO, CREATE, UPDATE, DELETE, ANNOUNCE, FLAG, LIKE, MOVE}
 )
 
 ACTOR_TYPES: Final = frozenset({"Application", "Group", "Organization", "Person", "Service"})

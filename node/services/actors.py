@@ -83,6 +83,17 @@ async def _store_document(session: AsyncSession, actor: StoredActor) -> StoredAc
     return await actor_store.update_values(session, actor.ap_id, document=document)
 
 
+async def save_profile(session: AsyncSession, actor: StoredActor, profile: dict[str, Any],
+                       now: datetime) -> StoredActor:
+    """Store a local actor's new profile as a new version, its document signed again."""
+    updated = await actor_store.update_values(session, actor.ap_id, profile=profile,
+                                              version=actor.version + 1, updated=now)
+    updated = await _store_document(session, updated)
+    if updated.kind == "initiative":
+        await index_initiative(session, updated)
+    return updated
+
+
 async def store_new_keys(ctx: NodeContext, session: AsyncSession, actor: StoredActor,
                          now: datetime) -> StoredActor:
     """Replace a local actor's key pairs (same key ids) and store its re-signed document as a

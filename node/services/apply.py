@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError
-from node.services import bottlenecks, policy, profiles, remote_objects, search_index
+from node.services import bottlenecks, moves, policy, profiles, remote_objects, search_index
 from node.services.context import NodeContext
 from node.services.documents import follow_reference
 from node.services.errors import RejectedError
@@ -411,6 +411,12 @@ async def handle_like(ctx: NodeContext, activity: Activity, sender: str) -> Appl
     return Applied(outcome in ("added", "updated"), f"like {outcome}")
 
 
+async def handle_move(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
+    """The sender moved to a new actor: its local followers follow that one (services.moves)."""
+    moved = await moves.receive_move(ctx, activity, sender)
+    return Applied(moved > 0, f"{moved} local followers moved")
+
+
 async def handle_flag(ctx: NodeContext, activity: Activity, sender: str) -> Applied:
     objects = [o if isinstance(o, str) else o.id for o in activity.objects]
     async with ctx.db.transaction() as session:
@@ -432,6 +438,7 @@ _HANDLERS = {
     "Undo": handle_undo,
     "Flag": handle_flag,
     "Like": handle_like,
+    "Move": handle_move,
 }
 
 

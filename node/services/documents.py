@@ -145,6 +145,10 @@ def actor_document(actor: StoredActor, *, node_kind_type: str | None = None) -> 
         extra["location"] = place
     if profile.get("province_code"):
         extra["provinceCode"] = profile["province_code"]
+    if profile.get("also_known_as"):  # the actors this one moved from (kennisknoop alias)
+        extra["alsoKnownAs"] = list(profile["also_known_as"])
+    if profile.get("moved_to"):  # kennisknoop move
+        extra["movedTo"] = profile["moved_to"]
     extra["version"] = actor.version
     extra["updated"] = iso(actor.updated)
     if actor.deleted_at is not None:

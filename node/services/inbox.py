@@ -8,11 +8,12 @@ forged activity cannot reserve the id of a genuine one. A refusal stores nothing
 signer's fetched actor, which is cached only once the request is accepted. Applying the
 activity is a durable job (``node.services.apply``) worked by the worker.
 
-An activity of a type the node does not act on (``EmojiReact``, ``Move``, a ``Like`` of
+An activity of a type the node does not act on (``EmojiReact``, ``Add``, a ``Like`` of
 anything but a local bottleneck, an ``Undo`` of such a ``Like``…) needs only its envelope (id,
 type, actor) to parse; it is verified the same way, then answered 202 and stored nowhere, as
 Mastodon answers what it ignores: a 4xx would tell its sender that the request failed. A
-``Like`` of a local bottleneck is an endorsement or support (``node.services.bottlenecks``).
+``Like`` of a local bottleneck is an endorsement or support (``node.services.bottlenecks``); a
+``Move`` is stored and applied (``node.services.moves``).
 """
 
 from __future__ import annotations
@@ -214,7 +215,7 @@ async def _accept(ctx: NodeContext, *, url: str, signature: SignedRequest | Sign
                                           host=host)  # the backlog cap counts by host
         await _note_signed_request(session, host, signature, now)
     if activity is None:
-        # Authentic, but nothing the node acts on (a Like, a reaction, a Move…): not stored.
+        # Authentic, but nothing the node acts on (a reaction, an Add…): not stored.
         log.debug("ignored %s %s from %s", envelope.type, envelope.id, envelope.actor)
     elif not added:
         log.info("duplicate activity %s from %s", activity.id, activity.actor)

@@ -383,7 +383,7 @@ def test_missing_type_is_refused() -> None:
     assert reason(parse_object, raw) == "missing_type"
 
 
-@pytest.mark.parametrize("type_", ["EmojiReact", ["EmojiReact", "Move"], "Note"])
+@pytest.mark.parametrize("type_", ["EmojiReact", ["EmojiReact", "Add"], "Note"])
 def test_unhandled_activity_type_is_refused(type_: Any) -> None:
     assert reason(parse_activity, create(type=type_)) == "unsupported_type"
 

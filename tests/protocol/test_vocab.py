@@ -25,7 +25,7 @@ AS_PROFILE = "https://www.w3.org/ns/activitystreams"
 
 def test_activity_types_are_the_ones_the_engine_handles() -> None:
     handled = {"Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Announce", "Flag",
-               "Like"}
+               "Like", "Move"}
     assert handled == ACTIVITY_TYPES
 
 
