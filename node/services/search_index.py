@@ -6,6 +6,7 @@ was stored before the index existed; ``migrate`` and ``serve`` run it after migr
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.services.content import plain_text_from_html
 from node.services.context import NodeContext
 from node.services.search_text import index_text
+from node.store import objects as object_store
+from node.store import questions as question_store
 from node.store import search as search_store
 from node.store._rows import to_dataclass
 from node.store.actors import StoredActor
@@ -88,8 +91,24 @@ async def _put(session: AsyncSession, ap_id: str, doc: SearchDoc | None) -> None
 
 
 async def index_item(session: AsyncSession, obj: StoredObject) -> None:
-    """Index (or re-index, or drop, if deleted) an item, local or received."""
-    await _put(session, obj.ap_id, item_doc(obj))
+    """Index (or re-index, or drop, if deleted) an item, local or received.
+
+    A question is indexed with how far it is answered (its rank depends on it), so a new,
+    changed or deleted answer re-indexes its question too.
+    """
+    doc = item_doc(obj)
+    if doc is not None and obj.kind == "question":
+        state = await question_store.states(session, [obj.ap_id], None)
+        doc = replace(doc, answered=state.get(obj.ap_id, (0, 0))[0])
+    await _put(session, obj.ap_id, doc)
+    if obj.in_reply_to:
+        await _reindex_question(session, obj.in_reply_to)
+
+
+async def _reindex_question(session: AsyncSession, ap_id: str) -> None:
+    question = await object_store.get(session, ap_id)
+    if question is not None and question.kind == "question" and not question.deleted:
+        await index_item(session, question)
 
 
 async def index_initiative(session: AsyncSession, actor: StoredActor) -> None:
@@ -98,7 +117,11 @@ async def index_initiative(session: AsyncSession, actor: StoredActor) -> None:
 
 
 async def remove(session: AsyncSession, ap_id: str) -> None:
+    """Take ``ap_id`` out of the index (an answer's question is re-indexed: one answer less)."""
     await search_store.remove(session, ap_id)
+    obj = await object_store.get(session, ap_id)
+    if obj is not None and obj.in_reply_to:
+        await _reindex_question(session, obj.in_reply_to)
 
 
 async def rebuild(ctx: NodeContext) -> int:

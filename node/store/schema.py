@@ -316,7 +316,7 @@ blocks = Table(
 )
 
 SEARCH_FACETS_INDEX = ("id", "doc_type", "kind", "province", "legal_form", "phase", "status",
-                       "is_local", "host", "published", "latitude", "longitude")
+                       "is_local", "host", "published", "latitude", "longitude", "answered")
 
 search_docs = Table(
     "search_docs", metadata,
@@ -343,6 +343,8 @@ search_docs = Table(
     Column("terms_body", Text, nullable=False),
     Column("terms_parts", Text, nullable=False),
     Column("tsv", TSVECTOR().with_variant(Text(), "sqlite")),  # PostgreSQL only
+    # Questions: 0 open, 1 with answers, 2 answered (node.store.questions); ranks them.
+    Column("answered", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_search_docs_published_id", "published", "id"),
     # Covering the search's pass over the matches (filters, facets, order): it never reads the
     # wide rows (node.store.search).

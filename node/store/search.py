@@ -64,6 +64,7 @@ class SearchDoc:
     terms_summary: str
     terms_body: str
     terms_parts: str
+    answered: int = 0  # questions: 0 open, 1 with answers, 2 answered (node.store.questions)
 
 
 @dataclass(frozen=True)
@@ -270,6 +271,16 @@ _SCALAR_FACETS = ("kind", "province", "legal_form", "phase", "status")
 # What the one search statement reads of every matching document: all of it is in the covering
 # index ``ix_search_docs_facets``, so the pass over the matches never reads the wide rows.
 _MATCHED_COLUMNS = ("id", *_SCALAR_FACETS, "is_local", "published", "latitude", "longitude")
+# Relevance times this for a question with answers (1) or an accepted answer (2): answered
+# questions rank above open ones whose relevance is comparable — up to 30 % higher
+# (docs/questions.md, "Search").
+ANSWERED_BOOST = {1: 1.15, 2: 1.3}
+
+
+def _boosted(score: Any) -> Any:
+    d = search_docs.c
+    return score * case(*((d.answered == state, factor) for state, factor in
+                          ANSWERED_BOOST.items()), else_=1.0)
 
 
 def _matched(sqlite: bool, has_match: bool, has_excluded: bool, f: SearchFilter) -> Select[Any]:
@@ -282,7 +293,7 @@ def _matched(sqlite: bool, has_match: bool, has_excluded: bool, f: SearchFilter)
     if not has_match:
         return select(d.id, literal(0.0, Float).label("score"), *columns).where(*conds)
     hits = _hits(sqlite)
-    return (select(hits.c.id, hits.c.score, *columns)
+    return (select(hits.c.id, _boosted(hits.c.score).label("score"), *columns)
             .select_from(hits.join(search_docs, hits.c.id == d.id)).where(*conds))
 
 

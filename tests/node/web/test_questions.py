@@ -381,3 +381,27 @@ async def test_only_the_questions_editors_see_the_accept_button_or_may_accept(
         "csrf_token": csrf_of(page), "question": asked.ap_id, "answer": given.ap_id})
     assert response.status_code == 403
     assert await counts(ctx) == before
+
+
+# --- search ranks answered questions higher ---------------------------------------------------------
+
+
+async def test_answered_questions_rank_above_comparable_open_ones_in_search(
+        client: httpx.AsyncClient, ctx: NodeContext, initiatives: None) -> None:
+    # Given three equally relevant questions: open, with an answer, with an accepted answer
+    open_q = await question(ctx, "Subsidie voor een buurtbus", "Wie weet raad?")
+    with_answers = await question(ctx, "Subsidie voor een buurtbus", "Wie weet raad?")
+    answered = await question(ctx, "Subsidie voor een buurtbus", "Wie weet raad?")
+    await answer(ctx, with_answers, "Misschien via de provincie.")
+    best = await answer(ctx, answered, "Via de provincie.")
+    await accept(ctx, answered, best)
+
+    async def ranked() -> list[str]:
+        response = await client.get("/api/search", params={"q": "buurtbus", "kind": "question"})
+        return [r["id"] for r in response.json()["results"]]
+
+    # Then the answered one comes first, then the one with answers, then the open one
+    assert await ranked() == [answered.ap_id, with_answers.ap_id, open_q.ap_id]
+    # And when its accepted answer is deleted, it is open again and ranks as such
+    await delete_item(ctx, best.ap_id, SYSTEM)
+    assert await ranked() == [with_answers.ap_id, open_q.ap_id, answered.ap_id]
