@@ -12,19 +12,22 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from node.services import atom, calendar, murmurations, sitemap, subscriptions
+from node.services import atom, calendar, editing, murmurations, sitemap, subscriptions
 from node.services.atom import ATOM_MEDIA_TYPE, Person
+from node.services.errors import ValidationError
+from node.services.inputs import FEED_KINDS
 from node.services.items import ItemQuery
+from node.services.permissions import Caller
 from node.services.validation import parse_feed
-from node.web import feedlinks, strings
+from node.web import feedlinks, session, strings
 from node.web.api import Resource, authenticate, check_parameters, endpoint, item_query, json_body
 from node.web.browse import EVENT_GEO_PARAMETERS, parse_filters
 from node.web.common import JSONResponse, ctx_of
 from node.web.feedlinks import query_string
-from node.web.pages import theme_label
+from node.web.pages import page, render, theme_label
 from node.web.search import search_request
 
 MAX_AGE = "public, max-age=300"  # feed readers and calendars poll; five minutes is fresh enough
@@ -148,6 +151,51 @@ async def unsubscribe_feed(request: Request) -> Response:
     return Response(status_code=204)
 
 
+# --- the feeds page, for editors (the same use cases as /api/feeds) ------------------------------
+
+
+async def _feeds_page(request: Request, caller: Caller, *, values: dict[str, str],
+                      error: str | None = None, status: int = 200) -> Response:
+    ctx = ctx_of(request)
+    initiatives = await editing.editable_initiatives(ctx, caller)
+    notice = next((strings.text(key) for param, key in (("opgeslagen", "feed_saved"),
+                                                          ("gestopt", "feed_stopped"))
+                   if param in request.query_params), None)
+    return render(request, "feeds.html", status=status, no_store=True, values=values,
+                  error=error, subscriptions=await subscriptions.list_subscriptions(ctx),
+                  initiatives=initiatives, feed_kinds=FEED_KINDS, notice=notice,
+                  editable=None if caller.is_admin else {a.handle for a in initiatives})
+
+
+@page
+async def feeds_page(request: Request) -> Response:
+    web_session = await session.require_user(request)
+    return await _feeds_page(request, web_session.caller, values={"url": "", "kind": "story"})
+
+
+@page
+async def subscribe_feed_form(request: Request) -> Response:
+    caller, form = await session.signed_in_form(request)
+    values = {name: form.get(name).strip()[:2000] for name in ("url", "as", "kind", "theme")}
+    raw = {"url": values["url"], "as": values["as"], "kind": values["kind"] or "story",
+           "themes": [values["theme"]] if values["theme"] else []}
+    try:
+        await subscriptions.subscribe(ctx_of(request), parse_feed(raw), caller)
+    except ValidationError as exc:
+        message = strings.validation_message(exc.field or "", exc.reason, exc.detail)
+        label = strings.NL.get(f"feed_field_{exc.field}", exc.field or "")
+        return await _feeds_page(request, caller, values=values, status=422,
+                                 error=f"{label}: {message}" if label else message)
+    return RedirectResponse("/bewerken/feeds?opgeslagen=1", status_code=303)
+
+
+@page
+async def unsubscribe_feed_form(request: Request) -> Response:
+    caller, _ = await session.signed_in_form(request)
+    await subscriptions.unsubscribe(ctx_of(request), str(request.path_params["id"]), caller)
+    return RedirectResponse("/bewerken/feeds?gestopt=1", status_code=303)
+
+
 async def murmurations_profile(request: Request) -> Response:
     ctx = ctx_of(request)
     handle = str(request.path_params["handle"])
@@ -166,4 +214,7 @@ routes: list[BaseRoute] = [
     Resource("/api/initiatives/{handle}/murmurations", get=murmurations_profile),
     Resource("/api/feeds", get=list_feeds, post=subscribe_feed),
     Resource("/api/feeds/{id}", delete=unsubscribe_feed),
+    Route("/bewerken/feeds", feeds_page, methods=["GET"]),
+    Route("/bewerken/feeds", subscribe_feed_form, methods=["POST"]),
+    Route("/bewerken/feeds/{id}/stoppen", unsubscribe_feed_form, methods=["POST"]),
 ]

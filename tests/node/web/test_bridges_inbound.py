@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from node import worker
 from node.app import create_app
+from node.services import subscriptions
 from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
 from node.services.inputs import Patch
@@ -30,6 +31,8 @@ from tests.clock import FAST_HASHER, Clock
 from tests.keys import pool_keygen
 from tests.node.conftest import BASE_URL, make_settings
 from tests.node.web import make_initiative
+from tests.node.web.test_ui_auth import PASSWORD, sign_in
+from tests.node.web.test_ui_edit import post_form
 from tests.servers import serve_in_thread
 
 
@@ -186,3 +189,38 @@ async def test_subscribing_needs_an_editor_of_the_initiative(node: Starlette) ->
         bad = await client.post("/api/feeds", headers=admin, json={**body, "kind": "answer"})
         assert bad.status_code == 422 and bad.json()["field"] == "kind"
         assert (await client.get("/api/feeds")).json()["feeds"] == []
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+
+async def test_feeds_page_subscribes_lists_and_stops(client: httpx.AsyncClient,
+                                                     ctx: NodeContext) -> None:
+    await add_user(ctx, "beheerder", PASSWORD, "admin")
+    await make_initiative(ctx, "dorpsmolen", name="Dorpsmolen Reduzum")
+    assert (await sign_in(client)).status_code == 303
+    page = (await client.get("/bewerken/feeds")).text
+    assert "Nog geen feeds." in page and '<option value="dorpsmolen">' in page
+    # A bad address is named and nothing is stored
+    response = await post_form(client, "/bewerken/feeds",
+                               {"url": "geen adres", "as": "dorpsmolen", "kind": "story"})
+    assert response.status_code == 422 and "Adres van de feed" in response.text
+    assert await subscriptions.list_subscriptions(ctx) == []
+    response = await post_form(client, "/bewerken/feeds", {
+        "url": "https://bron.example/feed.xml", "as": "dorpsmolen", "kind": "guide",
+        "theme": "meals"})
+    assert response.status_code == 303
+    (sub,) = await subscriptions.list_subscriptions(ctx)
+    assert (sub.url, sub.handle, sub.kind, sub.themes) == (
+        "https://bron.example/feed.xml", "dorpsmolen", "guide", ["meals"])
+    page = (await client.get("/bewerken/feeds?opgeslagen=1")).text
+    assert "De feed is toegevoegd" in page and "https://bron.example/feed.xml" in page
+    response = await post_form(client, "/bewerken/feeds", {},
+                               action=f"/bewerken/feeds/{sub.id}/stoppen")
+    assert response.status_code == 303
+    assert await subscriptions.list_subscriptions(ctx) == []
+
+
+async def test_feeds_page_needs_a_signed_in_user(client: httpx.AsyncClient) -> None:
+    response = await client.get("/bewerken/feeds")
+    assert response.status_code == 303 and response.headers["location"].startswith("/aanmelden")
