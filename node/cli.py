@@ -259,7 +259,18 @@ async def _work(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with open_context(settings) as ctx:
-        await worker.run(ctx, stop)
+        exporter = None
+        if settings.metrics.worker_port:
+            from prometheus_client import start_http_server
+
+            # Loopback only: a scraper on the same machine, or a proxy that adds its own auth.
+            exporter, _ = start_http_server(settings.metrics.worker_port, addr="127.0.0.1",
+                                            registry=ctx.metrics.registry)
+        try:
+            await worker.run(ctx, stop)
+        finally:
+            if exporter is not None:
+                exporter.shutdown()
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:

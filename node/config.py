@@ -214,6 +214,10 @@ class MetricsSettings:
     token: str = setting(
         "", "A bearer token that opens /metrics from any address (`Authorization: Bearer "
         "<token>`). Empty: only the `allow` addresses.")
+    worker_port: int = setting(
+        0, "Port on 127.0.0.1 where a separate `kennisknoop worker` serves its own counters "
+        "(deliveries, applied activities) in Prometheus text format; 0: none. The web "
+        "processes' /metrics cannot see a separate worker's counters.", minimum=0)
 
 
 @dataclass(frozen=True)

@@ -117,3 +117,31 @@ def test_serve_with_its_worker_is_ready_and_logs_json_lines(tmp_path: Path) -> N
     probe = [line for line in lines if line.get("request_id") == "probe-0001"]
     assert probe and probe[-1]["route"] == "/readyz" and probe[-1]["status"] == 200
     assert any(line["logger"] == "kennisknoop.worker" for line in lines)
+
+
+def test_a_separate_worker_serves_its_counters_on_its_metrics_port(tmp_path: Path) -> None:
+    # Given a node whose separate worker exports its counters on a loopback port
+    directory = tmp_path / "node"
+    init_node(directory, url="http://127.0.0.1:9", name="Doarpswurk", handle=HANDLE,
+              allow_private_network=True, environ={})
+    port = free_port()
+    path = directory / "kennisknoop.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "worker_port = 0", f"worker_port = {port}"), encoding="utf-8")
+    log = directory / "worker.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KENNISKNOOP_")}
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "node.cli", "worker", str(directory)],
+                                   stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        # When it runs
+        url = f"http://127.0.0.1:{port}/metrics"
+        wait_until_responds(url, process, name="worker", timeout=START_TIMEOUT,
+                            log=lambda: log.read_text(errors="replace"))
+        # Then its delivery and inbox counters are there to scrape
+        text = httpx.get(url, timeout=10).text
+        assert "# TYPE kennisknoop_deliveries_total counter" in text
+        assert "# TYPE kennisknoop_inbox_activities_total counter" in text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
