@@ -119,6 +119,36 @@ def test_signed_in_page_is_accessible_and_fits(
     check_at_both_widths(page, name, page_at, axe_check, shot)
 
 
+def test_forms_with_errors_are_accessible_and_fit(
+        site: Site, page_at: PageFactory, editor_state: Path, axe_check: Callable[[Any], Any],
+        shot: Callable[[Any, str], Path]) -> None:
+    # Given the sign-in form sent with a wrong password
+    page = visit(page_at, site.fryslan.url + "/aanmelden")
+    page.get_by_label("Gebruikersnaam").fill(EDITOR[0])
+    page.get_by_label("Wachtwoord").fill("niet het wachtwoord")
+    page.get_by_role("button", name="Aanmelden").click()
+    # Then the page summarises the error, and is accessible at both widths
+    assert page.locator(".error-summary").is_visible()
+    check_at_both_widths(page, "aanmelden-fout", page_at, axe_check, shot)
+    # Given the new item form sent empty by a signed-in editor
+    page = visit(page_at, site.fryslan.url + "/bewerken/item/nieuw",
+                 storage_state=str(editor_state))
+    page.get_by_role("button", name="Publiceren").click()
+    assert page.locator(".error-summary").is_visible()
+    check_at_both_widths(page, "item-nieuw-fout", page_at, axe_check, shot)
+
+
+def test_a_received_question_on_the_other_node_is_accessible_and_fits(
+        site: Site, page_at: PageFactory, axe_check: Callable[[Any], Any],
+        shot: Callable[[Any, str], Path]) -> None:
+    # Given Drenthe, which received Fryslân's question with its answers by federation
+    wait_until_found(site.drenthe, "molenaar")
+    path = f"/kennis/item?{urlencode({'id': site.items['question']['id']})}"
+    page = visit(page_at, site.drenthe.url + path)
+    assert page.locator("h1").inner_text().strip() == "Hoe vinden wij een molenaar?"
+    check_at_both_widths(page, "item-ontvangen-vraag", page_at, axe_check, shot)
+
+
 def test_map_shows_clustered_markers_from_the_geojson(site: Site, page_at: PageFactory) -> None:
     # Given two initiatives and an upcoming event with places
     page = page_at(1280)
