@@ -25,7 +25,7 @@ PAGE_TYPES = ("home", "kennis", "initiatieven", "kaart", "zoeken", "statistiek",
               "item-story", "item-guide", "item-question", "item-answer", "item-bottleneck",
               "item-event")
 SIGNED_IN_PAGE_TYPES = ("item-nieuw", "item-bewerken", "item-verwijderen", "volgen", "meldingen",
-                        "geen-toegang")
+                        "feeds", "geen-toegang")
 STATUS = {"niet-gevonden": 404, "verwijderd": 410, "geen-toegang": 403}
 ERROR_TITLES = {"niet-gevonden": "Niet gevonden", "verwijderd": "Verwijderd",
                 "geen-toegang": "Geen toegang"}
@@ -110,6 +110,7 @@ def test_signed_in_page_is_accessible_and_fits(
             "item-bewerken": site.pages["item-question"] + "/bewerken",
             "item-verwijderen": site.pages["item-story"] + "/verwijderen",
             "meldingen": "/meldingen",
+            "feeds": "/bewerken/feeds",
             "volgen": f"/volgen?{urlencode({'uri': site.drenthe.actor})}",
             # an answer of the other initiative, on which the editor has no grant
             "geen-toegang": site.pages["item-answer"] + "/bewerken"}[name]
