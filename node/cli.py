@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy.engine import make_url
@@ -41,6 +41,9 @@ from node.store.db import Database
 from node.web.observe import configure_logging
 from protocol import themes
 from protocol.errors import ProtocolError
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("kennisknoop.cli")
 PROG = "kennisknoop"
@@ -192,6 +195,21 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def server_config(app: Any, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """How ``serve`` runs ``app`` under uvicorn.
+
+    Forwarded headers are believed only from ``server.forwarded_allow_ips`` (never uvicorn's own
+    ``FORWARDED_ALLOW_IPS`` environment variable, so the setting is the one place to look). The
+    app logs every request itself, with its request id (node.web.observe), so uvicorn's access
+    log is off.
+    """
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=True,
+                          forwarded_allow_ips=list(settings.server.forwarded_allow_ips),
+                          access_log=False, log_config=None)
+
+
 async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool) -> int:
     import uvicorn
 
@@ -199,10 +217,7 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
     from node.app import create_app
 
     app = create_app(settings)
-    # The app logs every request itself, with its request id (node.web.observe).
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info",
-                                           proxy_headers=True, access_log=False,
-                                           log_config=None))
+    server = uvicorn.Server(server_config(app, settings, host, port))
     stop = asyncio.Event()
     failed: list[BaseException] = []
 

@@ -98,6 +98,13 @@ class ServerSettings:
 
     host: str = setting("127.0.0.1", "Address `kennisknoop serve` listens on.")
     port: int = setting(8000, "Port `kennisknoop serve` listens on.")
+    forwarded_allow_ips: tuple[str, ...] = setting(
+        ("127.0.0.1", "::1"), "Addresses (or CIDR networks) of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto headers are believed: a request from one of them "
+        "counts as coming from the visitor address and scheme the proxy names (login rate limits, "
+        "metrics.allow, https). From any other address those headers are ignored. Name only your "
+        "own proxy (`*` is refused: anyone could then choose the address they are counted as); "
+        "empty: believe no one.")
 
 
 @dataclass(frozen=True)
@@ -396,11 +403,13 @@ def build_settings(directory: Path, overrides: Mapping[tuple[str, str], Any] | N
     values["federation"]["mode"] = DEPRECATED_MODES.get(mode, mode)
     values["node"]["url"] = values["node"]["url"].rstrip("/")
     _validate_node(values["node"])
-    for network in values["metrics"]["allow"]:
-        try:
-            ipaddress.ip_network(network, strict=False)
-        except ValueError as exc:
-            raise ConfigError(f"metrics.allow: {network!r} is not an address or network") from exc
+    for name, networks in (("metrics.allow", values["metrics"]["allow"]),
+                           ("server.forwarded_allow_ips", values["server"]["forwarded_allow_ips"])):
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ConfigError(f"{name}: {network!r} is not an address or network") from exc
     for s in SETTINGS:
         _check(s, values[s.section][s.key])
     sections = {name: cls(**values[name]) for name, cls in _sections().items()}

@@ -155,6 +155,6 @@ async def anonymous_form(request: Request) -> Form:
 
 
 def client_address(request: Request) -> str | None:
-    """The client's address as the server sees it (behind a proxy: run uvicorn with
-    ``--proxy-headers`` and ``--forwarded-allow-ips`` so this is the visitor, not the proxy)."""
+    """The client's address as the server sees it (behind a proxy named in
+    ``server.forwarded_allow_ips`` this is the visitor, not the proxy)."""
     return request.client.host if request.client else None
