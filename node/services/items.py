@@ -116,7 +116,21 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller) -> Stor
         await publish_activity(ctx, session, actor=author, type="Create", obj=document,
                                recipients=await _question_author(session, in_reply_to),
                                cc=document["cc"])
+        await _relay_local_answer(ctx, session, in_reply_to, author, document)
         return item
+
+
+async def _relay_local_answer(ctx: NodeContext, session: AsyncSession, in_reply_to: str | None,
+                              author: StoredActor, document: dict[str, Any]) -> None:
+    """An answer to a question of another local initiative reaches that initiative's followers
+    too, as an answer from another node does (``apply._reannounce_answer``); the node's
+    followers have it already (the node announces its initiatives' items)."""
+    question = await object_store.get(session, in_reply_to) if in_reply_to else None
+    if question is None or not question.is_local or question.attributed_to == author.ap_id:
+        return
+    asker = await actor_store.get(session, question.attributed_to)
+    if asker is not None and asker.kind == "initiative" and not asker.deleted:
+        await publish_activity(ctx, session, actor=asker, type="Announce", obj=document)
 
 
 async def _question_author(session: AsyncSession, in_reply_to: str | None) -> list[StoredActor]:

@@ -101,6 +101,30 @@ async def list_questions(ctx: NodeContext, query: QuestionQuery, page: int = 1,
     return QuestionListing(entries, authors, paging)
 
 
+@dataclass(frozen=True)
+class AnsweredEntry:
+    """A question with its answers (the accepted one first), for the API."""
+
+    question: StoredObject
+    state: str
+    answer_count: int
+    answers: list[StoredObject]
+
+
+async def question_slice(ctx: NodeContext, query: QuestionQuery, *, offset: int, limit: int
+                         ) -> tuple[list[AnsweredEntry], int]:
+    """``limit`` questions from ``offset`` in the order of :func:`list_questions`, each with its
+    answers, and how many there are in all."""
+    async with ctx.db.sessions() as session:
+        hosts = await policy.rule(ctx, session)
+        f = _filter(query, hosts)
+        total = await question_store.count(session, f)
+        rows = await question_store.page(session, f, limit=limit, offset=offset)
+        entries = [AnsweredEntry(r.question, state_name(r.state), r.answer_count,
+                                 await answers_of(session, r.question, hosts)) for r in rows]
+    return entries, total
+
+
 # --- answers in order ----------------------------------------------------------------------------
 
 

@@ -43,7 +43,7 @@ from node.services.validation import (
 )
 from node.web.common import JSONResponse, ctx_of, error_response, read_body
 from node.web.openapi import build_openapi
-from node.web.questions_api import similar_api
+from node.web.questions_api import list_questions_api, similar_api
 from node.web.representations import caller_json, directory_json, initiative_json, item_json
 from node.web.search import search_api
 from protocol import themes
@@ -360,6 +360,7 @@ routes: list[BaseRoute] = [
     Resource("/api/initiatives/{handle}", get=get_initiative, patch=update_initiative,
              delete=delete_initiative),
     Resource("/api/search", get=search_api),
+    Resource("/api/questions", get=list_questions_api),
     Resource("/api/questions/similar", get=similar_api),
     Resource("/api/items", get=list_items, post=create_item),
     Resource("/api/items/by-id", get=get_item, patch=update_item, delete=delete_item),

@@ -266,6 +266,10 @@ def _parameters() -> dict[str, Any]:
                         "`true`: only profiles not confirmed for over a year."),
         **_search_parameters(),
         **bottleneck_parameters(),
+        "question_category": _query("category", _enum(themes.QUESTION_CATEGORIES),
+                                    "Kind of question: content, organisational or ethical."),
+        "question_state": _query("state", _enum(("open", "has_answers", "answered")),
+                                 "How far it is answered."),
     }
 
 
@@ -389,6 +393,31 @@ def _paths() -> dict[str, Any]:
             "parameters": [_ref("parameters", p) for p in _SEARCH_REFS],
             "responses": {**_ok("SearchAnswer", "A page of results with total and facets."),
                           **_errors("Unprocessable")}}},
+        "/api/questions": {"get": {
+            "operationId": "listQuestions", "tags": ["items"], "security": [],
+            "summary": "Questions, own and received: the least answered and oldest first",
+            "description": "As the page /vragen lists them: `open` (no answer) first, then "
+                           "`has_answers`, then `answered` (an accepted answer); within each, "
+                           "the oldest first. Each with its answers, the accepted one first.",
+            "parameters": [
+                _ref("parameters", "theme"), _ref("parameters", "province"),
+                _ref("parameters", "question_category"), _ref("parameters", "question_state"),
+                _ref("parameters", "limit"), _ref("parameters", "offset")],
+            "responses": {**_inline({
+                "type": "object", "required": ["questions", "total", "next"], "properties": {
+                    "questions": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["question", "state", "answer_count", "answers"],
+                        "properties": {
+                            "question": _schema("Item"),
+                            "state": _enum(("open", "has_answers", "answered")),
+                            "answer_count": {"type": "integer", "minimum": 0},
+                            "answers": {"type": "array", "items": _schema("Item"),
+                                        "description": "The accepted answer first, then the "
+                                                       "others, oldest first."}}}},
+                    "total": {"type": "integer", "minimum": 0},
+                    "next": {"type": ["string", "null"], "format": "uri"}}},
+                "A page; follow `next` for more."), **_errors("Unprocessable")}}},
         "/api/questions/similar": {"get": {
             "operationId": "similarQuestions", "tags": ["items"], "security": [],
             "summary": "Answered questions like a text being typed (the question form's check)",

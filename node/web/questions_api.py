@@ -1,4 +1,5 @@
-"""``GET /api/questions/similar?q=…``: answered questions like a text being typed.
+"""``GET /api/questions/similar?q=…`` (answered questions like a text being typed) and
+``GET /api/questions`` (every question, least answered first, as ``/vragen`` lists them).
 
 The question form's script (``/static/similar.js``) reads it while typing; without the script
 the form shows the same list on the first submit (docs/questions.md). The answer is described
@@ -21,6 +22,8 @@ from node.services.questions import SimilarQuestion
 from node.services.records import StoredObject
 from node.web.common import JSONResponse, ctx_of
 from node.web.pages import local_path
+from node.web.representations import item_json
+from protocol import themes
 
 SIMILAR_PARAMETERS = ("q", "limit")
 MAX_SIMILAR_QUERY = questions.MAX_SIMILAR_TEXT
@@ -89,3 +92,40 @@ async def similar_api(request: Request) -> Response:
     limit = integer_param(request, "limit", questions.SIMILAR_LIMIT, 1, MAX_SIMILAR_LIMIT)
     found = await questions.similar_questions(ctx_of(request), q, limit=limit)
     return JSONResponse(similar_json(found).model_dump(mode="json"))
+
+
+# --- GET /api/questions ------------------------------------------------------------------------
+
+QUESTION_LIST_PARAMETERS = ("theme", "province", "category", "state", "limit", "offset")
+
+
+def _choice(request: Request, name: str, allowed: set[str]) -> str | None:
+    raw = (request.query_params.get(name) or "").strip()
+    value = raw.upper() if name == "province" else raw
+    if value and value not in allowed:
+        raise ValidationError("bad_value", f"{name}: must be one of "
+                              f"{', '.join(sorted(allowed))}", field=name)
+    return value or None
+
+
+async def list_questions_api(request: Request) -> Response:
+    from node.web.api import check_parameters, integer_param, limit_param, next_url
+
+    check_parameters(request, QUESTION_LIST_PARAMETERS)
+    query = questions.QuestionQuery(
+        theme=_choice(request, "theme", {t.id for t in themes.all_themes()}),
+        province=_choice(request, "province", set(themes.PROVINCES)),
+        category=_choice(request, "category", set(themes.QUESTION_CATEGORIES)),
+        state=_choice(request, "state", set(questions.STATES)))
+    limit = limit_param(request)
+    offset = integer_param(request, "offset", 0, 0, 1_000_000)
+    ctx = ctx_of(request)
+    entries, total = await questions.question_slice(ctx, query, offset=offset, limit=limit)
+    more = offset + limit < total
+    return JSONResponse({
+        "questions": [{"question": item_json(e.question, ctx.urls), "state": e.state,
+                       "answer_count": e.answer_count,
+                       "answers": [item_json(a, ctx.urls) for a in e.answers]}
+                      for e in entries],
+        "total": total,
+        "next": next_url(request, "/api/questions", offset=offset + limit) if more else None})

@@ -279,3 +279,23 @@ async def test_a_mastodon_reply_to_a_question_shows_as_an_answer(fed: Federation
     found = (await fed.http.get(f"{drenthe.url}/api/questions/similar",
                                 params={"q": QUESTION})).json()["questions"]
     assert [q["id"] for q in found] == [asked.ap_id]
+
+
+async def test_a_local_answer_reaches_the_followers_of_the_questions_initiative(
+        tmp_path: Path) -> None:
+    async with federation(tmp_path, ["drenthe", "lvkk"]) as f:
+        drenthe, lvkk = f["drenthe"], f["lvkk"]
+        for handle in ("dorpshuis-eext", "zorg-eext"):
+            await create_initiative(drenthe.ctx, InitiativeInput(handle=handle, name=handle),
+                                    SYSTEM)
+        # Given LVKK following only the initiative that asks (not the node)
+        await follow(lvkk.ctx, drenthe.ctx.urls.actor("dorpshuis-eext"))
+        await f.settle()
+        asked = await ask(drenthe, "dorpshuis-eext")
+        # When another initiative of the same node answers it
+        given = await create_item(drenthe.ctx, item_input(
+            kind="answer", content="Via de gemeente.", initiative="zorg-eext",
+            in_reply_to=asked.ap_id), SYSTEM)
+        await f.settle()
+        # Then the asking initiative relayed it, and LVKK holds question and answer
+        assert await answers_to(lvkk, asked.ap_id) == [given.ap_id]

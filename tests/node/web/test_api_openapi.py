@@ -27,6 +27,7 @@ from node.services.inputs import (
 from node.services.schemas import INPUT_MODELS
 from node.web import api, federation_api
 from node.web.openapi import build_openapi
+from node.web.questions_api import QUESTION_LIST_PARAMETERS
 from node.web.search import SEARCH_PARAMETERS
 from protocol import themes
 from tests.node.conftest import BASE_URL
@@ -131,7 +132,8 @@ def test_every_error_response_has_the_error_schema(doc: dict[str, Any]) -> None:
 def test_list_parameters_are_the_ones_the_handler_accepts(doc: dict[str, Any]) -> None:
     for path, accepted in (("/api/items", api.ITEM_LIST_PARAMETERS),
                            ("/api/initiatives", api.INITIATIVE_LIST_PARAMETERS),
-                           ("/api/search", SEARCH_PARAMETERS)):
+                           ("/api/search", SEARCH_PARAMETERS),
+                           ("/api/questions", QUESTION_LIST_PARAMETERS)):
         names = {_resolve(doc, p["$ref"])["name"] for p in doc["paths"][path]["get"]["parameters"]}
         assert names == set(accepted), path
 

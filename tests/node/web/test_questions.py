@@ -405,3 +405,33 @@ async def test_answered_questions_rank_above_comparable_open_ones_in_search(
     # And when its accepted answer is deleted, it is open again and ranks as such
     await delete_item(ctx, best.ap_id, SYSTEM)
     assert await ranked() == [with_answers.ap_id, open_q.ap_id, answered.ap_id]
+
+
+# --- GET /api/questions ------------------------------------------------------------------------------
+
+
+async def test_question_list_api_is_least_answered_first_each_with_its_accepted_answer_first(
+        client: httpx.AsyncClient, insurance: dict[str, StoredObject]) -> None:
+    body = (await client.get("/api/questions")).json()
+    assert body["total"] == 4 and body["next"] is None
+    assert [(q["question"]["id"], q["state"]) for q in body["questions"]] == [
+        (insurance["open"].ap_id, "open"), (insurance["with_answers"].ap_id, "has_answers"),
+        (insurance["other"].ap_id, "has_answers"), (insurance["accepted"].ap_id, "answered")]
+    answered = body["questions"][3]
+    assert answered["answer_count"] == 2
+    assert answered["answers"][0]["id"] == insurance["best"].ap_id
+    assert answered["question"]["accepted_answer"] == insurance["best"].ap_id
+    page = (await client.get("/api/questions", params={"state": "has_answers", "limit": "1"}
+                             )).json()
+    assert [q["question"]["id"] for q in page["questions"]] == [insurance["with_answers"].ap_id]
+    assert page["total"] == 2 and "offset=1" in page["next"]
+
+
+@pytest.mark.parametrize(("params", "reason"), [
+    ({"state": "closed"}, "bad_value"), ({"category": "funny"}, "bad_value"),
+    ({"stand": "open"}, "unknown_parameter"), ({"limit": "0"}, "bad_value")])
+async def test_bad_question_list_requests_are_422(client: httpx.AsyncClient,
+                                                  params: dict[str, str], reason: str) -> None:
+    response = await client.get("/api/questions", params=params)
+    assert response.status_code == 422
+    assert response.json()["error"] == reason
