@@ -38,6 +38,7 @@ from node.web.api import (
     limit_param,
     next_url,
 )
+from node.web.browse import page_number
 from node.web.common import JSONResponse, ctx_of
 from node.web.pages import page, render
 from node.web.representations import item_json
@@ -113,12 +114,6 @@ async def list_bottlenecks(request: Request) -> Response:
 # --- pages -------------------------------------------------------------------------------------
 
 
-def _page_number(request: Request) -> int:
-    raw = request.query_params.get("pagina", "1")
-    return int(raw) if raw.isascii() and raw.isdigit() and 1 <= len(raw) <= 6 and \
-        int(raw) >= 1 else 1
-
-
 def _links(query: AgendaQuery, paging: Paging) -> dict[str, str | None]:
     chosen = {k: v for k, v in vars(query).items() if v and k != "sort"}
 
@@ -133,7 +128,7 @@ def _links(query: AgendaQuery, paging: Paging) -> dict[str, str | None]:
 async def agenda_page(request: Request) -> Response:
     ctx = ctx_of(request)
     query = _agenda_query(dict(request.query_params), strict=False)
-    number = _page_number(request)
+    number = page_number(request)
     found = await agenda.ranking(ctx, query, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     paging = Paging.of(number, found.total)
     return render(request, "knelpunten.html", agenda=found, query=query, paging=paging,

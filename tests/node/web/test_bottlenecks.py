@@ -128,6 +128,21 @@ async def test_knelpunten_is_linked_and_ranks_with_filters(
     assert "Vennootschapsbelasting" in filtered.text and "Windmolens" not in filtered.text
 
 
+async def test_knelpunten_pages_to_the_end_keeping_its_filters(
+        client: httpx.AsyncClient, ctx: NodeContext, knelpunt: str) -> None:
+    for n in range(20):
+        await make_item(ctx, "dorpsmolen", kind="bottleneck", title=f"Knelpunt {n:02d}",
+                        regulation_area="tax")
+    first = await client.get("/knelpunten", params={"regulation_area": "tax"})
+    assert "Pagina 1 van 2" in first.text
+    assert 'href="/knelpunten?regulation_area=tax&amp;pagina=2" rel="next"' in first.text
+    second = await client.get("/knelpunten", params={"regulation_area": "tax", "pagina": "2"})
+    assert "Pagina 2 van 2" in second.text
+    assert '<ol class="item-list agenda" start="21">' in second.text
+    # Ranked by endorsements, then newest: the oldest, not endorsed, comes last
+    assert "Vennootschapsbelasting" in second.text
+
+
 async def test_an_editor_endorses_and_withdraws_with_the_forms(
         client: httpx.AsyncClient, ctx: NodeContext, knelpunt: str) -> None:
     await add_user(ctx, "redacteur", PASSWORD, "editor")
