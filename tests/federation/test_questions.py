@@ -118,6 +118,11 @@ async def test_a_similar_answered_question_of_another_province_is_suggested(
         assert "Lijkt uw vraag op een van deze?" in form.text
         assert "De vrijwilligersverzekering van de gemeente." in form.text
         assert f'href="{copy_page(asked).replace("&", "&amp;")}"' in form.text
+        # And search, /kennis and /vragen open the received question at its copy here
+        local_copy = "/kennis/item?id=" + asked.ap_id.replace(":", "%3A")
+        for url in ("/zoeken?q=verzekering", "/kennis?kind=question", "/vragen"):
+            page = (await eext.get(url)).text
+            assert local_copy in page or copy_page(asked) in page, url
 
 
 async def test_an_answer_from_another_province_is_accepted_at_the_origin_and_shown_on_all_three(
