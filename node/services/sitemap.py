@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from node.services.context import NodeContext
 from node.store import actors as actor_store
 from node.store import objects as object_store
-from node.store.objects import ItemFilter
 from protocol import themes as vocab_themes
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -37,9 +36,8 @@ async def sitemap_urls(ctx: NodeContext) -> list[SitemapUrl]:
     async with ctx.db.sessions() as session:
         actors = await actor_store.list_local(session, limit=MAX_URLS)
         urls += [SitemapUrl(a.ap_id, a.updated) for a in actors]
-        items = await object_store.list_page(session, ItemFilter(origin="local"),
-                                             limit=MAX_URLS - len(urls))
-        urls += [SitemapUrl(i.ap_id, i.updated) for i in items]
+        stamps = await object_store.local_stamps(session, limit=MAX_URLS - len(urls))
+        urls += [SitemapUrl(ap_id, updated) for ap_id, updated in stamps]
     return urls[:MAX_URLS]
 
 

@@ -240,3 +240,12 @@ async def count_by_month(session: AsyncSession, f: ItemFilter) -> dict[str, int]
     query = (select(month.label("month"), func.count()).where(*_conditions(f))
              .group_by(month).order_by(month))
     return {str(m): int(n) for m, n in (await session.execute(query)).all()}
+
+
+async def local_stamps(session: AsyncSession, *, limit: int) -> list[tuple[str, datetime]]:
+    """(IRI, updated) of live local items, newest first: only two columns (the sitemap lists
+    every item, and whole rows carry their documents)."""
+    c = objects.c
+    query = (select(c.ap_id, c.updated).where(c.is_local.is_(True), c.deleted_at.is_(None))
+             .order_by(c.published.desc(), c.id.desc()).limit(limit))
+    return [(row.ap_id, row.updated) for row in (await session.execute(query)).all()]
