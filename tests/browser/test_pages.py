@@ -222,3 +222,21 @@ def test_editor_signs_in_creates_an_item_and_sees_it(site: Site, page_at: PageFa
     page.goto(site.fryslan.url + "/kennis")
     assert page.get_by_role("link", name="Ons eerste jaar met de molen").is_visible()
 
+
+
+def test_similar_answered_questions_show_while_a_question_is_typed(
+        site: Site, page_at: PageFactory, editor_state: Path) -> None:
+    # Given an editor on the new item form, with /static/similar.js running under the form's CSP
+    page = visit(page_at, site.fryslan.url + "/bewerken/item/nieuw",
+                 storage_state=str(editor_state))
+    box = page.locator("#vergelijkbare-vragen")
+    assert box.is_hidden()
+    # When a question like the answered one is typed (no submit)
+    page.locator("#veld-kind").select_option("question")
+    page.locator("#veld-title").fill("Waar vinden wij een molenaar?")
+    # Then the similar answered question shows, with its accepted answer, and nothing errs
+    box.get_by_role("link", name="Hoe vinden wij een molenaar?").wait_for(timeout=10_000)
+    assert box.is_visible()
+    assert "Geaccepteerd antwoord" in box.inner_text()
+    assert page.locator('input[name="toch_plaatsen"]').count() == 1
+    assert page_at.console(page) == []
