@@ -160,12 +160,16 @@ async def search_feed(ctx: NodeContext, request: SearchRequest, *, title: str, s
     found = await search_service.search(ctx, replace(request, offset=0))
     entries: list[Entry] = []
     async with ctx.db.sessions() as session:
+        # One query for the items and one per author, not two per hit.
+        items = await object_store.get_many(
+            session, [hit.id for hit in found.results if hit.type == "item"])
+        authors = await authors_of(session, (i.attributed_to for i in items.values()))
         for hit in found.results:
             if hit.type == "item":
-                item = await object_store.get(session, hit.id)
+                item = items.get(hit.id)
                 if item is None or item.deleted:
                     continue
-                entries.append(item_entry(item, await authors_of(session, [item.attributed_to])))
+                entries.append(item_entry(item, authors))
             else:
                 actor = await actor_store.get(session, hit.id)
                 if actor is None or actor.deleted:

@@ -249,3 +249,11 @@ async def local_stamps(session: AsyncSession, *, limit: int) -> list[tuple[str, 
     query = (select(c.ap_id, c.updated).where(c.is_local.is_(True), c.deleted_at.is_(None))
              .order_by(c.published.desc(), c.id.desc()).limit(limit))
     return [(row.ap_id, row.updated) for row in (await session.execute(query)).all()]
+
+
+async def get_many(session: AsyncSession, ap_ids: list[str]) -> dict[str, StoredObject]:
+    """The stored objects among ``ap_ids``, by IRI, in one query."""
+    if not ap_ids:
+        return {}
+    rows = (await session.execute(select(objects).where(objects.c.ap_id.in_(ap_ids)))).mappings()
+    return {row["ap_id"]: to_dataclass(StoredObject, row) for row in rows.all()}
