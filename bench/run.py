@@ -40,7 +40,8 @@ _FEDERATION_TARGETS = {
 
 
 def _protocol_figures() -> list[Figure]:
-    return [Figure(f"protocol: {name}", ours, "ops/s", "bare cryptography", bare,
+    return [Figure(f"protocol: {name}", ours, "ops/s",
+                   "rfc8785 (pure Python)" if "rfc8785" in name else "bare cryptography", bare,
                    source="bench/protocol.py") for name, bare, ours in protocol.measure()]
 
 
