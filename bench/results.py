@@ -83,11 +83,13 @@ class Run:
 
     machine: dict[str, Any] = field(default_factory=lambda: machine())
     figures: list[Figure] = field(default_factory=list)
+    logs: dict[str, str] = field(default_factory=dict)  # tables of scripts not yet in figures
 
     def write(self, path: Path = RESULTS) -> None:
         self.machine["load_average_end"] = round(os.getloadavg()[0], 2)
         self.machine["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-        data = {"machine": self.machine, "figures": [f.as_json() for f in self.figures]}
+        data = {"machine": self.machine, "figures": [f.as_json() for f in self.figures],
+                "logs": self.logs}
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

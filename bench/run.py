@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     run = Run()
-    logs: dict[str, str] = {}
+    logs = run.logs
     for part in chosen:
         start = time.perf_counter()
         print(f"== {part}", flush=True)
@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> None:
             run.figures += _federation_figures(quick=True)
         elif part == "node":
             logs["bench/node.py"] = _script(
-                ["bench/node.py", "--items", "300" if args.quick else "2000",
-                 "--sequential", "100" if args.quick else "1000"])
+                ["bench/node.py", "--items", "300" if args.quick else "1000",
+                 "--sequential", "100" if args.quick else "500"])
         elif part == "search":
             logs["bench/search.py --quick"] = _script(["-m", "bench.search", "--quick"])
         elif part == "flood":
@@ -105,7 +105,6 @@ def main(argv: list[str] | None = None) -> None:
                                               "--baseline-seconds", seconds])
         print(f"== {part}: {time.perf_counter() - start:.0f} s", flush=True)
     run.machine["parts"] = chosen
-    run.machine["logs"] = logs
     run.write(args.output)
     print()
     print(f"{run.machine['cores']} cores, {run.machine['cpu']}, load average "
