@@ -149,7 +149,8 @@ async def map_page(request: Request) -> Response:
     events = await geo.event_markers(ctx, Filters(theme=filters.theme, province=filters.province))
     query = urlencode(filters.chosen())
     response = render(request, "map.html", filters=filters, initiatives=initiatives,
-                      events=events, query=query, tiles=ctx.settings.map)
+                      events=events, query=query, tiles=ctx.settings.map,
+                      agenda=feedlinks.agenda(theme=filters.theme, province=filters.province))
     response.headers["Content-Security-Policy"] = map_csp(ctx.settings.map.tile_url)
     return response
 

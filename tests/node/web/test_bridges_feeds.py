@@ -225,3 +225,9 @@ async def test_one_event_downloads_as_ics_from_its_page(
     assert "Zet in agenda" not in (await client.get(
         f"/items/{local_id(story.ap_id)}", headers=BROWSER)).text
     assert (await client.get("/items/nothing.ics")).status_code == 404
+
+
+async def test_map_page_links_the_agenda_with_its_filters(client: httpx.AsyncClient) -> None:
+    page = (await client.get("/kaart?theme=meals&province=PV22&phase=idea", headers=BROWSER)).text
+    assert '<a href="/agenda.ics?province=PV22&amp;theme=meals" type="text/calendar">' \
+        'Abonneer op de agenda (.ics)</a>' in page
