@@ -5,6 +5,9 @@
 ``/items/{id}.ics`` for calendars; ``/sitemap.xml`` and ``/robots.txt`` for search engines;
 ``/api/initiatives/{handle}/murmurations`` for the maps of the Murmurations network. A bad
 parameter is answered as the API answers it: 422 with ``{"error", "detail", "field"}``.
+
+Inbound: ``POST/GET /api/feeds``, ``DELETE /api/feeds/{id}`` and the page ``/bewerken/feeds``
+subscribe initiatives to RSS and Atom feeds (``node.services.subscriptions``).
 """
 
 from __future__ import annotations
