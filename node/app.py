@@ -21,6 +21,7 @@ from node.services.ratelimit import InboxLimits, RetryLaterError
 from node.store.db import Database
 from node.web import (
     activitypub,
+    admin,
     api,
     bottlenecks,
     bridges,
@@ -82,6 +83,7 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
         *browse.routes,
         *bottlenecks.routes,
         *questions.routes,
+        *admin.routes,
     ]
     app = Starlette(
         routes=routes,

@@ -83,3 +83,42 @@ async def delete_finished(session: AsyncSession, *, finished_before: datetime) -
         c.state.in_(("sent", "failed")),
         func.coalesce(c.sent_at, c.next_attempt_at) < finished_before))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class HostQueue:
+    """What waits for one host: how many deliveries, and since when the oldest."""
+
+    host: str
+    waiting: int
+    oldest: datetime
+
+
+async def waiting_by_host(session: AsyncSession) -> dict[str, HostQueue]:
+    """The pending deliveries per host (the admin's peer page)."""
+    c = deliveries.c
+    rows = await session.execute(select(c.host, func.count(), func.min(c.created_at))
+                                 .where(c.state == "pending").group_by(c.host))
+    return {str(host): HostQueue(str(host), int(n), oldest) for host, n, oldest in rows}
+
+
+async def failed(session: AsyncSession, *, limit: int) -> list[Delivery]:
+    """The deliveries given up on, newest first."""
+    c = deliveries.c
+    query = (select(deliveries).where(c.state == "failed")
+             .order_by(c.next_attempt_at.desc(), c.id.desc()).limit(limit))
+    return [to_dataclass(Delivery, r) for r in (await session.execute(query)).mappings()]
+
+
+async def retry_failed(session: AsyncSession, now: datetime, *, delivery_id: int | None = None,
+                       host: str | None = None) -> int:
+    """Put given-up deliveries (one, or all of a host) back in the queue, due now."""
+    c = deliveries.c
+    query = update(deliveries).where(c.state == "failed")
+    if delivery_id is not None:
+        query = query.where(c.id == delivery_id)
+    if host is not None:
+        query = query.where(c.host == host)
+    result = await session.execute(query.values(state="pending", next_attempt_at=now,
+                                                locked_until=None))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,120 @@
+"""The admin's pages (the issue "Administration, in the browser"), Dutch, no JavaScript.
+
+``GET /beheer`` (home), ``GET /beheer/knooppunten`` (peers, their health and queues, the
+allow/block settings read-only), ``GET/POST /beheer/knooppunten/blokkeren`` (a confirmation page
+with a reason, then the block), ``POST /beheer/knooppunten/deblokkeren``, ``GET /beheer/wachtrij``
+(failed deliveries) and ``POST /beheer/wachtrij/opnieuw`` (retry one, or all of a host).
+A GET without a session goes to the sign-in page; a signed-in non-admin gets the 403 page.
+Every POST is origin- and CSRF-checked (``node.web.session``); the services log each action.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from node.services import admin, feeds
+from node.services.errors import BadRequestError, ValidationError
+from node.services.permissions import Caller, require_admin
+from node.web import forms, session, strings
+from node.web.common import ctx_of
+from node.web.pages import page, render
+
+_NOTICES = {"geblokkeerd": "admin_blocked", "gedeblokkeerd": "admin_unblocked",
+            "opnieuw": "admin_retried"}
+
+
+async def _admin(request: Request) -> Caller:
+    """The signed-in admin (sign-in page without a session, 403 page for anyone else)."""
+    caller = (await session.require_user(request)).caller
+    require_admin(caller)
+    return caller
+
+
+def _notice(request: Request) -> str | None:
+    for param, key in _NOTICES.items():
+        value = request.query_params.get(param)
+        if value:
+            return strings.text(key, value=value[:255])
+    return None
+
+
+def _done(path: str, param: str, value: str) -> Response:
+    return RedirectResponse(f"{path}?{param}={value}", status_code=303)
+
+
+@page
+async def home(request: Request) -> Response:
+    status = await feeds.federation_status(ctx_of(request), await _admin(request))
+    return render(request, "admin_home.html", no_store=True, status_counts=status.deliveries,
+                  peer_count=len(status.peers))
+
+
+@page
+async def peers_page(request: Request) -> Response:
+    view = await admin.peers_view(ctx_of(request), await _admin(request))
+    return render(request, "admin_peers.html", no_store=True, view=view,
+                  notice=_notice(request))
+
+
+def _block_form(request: Request, host: str, reason: str = "",
+                errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    return render(request, "admin_block.html", status=status, no_store=True, host=host,
+                  reason=reason, errors=errors or {})
+
+
+@page
+async def block_form(request: Request) -> Response:
+    await _admin(request)
+    return _block_form(request, request.query_params.get("host", "").strip()[:255])
+
+
+@page
+async def block(request: Request) -> Response:
+    caller, form = await session.signed_in_form(request)
+    host, reason = form.get("host").strip()[:255], form.get("reason").strip()[:1000]
+    if not host:
+        return _block_form(request, host, reason, {"host": strings.text("host_missing")}, 422)
+    try:
+        blocked = await admin.block_host(ctx_of(request), caller, host, reason or None)
+    except ValidationError as exc:
+        return _block_form(request, host, reason, forms.field_errors(exc), 422)
+    return _done("/beheer/knooppunten", "geblokkeerd", blocked)
+
+
+@page
+async def unblock(request: Request) -> Response:
+    caller, form = await session.signed_in_form(request)
+    host = await admin.unblock_host(ctx_of(request), caller, form.get("host").strip()[:255])
+    return _done("/beheer/knooppunten", "gedeblokkeerd", host)
+
+
+@page
+async def queue_page(request: Request) -> Response:
+    failed = await admin.failed_deliveries(ctx_of(request), await _admin(request))
+    return render(request, "admin_queue.html", no_store=True, failed=failed,
+                  hosts=sorted({d.host for d in failed}), notice=_notice(request))
+
+
+@page
+async def retry(request: Request) -> Response:
+    caller, form = await session.signed_in_form(request)
+    delivery, host = form.get("delivery"), form.get("host").strip()
+    if not delivery.isdigit() and not host:
+        raise BadRequestError("bad_form", "name a delivery or a host")
+    count = await admin.retry_deliveries(ctx_of(request), caller,
+                                         delivery_id=int(delivery) if delivery.isdigit() else None,
+                                         host=host or None)
+    return _done("/beheer/wachtrij", "opnieuw", str(count))
+
+
+routes: list[BaseRoute] = [
+    Route("/beheer", home, methods=["GET"]),
+    Route("/beheer/knooppunten", peers_page, methods=["GET"]),
+    Route("/beheer/knooppunten/blokkeren", block_form, methods=["GET"]),
+    Route("/beheer/knooppunten/blokkeren", block, methods=["POST"]),
+    Route("/beheer/knooppunten/deblokkeren", unblock, methods=["POST"]),
+    Route("/beheer/wachtrij", queue_page, methods=["GET"]),
+    Route("/beheer/wachtrij/opnieuw", retry, methods=["POST"]),
+]
