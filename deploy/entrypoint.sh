@@ -17,7 +17,7 @@ set -eu
 dir="${KENNISKNOOP_DIR:-/data}"
 config="$dir/kennisknoop.toml"
 # How long a worker waits for the web container's first start to write the configuration.
-wait_seconds="${KENNISKNOOP_WAIT_SECONDS:-120}"
+wait_seconds="${WAIT_FOR_INIT_SECONDS:-120}"
 
 init_once() {
     [ -f "$config" ] && return 0

@@ -30,7 +30,8 @@ READY_TIMEOUT = 30.0
 
 def container_env(directory: Path, port: int) -> dict[str, str]:
     """The environment of the image (Dockerfile ENV) and of compose.yaml, on loopback."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KENNISKNOOP_", "INIT_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("KENNISKNOOP_", "INIT_", "WAIT_FOR_INIT"))}
     bin_dir = str(Path(sys.executable).parent)  # where `kennisknoop` is, as /usr/local/bin
     env.update({
         "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
@@ -41,7 +42,7 @@ def container_env(directory: Path, port: int) -> dict[str, str]:
         "KENNISKNOOP_NODE_NAME": "Voorbeeld Dorpen",
         "INIT_HANDLE": "voorbeeld",
         "INIT_PROVINCE_CODE": "PV22",
-        "KENNISKNOOP_WAIT_SECONDS": "20",
+        "WAIT_FOR_INIT_SECONDS": "20",
     })
     return env
 
@@ -153,7 +154,7 @@ def test_a_worker_without_a_node_gives_up_after_waiting(
         node: tuple[Path, dict[str, str], str]) -> None:
     _, env, _ = node
     result = subprocess.run(["/bin/sh", str(ENTRYPOINT), "worker"],
-                            env={**env, "KENNISKNOOP_WAIT_SECONDS": "0"},
+                            env={**env, "WAIT_FOR_INIT_SECONDS": "0"},
                             capture_output=True, timeout=30)
     assert result.returncode == 69
     assert b"start the web service first" in result.stderr
