@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 DEMO_DIR ?= demo-data
 
-.PHONY: demo test lint typecheck bench clean install
+.PHONY: demo test lint typecheck bench clean install translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,13 @@ bench: install
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache
+
+# The gettext catalogs (docs/translations.md): extract the sentences of node/web/strings.py and
+# the templates, merge them into node/locale/*/LC_MESSAGES/messages.po, compile the .mo files.
+translations: install
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output --project Kennisknoop \
+		-o node/locale/messages.pot .
+	$(BIN)/pybabel -q update -i node/locale/messages.pot -d node/locale -w 100 \
+		--ignore-pot-creation-date --no-fuzzy-matching
+	rm node/locale/messages.pot
+	$(BIN)/pybabel -q compile -d node/locale

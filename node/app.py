@@ -29,6 +29,7 @@ from node.web import (
     errors,
     federation_api,
     following,
+    i18n,
     inbox,
     notifications,
     observe,
@@ -90,6 +91,7 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
         lifespan=lifespan,
         # Outermost first: request ids and metrics see the 304s too.
         middleware=[Middleware(observe.RequestMiddleware, metrics=ctx.metrics),
+                    Middleware(i18n.LocaleMiddleware),
                     Middleware(ConditionalGetMiddleware)],
         exception_handlers={
             RetryLaterError: inbox.retry_later_handler,

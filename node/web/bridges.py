@@ -186,7 +186,7 @@ async def subscribe_feed_form(request: Request) -> Response:
         await subscriptions.subscribe(ctx_of(request), parse_feed(raw), caller)
     except ValidationError as exc:
         message = strings.validation_message(exc.field or "", exc.reason, exc.detail)
-        label = strings.NL.get(f"feed_field_{exc.field}", exc.field or "")
+        label = strings.lookup(f"feed_field_{exc.field}", exc.field or "")
         return await _feeds_page(request, caller, values=values, status=422,
                                  error=f"{label}: {message}" if label else message)
     return RedirectResponse("/bewerken/feeds?opgeslagen=1", status_code=303)

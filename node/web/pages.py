@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from starlette.requests import Request
@@ -38,7 +40,7 @@ from node.services.errors import (
     ServiceError,
     TooLargeError,
 )
-from node.web import session, strings
+from node.web import i18n, session, strings
 from node.web.common import ACTIVITY_JSON, ctx_of, log
 from protocol import themes
 
@@ -68,18 +70,27 @@ def _as_datetime(value: Any) -> datetime | date | None:
 
 
 def date_nl(value: Any) -> str:
-    """``27 november 2026`` (in the value's own offset: editors enter Dutch local time)."""
+    """``27 november 2026`` / ``November 27, 2026`` in the page's language (Babel), in the
+    value's own offset: editors enter Dutch local time."""
     moment = _as_datetime(value)
     if moment is None:
         return str(value or "")
-    return f"{moment.day} {strings.MONTHS[moment.month - 1]} {moment.year}"
+    return format_date(moment, format="long", locale=i18n.current_locale())
 
 
 def datetime_nl(value: Any) -> str:
+    """``27 november 2026, 19:30`` / ``November 27, 2026, 7:30 PM``."""
     moment = _as_datetime(value)
     if not isinstance(moment, datetime):
         return date_nl(value)
-    return f"{date_nl(moment)}, {moment:%H:%M}"
+    return f"{date_nl(moment)}, {format_time(moment, format='short', locale=i18n.current_locale())}"
+
+
+def number(value: Any) -> str:
+    """``1.234,5`` / ``1,234.5``: a number in the page's language (Babel's format_decimal)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value if value is not None else "")
+    return format_decimal(value, locale=i18n.current_locale())
 
 
 def iso(value: Any) -> str:
@@ -104,29 +115,52 @@ def local_path(value: Any) -> str:
     return urlsplit(str(value or "")).path or "/"
 
 
+def _in_language(label: themes.Label) -> str:
+    return label.en if i18n.current_locale() == "en" else label.nl
+
+
 def _label(table: Any, value: Any) -> str:
     label = table.get(value) if isinstance(value, str) else None
-    return label.nl if label is not None else str(value or "")
+    return _in_language(label) if label is not None else str(value or "")
 
 
 def theme_label(theme_id: str) -> str:
-    return themes.get(theme_id).label.nl if themes.is_theme(theme_id) else theme_id
+    return _in_language(themes.get(theme_id).label) if themes.is_theme(theme_id) else theme_id
 
 
 def _options(table: Any) -> list[tuple[str, str]]:
-    return [(value, label.nl) for value, label in table.items()]
+    return [(value, _in_language(label)) for value, label in table.items()]
+
+
+def _filter_options() -> dict[str, list[tuple[str, str]]]:
+    """The choices of the filter forms, labelled in the current language."""
+    return {
+        "kind": _options(themes.ITEM_KINDS),
+        "theme": [(t.id, ("— " if t.broader else "") + _in_language(t.label))
+                  for t in themes.all_themes()],
+        "province": _options(themes.PROVINCES),
+        "legal_form": _options(themes.LEGAL_FORMS),
+        "phase": _options(themes.PHASES),
+    }
 
 
 def build_environment(settings: Settings) -> Environment:
     """The Jinja2 environment of one app (created on first use, never at import time)."""
     env = Environment(loader=FileSystemLoader(PACKAGE_DIR / "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(date_nl=date_nl, datetime_nl=datetime_nl, iso=iso, safe_url=safe_url,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      extensions=["jinja2.ext.i18n"])
+    # _(), gettext, ngettext, {% trans %}: the gettext catalogs, in the request's language.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext_, i18n.ngettext_, newstyle=True, pgettext=i18n.pgettext_,
+        npgettext=i18n.npgettext_)
+    # date_nl/datetime_nl: the old names of date/datetime, kept for the templates that use them.
+    env.filters.update(date=date_nl, datetime=datetime_nl, date_nl=date_nl,
+                       datetime_nl=datetime_nl, number=number, iso=iso, safe_url=safe_url,
                        sanitised=sanitised, theme=theme_label, local_path=local_path)
     env.globals.update(
         site={"name": settings.node.name, "handle": settings.node.handle.lower(),
               "host": settings.node.host, "url": settings.node.url},
-        t=strings.NL,
+        t=strings.Texts(),
         csrf_field=session.CSRF_FIELD,
         kind_label=lambda v: _label(themes.ITEM_KINDS, v),
         legal_form_label=lambda v: _label(themes.LEGAL_FORMS, v),
@@ -142,14 +176,6 @@ def build_environment(settings: Settings) -> Environment:
         all_themes=themes.all_themes(),
         item_kinds=themes.ITEM_KINDS,
         question_categories=themes.QUESTION_CATEGORIES,
-        filter_options={
-            "kind": _options(themes.ITEM_KINDS),
-            "theme": [(t.id, ("— " if t.broader else "") + t.label.nl)
-                      for t in themes.all_themes()],
-            "province": _options(themes.PROVINCES),
-            "legal_form": _options(themes.LEGAL_FORMS),
-            "phase": _options(themes.PHASES),
-        },
     )
     return env
 
@@ -182,15 +208,18 @@ def render(request: Request, template: str, *, status: int = 200, alternate: str
     """
     web_session = getattr(request.state, "web_session", None)
     settings = ctx_of(request).settings
+    locale = i18n.activate(request)
     described = [structured.node_organization(settings.node.name, settings.node.url),
                  *(structured_data or [])]
     html = _environment(request).get_template(template).render(
         alternate=alternate, session=web_session, canonical=canonical or canonical_url(request),
         structured_data=Markup(structured.script_json(described)),
         feeds=[{"title": title, "url": url} for title, url in feeds],
+        lang=locale, languages=i18n.switch_links(request.url.path, request.url.query),
+        filter_options=_filter_options(),
         unread_notifications=getattr(request.state, "unread_notifications", 0), **context)
     headers = dict(SECURITY_HEADERS)
-    headers["Vary"] = "Accept"
+    headers["Vary"] = "Accept, Accept-Language, Cookie"  # the language (node.web.i18n)
     if web_session is not None or no_store:
         headers["Cache-Control"] = "no-store"
     if alternate:
@@ -212,7 +241,10 @@ def notice_of(request: Request) -> str | None:
 
 def error_page(request: Request, status: int, key: str, message_key: str | None = None
                ) -> Response:
-    """A Dutch error page: title ``t[key_title]``, message ``t[message_key or key]``."""
+    """An error page in the request's language: title ``t[key_title]``, message
+    ``t[message_key or key]`` (the language is chosen here too: a 500 is answered outside the
+    middleware that chooses it)."""
+    i18n.activate(request)
     return render(request, "error.html", status=status, no_store=True, code=status,
                   title=strings.text(f"{key}_title"), message=strings.text(message_key or key))
 

@@ -1,14 +1,20 @@
 """Every sentence of the web interface, in one place: Dutch first (DESIGN.md, People-facing side).
 
-Templates read ``t.<key>`` (``t.key.format(name=…)`` where a value goes in); code calls
-``text(key, **values)``. An English interface needs one more table with the same keys and a way
-to pick it; the labels of themes and value lists already carry both languages
-(``protocol.themes``). Texts are plain strings: the templates escape them like any other value.
+Each sentence is written here once, in Dutch, under a key (``NL``); its translations live in the
+gettext catalogs ``node/locale/<lang>/LC_MESSAGES/messages.po`` (docs/translations.md), found
+by ``pybabel extract`` through ``node.web.i18n.extract_strings``. Templates read ``t.<key>``
+(``t.key.format(name=…)`` where a value goes in); code calls ``text(key, **values)``. Both
+answer in the language of the current request (``node.web.i18n``). The labels of themes and
+value lists carry both languages themselves (``protocol.themes``). Texts are plain strings: the
+templates escape them like any other value.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
+
+from node.web.i18n import translate
 
 NL: dict[str, str] = {
     # page chrome
@@ -16,7 +22,7 @@ NL: dict[str, str] = {
     "nav_main": "Hoofdmenu",
     "nav_home": "Start",
     "nav_initiatives": "Initiatieven",
-    "nav_about": "Over deze node",
+    "nav_about": "Over dit knooppunt",
     "nav_account": "Account",
     "signed_in_as": "Aangemeld als",
     "new_item": "Nieuw item",
@@ -77,7 +83,7 @@ NL: dict[str, str] = {
     "search_more": "Meer resultaten",
     "search_previous": "Vorige resultaten",
     "search_initiative": "Initiatief",
-    "search_here": "van deze node",
+    "search_here": "van dit knooppunt",
     "search_from": "van {host}",
     "facet_type": "Soort",
     "facet_kind": "Type kennis",
@@ -87,8 +93,8 @@ NL: dict[str, str] = {
     "facet_phase": "Fase",
     "facet_status": "Status",
     "facet_origin": "Herkomst",
-    "origin_local": "Deze node",
-    "origin_remote": "Andere nodes",
+    "origin_local": "Dit knooppunt",
+    "origin_remote": "Andere knooppunten",
     # reading pages
     "by": "door",
     "by_start": "Door",
@@ -128,7 +134,7 @@ NL: dict[str, str] = {
     "from_province": "uit",
     "via_node": "via",
     "directory_title": "Initiatieven",
-    "directory_lead": "Alle initiatieven van kleine kernen die deze node kent.",
+    "directory_lead": "Alle initiatieven van kleine kernen die dit knooppunt kent.",
     "directory_stale": "Profiel al meer dan een jaar niet bevestigd: graag nakijken.",
     "map_title": "Kaart van initiatieven en activiteiten",
     "map_initiative": "Initiatief",
@@ -178,13 +184,13 @@ NL: dict[str, str] = {
                                    "Controleer het adres en probeer het opnieuw.",
     "follow_remote_no_subscribe": "Uw server biedt geen pagina om op afstand te volgen. Zoek "
                                   "in uw eigen app naar {handle} en volg het daar.",
-    "follow_remote_host_not_allowed": "Deze node wisselt geen berichten uit met die server.",
+    "follow_remote_host_not_allowed": "Dit knooppunt wisselt geen berichten uit met die server.",
     "follow_page_title": "{name} volgen",
     "follow_page_intro": "Kies met welk initiatief u {name} wilt volgen.",
     "followed": "Het volgen is aangevraagd of gelukt; zie hieronder de stand.",
     "unfollowed": "U volgt dit niet meer.",
     "following_feed_title": "Wat {name} volgt",
-    "following_feed_intro": "De nieuwste kennis van de initiatieven, nodes en thema's die "
+    "following_feed_intro": "De nieuwste kennis van de initiatieven, knooppunten en thema's die "
                             "{name} volgt.",
     "following_feed_empty": "Nog niets: {name} volgt niemand, of wie het volgt heeft nog niets "
                             "gedeeld.",
@@ -205,7 +211,7 @@ NL: dict[str, str] = {
     "notifications_nav": "Meldingen",
     "mail_settings_title": "E-mail bij meldingen",
     "mail_settings_intro": "Kies of u meldingen ook per e-mail wilt ontvangen.",
-    "mail_not_configured": "Deze node verstuurt geen e-mail (er is geen mailserver ingesteld).",
+    "mail_not_configured": "Dit knooppunt verstuurt geen e-mail (er is geen mailserver ingesteld).",
     "mail_address": "E-mailadres",
     "mail_mode": "Hoe vaak",
     "mail_mode_none": "Geen e-mail",
@@ -225,9 +231,9 @@ NL: dict[str, str] = {
     "answers": "Antwoorden",
     "accepted_answer": "Geaccepteerd antwoord",
     "view_alone": "Los bekijken",
-    "no_answers": "Nog geen antwoorden. Weet u het antwoord? Reageer vanaf uw eigen node of "
+    "no_answers": "Nog geen antwoorden. Weet u het antwoord? Reageer vanaf uw eigen knooppunt of "
                   "Mastodon-account.",
-    "node_national": "Landelijke node",
+    "node_national": "Landelijk knooppunt",
     "node_provincial": "Provinciale vereniging",
     "label_kind": "Soort",
     "label_province": "Provincie",
@@ -263,9 +269,9 @@ NL: dict[str, str] = {
     "gone_title": "Verwijderd",
     "gone": "Dit is verwijderd door de eigenaar.",
     "forbidden_title": "Geen toegang",
-    "forbidden": "U mag dit niet bewerken. Vraag een beheerder van deze node om toegang. "
+    "forbidden": "U mag dit niet bewerken. Vraag een beheerder van dit knooppunt om toegang. "
                  "Er is niets opgeslagen.",
-    "not_local": "Dit item komt van een andere node en kan alleen daar worden bewerkt.",
+    "not_local": "Dit item komt van een ander knooppunt en kan alleen daar worden bewerkt.",
     "unauthenticated_title": "Niet aangemeld",
     "unauthenticated": "U bent niet (meer) aangemeld. Meld u aan en probeer het opnieuw. "
                        "Er is niets opgeslagen.",
@@ -288,7 +294,7 @@ NL: dict[str, str] = {
     # the item form
     "new_item_title": "Nieuw item",
     "new_item_intro": "Deel kennis van uw initiatief: een verhaal, een handleiding, een vraag, "
-                      "een knelpunt of een bijeenkomst. Na het publiceren zien andere nodes het ook.",
+                      "een knelpunt of een bijeenkomst. Na het publiceren zien andere knooppunten het ook.",
     "edit_item_title": "Bewerken: {title}",
     "kind_fixed": "De soort en het initiatief van een item kunt u niet meer veranderen.",
     "field_kind": "Soort",
@@ -311,9 +317,9 @@ NL: dict[str, str] = {
     "hint_time": "Nederlandse tijd, bijvoorbeeld 2026-12-03 19:30.",
     "hint_regulation": "De wet of regel waar het knelpunt over gaat.",
     "only_for_kind": "Alleen bij de soort ‘{kind}’",
-    "node_itself": "{name} (de node zelf)",
+    "node_itself": "{name} (het knooppunt zelf)",
     "no_initiatives": "U kunt nog voor geen enkel initiatief schrijven. Vraag een beheerder van "
-                      "deze node om u toegang te geven.",
+                      "dit knooppunt om u toegang te geven.",
     "publish": "Publiceren",
     "save": "Opslaan",
     "cancel": "Annuleren",
@@ -322,7 +328,7 @@ NL: dict[str, str] = {
     "delete": "Verwijderen",
     "delete_title": "Verwijderen: {title}",
     "delete_question": "Weet u zeker dat u dit item wilt verwijderen? Het verdwijnt hier en bij "
-                       "de nodes die het volgen. Dit kunt u niet ongedaan maken.",
+                       "de knooppunten die het volgen. Dit kunt u niet ongedaan maken.",
     "delete_confirm": "Ja, verwijderen",
     "deleted": "Het item is verwijderd.",
     # bottlenecks: endorsements and the agenda (docs/bottlenecks.md)
@@ -380,7 +386,7 @@ NL: dict[str, str] = {
     "accept_answer": "Dit antwoord accepteren",
     "accept_withdraw": "Niet meer als geaccepteerd antwoord markeren",
     "accepted_saved": "Het geaccepteerde antwoord is opgeslagen.",
-    "view_at_origin": "Bekijk op de node waar dit vandaan komt",
+    "view_at_origin": "Bekijk op het knooppunt waar dit vandaan komt",
     "question_deleted_title": "Vraag verwijderd",
     "question_deleted": "Deze vraag is verwijderd; er kan niet meer op worden geantwoord. "
                         "Er is niets opgeslagen.",
@@ -474,39 +480,99 @@ NL: dict[str, str] = {
     "field_host": "Adres van het knooppunt",
     "field_reason": "Reden",
     "host_missing": "Vul het adres van het knooppunt in.",
+    # value labels of the pages (Labels below)
+    "bottleneck_status_open": "Open",
+    "bottleneck_status_raised": "Aangekaart",
+    "bottleneck_status_resolved": "Opgelost",
+    "bottleneck_status_rejected": "Afgewezen",
+    "activity_Create": "Nieuw",
+    "activity_Update": "Bijgewerkt",
+    "activity_Delete": "Verwijderd",
+    "activity_Announce": "Gedeeld",
+    "activity_Follow": "Volgverzoek",
+    "activity_Accept": "Geaccepteerd",
+    "activity_Reject": "Afgewezen",
+    "activity_Undo": "Ingetrokken",
+    "activity_Flag": "Melding",
+    "collection_outbox": "Activiteiten",
+    "collection_followers": "Volgers",
+    "collection_following": "Volgt",
+    # the language switch on every page (node.web.i18n)
+    "language_switch": "Taal",
 }
 
-TEXTS: dict[str, dict[str, str]] = {"nl": NL}
 
-BOTTLENECK_STATUSES = {"open": "Open", "raised": "Aangekaart", "resolved": "Opgelost",
-                       "rejected": "Afgewezen"}
-ACTIVITY_TYPES = {"Create": "Nieuw", "Update": "Bijgewerkt", "Delete": "Verwijderd",
-                  "Announce": "Gedeeld", "Follow": "Volgverzoek", "Accept": "Geaccepteerd",
-                  "Reject": "Afgewezen", "Undo": "Ingetrokken", "Flag": "Melding"}
-COLLECTION_TITLES = {"outbox": "Activiteiten", "followers": "Volgers", "following": "Volgt"}
-MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-          "september", "oktober", "november", "december")
+class Labels(Mapping[str, str]):
+    """Labels of a fixed set of values (``NL["<prefix><value>"]``), in the current language."""
+
+    def __init__(self, prefix: str, values: tuple[str, ...]) -> None:
+        self._prefix = prefix
+        self._values = values
+
+    def __getitem__(self, value: str) -> str:
+        if value not in self._values:
+            raise KeyError(value)
+        return text(self._prefix + value)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+BOTTLENECK_STATUSES = Labels("bottleneck_status_", ("open", "raised", "resolved", "rejected"))
+ACTIVITY_TYPES = Labels("activity_", ("Create", "Update", "Delete", "Announce", "Follow",
+                                      "Accept", "Reject", "Undo", "Flag"))
+COLLECTION_TITLES = Labels("collection_", ("outbox", "followers", "following"))
 
 _AT_MOST = re.compile(r"at most (\d+) (characters|entries)")
 
 
 def text(key: str, **values: object) -> str:
-    """The Dutch text under ``key``, with ``values`` filled in."""
-    return NL[key].format(**values) if values else NL[key]
+    """The sentence under ``key`` in the current language, with ``values`` filled in."""
+    sentence = translate(key, NL[key])
+    return sentence.format(**values) if values else sentence
+
+
+def lookup(key: str, default: str) -> str:
+    """``text(key)`` if there is such a sentence, else ``default``."""
+    return text(key) if key in NL else default
+
+
+class Texts:
+    """``t`` in the templates: ``t.key``, ``t["key"]`` and ``t.get(key, default)`` give the
+    sentence in the current language; an unknown key is an error, like a missing dict key."""
+
+    def __getattr__(self, key: str) -> str:
+        if key.startswith("_") or key not in NL:
+            raise AttributeError(key)
+        return text(key)
+
+    def __getitem__(self, key: str) -> str:
+        if key not in NL:
+            raise KeyError(key)
+        return text(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in NL
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return text(key) if key in NL else default
 
 
 def field_label(field: str) -> str:
-    return NL.get(f"field_{field}", field)
+    return lookup(f"field_{field}", field)
 
 
 def validation_message(field: str, reason: str, detail: str) -> str:
-    """A Dutch sentence for a validation failure of ``field`` (reason codes of validation.py)."""
-    specific = NL.get(f"reason_{field}_{reason}")
-    if specific is not None:
-        return specific
+    """A sentence for a validation failure of ``field`` (reason codes of validation.py)."""
+    specific = f"reason_{field}_{reason}"
+    if specific in NL:
+        return text(specific)
     if reason == "too_long":
         match = _AT_MOST.search(detail)
         if match:
             key = "reason_too_long" if match[2] == "characters" else "reason_too_long_list"
             return text(key, max=match[1])
-    return NL.get(f"reason_{reason}", NL["reason_invalid"])
+    return lookup(f"reason_{reason}", text("reason_invalid"))

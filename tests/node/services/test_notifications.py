@@ -165,7 +165,7 @@ async def test_mail_settings_form_saves_a_choice_and_refuses_a_bad_address(
     molenaar, _ = two
     await sign_in(client, "molenaar")
     page = (await client.get("/meldingen/email", headers=BROWSER)).text
-    assert "Deze node verstuurt geen e-mail" in page
+    assert "Dit knooppunt verstuurt geen e-mail" in page
     assert 'value="none" id="modus-none" checked' in page
     token = csrf_of(page)
     bad = await client.post("/meldingen/email", data={

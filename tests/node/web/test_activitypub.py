@@ -145,7 +145,7 @@ async def test_browser_gets_the_html_page_with_csp_and_alternate_link(
         response = await client.get(url, headers=BROWSER)
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/html")
-        assert response.headers["vary"] == "Accept"
+        assert response.headers["vary"] == "Accept, Accept-Language, Cookie"
         assert "script-src 'none'" in response.headers["content-security-policy"]
         assert response.headers["link"].endswith('rel="alternate"; type="application/activity+json"')
         assert '<html lang="nl">' in response.text

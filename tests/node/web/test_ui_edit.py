@@ -79,7 +79,7 @@ async def test_new_item_form_offers_kinds_themes_and_initiatives_in_dutch(
     assert '<option value="answer">' not in html
     assert '<label for="thema-energy-generation">Energieopwekking</label>' in html
     assert '<option value="dorpsmolen">Dorpsmolen Reduzum</option>' in html
-    assert "(de node zelf)" in html
+    assert "(het knooppunt zelf)" in html
     assert '<label for="veld-title">Titel <span class="required">(verplicht)</span></label>' in html
     assert 'aria-describedby="hint-content"' in html
 
@@ -89,7 +89,7 @@ async def test_editor_is_offered_only_the_granted_initiatives(
     html = (await editor_client.get(NEW)).text
     assert '<option value="dorpsmolen">' in html
     assert "zorgcoop" not in html
-    assert "(de node zelf)" not in html
+    assert "(het knooppunt zelf)" not in html
 
 
 # --- create ------------------------------------------------------------------------------------
