@@ -50,7 +50,7 @@ def offline_tiles(page: Any) -> None:
 @pytest.fixture(scope="module")
 def editor_state(browser: Any, site: Site, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The cookies of an editor signed in through the form, for the signed-in pages."""
-    context = browser.new_context()
+    context = browser.new_context(locale="nl-NL")  # the Dutch form
     try:
         page = context.new_page()
         page.goto(site.fryslan.url + "/aanmelden")
@@ -240,3 +240,29 @@ def test_similar_answered_questions_show_while_a_question_is_typed(
     assert "Geaccepteerd antwoord" in box.inner_text()
     assert page.locator('input[name="toch_plaatsen"]').count() == 1
     assert page_at.console(page) == []
+
+
+def test_the_language_is_switched_and_remembered(
+        site: Site, page_at: PageFactory, axe_check: Callable[[Any], Any],
+        shot: Callable[[Any, str], Path]) -> None:
+    # Given the Dutch home page (the browser asks for Dutch)
+    page = visit(page_at, site.fryslan.url + "/")
+    assert page.locator("html").get_attribute("lang") == "nl"
+    # When the person picks English in the switch at the bottom of the page
+    page.get_by_role("navigation", name="Taal").get_by_role("link", name="English").click()
+    page.wait_for_url("**/?lang=en")
+    # Then the page is English, and stays accessible at both widths
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("search", name="Search the whole site").is_visible()
+    check_at_both_widths(page, "home-en", page_at, axe_check, shot)
+    # And the next page is English too: the choice is remembered
+    menu = page.get_by_role("navigation", name="Main menu")
+    menu.get_by_role("link", name="Questions", exact=True).click()
+    page.wait_for_url("**/vragen")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").inner_text() == "Questions"
+    # And back to Dutch
+    page.get_by_role("navigation", name="Language").get_by_role("link", name="Nederlands").click()
+    page.wait_for_url("**/vragen?lang=nl")
+    assert page.locator("html").get_attribute("lang") == "nl"
+    assert page.locator("h1").inner_text() == "Vragen"
