@@ -26,7 +26,7 @@ from node.web import charts, feedlinks, strings
 from node.web.api import Resource, check_parameters
 from node.web.common import JSONResponse, ctx_of
 from node.web.following import follow_box, follow_notice
-from node.web.pages import page, render, theme_label
+from node.web.pages import in_language, page, render, theme_label
 from protocol import themes
 
 MAX_PAGE = 100_000
@@ -165,7 +165,7 @@ def facet_label(facet: str, value: str) -> str:
     if facet == "theme":
         return theme_label(value)
     label = _FACET_LABELS[facet].get(value)
-    return label.nl if label is not None else value
+    return in_language(label) if label is not None else value
 
 
 @page

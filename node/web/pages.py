@@ -115,28 +115,29 @@ def local_path(value: Any) -> str:
     return urlsplit(str(value or "")).path or "/"
 
 
-def _in_language(label: themes.Label) -> str:
+def in_language(label: themes.Label) -> str:
+    """A label of ``protocol.themes`` in the current language (the ``label`` filter)."""
     return label.en if i18n.current_locale() == "en" else label.nl
 
 
 def _label(table: Any, value: Any) -> str:
     label = table.get(value) if isinstance(value, str) else None
-    return _in_language(label) if label is not None else str(value or "")
+    return in_language(label) if label is not None else str(value or "")
 
 
 def theme_label(theme_id: str) -> str:
-    return _in_language(themes.get(theme_id).label) if themes.is_theme(theme_id) else theme_id
+    return in_language(themes.get(theme_id).label) if themes.is_theme(theme_id) else theme_id
 
 
 def _options(table: Any) -> list[tuple[str, str]]:
-    return [(value, _in_language(label)) for value, label in table.items()]
+    return [(value, in_language(label)) for value, label in table.items()]
 
 
 def _filter_options() -> dict[str, list[tuple[str, str]]]:
     """The choices of the filter forms, labelled in the current language."""
     return {
         "kind": _options(themes.ITEM_KINDS),
-        "theme": [(t.id, ("— " if t.broader else "") + _in_language(t.label))
+        "theme": [(t.id, ("— " if t.broader else "") + in_language(t.label))
                   for t in themes.all_themes()],
         "province": _options(themes.PROVINCES),
         "legal_form": _options(themes.LEGAL_FORMS),
@@ -155,7 +156,7 @@ def build_environment(settings: Settings) -> Environment:
         npgettext=i18n.npgettext_)
     # date_nl/datetime_nl: the old names of date/datetime, kept for the templates that use them.
     env.filters.update(date=date_nl, datetime=datetime_nl, date_nl=date_nl,
-                       datetime_nl=datetime_nl, number=number, iso=iso, safe_url=safe_url,
+                       datetime_nl=datetime_nl, number=number, label=in_language, iso=iso, safe_url=safe_url,
                        sanitised=sanitised, theme=theme_label, local_path=local_path)
     env.globals.update(
         site={"name": settings.node.name, "handle": settings.node.handle.lower(),

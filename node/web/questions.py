@@ -26,7 +26,7 @@ from node.services.records import StoredObject
 from node.web import forms, session, strings
 from node.web.browse import page_number
 from node.web.common import ctx_of
-from node.web.pages import error_page, local_path, notice_of, page, render
+from node.web.pages import error_page, in_language, local_path, notice_of, page, render
 from node.web.questions_api import page_url
 from protocol import themes
 
@@ -70,7 +70,7 @@ async def questions_page(request: Request) -> Response:
     links = {"prev": _list_url(query, paging.page - 1) if paging.has_prev else None,
              "next": _list_url(query, paging.page + 1) if paging.has_next else None}
     options = {
-        "category": [(v, label.nl) for v, label in themes.QUESTION_CATEGORIES.items()],
+        "category": [(v, in_language(label)) for v, label in themes.QUESTION_CATEGORIES.items()],
         "state": [(v, strings.text(f"question_state_{v}")) for v in questions.STATES]}
     return render(request, "questions.html", listing=listing, query=query, links=links,
                   options=options, page_url=page_url)

@@ -18,7 +18,7 @@ from node.services.errors import ValidationError
 from node.services.search import FACETS, ORIGINS, TYPES, SearchPage, SearchRequest, search
 from node.web import feedlinks, strings
 from node.web.common import JSONResponse, ctx_of
-from node.web.pages import page, render
+from node.web.pages import in_language, page, render, theme_label
 from protocol import themes
 
 SEARCH_PARAMETERS = ("q", "type", "kind", "theme", "province", "legal_form", "phase", "status",
@@ -126,9 +126,9 @@ def _label(name: str, value: str) -> str:
         "legal_form": themes.LEGAL_FORMS, "phase": themes.PHASES, "status": themes.STATUSES}
     if name in tables:
         found = tables[name].get(value)
-        return found.nl if found is not None else value
+        return in_language(found) if found is not None else value
     if name == "theme":
-        return themes.get(value).label.nl if themes.is_theme(value) else value
+        return theme_label(value)
     if name in ("origin", "type"):
         return strings.text(f"origin_{value}") if name == "origin" else (
             strings.text("search_initiative") if value == "initiative" else "Kennis")

@@ -199,3 +199,11 @@ async def test_a_validation_message_from_code_is_english(client: httpx.AsyncClie
                                                       "csrf_token": token},
                                  headers={"Origin": BASE_URL})
     assert "Fill in your username." in response.text
+
+
+def test_the_templates_have_the_language_filters(ctx: NodeContext) -> None:
+    env = pages.build_environment(ctx.settings)
+    template = env.from_string("{{ 12345 | number }} · {{ '2026-11-27' | date }} · "
+                               "{{ t.nav_home }} · {{ _('Start') }}")
+    assert in_locale("en", template.render) == "12,345 · November 27, 2026 · Home · Start"
+    assert in_locale("nl", template.render) == "12.345 · 27 november 2026 · Start · Start"
