@@ -67,3 +67,26 @@ async def user_for_token(session: AsyncSession, token_hash: str) -> StoredUser |
              .where(tokens.c.token_hash == token_hash, users.c.disabled.is_(False)))
     row = (await session.execute(query)).mappings().first()
     return to_dataclass(StoredUser, row) if row else None
+
+
+async def list_all(session: AsyncSession) -> list[StoredUser]:
+    """Every user, by name."""
+    rows = await session.execute(select(users).order_by(users.c.username))
+    return [to_dataclass(StoredUser, r) for r in rows.mappings()]
+
+
+async def all_grants(session: AsyncSession) -> dict[int, set[int]]:
+    """``{user id: granted actor ids}`` of every user with a grant."""
+    out: dict[int, set[int]] = {}
+    for user_id, actor_id in await session.execute(select(grants.c.user_id, grants.c.actor_id)):
+        out.setdefault(int(user_id), set()).add(int(actor_id))
+    return out
+
+
+async def set_role(session: AsyncSession, user_id: int, role: str) -> None:
+    await session.execute(update(users).where(users.c.id == user_id).values(role=role))
+
+
+async def delete_user(session: AsyncSession, user_id: int) -> None:
+    """Delete a user; grants, tokens and sessions go with it (ON DELETE CASCADE)."""
+    await session.execute(delete(users).where(users.c.id == user_id))

@@ -3,7 +3,10 @@
 ``GET /beheer`` (home), ``GET /beheer/knooppunten`` (peers, their health and queues, the
 allow/block settings read-only), ``GET/POST /beheer/knooppunten/blokkeren`` (a confirmation page
 with a reason, then the block), ``POST /beheer/knooppunten/deblokkeren``, ``GET /beheer/wachtrij``
-(failed deliveries) and ``POST /beheer/wachtrij/opnieuw`` (retry one, or all of a host).
+(failed deliveries) and ``POST /beheer/wachtrij/opnieuw`` (retry one, or all of a host);
+``GET/POST /beheer/gebruikers`` (users, roles, grants; add a user, whose generated password the
+answer shows once), ``POST /beheer/gebruikers/{name}/rol``, ``…/toekennen``, ``…/intrekken`` and
+``GET/POST /beheer/gebruikers/{name}/verwijderen`` (a confirmation page, then the delete).
 A GET without a session goes to the sign-in page; a signed-in non-admin gets the 403 page.
 Every POST is origin- and CSRF-checked (``node.web.session``); the services log each action.
 """
@@ -14,15 +17,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from node.services import admin, feeds
-from node.services.errors import BadRequestError, ValidationError
+from node.services import admin, feeds, users
+from node.services.errors import BadRequestError, ConflictError, ValidationError
 from node.services.permissions import Caller, require_admin
 from node.web import forms, session, strings
 from node.web.common import ctx_of
 from node.web.pages import page, render
 
 _NOTICES = {"geblokkeerd": "admin_blocked", "gedeblokkeerd": "admin_unblocked",
-            "opnieuw": "admin_retried"}
+            "opnieuw": "admin_retried", "gewijzigd": "admin_user_changed",
+            "verwijderd": "admin_user_deleted"}
 
 
 async def _admin(request: Request) -> Caller:
@@ -109,6 +113,87 @@ async def retry(request: Request) -> Response:
     return _done("/beheer/wachtrij", "opnieuw", str(count))
 
 
+# --- users -------------------------------------------------------------------------------------
+
+
+async def _users_page(request: Request, caller: Caller, *, status: int = 200,
+                      values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+                      created: str | None = None, password: str | None = None) -> Response:
+    view = await admin.users_view(ctx_of(request), caller)
+    return render(request, "admin_users.html", status=status, no_store=True, view=view,
+                  values=values or {"username": "", "role": "editor"}, errors=errors or {},
+                  created=created, password=password, roles=users.ROLES,
+                  role_options=[(r, strings.text(f"role_{r}")) for r in users.ROLES],
+                  notice=_notice(request))
+
+
+@page
+async def users_page(request: Request) -> Response:
+    return await _users_page(request, await _admin(request))
+
+
+@page
+async def add_user(request: Request) -> Response:
+    caller, form = await session.signed_in_form(request)
+    values = {"username": form.get("username").strip(), "role": form.get("role")}
+    try:
+        created, generated = await admin.create_user(ctx_of(request), caller, values["username"],
+                                                     values["role"], form.get("password") or None)
+    except ValidationError as exc:
+        return await _users_page(request, caller, status=422, values=values,
+                                 errors=forms.field_errors(exc))
+    except ConflictError as exc:  # the name is taken
+        message = strings.validation_message("username", exc.reason, exc.detail)
+        return await _users_page(request, caller, status=422, values=values,
+                                 errors={"username": message})
+    # Shown once, on this answer only (no-store); the admin passes it on.
+    return await _users_page(request, caller, created=created.username, password=generated)
+
+
+def _changed(username: str) -> Response:
+    return _done("/beheer/gebruikers", "gewijzigd", username)
+
+
+@page
+async def change_role(request: Request) -> Response:
+    caller, form = await session.signed_in_form(request)
+    username = request.path_params["username"]
+    await admin.set_role(ctx_of(request), caller, username, form.get("role"))
+    return _changed(username)
+
+
+async def _set_grant(request: Request, *, granted: bool) -> Response:
+    caller, form = await session.signed_in_form(request)
+    username = request.path_params["username"]
+    await admin.set_grant(ctx_of(request), caller, username, form.get("handle"), granted=granted)
+    return _changed(username)
+
+
+@page
+async def grant(request: Request) -> Response:
+    return await _set_grant(request, granted=True)
+
+
+@page
+async def revoke(request: Request) -> Response:
+    return await _set_grant(request, granted=False)
+
+
+@page
+async def delete_user_form(request: Request) -> Response:
+    await _admin(request)
+    return render(request, "admin_user_delete.html", no_store=True,
+                  username=request.path_params["username"])
+
+
+@page
+async def delete_user(request: Request) -> Response:
+    caller, _ = await session.signed_in_form(request)
+    username = request.path_params["username"]
+    await admin.delete_user(ctx_of(request), caller, username)
+    return _done("/beheer/gebruikers", "verwijderd", username)
+
+
 routes: list[BaseRoute] = [
     Route("/beheer", home, methods=["GET"]),
     Route("/beheer/knooppunten", peers_page, methods=["GET"]),
@@ -117,4 +202,11 @@ routes: list[BaseRoute] = [
     Route("/beheer/knooppunten/deblokkeren", unblock, methods=["POST"]),
     Route("/beheer/wachtrij", queue_page, methods=["GET"]),
     Route("/beheer/wachtrij/opnieuw", retry, methods=["POST"]),
+    Route("/beheer/gebruikers", users_page, methods=["GET"]),
+    Route("/beheer/gebruikers", add_user, methods=["POST"]),
+    Route("/beheer/gebruikers/{username}/rol", change_role, methods=["POST"]),
+    Route("/beheer/gebruikers/{username}/toekennen", grant, methods=["POST"]),
+    Route("/beheer/gebruikers/{username}/intrekken", revoke, methods=["POST"]),
+    Route("/beheer/gebruikers/{username}/verwijderen", delete_user_form, methods=["GET"]),
+    Route("/beheer/gebruikers/{username}/verwijderen", delete_user, methods=["POST"]),
 ]

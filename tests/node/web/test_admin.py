@@ -10,15 +10,18 @@ import pytest
 from sqlalchemy import select
 
 from node.services.context import NodeContext
-from node.services.users import add_user
+from node.services.users import add_user, grant
 from node.store import deliveries as delivery_store
+from node.store import users as user_store
 from node.store.schema import deliveries
 from tests.node.conftest import BASE_URL
+from tests.node.web import make_initiative
 from tests.node.web.api_helpers import insert_remote_item
 from tests.node.web.test_ui_auth import PASSWORD, csrf_of, sign_in
 
 WHEN = datetime(2026, 11, 1, tzinfo=UTC)
-PAGES = ("/beheer", "/beheer/knooppunten", "/beheer/wachtrij",
+PAGES = ("/beheer", "/beheer/knooppunten", "/beheer/wachtrij", "/beheer/gebruikers",
+         "/beheer/gebruikers/redacteur/verwijderen",
          "/beheer/knooppunten/blokkeren?host=evil.test")
 
 
@@ -178,3 +181,137 @@ async def test_queue_retries_all_of_one_peer(admin_client: httpx.AsyncClient,
         "csrf_token": csrf_of(page), "host": "fryslan.test"})
     assert response.status_code == 303
     assert await _state(ctx, delivery) == "pending"
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+async def _role_and_grants(ctx: NodeContext, username: str) -> tuple[str, set[int]] | None:
+    async with ctx.db.sessions() as session:
+        user = await user_store.get(session, username)
+        if user is None:
+            return None
+        return user.role, await user_store.granted_actor_ids(session, user.id)
+
+
+async def _users_token(client: httpx.AsyncClient) -> str:
+    return csrf_of((await client.get("/beheer/gebruikers")).text)
+
+
+async def test_users_page_lists_roles_and_grants(admin_client: httpx.AsyncClient,
+                                                 ctx: NodeContext) -> None:
+    await add_user(ctx, "redacteur", PASSWORD, "editor")
+    await make_initiative(ctx, "dorpsmolen", name="Dorpsmolen Reduzum")
+    await grant(ctx, "redacteur", "dorpsmolen")
+    text = (await admin_client.get("/beheer/gebruikers")).text
+    row = text.split('<th scope="row">redacteur</th>', 1)[1].split("</tr>", 1)[0]
+    assert '<option value="editor" selected>Redacteur</option>' in row
+    assert "Dorpsmolen Reduzum" in row
+    assert 'href="/beheer/gebruikers/redacteur/verwijderen"' in row
+
+
+async def test_adding_a_user_shows_a_generated_password_once_and_it_signs_in(
+        admin_client: httpx.AsyncClient, app: object, ctx: NodeContext,
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="kennisknoop.admin"):
+        response = await admin_client.post("/beheer/gebruikers", data={
+            "csrf_token": await _users_token(admin_client), "username": "Nieuw",
+            "role": "editor", "password": ""})
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    password = response.text.split("<code>", 1)[1].split("</code>", 1)[0]
+    assert len(password) >= 10
+    assert "<code>" not in (await admin_client.get("/beheer/gebruikers")).text
+    assert await _role_and_grants(ctx, "nieuw") == ("editor", set())
+    assert "admin beheerder added user nieuw (role editor, generated password)" in caplog.text
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
+                                 base_url=BASE_URL) as other:
+        assert (await sign_in(other, "nieuw", password)).status_code == 303
+
+
+async def test_adding_a_user_with_an_admin_set_password(admin_client: httpx.AsyncClient,
+                                                        ctx: NodeContext) -> None:
+    response = await admin_client.post("/beheer/gebruikers", data={
+        "csrf_token": await _users_token(admin_client), "username": "tweede",
+        "role": "admin", "password": "een lang wachtwoord"})
+    assert response.status_code == 200
+    assert "<code>" not in response.text
+    assert await _role_and_grants(ctx, "tweede") == ("admin", set())
+
+
+async def test_adding_a_user_shows_every_error_and_keeps_the_name(
+        admin_client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    response = await admin_client.post("/beheer/gebruikers", data={
+        "csrf_token": await _users_token(admin_client), "username": "beheerder",
+        "role": "editor", "password": "een lang wachtwoord"})
+    assert response.status_code == 422
+    assert "Deze gebruikersnaam bestaat al." in response.text
+    short = await admin_client.post("/beheer/gebruikers", data={
+        "csrf_token": await _users_token(admin_client), "username": "derde",
+        "role": "editor", "password": "kort"})
+    assert short.status_code == 422
+    assert "Een wachtwoord heeft minstens 10 tekens." in short.text
+    assert 'value="derde"' in short.text
+    assert await _role_and_grants(ctx, "derde") is None
+
+
+async def test_grant_revoke_and_role_change(admin_client: httpx.AsyncClient,
+                                            ctx: NodeContext) -> None:
+    await add_user(ctx, "redacteur", PASSWORD, "editor")
+    actor = await make_initiative(ctx, "dorpsmolen", name="Dorpsmolen Reduzum")
+    token = await _users_token(admin_client)
+    granted = await admin_client.post("/beheer/gebruikers/redacteur/toekennen",
+                                      data={"csrf_token": token, "handle": "dorpsmolen"})
+    assert granted.status_code == 303
+    assert await _role_and_grants(ctx, "redacteur") == ("editor", {actor.id})
+    revoked = await admin_client.post("/beheer/gebruikers/redacteur/intrekken",
+                                      data={"csrf_token": token, "handle": "dorpsmolen"})
+    assert revoked.status_code == 303
+    assert await _role_and_grants(ctx, "redacteur") == ("editor", set())
+    promoted = await admin_client.post("/beheer/gebruikers/redacteur/rol",
+                                       data={"csrf_token": token, "role": "admin"})
+    assert promoted.headers["location"] == "/beheer/gebruikers?gewijzigd=redacteur"
+    assert await _role_and_grants(ctx, "redacteur") == ("admin", set())
+
+
+async def test_deleting_a_user_asks_first_then_deletes(
+        admin_client: httpx.AsyncClient, ctx: NodeContext,
+        caplog: pytest.LogCaptureFixture) -> None:
+    await add_user(ctx, "redacteur", PASSWORD, "editor")
+    confirm = await admin_client.get("/beheer/gebruikers/redacteur/verwijderen")
+    assert "Ja, verwijderen" in confirm.text
+    assert await _role_and_grants(ctx, "redacteur") is not None
+    with caplog.at_level(logging.INFO, logger="kennisknoop.admin"):
+        response = await admin_client.post("/beheer/gebruikers/redacteur/verwijderen",
+                                           data={"csrf_token": csrf_of(confirm.text)})
+    assert response.status_code == 303
+    assert await _role_and_grants(ctx, "redacteur") is None
+    assert "admin beheerder deleted user redacteur" in caplog.text
+
+
+async def test_an_admin_cannot_delete_or_demote_themselves(
+        admin_client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    token = await _users_token(admin_client)
+    deleted = await admin_client.post("/beheer/gebruikers/beheerder/verwijderen",
+                                      data={"csrf_token": token})
+    demoted = await admin_client.post("/beheer/gebruikers/beheerder/rol",
+                                      data={"csrf_token": token, "role": "editor"})
+    assert (deleted.status_code, demoted.status_code) == (422, 422)
+    assert await _role_and_grants(ctx, "beheerder") == ("admin", set())
+
+
+@pytest.mark.parametrize(("path", "data"), [
+    ("/beheer/gebruikers", {"username": "nieuw", "role": "admin", "password": ""}),
+    ("/beheer/gebruikers/redacteur/rol", {"role": "admin"}),
+    ("/beheer/gebruikers/redacteur/toekennen", {"handle": "dorpsmolen"}),
+    ("/beheer/gebruikers/redacteur/verwijderen", {}),
+])
+async def test_user_actions_are_refused_without_the_csrf_token(
+        admin_client: httpx.AsyncClient, ctx: NodeContext, path: str,
+        data: dict[str, str]) -> None:
+    await add_user(ctx, "redacteur", PASSWORD, "editor")
+    await make_initiative(ctx, "dorpsmolen", name="Dorpsmolen Reduzum")
+    response = await admin_client.post(path, data=data)
+    assert response.status_code == 403
+    assert await _role_and_grants(ctx, "redacteur") == ("editor", set())
+    assert await _role_and_grants(ctx, "nieuw") is None
