@@ -157,7 +157,10 @@ class FederationSettings:
     delivery_concurrency: int = setting(8, "Deliveries sent at once by one worker.")
     lease_seconds: int = setting(300, "How long a worker holds a claimed inbox, delivery or job "
                                  "row: a killed worker's rows are taken up again after this. Keep "
-                                 "it above the slowest step (a delivery may take 30 s).")
+                                 "it above the longest worker round (a batch of up to 50 rows, "
+                                 "each delivery up to 30 s): a lease that runs out while its "
+                                 "worker still works the batch lets another worker send the "
+                                 "same rows again.")
 
 
 @dataclass(frozen=True)
