@@ -11,28 +11,21 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.node.test_serve import Server, start_server, stop_server
+# The node `kennisknoop serve` runs, as tests/node/test_serve.py starts it (a module fixture).
+from tests.node.test_serve import Server
+from tests.node.test_serve import server as node  # noqa: F401 (a fixture)
 from tests.servers import free_port, wait_until_responds
 
 CADDYFILE = Path(__file__).resolve().parents[2] / "deploy" / "Caddyfile"
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("caddy") / "node", "--no-worker")
-    yield running
-    if running.process.poll() is None:
-        stop_server(running)
-
-
 def test_a_request_through_caddy_reaches_the_node_with_its_request_id(
-        node: Server, tmp_path: Path) -> None:
+        node: Server, tmp_path: Path) -> None:  # noqa: F811 (the fixture)
     caddy = shutil.which("caddy")
     if caddy is None:
         pytest.skip("caddy is not installed here")
