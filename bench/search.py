@@ -322,14 +322,20 @@ async def _run_on(url: str, directory: Path, corpus: Corpus, queries: int, label
         await db.dispose()
 
 
-def _bench_sqlite(n: int, corpus: Corpus, queries: int) -> None:
+def _bench_sqlite(n: int, corpus: Corpus, queries: int, keep: Path | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="kk-bench-search-") as tmp:
-        path = Path(tmp) / "search.db"
-        upgrade(f"sqlite:///{path}")
-        start = time.perf_counter()
-        _load_sqlite(path, n, corpus)
-        print(f"sqlite {n:,} items: indexed in {time.perf_counter() - start:.1f} s, "
-              f"file {path.stat().st_size / 1e6:.0f} MB", flush=True)
+        # ``--keep DIR``: the index is built once into DIR and reused by later runs (the same
+        # generated items, so before/after comparisons need not rebuild 100,000 items).
+        path = (keep or Path(tmp)) / f"search-{n}.db"
+        if keep is None or not path.exists():
+            building = path.with_suffix(".building")
+            building.unlink(missing_ok=True)
+            upgrade(f"sqlite:///{building}")
+            start = time.perf_counter()
+            _load_sqlite(building, n, corpus)
+            building.rename(path)
+            print(f"sqlite {n:,} items: indexed in {time.perf_counter() - start:.1f} s, "
+                  f"file {path.stat().st_size / 1e6:.0f} MB", flush=True)
         asyncio.run(_run_on(f"sqlite+aiosqlite:///{path}", Path(tmp), corpus, queries,
                             f"sqlite {n:,}"))
 
@@ -360,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=200, help="queries per case (default 200)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="wall time (default), or this process's CPU time (SQLite only)")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build the SQLite index into this directory once and reuse it")
     parser.add_argument("--quick", action="store_true",
                         help="2,000 items, SQLite only, 50 queries per case")
     args = parser.parse_args(argv)
@@ -376,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in sizes:
         for engine in engines:
             if engine == "sqlite":
-                _bench_sqlite(n, corpus, queries)
+                _bench_sqlite(n, corpus, queries, args.keep)
             elif engine == "postgres":
                 _bench_postgres(n, corpus, queries)
             else:

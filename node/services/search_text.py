@@ -156,10 +156,18 @@ SNIPPET_WORDS = 30
 
 
 @functools.lru_cache(maxsize=65_536)
+def _word_stem(word: str) -> str:
+    """The stem of a word of a text ('' for a stopword); cached across searches, as texts share
+    most words (stemming is most of a snippet's cost)."""
+    folded = word.lower() if word.isascii() else fold(word)
+    return "" if folded in STOPWORDS else str(_stemmer().stemWord(folded))
+
+
+@functools.lru_cache(maxsize=65_536)
 def _word_is_hit(word: str, wanted: frozenset[str]) -> bool:
     """Whether a word of a text is a hit; cached, as the texts of one page share most words."""
-    folded = word.lower() if word.isascii() else fold(word)
-    return folded not in STOPWORDS and _is_hit(str(_stemmer().stemWord(folded)), wanted)
+    term = _word_stem(word)
+    return bool(term) and _is_hit(term, wanted)
 
 
 def _is_hit(term: str, wanted: frozenset[str]) -> bool:
@@ -193,10 +201,16 @@ def snippet(text: str | None, wanted: frozenset[str], *, words: int = SNIPPET_WO
     begin = matches[first].start()
     out: list[str] = ["… " if begin > 0 else ""]
     cursor = begin
+    # Only the hits are cut out; the text between them is escaped in one piece.
     for i in range(first, last + 1):
-        m = matches[i]
-        out.append(html.escape(text[cursor:m.start()]))
-        out.append(f"<mark>{html.escape(m.group())}</mark>" if hits[i] else html.escape(m.group()))
-        cursor = m.end()
-    out.append(" …" if last < len(matches) - 1 else html.escape(text[cursor:]))
+        if hits[i]:
+            m = matches[i]
+            out.append(html.escape(text[cursor:m.start()]))
+            out.append(f"<mark>{html.escape(m.group())}</mark>")
+            cursor = m.end()
+    if last < len(matches) - 1:
+        out.append(html.escape(text[cursor:matches[last].end()]))
+        out.append(" …")
+    else:
+        out.append(html.escape(text[cursor:]))
     return "".join(out).strip()

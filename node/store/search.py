@@ -267,7 +267,9 @@ def distance_km(near: tuple[float, float], lat: float | None, lon: float | None)
 
 
 _COLUMNS = [c for c in search_docs.c if c.name != "tsv"]
+_COMBO_SEPARATOR = "\x1f"  # between the facet values of one combination (no value holds it)
 _SCALAR_FACETS = ("kind", "province", "legal_form", "phase", "status")
+_COMBO_FACETS = (*_SCALAR_FACETS, "origin")
 # What the one search statement reads of every matching document: all of it is in the covering
 # index ``ix_search_docs_facets``, so the pass over the matches never reads the wide rows.
 _MATCHED_COLUMNS = ("id", *_SCALAR_FACETS, "is_local", "published", "latitude", "longitude")
@@ -341,12 +343,17 @@ def _build(sqlite: bool, has_match: bool, has_excluded: bool, f: SearchFilter) -
     parts: list[Any] = [
         select(literal("page").label("facet"), none_str.label("value"), page.c.id.label("id"),
                func.row_number().over(order_by=_order(page.c, f, has_match)).label("n"),
-               page.c.score.label("score")),
-        select(literal("total"), none_str, none_int, func.count(), none_float).select_from(cte)]
+               page.c.score.label("score"))]
+    # Every scalar facet and the total from ONE grouped pass over the matches: one sort of the
+    # narrow combination (kind, province, …, origin) instead of one per facet. The combinations
+    # come back one row each (``facet`` 'combo', the values joined by a unit separator); Python
+    # adds them up per facet, so the counts stay exact and add up to the total.
     origin = case((cte.c.is_local.is_(True), "local"), else_="remote")
-    for name, column in [(name, cte.c[name]) for name in _SCALAR_FACETS] + [("origin", origin)]:
-        parts.append(select(literal(name), column.cast(String), none_int, func.count(), none_float)
-                     .where(column.is_not(None)).group_by(column))
+    combo: Any = origin
+    for name in reversed(_SCALAR_FACETS):
+        combo = func.coalesce(cte.c[name], "") + _COMBO_SEPARATOR + combo
+    parts.append(select(literal("combo"), combo, none_int, func.count(), none_float)
+                 .group_by(*[cte.c[name] for name in _SCALAR_FACETS], cte.c.is_local))
     # CROSS JOIN fixes the join order on SQLite (from the matches to their themes): left to
     # itself, it scans every theme row to spare a sort. PostgreSQL reads it as a plain join.
     theme = literal_column("search_themes.theme", String)
@@ -378,8 +385,11 @@ async def search(session: AsyncSession, match: TextMatch | None, excluded: tuple
     for facet, value, doc_id, n, score in (await session.execute(statement, values)).all():
         if facet == "page":
             ranked.append((int(n), int(doc_id), float(score)))
-        elif facet == "total":
-            total = int(n)
+        elif facet == "combo":
+            total += int(n)
+            for name, part in zip(_COMBO_FACETS, value.split(_COMBO_SEPARATOR), strict=True):
+                if part:
+                    facets[name][part] = facets[name].get(part, 0) + int(n)
         else:
             facets[facet][value] = int(n)
     scores = {doc_id: score for _, doc_id, score in sorted(ranked)}
