@@ -272,7 +272,8 @@ _SCALAR_FACETS = ("kind", "province", "legal_form", "phase", "status")
 _COMBO_FACETS = (*_SCALAR_FACETS, "origin")
 # What the one search statement reads of every matching document: all of it is in the covering
 # index ``ix_search_docs_facets``, so the pass over the matches never reads the wide rows.
-_MATCHED_COLUMNS = ("id", *_SCALAR_FACETS, "is_local", "published", "latitude", "longitude")
+_ORDER_COLUMNS = ("published", "latitude", "longitude")
+_MATCHED_COLUMNS = ("id", *_SCALAR_FACETS, "is_local", *_ORDER_COLUMNS)
 # Relevance times this for a question with answers (1) or an accepted answer (2): answered
 # questions rank above open ones whose relevance is comparable — up to 30 % higher
 # (docs/questions.md, "Search").
@@ -291,7 +292,10 @@ def _matched(sqlite: bool, has_match: bool, has_excluded: bool, f: SearchFilter)
     conds = _conditions(f)
     if has_excluded:
         conds.append(_excluded(sqlite))
-    columns = [d[name] for name in _MATCHED_COLUMNS[1:]]
+    # With words the order is by score alone: the matches need no date or place (a narrower
+    # materialised row is cheaper to write and to read three times).
+    columns = [d[name] for name in _MATCHED_COLUMNS[1:]
+               if not (has_match and name in _ORDER_COLUMNS)]
     if not has_match:
         return select(d.id, literal(0.0, Float).label("score"), *columns).where(*conds)
     hits = _hits(sqlite)
@@ -335,7 +339,8 @@ def _build(sqlite: bool, has_match: bool, has_excluded: bool, f: SearchFilter) -
     """Match once (the only relevance computation), keep the matches' narrow columns in a
     materialised CTE, and answer from it the page's ids in order, the total and every facet."""
     cte = _matched(sqlite, has_match, has_excluded, f).cte("matched").prefix_with("MATERIALIZED")
-    page = (select(cte.c.id, cte.c.score, cte.c.published, cte.c.latitude, cte.c.longitude)
+    page = (select(cte.c.id, cte.c.score,
+                   *[cte.c[name] for name in _ORDER_COLUMNS if not has_match])
             .order_by(*_order(cte.c, f, has_match))
             .limit(bindparam("page_limit", type_=Integer))
             .offset(bindparam("page_offset", type_=Integer)).subquery("page"))
