@@ -262,6 +262,14 @@ class FeedsSettings:
 
 
 @dataclass(frozen=True)
+class UploadsSettings:
+    """``[uploads]``: files volunteers attach to items (docs/attachments.md)."""
+
+    max_bytes: int = setting(20 * 1024 * 1024, "Largest uploaded attachment accepted (bytes); "
+                             "larger ones are refused with 413 `too_large`.", minimum=1)
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one node: one frozen section per TOML table, plus the node directory."""
 
@@ -278,6 +286,7 @@ class Settings:
     metrics: MetricsSettings = MetricsSettings()
     mail: MailSettings = MailSettings()
     feeds: FeedsSettings = FeedsSettings()
+    uploads: UploadsSettings = UploadsSettings()
 
     @property
     def database_url(self) -> str:

@@ -259,6 +259,8 @@ _DATA_INTEGRITY_DOCUMENT: dict[str, Any] = {
         "type": "@type",
         "@protected": True,
         "proof": {"@id": f"{_SEC}proof", "@type": _ID, "@container": "@graph"},
+        # As the published context defines it: an attachment's multihash (Document attachments).
+        "digestMultibase": {"@id": f"{_SEC}digestMultibase", "@type": f"{_SEC}multibase"},
         "DataIntegrityProof": {
             "@id": f"{_SEC}DataIntegrityProof",
             "@context": {

@@ -236,7 +236,8 @@ def item_document(*, ap_id: str, kind: str, author: StoredActor, values: dict[st
     if fields.get("attachments"):
         doc["attachment"] = [
             {k: v for k, v in (("type", "Document"), ("url", a["url"]), ("name", a.get("name")),
-                               ("mediaType", a.get("media_type"))) if v}
+                               ("mediaType", a.get("media_type")),
+                               ("digestMultibase", a.get("digest_multibase"))) if v}
             for a in fields["attachments"]
         ]
     return doc

@@ -129,6 +129,9 @@ class AttachmentInput(InputModel):
     url: Url
     name: Text | None = None
     media_type: Annotated[str, MEDIA_TYPE] | None = Field(default=None, examples=["application/pdf"])
+    digest_multibase: Annotated[str, Field(pattern=r"^z[1-9A-HJ-NP-Za-km-z]{20,100}$")] | None = Field(
+        default=None, description="Multihash of the content, multibase base58btc (as "
+        "`POST /api/attachments` returns it); filled in for files uploaded to this node.")
 
 
 # --- initiatives ----------------------------------------------------------------------------------

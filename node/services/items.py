@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.services import policy, provinces
+from node.services import attachments, policy, provinces
 from node.services.actors import resolve_local
 from node.services.content import render_markdown, search_text, search_words
 from node.services.context import NodeContext
@@ -97,6 +97,7 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller) -> Stor
             await _check_question(session, in_reply_to)
         fields = {name: _json_field(getattr(data, name)) for name in _FIELD_NAMES
                   if hasattr(data, name) and getattr(data, name) not in (None, ())}
+        attachments.describe_local(ctx.settings.dir, ctx.urls.files_base, fields)
         values: dict[str, Any] = {
             "title": data.title, "summary": data.summary, "content": data.content,
             "language": data.language, "license": data.license, "themes": list(data.themes),
@@ -214,6 +215,7 @@ async def update_item(ctx: NodeContext, ref: str, patch: Patch, caller: Caller) 
             else:
                 values["fields"][name] = _json_field(value)
         _check_event_times(values["fields"])
+        attachments.describe_local(ctx.settings.dir, ctx.urls.files_base, values["fields"])
         if patch.changes.get("accepted_answer"):
             await _check_answer(session, item, patch.changes["accepted_answer"])
         if all(getattr(item, name) == value for name, value in values.items()):

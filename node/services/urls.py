@@ -30,6 +30,14 @@ class Urls:
         """The authority (host[:port]) of the node URL, normalised as every host is compared."""
         return authority_of(self.base)
 
+    @property
+    def files_base(self) -> str:
+        """Where uploaded files are served: ``<base>/bestanden/<sha256>``."""
+        return f"{self.base}/bestanden/"
+
+    def file(self, sha256: str) -> str:
+        return f"{self.files_base}{sha256}"
+
     def actor(self, handle: str) -> str:
         return f"{self.base}/actors/{handle}"
 

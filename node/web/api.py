@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from node.services import actors, directory, items
+from node.services import actors, attachments, directory, items
 from node.services.errors import (
     AuthenticationError,
     BadRequestError,
@@ -42,6 +42,7 @@ from node.services.validation import (
     parse_item_patch,
 )
 from node.web.common import JSONResponse, ctx_of, error_response, read_body
+from node.web.files import read_upload
 from node.web.openapi import build_openapi
 from node.web.questions_api import list_questions_api, similar_api
 from node.web.representations import caller_json, directory_json, initiative_json, item_json
@@ -327,6 +328,18 @@ async def delete_item(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@endpoint
+async def upload_attachment(request: Request) -> Response:
+    """Keep an uploaded file (multipart field ``file``); an item then names its ``url``."""
+    await authenticate(request)
+    ctx = ctx_of(request)
+    data, name, _ = await read_upload(request)
+    stored = attachments.store(ctx.settings.dir, data, ctx.settings.uploads.max_bytes)
+    url = ctx.urls.file(stored.sha256)
+    return _created({"url": url, "mediaType": stored.media_type, "name": name,
+                     "digestMultibase": stored.digest_multibase, "size": stored.size}, url)
+
+
 class Resource(Route):
     """One API path with a handler per method; any other method gets a JSON 405 with ``Allow``."""
 
@@ -354,6 +367,7 @@ routes: list[BaseRoute] = [
     Resource("/api/openapi.json", get=openapi_document),
     Resource("/api/me", get=me),
     Resource("/api/themes", get=theme_list),
+    Resource("/api/attachments", post=upload_attachment),
     Resource("/api/initiatives", get=list_initiatives, post=create_initiative),
     Resource("/api/initiatives/by-id", get=get_initiative, patch=update_initiative,
              delete=delete_initiative),

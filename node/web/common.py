@@ -79,9 +79,11 @@ async def protocol_error_handler(request: Request, exc: Exception) -> Response:
     return error_response(status, exc.reason, exc.detail)
 
 
-async def read_body(request: Request) -> bytes:
-    """The request body, refused (413) past ``limits.max_body_bytes`` without reading it all."""
-    limit = ctx_of(request).settings.limits.max_body_bytes
+async def read_body(request: Request, limit: int | None = None) -> bytes:
+    """The request body, refused (413) past ``limit`` (default ``limits.max_body_bytes``)
+    without reading it all."""
+    if limit is None:
+        limit = ctx_of(request).settings.limits.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():

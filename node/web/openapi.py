@@ -383,6 +383,27 @@ def _paths() -> dict[str, Any]:
                      "responses": {**_ok("Item", "Created; Location names it.", "201"),
                                    **_errors(*_WRITE_ERRORS, "Gone")}},
         },
+        "/api/attachments": {"post": {
+            "operationId": "uploadAttachment", "tags": ["items"], "security": _BEARER,
+            "summary": "Upload a file an item can then name as attachment `url`",
+            "description": "PDF, ODT, DOCX, XLSX, PNG, JPEG, GIF or WebP, judged by content "
+                           "(not name or Content-Type); at most `uploads.max_bytes`. Stored once "
+                           "per content under its SHA-256, served at `/bestanden/<sha256>`.",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "contentMediaType":
+                                        "application/octet-stream"}}}}}},
+            "responses": {"201": {"description": "Stored; Location is the file's URL.",
+                                  "content": {JSON: {"schema": {
+                                      "type": "object",
+                                      "required": ["url", "mediaType", "digestMultibase", "size"],
+                                      "properties": {
+                                          "url": {"type": "string", "format": "uri"},
+                                          "mediaType": {"type": "string"},
+                                          "name": {"type": ["string", "null"]},
+                                          "digestMultibase": {"type": "string"},
+                                          "size": {"type": "integer"}}}}}},
+                          **_errors(*_WRITE_ERRORS)}}},
         "/api/search": {"get": {
             "operationId": "search", "tags": ["search"], "security": [],
             "summary": "Search items and initiatives, local and received, in Dutch",
