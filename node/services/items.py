@@ -7,6 +7,7 @@ Every change bumps ``version`` by one, re-signs the document and publishes the m
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,9 @@ from protocol.errors import DocumentError
 from protocol.origin import authority_of
 
 # Columns of ``objects`` that hold item fields directly; everything else goes to ``fields``.
+# A caller's own write that must commit with the item it is about (see create_item).
+WithinTransaction = Callable[[AsyncSession, StoredObject], Awaitable[None]]
+
 _COLUMNS = ("title", "summary", "content", "language", "license", "themes", "in_reply_to")
 _FIELD_NAMES = ("question_category", "accepted_answer", "regulation", "regulation_area",
                 "bottleneck_status", "bottleneck_outcome",
@@ -86,8 +90,13 @@ async def _author(session: AsyncSession, ctx: NodeContext, ref: str | None) -> S
     return actor
 
 
-async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller) -> StoredObject:
-    """Create a knowledge item by a local actor and publish its Create activity."""
+async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller, *,
+                      within: WithinTransaction | None = None) -> StoredObject:
+    """Create a knowledge item by a local actor and publish its Create activity.
+
+    ``within(session, item)`` runs last in the same transaction: a caller's own record of the
+    item (a feed's list of seen entries) commits with it or not at all.
+    """
     now = ctx.now()
     async with ctx.db.transaction() as session:
         author = await _author(session, ctx, data.initiative)
@@ -118,6 +127,8 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller) -> Stor
                                recipients=await _question_author(session, in_reply_to),
                                cc=document["cc"])
         await _relay_local_answer(ctx, session, in_reply_to, author, document)
+        if within is not None:
+            await within(session, item)
         return item
 
 
@@ -198,11 +209,13 @@ async def editable_item(session: AsyncSession, ctx: NodeContext, ref: str, calle
     return item, author
 
 
-async def update_item(ctx: NodeContext, ref: str, patch: Patch, caller: Caller) -> StoredObject:
+async def update_item(ctx: NodeContext, ref: str, patch: Patch, caller: Caller, *,
+                      within: WithinTransaction | None = None) -> StoredObject:
     """Apply a validated patch: version + 1, re-signed, Update published.
 
     A patch that changes nothing returns the item as it is: no new version, no activity. An
     edit based on a version another writer has replaced meanwhile is 409 ``edit_conflict``.
+    ``within(session, item)`` runs last in the same transaction, as for ``create_item``.
     """
     async with ctx.db.transaction() as session:
         item, author = await editable_item(session, ctx, ref, caller)
@@ -218,9 +231,12 @@ async def update_item(ctx: NodeContext, ref: str, patch: Patch, caller: Caller) 
         attachments.describe_local(ctx.settings.dir, ctx.urls.files_base, values["fields"])
         if patch.changes.get("accepted_answer"):
             await _check_answer(session, item, patch.changes["accepted_answer"])
-        if all(getattr(item, name) == value for name, value in values.items()):
-            return item  # the same values again (a repeated PATCH): nothing to publish
-        return await publish_version(ctx, session, item, author, values)
+        if not all(getattr(item, name) == value for name, value in values.items()):
+            item = await publish_version(ctx, session, item, author, values)
+        # else the same values again (a repeated PATCH): nothing to publish
+        if within is not None:
+            await within(session, item)
+        return item
 
 
 async def publish_version(ctx: NodeContext, session: AsyncSession, item: StoredObject,

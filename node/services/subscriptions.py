@@ -28,6 +28,7 @@ from typing import Any
 
 import feedparser  # type: ignore[import-untyped]
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError
 from node.services import items as item_service
@@ -41,6 +42,7 @@ from node.services.validation import parse_item_patch
 from node.store import jobs as job_store
 from node.store import objects as object_store
 from node.store.jobs import Job
+from node.store.objects import StoredObject
 
 log = logging.getLogger("kennisknoop.feeds")
 
@@ -48,6 +50,7 @@ JOB_KIND = "feed"
 MAX_FEED_BYTES = 2_000_000
 MAX_ENTRIES = 100  # entries read from one answer (feeds hold their newest few dozen)
 TIMEOUT_SECONDS = 20.0
+_WITH_ATTACHMENTS = ("guide", "template")  # a story or bottleneck has none
 ACCEPT = ("application/atom+xml, application/rss+xml;q=0.9, application/xml;q=0.8, "
           "text/xml;q=0.8, */*;q=0.1")
 _BLOCK_END = re.compile(r"(?i)</p\s*>|<br\s*/?>|</li\s*>|</h[1-6]\s*>|</div\s*>|</blockquote\s*>")
@@ -212,6 +215,15 @@ async def fetch(ctx: NodeContext, job: Job) -> dict[str, Any]:
     if parsed.bozo and not parsed.entries:
         raise FeedError(f"not a feed: {parsed.get('bozo_exception')}")
     entries: dict[str, list[Any]] = dict(payload.get("entries") or {})
+
+    def marking(entry_id: str, digest: str) -> item_service.WithinTransaction:
+        # An entry's "seen" mark commits in the transaction of the item it writes: a crash
+        # between two entries (or a retry of the fetch) neither doubles nor loses an item.
+        async def mark(session: AsyncSession, item: StoredObject) -> None:
+            entries[entry_id] = [item.ap_id, digest, item.version]
+            await job_store.set_payload(session, job.key, {**payload, "entries": entries})
+        return mark
+
     for entry in reversed(parsed.entries[:MAX_ENTRIES]):  # oldest first: items in feed order
         found = _entry_values(entry)
         if found is None:
@@ -220,27 +232,27 @@ async def fetch(ctx: NodeContext, job: Job) -> dict[str, Any]:
         digest = _digest(values)
         seen = entries.get(entry_id)
         if seen is None:
+            if payload["kind"] not in _WITH_ATTACHMENTS:  # the link stays in the text
+                values = {k: v for k, v in values.items() if k != "attachments"}
             data = item_input(kind=payload["kind"], initiative=payload["handle"],
                               themes=payload.get("themes") or [], **values)
-            item = await item_service.create_item(ctx, data, SYSTEM)
-            entries[entry_id] = [item.ap_id, digest, item.version]
+            await item_service.create_item(ctx, data, SYSTEM, within=marking(entry_id, digest))
         elif seen[1] != digest:
-            entries[entry_id] = await _update(ctx, seen, values, digest)
+            await _update(ctx, seen, values, marking(entry_id, digest))
     payload["entries"] = entries
     payload["etag"] = answer.etag
     payload["last_modified"] = answer.last_modified
     return payload
 
 
-async def _update(ctx: NodeContext, seen: list[Any], values: dict[str, Any], digest: str
-                  ) -> list[Any]:
+async def _update(ctx: NodeContext, seen: list[Any], values: dict[str, Any],
+                  mark: item_service.WithinTransaction) -> None:
     ap_id, _, version = seen
     async with ctx.db.sessions() as session:
         item = await object_store.get(session, ap_id)
     if item is None or item.deleted or item.version != version:
-        return seen  # deleted here, or edited here since: the feed never overrides that
+        return  # deleted here, or edited here since: the feed never overrides that
     changes = {"title": values.get("title"), "summary": values.get("summary"),
                "content": values["content"]}
-    updated = await item_service.update_item(ctx, ap_id, parse_item_patch(changes, item.kind),
-                                             SYSTEM)
-    return [ap_id, digest, updated.version]
+    await item_service.update_item(ctx, ap_id, parse_item_patch(changes, item.kind), SYSTEM,
+                                   within=mark)

@@ -71,3 +71,8 @@ async def delete(session: AsyncSession, key: str) -> bool:
     """Remove the job with this key; False when there was none."""
     result = await session.execute(jobs.delete().where(jobs.c.key == key))
     return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+async def set_payload(session: AsyncSession, key: str, payload: dict[str, Any]) -> None:
+    """Replace the payload of the job with this key (none: nothing), its lease untouched."""
+    await session.execute(update(jobs).where(jobs.c.key == key).values(payload=payload))

@@ -62,6 +62,15 @@ def require(what: str, present: bool) -> None:
     pytest.skip(what)
 
 
+def require_chromium() -> str:
+    """The Chromium to drive; without one, skipped locally and failed in CI (``require``)."""
+    executable = chromium_path()
+    require("no Chromium found (install Debian's chromium or set KENNISKNOOP_CHROMIUM)",
+            executable is not None and Path(executable).exists())
+    assert executable is not None
+    return executable
+
+
 def artifacts_dir() -> Path:
     """Where screenshots go: outside the checkout (a test must not write into it)."""
     base = os.environ.get("KENNISKNOOP_ARTIFACTS") or str(
@@ -77,9 +86,7 @@ def artifacts_dir() -> Path:
 def browser() -> Iterator[Any]:
     # Per module, not per session: Playwright's sync API keeps an event loop running in this
     # thread while it is open, and an async test after it (pytest-asyncio) could not run.
-    executable = chromium_path()
-    require("no Chromium found (install Debian's chromium or set KENNISKNOOP_CHROMIUM)",
-            executable is not None and Path(executable).exists())
+    executable = require_chromium()
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

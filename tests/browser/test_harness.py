@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import REPO_ROOT, PageFactory, chromium_path, require
+from tests.browser.conftest import (
+    REPO_ROOT,
+    PageFactory,
+    chromium_path,
+    require,
+    require_chromium,
+)
 
 BAD_PAGE = ('<!doctype html><html lang="nl"><head><title>Fout</title></head><body><main>'
             '<h1>Fout</h1><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
@@ -54,6 +60,19 @@ def test_without_chromium_browser_tests_fail_in_ci(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="required when CI is set"):
         require("no Chromium found", False)
+
+
+def test_a_missing_chromium_fails_in_ci_for_every_browser_test(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The one check both fixtures use: this harness's and the bridges' async one
+    # (tests/node/web/test_bridges_browser.py).
+    monkeypatch.setenv("KENNISKNOOP_CHROMIUM", str(tmp_path / "no-chromium"))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required when CI is set"):
+        require_chromium()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="no Chromium"):
+        require_chromium()
 
 
 def test_the_chromium_can_be_chosen(monkeypatch: pytest.MonkeyPatch) -> None:

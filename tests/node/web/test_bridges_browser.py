@@ -1,11 +1,13 @@
 """In a real browser (Chromium via Playwright): the schema.org JSON-LD block of a page is data
 under the strict CSP — no violation is reported for it, while an inline script under the same
-policy is refused (the control that shows violations are seen)."""
+policy is refused (the control that shows violations are seen).
+
+Chromium is found and required as for every browser test (``tests/browser/conftest.py``):
+without one the test is skipped locally and fails in CI."""
 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import AsyncIterator
 
 import httpx
@@ -13,16 +15,15 @@ import pytest
 from playwright.async_api import Browser, Route, async_playwright
 
 from node.services.context import NodeContext
+from tests.browser.conftest import require_chromium
 from tests.node.web import BROWSER, local_id, make_initiative, make_item
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine")
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
+    executable = require_chromium()
     async with async_playwright() as playwright:
-        found = await playwright.chromium.launch(executable_path=CHROMIUM,
+        found = await playwright.chromium.launch(executable_path=executable,
                                                  args=["--no-sandbox"])
         yield found
         await found.close()

@@ -18,10 +18,11 @@ from starlette.routing import Route
 
 from node import worker
 from node.app import create_app
+from node.services import items as items_service
 from node.services import subscriptions
 from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
-from node.services.inputs import Patch
+from node.services.inputs import FeedInput, Patch
 from node.services.items import delete_item, update_item
 from node.services.permissions import SYSTEM
 from node.services.users import add_user, create_token
@@ -169,6 +170,68 @@ async def test_feed_entries_become_items_once_and_follow_the_feed(
             assert (await client.delete(f"/api/feeds/{sub_id}", headers=auth)).status_code == 204
             assert (await client.get("/api/feeds")).json()["feeds"] == []
             assert len(await items_of(ctx)) == 1
+
+
+class Crash(Exception):
+    """The process dying at a chosen point (fault injection)."""
+
+
+@pytest.mark.parametrize("crash_after", [1, 3])
+async def test_a_fetch_that_crashes_midway_neither_doubles_nor_loses_an_entry(
+        node: Starlette, clock: Clock, monkeypatch: pytest.MonkeyPatch, crash_after: int) -> None:
+    ctx: NodeContext = node.state.ctx
+    await make_initiative(ctx)
+    feed = FeedServer()
+    feed.entries = [(f"urn:e:{n}", f"Bericht {n}", f"Tekst {n}") for n in range(1, 6)]
+    real_create, real_update = items_service.create_item, items_service.update_item
+    calls = 0
+
+    async def crashing(real: Any, *args: Any, **kwargs: Any) -> Any:
+        # The k-th write commits, then the process "dies" before the next entry.
+        nonlocal calls
+        result = await real(*args, **kwargs)
+        calls += 1
+        if calls == crash_after:
+            raise Crash(f"crash after entry {calls}")
+        return result
+
+    async def create(*args: Any, **kwargs: Any) -> Any:
+        return await crashing(real_create, *args, **kwargs)
+
+    async def update(*args: Any, **kwargs: Any) -> Any:
+        return await crashing(real_update, *args, **kwargs)
+
+    with serving(feed) as url:
+        await subscriptions.subscribe(ctx, FeedInput.model_validate(
+            {"url": url, "as": "dorpsmolen"}), SYSTEM)
+        # Given a fetch that crashes after the k-th new entry's item
+        monkeypatch.setattr(items_service, "create_item", create)
+        await worker.run_once(ctx)
+        assert len(await items_of(ctx)) == crash_after
+        # When it is retried (the back-off passed) with nothing failing: every entry once
+        monkeypatch.setattr(items_service, "create_item", real_create)
+        clock.advance(ctx.settings.federation.retry_max_seconds)
+        await worker.run_once(ctx)
+        titles = sorted(i.title for i in await items_of(ctx))
+        assert titles == [f"Bericht {n}" for n in range(1, 6)]
+        (sub,) = await subscriptions.list_subscriptions(ctx)
+        assert sub.failures == 0 and sub.entries == 5
+
+        # Given every entry changed and a fetch that crashes after the k-th update
+        feed.entries = [(f"urn:e:{n}", f"Bericht {n} (nieuw)", f"Tekst {n}") for n in range(1, 6)]
+        feed.version = 2
+        calls = 0
+        monkeypatch.setattr(items_service, "update_item", update)
+        clock.advance(ctx.settings.feeds.poll_seconds)
+        await worker.run_once(ctx)
+        monkeypatch.setattr(items_service, "update_item", real_update)
+        clock.advance(ctx.settings.federation.retry_max_seconds)
+        await worker.run_once(ctx)
+        # Then every item has the new text, written once (a lost mark would read as a local
+        # edit and the item would never follow the feed again)
+        live = await items_of(ctx)
+        assert sorted(i.title for i in live) == [f"Bericht {n} (nieuw)" for n in range(1, 6)]
+        assert {i.version for i in live} == {2}
 
 
 async def test_subscribing_needs_an_editor_of_the_initiative(node: Starlette) -> None:
