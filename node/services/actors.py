@@ -202,7 +202,7 @@ async def list_initiatives(ctx: NodeContext, *, limit: int, offset: int = 0) -> 
 _COLUMN_FIELDS = ("name", "summary")
 
 
-async def _editable_initiative(session: AsyncSession, ctx: NodeContext, ref: str,
+async def editable_initiative(session: AsyncSession, ctx: NodeContext, ref: str,
                                caller: Caller) -> StoredActor:
     """A live local initiative that ``caller`` may change."""
     actor = await resolve_local(session, ctx, ref)
@@ -221,7 +221,7 @@ async def update_initiative(ctx: NodeContext, ref: str, patch: Patch, caller: Ca
     A patch that changes nothing returns the initiative as it is: no new version, no Update.
     """
     async with ctx.db.transaction() as session:
-        actor = await _editable_initiative(session, ctx, ref, caller)
+        actor = await editable_initiative(session, ctx, ref, caller)
         profile = dict(actor.profile)
         columns: dict[str, Any] = {}
         for name, value in patch.changes.items():
@@ -252,7 +252,7 @@ async def update_initiative(ctx: NodeContext, ref: str, patch: Patch, caller: Ca
 async def delete_initiative(ctx: NodeContext, ref: str, caller: Caller) -> StoredActor:
     """Mark an initiative deleted; its actor answers 410 with a Tombstone from now on."""
     async with ctx.db.transaction() as session:
-        actor = await _editable_initiative(session, ctx, ref, caller)
+        actor = await editable_initiative(session, ctx, ref, caller)
         now = ctx.now()
         await publish_activity(ctx, session, actor=actor, type="Delete", obj=actor.ap_id)
         deleted = await actor_store.update_values(session, actor.ap_id, deleted_at=now,

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from node.services.actors import editable_initiative
 from node.services.context import NodeContext
+from node.services.errors import PermissionDeniedError
 from node.services.items import editable_item
-from node.services.permissions import Caller
+from node.services.permissions import Caller, require_actor_edit
 from node.store import actors as actor_store
 from node.store import users as user_store
 from node.store.actors import StoredActor
@@ -45,3 +47,24 @@ async def item_for_edit(ctx: NodeContext, local_id: str, caller: Caller) -> Edit
     async with ctx.db.sessions() as session:
         item, author = await editable_item(session, ctx, ctx.urls.item(local_id), caller)
     return EditableItem(item, author)
+
+
+async def initiative_for_edit(ctx: NodeContext, handle: str, caller: Caller) -> StoredActor:
+    """A live local initiative that ``caller`` may change (the form shows 403 before a save).
+
+    Raises NotFoundError, GoneError or PermissionDeniedError, as the JSON API's PATCH does.
+    """
+    async with ctx.db.sessions() as session:
+        return await editable_initiative(session, ctx, handle, caller)
+
+
+async def may_edit_actor(ctx: NodeContext, actor: StoredActor, caller: Caller | None) -> bool:
+    """Whether the page of ``actor`` offers ``caller`` to edit and delete it."""
+    if caller is None or actor.kind != "initiative" or actor.deleted:
+        return False
+    async with ctx.db.sessions() as session:
+        try:
+            await require_actor_edit(session, caller, actor)
+        except PermissionDeniedError:
+            return False
+    return True

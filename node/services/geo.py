@@ -21,7 +21,8 @@ from node.store import objects as object_store
 from node.store.objects import StoredObject
 from protocol import themes as vocab_themes
 
-MAX_EVENTS = 5000  # upcoming events one answer holds
+MAX_EVENTS = 5000
+MAX_KNOWN_PLACES = 2000  # place names the initiative form suggests  # upcoming events one answer holds
 
 
 @dataclass(frozen=True)
@@ -119,3 +120,44 @@ async def event_markers(ctx: NodeContext, filters: Filters) -> list[Marker]:
         rows = await object_store.list_page(session, f, limit=MAX_EVENTS)
     found = [m for m in (_event_marker(i, now) for i in rows) if m is not None]
     return [marker for _, marker in sorted(found, key=lambda pair: pair[0])]
+
+
+# --- places the node knows --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnownPlace:
+    """A village or town with coordinates, as some initiative this node lists has it."""
+
+    name: str
+    latitude: float
+    longitude: float
+    province_code: str | None
+
+
+async def known_places(ctx: NodeContext, limit: int | None = MAX_KNOWN_PLACES) -> list[KnownPlace]:
+    """The named places with coordinates of the initiatives in the directory (own and received),
+    one per name (case-insensitive, the first by initiative name wins), sorted by name.
+
+    The node has no gazetteer of its own: the places its initiatives are in are the villages it
+    knows (docs/pages.md, "Editing an initiative").
+    """
+    found: dict[str, KnownPlace] = {}
+    for entry in await browse.all_initiatives(ctx):
+        place = (entry.actor.profile or {}).get("place")
+        point = _coordinates(place)
+        if point is None or not isinstance(place, dict):
+            continue
+        name = place.get("name")
+        if not isinstance(name, str) or not name.strip():
+            continue
+        province = place.get("province_code") or entry.province
+        found.setdefault(name.strip().casefold(), KnownPlace(
+            name.strip(), point[0], point[1], province if isinstance(province, str) else None))
+    return sorted(found.values(), key=lambda p: p.name.casefold())[:limit]
+
+
+async def locate(ctx: NodeContext, name: str) -> KnownPlace | None:
+    """The known place called ``name`` (case and surrounding spaces ignored), if any."""
+    wanted = name.strip().casefold()
+    return next((p for p in await known_places(ctx, None) if p.name.casefold() == wanted), None)

@@ -85,8 +85,10 @@ async def item_list_page(request: Request) -> Response:
 async def directory_page(request: Request) -> Response:
     filters = parse_filters(request, ("theme", "province", "legal_form", "phase"))
     found = await browse.directory(ctx_of(request), filters, page_number(request))
+    deleted = "verwijderd" in request.query_params  # after /actors/{handle}/verwijderen
     return render(request, "initiatives.html", directory=found, filters=filters,
-                  links=page_links("/initiatieven", filters, found.paging))
+                  links=page_links("/initiatieven", filters, found.paging),
+                  notice=strings.text("initiative_deleted") if deleted else None)
 
 
 @page

@@ -527,6 +527,73 @@ NL: dict[str, str] = {
     "collection_following": "Volgt",
     # the language switch on every page (node.web.i18n)
     "language_switch": "Taal",
+    # creating, editing and deleting an initiative (node.web.initiative_pages)
+    "new_initiative": "Nieuw initiatief",
+    "new_initiative_intro": "Zet uw initiatief in de gids. Alleen de korte naam en de naam zijn "
+                            "verplicht; de rest kunt u later aanvullen.",
+    "edit_initiative_title": "Bewerken: {name}",
+    "delete_initiative_title": "Verwijderen: {name}",
+    "delete_initiative_question": "Weet u zeker dat u dit initiatief wilt verwijderen? Het "
+                                  "verdwijnt uit de gids, hier en bij de andere knooppunten. "
+                                  "Dit kan niet ongedaan worden gemaakt.",
+    "initiative_saved": "Het initiatief is opgeslagen en gepubliceerd.",
+    "initiative_deleted": "Het initiatief is verwijderd.",
+    "handle_fixed": "De korte naam kan niet meer veranderen.",
+    "choose_none": "(niet ingevuld)",
+    "place_picker": "Kaart: klik om de plaats te kiezen",
+    "field_handle": "Korte naam",
+    "field_name": "Naam",
+    "field_description": "Beschrijving",
+    "field_legal_form": "Rechtsvorm",
+    "field_phase": "Fase",
+    "field_status": "Status",
+    "field_founded": "Opgericht op",
+    "field_website": "Website",
+    "field_contact": "Contact",
+    "field_goals": "Doelen",
+    "field_reason_for_starting": "Aanleiding",
+    "field_open_questions": "Open vragen",
+    "field_networks": "Netwerken",
+    "field_partners": "Kennispartners",
+    "field_members_count": "Aantal leden",
+    "field_last_confirmed": "Gegevens laatst bevestigd op",
+    "field_place_name": "Dorp of plaats",
+    "field_latitude": "Breedtegraad",
+    "field_longitude": "Lengtegraad",
+    "field_province_code": "Provincie",
+    "field_exact": "Precieze plek tonen",
+    "hint_handle": "Kleine letters, cijfers en streepjes, 3 tot 40 tekens. Het initiatief "
+                   "wordt dan naam@{host}. Dit kan later niet meer veranderen.",
+    "hint_initiative_summary": "Eén of twee zinnen: wat doet het initiatief?",
+    "hint_date": "Bijvoorbeeld 2019-03-21.",
+    "hint_place": "Typ de naam van het dorp, of kies een plek op de kaart, of vul de "
+                  "coördinaten in.",
+    "hint_place_name": "Kent dit knooppunt het dorp al, dan vult het zelf de plek op de kaart "
+                       "in.",
+    "hint_latitude": "Bijvoorbeeld 53,07 (noord).",
+    "hint_longitude": "Bijvoorbeeld 5,86 (oost).",
+    "hint_exact": "Anders wordt de plek afgerond op ongeveer een kilometer.",
+    "hint_website": "Het volledige adres, bijvoorbeeld https://www.voorbeeld.nl.",
+    "hint_contact": "Een e-mailadres of telefoonnummer dat iedereen mag zien.",
+    "hint_one_per_line": "Eén per regel.",
+    "hint_members_count": "Alleen cijfers.",
+    "hint_last_confirmed": "Wanneer iemand van het initiatief deze gegevens voor het laatst "
+                           "heeft nagekeken.",
+    "reason_handle_bad_value": "Gebruik 3 tot 40 kleine letters, cijfers of streepjes, niet "
+                               "beginnend of eindigend met een streepje.",
+    "reason_handle_missing_field": "Vul een korte naam in.",
+    "reason_handle_taken": "Deze korte naam is al in gebruik. Kies een andere.",
+    "reason_name_missing_field": "Vul de naam van het initiatief in.",
+    "reason_founded_bad_date": "Vul een geldige datum in, niet in de toekomst, bijvoorbeeld "
+                               "2019-03-21.",
+    "reason_last_confirmed_bad_date": "Vul een geldige datum in, niet in de toekomst.",
+    "reason_website_bad_value": "Vul een volledig webadres in, beginnend met https://.",
+    "reason_members_count_bad_type": "Vul een aantal in, alleen cijfers.",
+    "reason_members_count_bad_value": "Vul een aantal in, alleen cijfers.",
+    "reason_latitude_bad_coordinates": "Vul een breedtegraad tussen -90 en 90 in, en ook de "
+                                       "lengtegraad.",
+    "reason_longitude_bad_coordinates": "Vul een lengtegraad tussen -180 en 180 in, en ook de "
+                                        "breedtegraad.",
 }
 
 

@@ -86,8 +86,13 @@ async def actor_page(request: Request, handle: str) -> Response:
     name = ctx_of(request).settings.node.name
     feed = (strings.text("feed_initiative", initiative=actor.name or handle, name=name),
             feedlinks.items_feed(initiative=handle))
+    viewer = await session.current(request)
+    may_edit = await editing.may_edit_actor(ctx_of(request), actor,
+                                            viewer.caller if viewer else None)
+    notice = follow_notice(request) or (
+        strings.text("initiative_saved") if "opgeslagen" in request.query_params else None)
     return render(request, "actor.html", view=view, alternate=actor.ap_id, canonical=actor.ap_id,
-                  follow=follow, notice=follow_notice(request),
+                  follow=follow, notice=notice, may_edit=may_edit,
                   structured_data=[structured.initiative_organization(actor)], feeds=[feed],
                   filters=filters, path=path, links=links)
 

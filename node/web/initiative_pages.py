@@ -1,0 +1,250 @@
+"""The initiative's profile in the browser: create, edit and delete, as the JSON API does.
+
+``GET/POST /initiatieven/nieuw`` (any signed-in user, as ``POST /api/initiatives``: an editor who
+creates one is granted it), ``GET/POST /actors/{handle}/bewerken`` and
+``GET/POST /actors/{handle}/verwijderen`` (a confirmation page, then the delete; the actor answers
+410 afterwards) for admins and the editors granted the initiative. The form becomes the JSON
+API's body (``initiative_raw``) and goes through the same input models and service calls, so
+both refuse the same things; every failed field is shown at once.
+
+The place is typed as a village name, as coordinates, or both; a name without coordinates is
+looked up among the places the node knows (``node.services.geo.known_places``). The small map
+(``/static/place_picker.js``) only fills the coordinate fields: without JavaScript the form is
+the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from node.services import actors, editing, geo
+from node.services.context import NodeContext
+from node.services.errors import ConflictError, ValidationError
+from node.services.permissions import Caller
+from node.services.records import StoredActor
+from node.services.validation import parse_initiative, parse_initiative_patch
+from node.web import session, strings
+from node.web.browse import map_csp
+from node.web.common import ctx_of
+from node.web.forms import Form
+from node.web.pages import local_path, page, render
+from protocol import themes
+
+NEW = "/initiatieven/nieuw"
+_TEXT = ("name", "summary", "description", "legal_form", "phase", "status", "founded", "website",
+         "contact", "goals", "reason_for_starting", "last_confirmed")
+_LINES = ("open_questions", "networks", "partners")  # one entry per line
+_PLACE = {"place_name": "name", "latitude": "latitude", "longitude": "longitude",
+          "province_code": "province_code"}
+# A failed field of the API body → the form field that shows it.
+_PLACE_FIELDS = {f"place.{api}": form for form, api in _PLACE.items()} | {
+    "place": "place_name", "place.municipality_code": "place_name", "place.exact": "exact"}
+DEFAULTS: dict[str, Any] = {
+    "handle": "", **{name: "" for name in _TEXT}, "status": "active", "themes": [],
+    **{name: "" for name in _LINES}, "members_count": "", **{name: "" for name in _PLACE},
+    "exact": False,
+}
+
+
+# --- the form ↔ the API body -------------------------------------------------------------------
+
+
+def _number(value: str) -> float | str:
+    """A typed coordinate (a Dutch decimal comma too); what is no number goes on, to be refused."""
+    try:
+        return float(value.replace(",", "."))
+    except ValueError:
+        return value
+
+
+def _place(form: Form) -> dict[str, Any] | None:
+    values = {api: form.get(name).strip() for name, api in _PLACE.items()}
+    if not any(values.values()):
+        return None
+    place: dict[str, Any] = {k: v for k, v in values.items() if v}
+    for name in ("latitude", "longitude"):
+        if name in place:
+            place[name] = _number(place[name])
+    if form.get("exact"):
+        place["exact"] = True
+    return place
+
+
+def initiative_raw(form: Form, *, creating: bool) -> dict[str, Any]:
+    """The form as a JSON API body: for a create, without the blank fields; for an edit, with
+    every field (a blank one is null, which clears it)."""
+    raw: dict[str, Any] = {name: form.get(name).strip() or None for name in _TEXT}
+    raw["themes"] = form.getlist("themes")
+    for name in _LINES:
+        raw[name] = [line.strip() for line in form.get(name).splitlines() if line.strip()]
+    members = form.get("members_count").strip()
+    raw["members_count"] = (int(members) if members.isascii() and members.isdigit()
+                            and len(members) <= 9 else members or None)
+    raw["place"] = _place(form)
+    if not creating:
+        return raw
+    return {"handle": form.get("handle").strip(),
+            **{k: v for k, v in raw.items() if v not in (None, [])}}
+
+
+async def with_known_place(ctx: NodeContext, raw: dict[str, Any]) -> dict[str, Any]:
+    """A place typed as a name only gets the coordinates of the known place of that name."""
+    place = raw.get("place")
+    if not place or "name" not in place or "latitude" in place or "longitude" in place:
+        return raw
+    found = await geo.locate(ctx, place["name"])
+    if found is None:
+        return raw  # kept as a name only: valid, just not on the map
+    place = {**place, "name": found.name, "latitude": found.latitude,
+             "longitude": found.longitude}
+    if found.province_code and "province_code" not in place:
+        place["province_code"] = found.province_code
+    return {**raw, "place": place}
+
+
+def submitted_values(form: Form) -> dict[str, Any]:
+    """What the form showed, as sent (to show it again after an error)."""
+    values: dict[str, Any] = {name: form.get(name) for name in DEFAULTS}
+    values["themes"] = form.getlist("themes")
+    values["exact"] = bool(form.get("exact"))
+    return values
+
+
+def initiative_values(actor: StoredActor) -> dict[str, Any]:
+    """The form values of a stored initiative (its Markdown source, lists one per line)."""
+    profile = actor.profile or {}
+    stored = profile.get("place")
+    place: dict[str, Any] = stored if isinstance(stored, dict) else {}
+    values = {**DEFAULTS, "handle": actor.handle or "", "name": actor.name or "",
+              "summary": actor.summary or ""}
+    for name in _TEXT[2:]:
+        values[name] = str(profile.get(name) or DEFAULTS[name])
+    values["themes"] = list(profile.get("themes") or [])
+    for name in _LINES:
+        values[name] = "\n".join(str(v) for v in profile.get(name) or [])
+    members = profile.get("members_count")
+    values["members_count"] = "" if members is None else str(members)
+    for name, api in _PLACE.items():
+        value = place.get(api)
+        values[name] = "" if value is None else str(value)
+    values["exact"] = bool(place.get("exact"))
+    return values
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """``{form field: Dutch message}`` for every failure (``open_questions[2]`` → ``open_questions``)."""
+    out: dict[str, str] = {}
+    for error in exc.errors:
+        path = error.field or "form"
+        field = _PLACE_FIELDS.get(path) or path.split("[", 1)[0].split(".", 1)[0]
+        out.setdefault(field, strings.validation_message(field, error.reason, error.detail))
+    return out
+
+
+def edit_errors(form: Form, exc: ValidationError) -> dict[str, str]:
+    """The errors of an edit, a blanked required field included: a patch checks that only
+    after its fields are valid, and a form shows every error at once."""
+    errors = field_errors(exc)
+    for name in ("name",):  # the handle is not in the edit form
+        if not form.get(name).strip():
+            errors.setdefault(name, strings.validation_message(name, "missing_field", ""))
+    return errors
+
+
+# --- the pages ---------------------------------------------------------------------------------
+
+
+async def _form(request: Request, *, values: dict[str, Any], errors: dict[str, str],
+                actor: StoredActor | None = None, status: int = 200) -> Response:
+    ctx = ctx_of(request)
+    response = render(request, "initiative_form.html", status=status, no_store=True,
+                      values=values, errors=errors, actor=actor, tiles=ctx.settings.map,
+                      known_places=await geo.known_places(ctx), legal_forms=themes.LEGAL_FORMS,
+                      phases=themes.PHASES, statuses=themes.STATUSES,
+                      provinces=themes.PROVINCES)
+    # The map picker: /static/place_picker.js and Leaflet, tiles from the tile server.
+    response.headers["Content-Security-Policy"] = map_csp(ctx.settings.map.tile_url)
+    return response
+
+
+def _saved(actor: StoredActor) -> Response:
+    return RedirectResponse(f"{local_path(actor.ap_id)}?opgeslagen=1", status_code=303)
+
+
+async def _editable(request: Request, caller: Caller) -> StoredActor:
+    return await editing.initiative_for_edit(ctx_of(request), request.path_params["handle"],
+                                             caller)
+
+
+@page
+async def new_initiative_form(request: Request) -> Response:
+    await session.require_user(request)
+    return await _form(request, values=dict(DEFAULTS), errors={})
+
+
+@page
+async def new_initiative(request: Request) -> Response:
+    caller, form = await session.signed_in_form(request)
+    ctx = ctx_of(request)
+    try:
+        data = parse_initiative(await with_known_place(ctx, initiative_raw(form, creating=True)))
+        actor = await actors.create_initiative(ctx, data, caller)
+    except ValidationError as exc:
+        return await _form(request, values=submitted_values(form), errors=field_errors(exc),
+                           status=422)
+    except ConflictError:
+        return await _form(request, values=submitted_values(form), status=409,
+                           errors={"handle": strings.text("reason_handle_taken")})
+    return _saved(actor)
+
+
+@page
+async def edit_initiative_form(request: Request) -> Response:
+    web_session = await session.require_user(request)
+    actor = await _editable(request, web_session.caller)
+    return await _form(request, actor=actor, values=initiative_values(actor), errors={})
+
+
+@page
+async def edit_initiative(request: Request) -> Response:
+    caller, form = await session.signed_in_form(request)
+    ctx = ctx_of(request)
+    actor = await _editable(request, caller)
+    try:
+        patch = parse_initiative_patch(
+            await with_known_place(ctx, initiative_raw(form, creating=False)))
+        updated = await actors.update_initiative(ctx, actor.ap_id, patch, caller)
+    except ValidationError as exc:
+        values = {**submitted_values(form), "handle": actor.handle}
+        return await _form(request, actor=actor, values=values, errors=edit_errors(form, exc),
+                           status=422)
+    return _saved(updated)
+
+
+@page
+async def delete_initiative_form(request: Request) -> Response:
+    web_session = await session.require_user(request)
+    actor = await _editable(request, web_session.caller)
+    return render(request, "initiative_delete.html", no_store=True, actor=actor)
+
+
+@page
+async def delete_initiative(request: Request) -> Response:
+    caller, _ = await session.signed_in_form(request)
+    actor = await _editable(request, caller)
+    await actors.delete_initiative(ctx_of(request), actor.ap_id, caller)
+    return RedirectResponse("/initiatieven?verwijderd=1", status_code=303)
+
+
+routes: list[BaseRoute] = [
+    Route(NEW, new_initiative_form, methods=["GET"]),
+    Route(NEW, new_initiative, methods=["POST"]),
+    Route("/actors/{handle}/bewerken", edit_initiative_form, methods=["GET"]),
+    Route("/actors/{handle}/bewerken", edit_initiative, methods=["POST"]),
+    Route("/actors/{handle}/verwijderen", delete_initiative_form, methods=["GET"]),
+    Route("/actors/{handle}/verwijderen", delete_initiative, methods=["POST"]),
+]
