@@ -21,6 +21,7 @@ from node.services.permissions import Caller, require_admin
 from node.store import actors as actor_store
 from node.store import blocks as block_store
 from node.store import deliveries as delivery_store
+from node.store import flags as flag_store
 from node.store import peers as peer_store
 from node.store import users as user_store
 from node.store.actors import StoredActor
@@ -212,3 +213,15 @@ async def delete_user(ctx: NodeContext, caller: Caller, username: str) -> None:
         user = await _user(session, username)
         await user_store.delete_user(session, user.id)
     log.info("admin %s deleted user %s", caller.username, user.username)
+
+
+# --- reports -----------------------------------------------------------------------------------
+
+
+async def resolve_report(ctx: NodeContext, caller: Caller, flag_id: int) -> None:
+    """Mark a received report (``Flag``) as dealt with."""
+    require_admin(caller)
+    async with ctx.db.transaction() as session:
+        if not await flag_store.resolve(session, flag_id):
+            raise NotFoundError("not_found", f"no open report {flag_id}")
+    log.info("admin %s resolved report %d", caller.username, flag_id)

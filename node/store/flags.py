@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store._rows import to_dataclass
@@ -36,3 +36,11 @@ async def recent(session: AsyncSession, *, limit: int) -> list[StoredFlag]:
     """The newest ``limit`` reports, newest first."""
     query = select(flags).order_by(flags.c.id.desc()).limit(limit)
     return [to_dataclass(StoredFlag, r) for r in (await session.execute(query)).mappings()]
+
+
+async def resolve(session: AsyncSession, flag_id: int) -> bool:
+    """Mark an open report as dealt with; False if there is no open report ``flag_id``."""
+    result = await session.execute(update(flags).where(flags.c.id == flag_id,
+                                                      flags.c.state == "open")
+                                   .values(state="resolved"))
+    return bool(getattr(result, "rowcount", 0))

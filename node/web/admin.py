@@ -6,7 +6,8 @@ with a reason, then the block), ``POST /beheer/knooppunten/deblokkeren``, ``GET 
 (failed deliveries) and ``POST /beheer/wachtrij/opnieuw`` (retry one, or all of a host);
 ``GET/POST /beheer/gebruikers`` (users, roles, grants; add a user, whose generated password the
 answer shows once), ``POST /beheer/gebruikers/{name}/rol``, ``…/toekennen``, ``…/intrekken`` and
-``GET/POST /beheer/gebruikers/{name}/verwijderen`` (a confirmation page, then the delete).
+``GET/POST /beheer/gebruikers/{name}/verwijderen`` (a confirmation page, then the delete);
+``GET /beheer/meldingen`` (reports received) and ``POST /beheer/meldingen/afhandelen``.
 A GET without a session goes to the sign-in page; a signed-in non-admin gets the 403 page.
 Every POST is origin- and CSRF-checked (``node.web.session``); the services log each action.
 """
@@ -26,7 +27,7 @@ from node.web.pages import page, render
 
 _NOTICES = {"geblokkeerd": "admin_blocked", "gedeblokkeerd": "admin_unblocked",
             "opnieuw": "admin_retried", "gewijzigd": "admin_user_changed",
-            "verwijderd": "admin_user_deleted"}
+            "verwijderd": "admin_user_deleted", "afgehandeld": "admin_report_resolved"}
 
 
 async def _admin(request: Request) -> Caller:
@@ -194,6 +195,26 @@ async def delete_user(request: Request) -> Response:
     return _done("/beheer/gebruikers", "verwijderd", username)
 
 
+# --- reports -----------------------------------------------------------------------------------
+
+
+@page
+async def reports_page(request: Request) -> Response:
+    reports = await feeds.list_flags(ctx_of(request), await _admin(request))
+    return render(request, "admin_reports.html", no_store=True, reports=reports,
+                  notice=_notice(request))
+
+
+@page
+async def resolve_report(request: Request) -> Response:
+    caller, form = await session.signed_in_form(request)
+    report = form.get("report")
+    if not report.isdigit():
+        raise BadRequestError("bad_form", "name a report")
+    await admin.resolve_report(ctx_of(request), caller, int(report))
+    return _done("/beheer/meldingen", "afgehandeld", report)
+
+
 routes: list[BaseRoute] = [
     Route("/beheer", home, methods=["GET"]),
     Route("/beheer/knooppunten", peers_page, methods=["GET"]),
@@ -202,6 +223,8 @@ routes: list[BaseRoute] = [
     Route("/beheer/knooppunten/deblokkeren", unblock, methods=["POST"]),
     Route("/beheer/wachtrij", queue_page, methods=["GET"]),
     Route("/beheer/wachtrij/opnieuw", retry, methods=["POST"]),
+    Route("/beheer/meldingen", reports_page, methods=["GET"]),
+    Route("/beheer/meldingen/afhandelen", resolve_report, methods=["POST"]),
     Route("/beheer/gebruikers", users_page, methods=["GET"]),
     Route("/beheer/gebruikers", add_user, methods=["POST"]),
     Route("/beheer/gebruikers/{username}/rol", change_role, methods=["POST"]),

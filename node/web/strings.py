@@ -505,6 +505,17 @@ NL: dict[str, str] = {
     "reason_role_bad_value": "Kies een rol uit de lijst.",
     "reason_host_bad_value": "Dit is geen bruikbaar adres van een knooppunt (of het is dit "
                              "knooppunt zelf).",
+    "admin_reports": "Meldingen van misbruik",
+    "admin_reports_intro": "Meldingen die andere knooppunten stuurden over berichten of "
+                           "accounts. Handel een melding af als u er iets mee gedaan hebt.",
+    "admin_no_reports": "Er zijn geen meldingen.",
+    "admin_report_from": "Van",
+    "admin_report_about": "Over",
+    "admin_report_received": "Ontvangen",
+    "admin_report_state_open": "Open",
+    "admin_report_state_resolved": "Afgehandeld",
+    "admin_resolve": "Afhandelen",
+    "admin_report_resolved": "Melding {value} is afgehandeld.",
     "field_host": "Adres van het knooppunt",
     "field_reason": "Reden",
     "host_missing": "Vul het adres van het knooppunt in.",

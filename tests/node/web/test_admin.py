@@ -12,6 +12,7 @@ from sqlalchemy import select
 from node.services.context import NodeContext
 from node.services.users import add_user, grant
 from node.store import deliveries as delivery_store
+from node.store import flags as flag_store
 from node.store import users as user_store
 from node.store.schema import deliveries
 from tests.node.conftest import BASE_URL
@@ -21,7 +22,7 @@ from tests.node.web.test_ui_auth import PASSWORD, csrf_of, sign_in
 
 WHEN = datetime(2026, 11, 1, tzinfo=UTC)
 PAGES = ("/beheer", "/beheer/knooppunten", "/beheer/wachtrij", "/beheer/gebruikers",
-         "/beheer/gebruikers/redacteur/verwijderen",
+         "/beheer/gebruikers/redacteur/verwijderen", "/beheer/meldingen",
          "/beheer/knooppunten/blokkeren?host=evil.test")
 
 
@@ -315,3 +316,40 @@ async def test_user_actions_are_refused_without_the_csrf_token(
     assert response.status_code == 403
     assert await _role_and_grants(ctx, "redacteur") == ("editor", set())
     assert await _role_and_grants(ctx, "nieuw") is None
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+async def _report(ctx: NodeContext) -> int:
+    async with ctx.db.transaction() as session:
+        await flag_store.add(session, activity_ap_id="https://fryslan.test/flags/1",
+                             actor="https://fryslan.test/actors/fryslan",
+                             objects=[f"{BASE_URL}/items/x"], content="Reclame", now=WHEN)
+        return (await flag_store.recent(session, limit=1))[0].id
+
+
+async def test_reports_are_listed_and_resolved(admin_client: httpx.AsyncClient,
+                                               ctx: NodeContext,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    report = await _report(ctx)
+    page = (await admin_client.get("/beheer/meldingen")).text
+    assert "Reclame" in page and f"{BASE_URL}/items/x" in page
+    with caplog.at_level(logging.INFO, logger="kennisknoop.admin"):
+        response = await admin_client.post("/beheer/meldingen/afhandelen", data={
+            "csrf_token": csrf_of(page), "report": str(report)})
+    assert response.status_code == 303
+    async with ctx.db.sessions() as session:
+        assert (await flag_store.recent(session, limit=1))[0].state == "resolved"
+    assert f"admin beheerder resolved report {report}" in caplog.text
+    assert "Afgehandeld" in (await admin_client.get(response.headers["location"])).text
+
+
+async def test_resolving_a_report_is_refused_without_the_csrf_token(
+        admin_client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    report = await _report(ctx)
+    response = await admin_client.post("/beheer/meldingen/afhandelen",
+                                       data={"report": str(report)})
+    assert response.status_code == 403
+    async with ctx.db.sessions() as session:
+        assert (await flag_store.recent(session, limit=1))[0].state == "open"
