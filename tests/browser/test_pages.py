@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.browser.conftest import DEFAULT_HEIGHT, HEIGHTS, PageFactory
-from tests.browser.site import EDITOR, SEARCH_TITLE, SEARCH_WORD, Site, wait_until_found
+from tests.browser.site import EDITOR, INITIATIVE, SEARCH_TITLE, SEARCH_WORD, Site, wait_until_found
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,8 @@ PAGE_TYPES = ("home", "kennis", "initiatieven", "kaart", "zoeken", "statistiek",
               "item-story", "item-guide", "item-question", "item-answer", "item-bottleneck",
               "item-event")
 SIGNED_IN_PAGE_TYPES = ("item-nieuw", "item-bewerken", "item-verwijderen", "volgen", "meldingen",
-                        "feeds", "geen-toegang")
+                        "feeds", "geen-toegang", "initiatief-nieuw", "initiatief-bewerken",
+                        "initiatief-verwijderen")
 STATUS = {"niet-gevonden": 404, "verwijderd": 410, "geen-toegang": 403}
 ERROR_TITLES = {"niet-gevonden": "Niet gevonden", "verwijderd": "Verwijderd",
                 "geen-toegang": "Geen toegang"}
@@ -111,6 +112,9 @@ def test_signed_in_page_is_accessible_and_fits(
             "item-verwijderen": site.pages["item-story"] + "/verwijderen",
             "meldingen": "/meldingen",
             "feeds": "/bewerken/feeds",
+            "initiatief-nieuw": "/initiatieven/nieuw",
+            "initiatief-bewerken": f"/actors/{INITIATIVE}/bewerken",
+            "initiatief-verwijderen": f"/actors/{INITIATIVE}/verwijderen",
             "volgen": f"/volgen?{urlencode({'uri': site.drenthe.actor})}",
             # an answer of the other initiative, on which the editor has no grant
             "geen-toegang": site.pages["item-answer"] + "/bewerken"}[name]
@@ -137,6 +141,14 @@ def test_forms_with_errors_are_accessible_and_fit(
     page.get_by_role("button", name="Publiceren").click()
     assert page.locator(".error-summary").is_visible()
     check_at_both_widths(page, "item-nieuw-fout", page_at, axe_check, shot)
+    # Given the new initiative form sent empty: every error summarised, the map picker shown
+    page = visit(page_at, site.fryslan.url + "/initiatieven/nieuw",
+                 storage_state=str(editor_state))
+    assert page.locator("#plaatskiezer").is_visible()
+    page.get_by_role("button", name="Opslaan").click()
+    assert page.locator(".error-summary").is_visible()
+    assert page.locator(".error-summary li").count() == 2  # the short name and the name
+    check_at_both_widths(page, "initiatief-nieuw-fout", page_at, axe_check, shot)
 
 
 def test_a_received_question_on_the_other_node_is_accessible_and_fits(
@@ -266,3 +278,19 @@ def test_the_language_is_switched_and_remembered(
     page.wait_for_url("**/vragen?lang=nl")
     assert page.locator("html").get_attribute("lang") == "nl"
     assert page.locator("h1").inner_text() == "Vragen"
+
+
+def test_a_click_on_the_initiative_forms_map_fills_the_coordinates(
+        site: Site, page_at: PageFactory, editor_state: Path) -> None:
+    page = visit(page_at, site.fryslan.url + "/initiatieven/nieuw",
+                 storage_state=str(editor_state))
+    page.get_by_label("Breedtegraad").fill("53,1")
+    page.get_by_label("Lengtegraad").fill("5,8")
+    page.get_by_label("Lengtegraad").dispatch_event("change")
+    assert page.locator("#plaatskiezer .leaflet-marker-icon").count() == 1  # typed: marker set
+    page.locator("#plaatskiezer").click(position={"x": 200, "y": 120})
+    latitude = float(page.get_by_label("Breedtegraad").input_value())
+    longitude = float(page.get_by_label("Lengtegraad").input_value())
+    assert (latitude, longitude) != (53.1, 5.8)
+    assert 50 < latitude < 56 and 3 < longitude < 8  # near the typed spot, at zoom 12
+    assert page_at.console(page) == []
