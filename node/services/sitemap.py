@@ -62,6 +62,9 @@ def robots_txt(base_url: str) -> str:
             "Disallow: /bewerken/\n"
             "Disallow: /items/*/bewerken\n"
             "Disallow: /items/*/verwijderen\n"
+            "Disallow: /initiatieven/nieuw\n"
+            "Disallow: /actors/*/bewerken\n"
+            "Disallow: /actors/*/verwijderen\n"
             "Disallow: /zoeken\n"
             "Allow: /\n"
             f"\nSitemap: {base_url}/sitemap.xml\n")

@@ -299,3 +299,9 @@ def test_no_inline_script_in_the_picker() -> None:
 
     source = (PACKAGE_DIR / "templates" / "initiative_form.html").read_text()
     assert not re.search(r"<script(?![^>]*\bsrc=)", source)
+
+
+async def test_robots_keeps_crawlers_off_the_initiative_forms(client: httpx.AsyncClient) -> None:
+    lines = (await client.get("/robots.txt")).text.splitlines()
+    for path in ("/initiatieven/nieuw", "/actors/*/bewerken", "/actors/*/verwijderen"):
+        assert f"Disallow: {path}" in lines
