@@ -333,7 +333,7 @@ async def upload_attachment(request: Request) -> Response:
     """Keep an uploaded file (multipart field ``file``); an item then names its ``url``."""
     await authenticate(request)
     ctx = ctx_of(request)
-    data, name, _ = await read_upload(request)
+    data, name = await read_upload(request)
     stored = attachments.store(ctx.settings.dir, data, ctx.settings.uploads.max_bytes)
     url = ctx.urls.file(stored.sha256)
     return _created({"url": url, "mediaType": stored.media_type, "name": name,

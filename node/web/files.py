@@ -8,43 +8,27 @@ as ETag: the name is the content, so it never changes.
 
 from __future__ import annotations
 
-from typing import Any
-
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from node.services import attachments
 from node.services.errors import BadRequestError, NotFoundError
-from node.web.common import ctx_of, read_body
+from node.web.common import ctx_of
+from node.web.forms import read_form
 
 PATH = "/bestanden"
-_MULTIPART_OVERHEAD = 64 * 1024  # field headers and boundaries around the file
 
 
-async def read_upload(request: Request, field: str = "file") -> tuple[bytes, str | None, Any]:
-    """The uploaded file's bytes and name, plus the other form fields (413 past the limit).
-
-    The whole body is read within ``uploads.max_bytes`` (plus room for the multipart framing)
-    before Starlette parses it, so an oversized upload is refused without being kept.
-    """
+async def read_upload(request: Request, field: str = "file") -> tuple[bytes, str | None]:
+    """The uploaded file's bytes and name (413 past ``uploads.max_bytes`` plus framing)."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != "multipart/form-data":
         raise BadRequestError("bad_form", "send the file as multipart/form-data")
-    limit = ctx_of(request).settings.uploads.max_bytes + _MULTIPART_OVERHEAD
-    # Starlette parses the form from the body read here, within the limit.
-    request._body = await read_body(request, limit)
-    try:
-        form = await request.form(max_files=1, max_fields=200)
-    except Exception as exc:  # python-multipart's errors: a malformed body
-        raise BadRequestError("bad_form", "the multipart body could not be read") from exc
-    upload = form.get(field)
-    if not isinstance(upload, UploadFile):
+    form = await read_form(request)
+    if field not in form.files:
         raise BadRequestError("bad_form", f"the form has no file field {field!r}")
-    data = await upload.read()
-    await upload.close()
-    return data, upload.filename, form
+    return form.files[field]
 
 
 def headers_for(sha256: str, media_type: str) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """HTML forms: reading a posted form, and the item form's mapping to and from the JSON API shape.
 
-A form arrives as ``application/x-www-form-urlencoded`` (no file uploads, so no multipart)
-within the node's body limit. ``item_raw`` turns the item form into the dict that
+A form arrives as ``application/x-www-form-urlencoded`` within the node's body limit, or (the
+item form, which can carry an attachment) as ``multipart/form-data`` within ``uploads.max_bytes``.
+``item_raw`` turns the item form into the dict that
 ``node.services.validation.parse_item`` / ``parse_item_patch`` validate, so the forms and the
 JSON API share one set of rules (the input models); the form marks as required what the kind's
 model requires, and shows a Dutch message for every field that failed. Dates and times are
@@ -11,10 +12,11 @@ Netherlands has at that moment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from node.services.errors import BadRequestError, ValidationError
@@ -22,7 +24,7 @@ from node.services.inputs import KIND_MODELS, kind_fields
 from node.services.localtime import from_dutch_local, to_dutch_local
 from node.services.records import StoredObject
 from node.web import strings
-from node.web.common import read_body
+from node.web.common import ctx_of, read_body
 
 FORM_KINDS = ("story", "guide", "template", "question", "bottleneck", "event")
 _NOT_IN_FORM = frozenset({"attachments", "accepted_answer"})  # no uploads, no JavaScript
@@ -34,6 +36,8 @@ _TEXT_FIELDS = ("title", "summary", "content")
 POST_ANYWAY = "toch_plaatsen"  # a new question is posted although similar ones were shown
 _TIMES = ("start_time", "end_time")
 _MAX_FIELDS = 200
+MULTIPART_OVERHEAD = 64 * 1024  # field values and boundaries around an uploaded file
+UPLOAD_FIELD = "bijlage"
 DEFAULTS: dict[str, Any] = {
     "kind": "story", "title": "", "summary": "", "content": "", "themes": [], "initiative": "",
     "question_category": "content", "start_time": "", "end_time": "", "regulation": "",
@@ -46,6 +50,7 @@ class Form:
     """A posted form: every value of every field, as sent."""
 
     fields: dict[str, list[str]]
+    files: dict[str, tuple[bytes, str | None]] = field(default_factory=dict)  # name: (data, file name)
 
     def get(self, name: str) -> str:
         values = self.fields.get(name)
@@ -62,6 +67,8 @@ async def read_form(request: Request) -> Form:
     with 403 (a cross-site ``text/plain`` POST is exactly what that check is for).
     """
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media == "multipart/form-data":
+        return await _read_multipart(request)
     if media != "application/x-www-form-urlencoded":
         return Form({})
     body = await read_body(request)
@@ -71,6 +78,26 @@ async def read_form(request: Request) -> Form:
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequestError("bad_form", "the form is not valid UTF-8 urlencoded data") from exc
     return Form(fields)
+
+
+async def _read_multipart(request: Request) -> Form:
+    limit = ctx_of(request).settings.uploads.max_bytes + MULTIPART_OVERHEAD
+    request._body = await read_body(request, limit)  # Starlette parses the body read here
+    try:
+        parsed = await request.form(max_files=1, max_fields=_MAX_FIELDS)
+    except Exception as exc:  # python-multipart's errors: a malformed body
+        raise BadRequestError("bad_form", "the multipart body could not be read") from exc
+    fields: dict[str, list[str]] = {}
+    files: dict[str, tuple[bytes, str | None]] = {}
+    for name, value in parsed.multi_items():
+        if isinstance(value, UploadFile):
+            data = await value.read()
+            await value.close()
+            if data:
+                files[name] = (data, value.filename)
+        else:
+            fields.setdefault(name, []).append(value)
+    return Form(fields, files)
 
 
 # --- the item form -----------------------------------------------------------------------------

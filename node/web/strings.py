@@ -301,6 +301,13 @@ NL: dict[str, str] = {
     "field_title": "Titel",
     "field_summary": "Korte samenvatting",
     "field_content": "Tekst",
+    "field_bijlage": "Bijlage (bestand)",
+    "hint_bijlage": "PDF, ODT, DOCX, XLSX of een afbeelding (PNG, JPEG, GIF, WebP). Afbeeldingen "
+                    "krijgen een voorbeeld.",
+    "reason_bijlage_unsupported_type": "Dit soort bestand kan niet als bijlage. Kies een PDF, "
+                                       "ODT, DOCX, XLSX of afbeelding (PNG, JPEG, GIF, WebP).",
+    "reason_bijlage_not_for_kind": "Alleen een handleiding of voorbeelddocument kan een bijlage hebben.",
+    "reason_bijlage_too_large": "Het bestand is te groot: hooguit {max} MB.",
     "field_themes": "Thema's",
     "field_initiative": "Namens",
     "field_question_category": "Soort vraag",

@@ -20,11 +20,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from node.services import collections, editing, items, sessions
+from node.services import attachments, collections, editing, items, sessions
 from node.services import questions as question_service
 from node.services import structured_data as structured
 from node.services.collections import CollectionName, PageRequest
-from node.services.errors import AuthenticationError, ValidationError
+from node.services.errors import AuthenticationError, TooLargeError, ValidationError
+from node.services.inputs import KIND_MODELS
 from node.services.permissions import Caller
 from node.services.records import StoredObject
 from node.services.sessions import TooManyAttemptsError
@@ -231,7 +232,14 @@ async def new_item_form(request: Request) -> Response:
 async def new_item(request: Request) -> Response:
     caller, form = await session.signed_in_form(request)
     try:
-        data = parse_item(forms.item_raw(form))
+        raw = forms.item_raw(form)
+        data = parse_item(raw)
+        upload = form.files.get(forms.UPLOAD_FIELD)
+        if upload is not None and "attachments" not in KIND_MODELS[data.kind].model_fields:
+            raise ValidationError("not_for_kind", "only guides and templates carry attachments",
+                                  field=forms.UPLOAD_FIELD)
+        if upload is not None:  # stored only once the rest of the item is valid
+            data = parse_item({**raw, "attachments": [_store_upload(request, *upload)]})
         if data.kind == "question" and not form.get(forms.POST_ANYWAY):
             # The first submit of a question shows the similar answered ones, if any: the
             # asker may find the answer already given ("Toch plaatsen" posts it after all).
@@ -243,7 +251,23 @@ async def new_item(request: Request) -> Response:
     except ValidationError as exc:
         return await _item_form(request, caller, values=forms.submitted_values(form),
                                 errors=forms.field_errors(exc), status=422)
+    except TooLargeError:
+        return await _item_form(request, caller, values=forms.submitted_values(form),
+                                errors={forms.UPLOAD_FIELD: strings.text(
+                                    "reason_bijlage_too_large",
+                                    max=ctx_of(request).settings.uploads.max_bytes // 1_048_576)},
+                                status=413)
     return _saved(item)
+
+
+def _store_upload(request: Request, data: bytes, name: str | None) -> dict[str, str]:
+    """Keep an uploaded file (422 ``unsupported_type``, 413 ``too_large``: nothing kept)."""
+    settings = ctx_of(request).settings
+    try:
+        stored = attachments.store(settings.dir, data, settings.uploads.max_bytes)
+    except ValidationError as exc:
+        raise ValidationError(exc.reason, exc.detail, field=forms.UPLOAD_FIELD) from exc
+    return {"url": ctx_of(request).urls.file(stored.sha256), "name": (name or "bijlage")[:200]}
 
 
 @page

@@ -17,6 +17,9 @@ from node.services.context import NodeContext
 from node.services.errors import TooLargeError
 from tests.node.conftest import BASE_URL
 from tests.node.web.api_helpers import HANDLE, create_initiative, create_item
+from tests.node.web.test_ui_edit import NEW, admin_client, counts, post_form, story
+
+__all__ = ["admin_client"]  # the fixture, used by name
 
 
 def _zip(entries: dict[str, bytes]) -> bytes:
@@ -173,3 +176,58 @@ async def test_an_item_naming_a_missing_local_file_is_refused(
         "attachments": [{"url": f"{BASE_URL}/bestanden/{'a' * 64}"}]})
     assert response.status_code == 422
     assert response.json()["error"] == "unknown_attachment"
+
+
+# --- the item form -------------------------------------------------------------------------------
+
+
+async def test_the_item_form_uploads_an_image_shown_as_preview(
+        admin_client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    page = (await admin_client.get(NEW)).text
+    assert 'enctype="multipart/form-data"' in page and 'type="file"' in page
+    response = await post_form(admin_client, NEW, story(kind="guide"), files={
+        "bijlage": ("molen.png", PNG, "image/png")})
+    assert response.status_code == 303
+    item = (await admin_client.get(response.headers["location"])).text
+    sha = hashlib.sha256(PNG).hexdigest()
+    assert f'<img class="attachment-preview" src="{BASE_URL}/bestanden/{sha}" alt="molen.png"' in item
+    assert _files(ctx.settings.dir) == [sha]
+
+
+async def test_the_item_form_refuses_a_renamed_html_file_keeping_the_form(
+        admin_client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    before = await counts(ctx)
+    response = await post_form(admin_client, NEW, story(kind="guide", title="Mijn titel blijft"), files={
+        "bijlage": ("foto.png", REFUSED["html"], "image/png")})
+    assert response.status_code == 422
+    assert "Dit soort bestand kan niet als bijlage" in response.text
+    assert 'value="Mijn titel blijft"' in response.text
+    assert await counts(ctx) == before
+    assert _files(ctx.settings.dir) == []
+
+
+async def test_the_item_form_refuses_a_file_over_the_limit_keeping_the_form(
+        admin_client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    big = b"%PDF-" + b"x" * ctx.settings.uploads.max_bytes
+    response = await post_form(admin_client, NEW, story(kind="guide", title="Mijn titel blijft"), files={
+        "bijlage": ("groot.pdf", big, "application/pdf")})
+    assert response.status_code == 413
+    assert "te groot" in response.text and 'value="Mijn titel blijft"' in response.text
+    assert _files(ctx.settings.dir) == []
+
+
+async def test_an_invalid_item_keeps_no_uploaded_file(
+        admin_client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    response = await post_form(admin_client, NEW, story(title=""), files={
+        "bijlage": ("molen.png", PNG, "image/png")})
+    assert response.status_code == 422
+    assert _files(ctx.settings.dir) == []
+
+
+async def test_a_story_cannot_carry_an_upload(
+        admin_client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    response = await post_form(admin_client, NEW, story(), files={
+        "bijlage": ("molen.png", PNG, "image/png")})
+    assert response.status_code == 422
+    assert "Alleen een handleiding of voorbeelddocument" in response.text
+    assert _files(ctx.settings.dir) == []
