@@ -305,3 +305,15 @@ async def test_robots_keeps_crawlers_off_the_initiative_forms(client: httpx.Asyn
     lines = (await client.get("/robots.txt")).text.splitlines()
     for path in ("/initiatieven/nieuw", "/actors/*/bewerken", "/actors/*/verwijderen"):
         assert f"Disallow: {path}" in lines
+
+
+async def test_the_form_and_its_errors_speak_english(
+        admin_client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    english = {"Accept-Language": "en"}
+    html = (await admin_client.get(NEW, headers=english)).text
+    assert "<h1>New initiative</h1>" in html and "Village or town" in html
+    token = csrf_of(html)
+    response = await admin_client.post(NEW, headers=english, data={
+        "csrf_token": token, "handle": "zonnedorp", "name": "", "status": "active"})
+    assert response.status_code == 422
+    assert '<a href="#veld-name">Name: Fill in the name of the initiative.</a>' in response.text
