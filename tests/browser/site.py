@@ -42,6 +42,7 @@ from tests.servers import free_port
 
 WAIT_SECONDS = 30.0
 EDITOR = ("redacteur", "fietsen langs de molen")
+ADMIN = ("beheerder", "beheer het knooppunt")
 INITIATIVE = "dorpsmolen-reduzum"
 THEME = "energy-generation"
 LONG_WORD_TITLE = "Het dorpsenergiecoöperatieledenvergaderingsverslag van Reduzum"
@@ -147,7 +148,7 @@ class Site:
 async def _accounts(ctx: NodeContext) -> str:
     """Fryslân's admin (its API token) and an editor, who gets a grant once the initiative is
     there."""
-    await add_user(ctx, "beheerder", "beheer het knooppunt", "admin")
+    await add_user(ctx, *ADMIN, "admin")
     await add_user(ctx, *EDITOR, "editor")
     return await create_token(ctx, "beheerder")
 

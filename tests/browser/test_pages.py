@@ -14,7 +14,15 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.browser.conftest import DEFAULT_HEIGHT, HEIGHTS, PageFactory
-from tests.browser.site import EDITOR, INITIATIVE, SEARCH_TITLE, SEARCH_WORD, Site, wait_until_found
+from tests.browser.site import (
+    ADMIN,
+    EDITOR,
+    INITIATIVE,
+    SEARCH_TITLE,
+    SEARCH_WORD,
+    Site,
+    wait_until_found,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -48,23 +56,34 @@ def offline_tiles(page: Any) -> None:
                lambda route: route.fulfill(status=200, content_type="image/png", body=TILE))
 
 
-@pytest.fixture(scope="module")
-def editor_state(browser: Any, site: Site, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The cookies of an editor signed in through the form, for the signed-in pages."""
+def _signed_in_state(browser: Any, site: Site, tmp_path_factory: pytest.TempPathFactory,
+                     username: str, password: str) -> Path:
     context = browser.new_context(locale="nl-NL")  # the Dutch form
     try:
         page = context.new_page()
         page.goto(site.fryslan.url + "/aanmelden")
-        page.get_by_label("Gebruikersnaam").fill(EDITOR[0])
-        page.get_by_label("Wachtwoord").fill(EDITOR[1])
+        page.get_by_label("Gebruikersnaam").fill(username)
+        page.get_by_label("Wachtwoord").fill(password)
         page.get_by_role("button", name="Aanmelden").click()
         page.wait_for_url(site.fryslan.url + "/")
-        assert EDITOR[0] in page.locator(".account").inner_text()
-        state = tmp_path_factory.mktemp("editor") / "state.json"
+        assert username in page.locator(".account").inner_text()
+        state = tmp_path_factory.mktemp(username) / "state.json"
         context.storage_state(path=str(state))
         return state
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def editor_state(browser: Any, site: Site, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cookies of an editor signed in through the form, for the signed-in pages."""
+    return _signed_in_state(browser, site, tmp_path_factory, *EDITOR)
+
+
+@pytest.fixture(scope="module")
+def admin_state(browser: Any, site: Site, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cookies of the node's admin, for the /beheer pages."""
+    return _signed_in_state(browser, site, tmp_path_factory, *ADMIN)
 
 
 def visit(page_at: PageFactory, url: str, *, status: int = 200, **context_options: Any) -> Any:
@@ -100,6 +119,17 @@ def test_page_is_accessible_and_fits(site: Site, page_at: PageFactory, name: str
     page = visit(page_at, site.fryslan.url + site.pages[name], status=STATUS.get(name, 200))
     if name == "kaart":
         page.wait_for_selector("#kaart[data-markers]")
+    check_at_both_widths(page, name, page_at, axe_check, shot)
+
+
+@pytest.mark.parametrize("path", ["/beheer", "/beheer/knooppunten", "/beheer/wachtrij",
+                                  "/beheer/meldingen", "/beheer/gebruikers",
+                                  "/beheer/knooppunten/blokkeren?host=evil.test"])
+def test_admin_page_is_accessible_and_fits(
+        site: Site, page_at: PageFactory, admin_state: Path, path: str,
+        axe_check: Callable[[Any], Any], shot: Callable[[Any, str], Path]) -> None:
+    page = visit(page_at, site.fryslan.url + path, storage_state=str(admin_state))
+    name = "beheer" + path.split("?")[0].removeprefix("/beheer").replace("/", "-")
     check_at_both_widths(page, name, page_at, axe_check, shot)
 
 
