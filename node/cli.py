@@ -31,7 +31,7 @@ from node.config import CONFIG_FILE, ROLES, ConfigError, Settings, build_setting
 from node.config import render_toml as _render_toml
 from node.remote import RemoteError, RemotePolicy, build_http_client
 from node.services import follow as follow_service
-from node.services import keys, moves, policy, search_index, transfer, users
+from node.services import keys, moves, policy, ratelimit, search_index, transfer, users
 from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
 from node.services.errors import ServiceError
@@ -256,6 +256,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # Volunteers run `serve` unattended (systemd, Docker): an upgrade needs no separate step.
     migrate_database(settings)
     asyncio.run(_ensure_node(settings))
+    log.info("%s", ratelimit.startup_line(settings))  # issue 14: per process, multiplied
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     try:

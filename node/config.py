@@ -105,6 +105,11 @@ class ServerSettings:
         "metrics.allow, https). From any other address those headers are ignored. Name only your "
         "own proxy (`*` is refused: anyone could then choose the address they are counted as); "
         "empty: believe no one.")
+    web_processes: int = setting(
+        1, "How many `kennisknoop serve` processes serve this node together (behind one proxy, "
+        "on one PostgreSQL). The node cannot count them itself; it is used only for the line "
+        "`serve` logs at start-up saying what the inbox flood limits, kept per process, add up "
+        "to (each `limits.inbox_rate_*` and `inbox_burst_*` times this number).", minimum=1)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ ours does (``node.services.delivery``), so a valid activity is delayed, never si
 
 Buckets are in memory, per process, driven by the node's clock (``ctx.clock``, so tests are
 deterministic). With several web processes the effective rate is that many times the setting
-(docs/security.md says so); the backlog cap is in the database and holds for all of them.
+(docs/security.md says so; ``serve`` logs the multiplied figure at start-up, ``startup_line``,
+with ``server.web_processes``); the backlog cap is in the database and holds for all of them.
 """
 
 from __future__ import annotations
@@ -175,6 +176,29 @@ class InboxLimits:
                 f"{self.per_host.burst:g}) are accepted from {host}", retry_after=_seconds(wait))
         if total is not None:
             total.take(self.TOTAL, now)  # no await since the look: the token is still there
+
+
+def startup_line(settings: Settings) -> str:
+    """What ``kennisknoop serve`` logs at start-up: the flood limits are per process, and what
+    they add up to with ``server.web_processes`` processes (the node cannot count them)."""
+    limits, processes = settings.limits, settings.server.web_processes
+
+    def bucket(rate: int, burst: int, times: int) -> str:
+        if rate <= 0:
+            return "no limit"
+        return f"{rate * times}/s (bursts of {max(1, burst) * times})"
+
+    def both(times: int) -> str:
+        return (f"{bucket(limits.inbox_rate_per_host, limits.inbox_burst_per_host, times)} per "
+                f"remote host, {bucket(limits.inbox_rate_total, limits.inbox_burst_total, times)}"
+                " from hosts not yet verified")
+
+    pending = (f"at most {limits.inbox_pending_per_host} activities waiting per host"
+               if limits.inbox_pending_per_host > 0 else "no backlog cap")
+    return (f"inbox flood limits are kept per web process: {both(1)}; with "
+            f"server.web_processes = {processes} the node accepts up to {both(processes)} "
+            f"(web_processes x the per-process figure); the backlog cap ({pending}) is kept "
+            "in the database and holds for all processes together")
 
 
 def _seconds(wait: float) -> int:

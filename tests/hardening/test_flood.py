@@ -27,9 +27,10 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
+from node.config import build_settings
 from node.remote import Signer
 from node.services.inbox import read_signature
-from node.services.ratelimit import InboxLimits, TokenBuckets, claimed_host
+from node.services.ratelimit import InboxLimits, TokenBuckets, claimed_host, startup_line
 from node.services.resolve import ed_signer_of, node_actor, signer_of
 from node.store.schema import actors, inbox, objects, peers
 from node.worker import run_until_idle
@@ -286,6 +287,26 @@ def test_an_unreadable_key_id_claims_no_host(key_id: str) -> None:
     signature = (f'keyId="{key_id}",algorithm="rsa-sha256",headers="(request-target) host date",'
                  'signature="AAAA"')
     assert claimed_host(read_signature({"Signature": signature})) is None
+
+
+def test_startup_line_multiplies_the_per_process_limits_by_the_web_processes(
+        tmp_path: Path) -> None:
+    # Given three web processes, and the strangers' bucket turned off
+    settings = build_settings(tmp_path, {
+        ("node", "url"): "https://drenthe.test", ("node", "name"): "BOKD",
+        ("node", "handle"): "drenthe", ("server", "web_processes"): 3,
+        ("limits", "inbox_rate_total"): 0}, environ={})
+    line = startup_line(settings)
+    # Then the line gives the per-process figures, what three processes add up to, and says
+    # the backlog cap is shared
+    limits = settings.limits
+    assert (limits.inbox_rate_per_host, limits.inbox_burst_per_host) == (10, 50)
+    assert line.startswith("inbox flood limits are kept per web process: 10/s (bursts of 50) "
+                           "per remote host, no limit from hosts not yet verified; "
+                           "with server.web_processes = 3 the node accepts up to 30/s (bursts "
+                           "of 150) per remote host, no limit from hosts not yet verified")
+    assert f"at most {limits.inbox_pending_per_host} activities waiting per host" in line
+    assert "holds for all processes together" in line
 
 
 def test_a_clock_stepping_back_mints_no_tokens() -> None:

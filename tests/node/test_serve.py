@@ -89,6 +89,14 @@ def test_node_actor_is_served_as_activity_json(server: Server) -> None:
     assert response.json()["type"] == "Organization"
 
 
+def test_start_up_logs_the_per_process_flood_limits_and_their_multiple(server: Server) -> None:
+    # issue 14: the inbox flood limits are per web process; serve says so, with the formula
+    lines = [line for line in server.output().splitlines() if "inbox flood limits" in line]
+    assert len(lines) == 1, server.output()
+    assert "kept per web process: 10/s (bursts of 50) per remote host" in lines[0]
+    assert "with server.web_processes = 1 the node accepts up to 10/s" in lines[0]
+
+
 def test_sigterm_stops_the_server_and_its_worker_cleanly(tmp_path: Path) -> None:
     server = start_server(tmp_path / "node")
     assert stop_server(server) == 0
