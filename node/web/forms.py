@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from markupsafe import Markup
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from node.services.content import render_markdown
 from node.services.errors import BadRequestError, ValidationError
 from node.services.inputs import KIND_MODELS, kind_fields
 from node.services.localtime import from_dutch_local, to_dutch_local
@@ -32,12 +34,15 @@ _NOT_IN_FORM = frozenset({"attachments", "accepted_answer"})  # no uploads, no J
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
     kind: names for kind in FORM_KINDS
     if (names := tuple(n for n, _ in kind_fields(kind) if n not in _NOT_IN_FORM))}
+# The kinds whose items carry attachments: their forms have the upload field.
+UPLOAD_KINDS = frozenset(kind for kind in FORM_KINDS if "attachments" in KIND_MODELS[kind].model_fields)
 _TEXT_FIELDS = ("title", "summary", "content")
 POST_ANYWAY = "toch_plaatsen"  # a new question is posted although similar ones were shown
 _TIMES = ("start_time", "end_time")
 _MAX_FIELDS = 200
 MULTIPART_OVERHEAD = 64 * 1024  # field values and boundaries around an uploaded file
 UPLOAD_FIELD = "bijlage"
+PREVIEW = "voorbeeld"  # the name of the "Voorbeeld bekijken" submit button
 DEFAULTS: dict[str, Any] = {
     "kind": "story", "title": "", "summary": "", "content": "", "themes": [], "initiative": "",
     "question_category": "content", "start_time": "", "end_time": "", "regulation": "",
@@ -98,6 +103,14 @@ async def _read_multipart(request: Request) -> Form:
         else:
             fields.setdefault(name, []).append(value)
     return Form(fields, files)
+
+
+def preview_of(form: Form, name: str) -> Markup | None:
+    """The Markdown field ``name`` rendered and sanitised as the item page shows it, when the
+    form was sent with the "Voorbeeld bekijken" button; None for any other submit."""
+    if not form.get(PREVIEW):
+        return None
+    return Markup(render_markdown(form.get(name)))  # render_markdown sanitises (nh3)
 
 
 # --- the item form -----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from node.services.validation import parse_initiative, parse_initiative_patch
 from node.web import session, strings
 from node.web.browse import map_csp
 from node.web.common import ctx_of
-from node.web.forms import Form
+from node.web.forms import Form, preview_of
 from node.web.pages import local_path, page, render
 from protocol import themes
 
@@ -159,13 +159,14 @@ def edit_errors(form: Form, exc: ValidationError) -> dict[str, str]:
 
 
 async def _form(request: Request, *, values: dict[str, Any], errors: dict[str, str],
-                actor: StoredActor | None = None, status: int = 200) -> Response:
+                actor: StoredActor | None = None, status: int = 200,
+                preview: object = None) -> Response:
     ctx = ctx_of(request)
     response = render(request, "initiative_form.html", status=status, no_store=True,
                       values=values, errors=errors, actor=actor, tiles=ctx.settings.map,
                       known_places=await geo.known_places(ctx), legal_forms=themes.LEGAL_FORMS,
                       phases=themes.PHASES, statuses=themes.STATUSES,
-                      provinces=themes.PROVINCES)
+                      provinces=themes.PROVINCES, preview=preview)
     # The map picker: /static/place_picker.js and Leaflet, tiles from the tile server.
     response.headers["Content-Security-Policy"] = map_csp(ctx.settings.map.tile_url)
     return response
@@ -190,6 +191,8 @@ async def new_initiative_form(request: Request) -> Response:
 async def new_initiative(request: Request) -> Response:
     caller, form = await session.signed_in_form(request)
     ctx = ctx_of(request)
+    if (preview := preview_of(form, "description")) is not None:  # shown, nothing stored
+        return await _form(request, values=submitted_values(form), errors={}, preview=preview)
     try:
         data = parse_initiative(await with_known_place(ctx, initiative_raw(form, creating=True)))
         actor = await actors.create_initiative(ctx, data, caller)
@@ -214,6 +217,9 @@ async def edit_initiative(request: Request) -> Response:
     caller, form = await session.signed_in_form(request)
     ctx = ctx_of(request)
     actor = await _editable(request, caller)
+    if (preview := preview_of(form, "description")) is not None:  # shown, nothing stored
+        return await _form(request, actor=actor, errors={}, preview=preview,
+                           values={**submitted_values(form), "handle": actor.handle})
     try:
         patch = parse_initiative_patch(
             await with_known_place(ctx, initiative_raw(form, creating=False)))

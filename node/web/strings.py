@@ -308,6 +308,12 @@ NL: dict[str, str] = {
                                        "ODT, DOCX, XLSX of afbeelding (PNG, JPEG, GIF, WebP).",
     "reason_bijlage_not_for_kind": "Alleen een handleiding of voorbeelddocument kan een bijlage hebben.",
     "reason_bijlage_too_large": "Het bestand is te groot: hooguit {max} MB.",
+    "hint_bijlage_edit": "Een nieuwe bijlage komt bij de bijlagen die er al zijn. PDF, ODT, DOCX, "
+                         "XLSX of een afbeelding (PNG, JPEG, GIF, WebP).",
+    "preview_button": "Voorbeeld bekijken",
+    "preview_title": "Voorbeeld",
+    "preview_intro": "Zo komt de tekst op de pagina. Er is nog niets opgeslagen; een gekozen "
+                     "bestand moet u bij het opslaan opnieuw kiezen.",
     "field_themes": "Thema's",
     "field_initiative": "Namens",
     "field_question_category": "Soort vraag",

@@ -25,7 +25,6 @@ from node.services import questions as question_service
 from node.services import structured_data as structured
 from node.services.collections import CollectionName, PageRequest
 from node.services.errors import AuthenticationError, TooLargeError, ValidationError
-from node.services.inputs import KIND_MODELS
 from node.services.permissions import Caller
 from node.services.records import StoredObject
 from node.services.sessions import TooManyAttemptsError
@@ -207,13 +206,15 @@ FORM_CSP = ("default-src 'self'; script-src 'self'; object-src 'none'; base-uri 
 async def _item_form(request: Request, caller: Caller, *, values: dict[str, object],
                      errors: dict[str, str], item: StoredObject | None = None,
                      status: int = 200,
-                     similar: list[question_service.SimilarQuestion] | None = None) -> Response:
+                     similar: list[question_service.SimilarQuestion] | None = None,
+                     preview: object = None) -> Response:
     initiatives = [] if item else await editing.editable_initiatives(ctx_of(request), caller)
     response = render(request, "item_form.html", status=status, no_store=True, values=values,
                       errors=errors, item=item, initiatives=initiatives,
                       may_use_node=caller.is_admin, form_kinds=forms.FORM_KINDS,
                       kind_fields=forms.KIND_FIELDS, required=forms.REQUIRED,
-                      similar=similar or [], page_url=page_url)
+                      similar=similar or [], page_url=page_url, preview=preview,
+                      upload_kinds=forms.UPLOAD_KINDS)
     response.headers["Content-Security-Policy"] = FORM_CSP
     return response
 
@@ -231,14 +232,15 @@ async def new_item_form(request: Request) -> Response:
 @page
 async def new_item(request: Request) -> Response:
     caller, form = await session.signed_in_form(request)
+    if (preview := forms.preview_of(form, "content")) is not None:  # shown, nothing stored
+        return await _item_form(request, caller, values=forms.submitted_values(form), errors={},
+                                preview=preview)
     try:
         raw = forms.item_raw(form)
         data = parse_item(raw)
         upload = form.files.get(forms.UPLOAD_FIELD)
-        if upload is not None and "attachments" not in KIND_MODELS[data.kind].model_fields:
-            raise ValidationError("not_for_kind", "only guides and templates carry attachments",
-                                  field=forms.UPLOAD_FIELD)
         if upload is not None:  # stored only once the rest of the item is valid
+            _check_upload_kind(data.kind)
             data = parse_item({**raw, "attachments": [_store_upload(request, *upload)]})
         if data.kind == "question" and not form.get(forms.POST_ANYWAY):
             # The first submit of a question shows the similar answered ones, if any: the
@@ -253,11 +255,19 @@ async def new_item(request: Request) -> Response:
                                 errors=forms.field_errors(exc), status=422)
     except TooLargeError:
         return await _item_form(request, caller, values=forms.submitted_values(form),
-                                errors={forms.UPLOAD_FIELD: strings.text(
-                                    "reason_bijlage_too_large",
-                                    max=ctx_of(request).settings.uploads.max_bytes // 1_048_576)},
-                                status=413)
+                                errors=_too_large(request), status=413)
     return _saved(item)
+
+
+def _too_large(request: Request) -> dict[str, str]:
+    return {forms.UPLOAD_FIELD: strings.text(
+        "reason_bijlage_too_large", max=ctx_of(request).settings.uploads.max_bytes // 1_048_576)}
+
+
+def _check_upload_kind(kind: str) -> None:
+    if kind not in forms.UPLOAD_KINDS:
+        raise ValidationError("not_for_kind", "only guides and templates carry attachments",
+                              field=forms.UPLOAD_FIELD)
 
 
 def _store_upload(request: Request, data: bytes, name: str | None) -> dict[str, str]:
@@ -284,13 +294,27 @@ async def edit_item(request: Request) -> Response:
     caller, form = await session.signed_in_form(request)
     ctx = ctx_of(request)
     item = (await editing.item_for_edit(ctx, request.path_params["id"], caller)).item
+    values = {**forms.submitted_values(form), "kind": item.kind}
+    if (preview := forms.preview_of(form, "content")) is not None:  # shown, nothing stored
+        return await _item_form(request, caller, item=item, values=values, errors={},
+                                preview=preview)
     try:
-        patch = parse_item_patch(forms.item_raw(form, item.kind), item.kind)
+        raw = forms.item_raw(form, item.kind)
+        patch = parse_item_patch(raw, item.kind)
+        upload = form.files.get(forms.UPLOAD_FIELD)
+        if upload is not None:  # added to the item's attachments once the rest is valid
+            _check_upload_kind(item.kind)
+            kept = [{k: v for k, v in attachment.items() if v is not None}
+                    for attachment in item.fields.get("attachments") or ()]
+            raw["attachments"] = [*kept, _store_upload(request, *upload)]
+            patch = parse_item_patch(raw, item.kind)
         updated = await items.update_item(ctx, item.ap_id, patch, caller)
     except ValidationError as exc:
-        values = {**forms.submitted_values(form), "kind": item.kind}
         return await _item_form(request, caller, item=item, values=values,
                                 errors=forms.field_errors(exc), status=422)
+    except TooLargeError:
+        return await _item_form(request, caller, item=item, values=values,
+                                errors=_too_large(request), status=413)
     return _saved(updated)
 
 
