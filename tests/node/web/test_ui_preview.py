@@ -36,6 +36,11 @@ async def test_the_new_item_form_offers_a_preview_button(admin_client: httpx.Asy
     assert '<button type="submit" name="voorbeeld" value="1"' in html
     assert "Voorbeeld bekijken" in html
     assert 'class="preview"' not in html
+    # the enhancement: a script file (the form's CSP allows only same-origin scripts)
+    assert '<script src="/static/preview.js" defer></script>' in html
+    assert 'data-field="content"' in html
+    script = await admin_client.get("/static/preview.js")
+    assert script.status_code == 200 and 'button[name="voorbeeld"]' in script.text
 
 
 async def test_preview_of_a_new_item_is_sanitised_kept_and_stores_nothing(
@@ -100,6 +105,8 @@ async def test_preview_of_an_initiative_description(admin_client: httpx.AsyncCli
     preview = _preview_part(response.text)
     assert "<strong>sterk</strong>" in preview and "<script" not in preview
     assert 'value="Nieuwe naam"' in response.text
+    assert '<script src="/static/preview.js" defer></script>' in response.text
+    assert 'data-field="description"' in response.text
     assert await initiative_counts(ctx) == before
 
 
