@@ -181,6 +181,24 @@ def test_forms_with_errors_are_accessible_and_fit(
     check_at_both_widths(page, "initiatief-nieuw-fout", page_at, axe_check, shot)
 
 
+def test_the_markdown_preview_stays_on_the_page_and_is_sanitised(
+        site: Site, page_at: PageFactory, editor_state: Path) -> None:
+    # Given the new item form with Markdown that tries a script
+    page = visit(page_at, site.fryslan.url + "/bewerken/item/nieuw",
+                 storage_state=str(editor_state))
+    page.get_by_label("Titel").fill("Mijn titel blijft")
+    page.locator("#veld-content").fill("Een **sterk** verhaal.\n\n<script>alert(1)</script>")
+    page.evaluate("window.stillHere = true")
+    # When "Voorbeeld bekijken" is pressed (preview.js fetches the server's preview)
+    page.get_by_role("button", name="Voorbeeld bekijken").click()
+    # Then the preview shows the rendered text, the script only as text, on the same page
+    page.locator("#voorbeeld strong").wait_for()
+    assert page.locator("#voorbeeld strong").inner_text() == "sterk"
+    assert page.locator("#voorbeeld script").count() == 0
+    assert page.evaluate("window.stillHere === true")
+    assert page.get_by_label("Titel").input_value() == "Mijn titel blijft"
+
+
 def test_a_received_question_on_the_other_node_is_accessible_and_fits(
         site: Site, page_at: PageFactory, axe_check: Callable[[Any], Any],
         shot: Callable[[Any, str], Path]) -> None:
