@@ -10,7 +10,8 @@ Fryslân holds two initiatives with places and content of every representative k
 through its JSON API over the socket: a story whose title has a long Dutch compound word, a
 guide with an attachment, a question with two answers (one accepted), a bottleneck and an
 upcoming event with a place. Drenthe follows Fryslân, so it receives all of it by federation.
-An editor with a grant on one initiative can sign in on Fryslân.
+An editor with a grant on one initiative can sign in on Fryslân; on Drenthe, an editor with a
+grant on Drenthe's one initiative (to answer Fryslân's questions from there).
 
 ``Site.pages`` names every page type the browser tests look at, as a path on Fryslân.
 """
@@ -48,6 +49,8 @@ THEME = "energy-generation"
 LONG_WORD_TITLE = "Het dorpsenergiecoöperatieledenvergaderingsverslag van Reduzum"
 SEARCH_WORD = "molenaarsvrijwilligers"  # in one item's title only
 SEARCH_TITLE = f"Zo vonden wij {SEARCH_WORD}"
+DRENTHE_EDITOR = ("drentse-redacteur", "hunebedden en heidevelden")
+DRENTHE_INITIATIVE = "energie-dwingeloo"
 
 
 class ThreadedNode:
@@ -151,6 +154,23 @@ async def _accounts(ctx: NodeContext) -> str:
     await add_user(ctx, *ADMIN, "admin")
     await add_user(ctx, *EDITOR, "editor")
     return await create_token(ctx, "beheerder")
+
+
+async def _drenthe_accounts(ctx: NodeContext) -> str:
+    """Drenthe's admin (its API token) and an editor, granted Drenthe's initiative later."""
+    await add_user(ctx, *ADMIN, "admin")
+    await add_user(ctx, *DRENTHE_EDITOR, "editor")
+    return await create_token(ctx, ADMIN[0])
+
+
+def _seed_drenthe(site: Site) -> None:
+    token = site.drenthe.run(_drenthe_accounts(_ctx(site.drenthe)))
+    with httpx.Client(base_url=site.drenthe.url, timeout=WAIT_SECONDS,
+                      headers={"Authorization": f"Bearer {token}"}) as api:
+        _post(api, "/api/initiatives", {
+            "handle": DRENTHE_INITIATIVE, "name": "Energie Dwingeloo", "themes": [THEME],
+            "place": {"name": "Dwingeloo", "latitude": 52.83, "longitude": 6.37}})
+    site.drenthe.run(grant(_ctx(site.drenthe), DRENTHE_EDITOR[0], DRENTHE_INITIATIVE))
 
 
 def _post(api: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -258,6 +278,7 @@ def start_site(directory: Path) -> Site:
         site.token = site.fryslan.run(_accounts(_ctx(site.fryslan)))
         site.drenthe.run(follow(_ctx(site.drenthe), site.fryslan.actor))
         _seed(site)
+        _seed_drenthe(site)
         return site
     except BaseException:
         site.stop()
