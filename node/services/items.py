@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.services import attachments, policy, provinces
@@ -91,11 +92,15 @@ async def _author(session: AsyncSession, ctx: NodeContext, ref: str | None) -> S
 
 
 async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller, *,
-                      within: WithinTransaction | None = None) -> StoredObject:
+                      within: WithinTransaction | None = None,
+                      local_id: str | None = None) -> StoredObject:
     """Create a knowledge item by a local actor and publish its Create activity.
 
     ``within(session, item)`` runs last in the same transaction: a caller's own record of the
-    item (a feed's list of seen entries) commits with it or not at all.
+    item (a feed's list of seen entries) commits with it or not at all. ``local_id``: the id
+    to give the item instead of a random one (a feed entry's, derived from the feed and the
+    entry, so two fetches cannot both store it); when an item (even a deleted one) already has
+    it, nothing is stored and ``ConflictError("item_exists")`` is raised.
     """
     now = ctx.now()
     async with ctx.db.transaction() as session:
@@ -113,15 +118,19 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller, *,
             "in_reply_to": in_reply_to, "fields": fields,
         }
         values.update(_derived(ctx, values, author))
-        ap_id = ctx.urls.item(new_local_id())
+        ap_id = ctx.urls.item(local_id or new_local_id())
         replying_to = await _question_author_iri(session, in_reply_to)
         document = sign(item_document(ap_id=ap_id, kind=data.kind, author=author, values=values,
                                       version=1, published=now, updated=now,
                                       replying_to=replying_to), author, now)
-        item = await object_store.insert(
-            session, ap_id=ap_id, is_local=True, host=ctx.urls.host, kind=data.kind,
-            type=KIND_TYPES[data.kind], attributed_to=author.ap_id, version=1, published=now,
-            updated=now, received_at=now, document=document, **values)
+        try:
+            async with session.begin_nested():
+                item = await object_store.insert(
+                    session, ap_id=ap_id, is_local=True, host=ctx.urls.host, kind=data.kind,
+                    type=KIND_TYPES[data.kind], attributed_to=author.ap_id, version=1,
+                    published=now, updated=now, received_at=now, document=document, **values)
+        except IntegrityError as exc:  # only a chosen ``local_id`` can be taken
+            raise ConflictError("item_exists", f"an item {ap_id} exists already") from exc
         await index_item(session, item)
         await publish_activity(ctx, session, actor=author, type="Create", obj=document,
                                recipients=await _question_author(session, in_reply_to),

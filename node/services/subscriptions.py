@@ -35,7 +35,7 @@ from node.services import items as item_service
 from node.services.actors import resolve_local
 from node.services.content import plain_text_from_html
 from node.services.context import NodeContext
-from node.services.errors import GoneError, NotFoundError, ValidationError
+from node.services.errors import ConflictError, GoneError, NotFoundError, ValidationError
 from node.services.inputs import FeedInput, item_input
 from node.services.permissions import SYSTEM, Caller, require_actor_edit
 from node.services.validation import parse_item_patch
@@ -78,6 +78,13 @@ class Subscription:
 
 def subscription_id(actor_ap_id: str, url: str) -> str:
     return hashlib.sha256(f"{actor_ap_id} {url}".encode()).hexdigest()[:32]
+
+
+def entry_item_id(job_key: str, entry_id: str) -> str:
+    """The local id of the item an entry becomes: fixed by the subscription and the entry's id,
+    so two fetches of one feed running at once cannot both store it (the second one's insert
+    is refused by the unique IRI). Same shape as a random id (16 hex digits)."""
+    return hashlib.sha256(f"{job_key} {entry_id}".encode()).hexdigest()[:16]
 
 
 def _key(sub_id: str) -> str:
@@ -197,6 +204,12 @@ def _entry_values(entry: Any) -> tuple[str, dict[str, Any]] | None:
     return entry_id, values
 
 
+async def _stored_entries(session: AsyncSession, key: str, *, for_update: bool = False
+                          ) -> dict[str, list[Any]]:
+    job = await job_store.get(session, key, for_update=for_update)
+    return dict(job.payload.get("entries") or {}) if job is not None else {}
+
+
 def _digest(values: dict[str, Any]) -> str:
     return hashlib.sha256(repr(sorted(values.items())).encode()).hexdigest()
 
@@ -219,7 +232,10 @@ async def fetch(ctx: NodeContext, job: Job) -> dict[str, Any]:
     def marking(entry_id: str, digest: str) -> item_service.WithinTransaction:
         # An entry's "seen" mark commits in the transaction of the item it writes: a crash
         # between two entries (or a retry of the fetch) neither doubles nor loses an item.
+        # The marks stored meanwhile (by a fetch of the same feed running at once) are kept:
+        # the row is read locked and merged, never overwritten with this fetch's older view.
         async def mark(session: AsyncSession, item: StoredObject) -> None:
+            entries.update(await _stored_entries(session, job.key, for_update=True))
             entries[entry_id] = [item.ap_id, digest, item.version]
             await job_store.set_payload(session, job.key, {**payload, "entries": entries})
         return mark
@@ -236,10 +252,20 @@ async def fetch(ctx: NodeContext, job: Job) -> dict[str, Any]:
                 values = {k: v for k, v in values.items() if k != "attachments"}
             data = item_input(kind=payload["kind"], initiative=payload["handle"],
                               themes=payload.get("themes") or [], **values)
-            await item_service.create_item(ctx, data, SYSTEM, within=marking(entry_id, digest))
+            try:
+                await item_service.create_item(ctx, data, SYSTEM, within=marking(entry_id, digest),
+                                               local_id=entry_item_id(job.key, entry_id))
+            except ConflictError as exc:
+                if exc.reason != "item_exists":
+                    raise
+                # Another fetch of this feed stored the entry's item (and its mark) first.
+                async with ctx.db.sessions() as session:
+                    entries.update(await _stored_entries(session, job.key))
         elif seen[1] != digest:
             await _update(ctx, seen, values, marking(entry_id, digest))
-    payload["entries"] = entries
+    async with ctx.db.sessions() as session:  # what a concurrent fetch marked stays marked
+        stored = await _stored_entries(session, job.key)
+    payload["entries"] = {**entries, **stored}  # every mark of this fetch is in ``stored``
     payload["etag"] = answer.etag
     payload["last_modified"] = answer.last_modified
     return payload

@@ -56,8 +56,13 @@ async def finish(session: AsyncSession, job_id: int, **outcome: Unpack[_claim.Jo
     await _claim.finish(session, jobs, job_id, outcome)
 
 
-async def get(session: AsyncSession, key: str) -> Job | None:
-    row = (await session.execute(select(jobs).where(jobs.c.key == key))).mappings().first()
+async def get(session: AsyncSession, key: str, *, for_update: bool = False) -> Job | None:
+    """The job with this key; ``for_update``: its row locked to the end of the transaction
+    (PostgreSQL; SQLite's writers take turns anyway), for a read-modify-write of its payload."""
+    query = select(jobs).where(jobs.c.key == key)
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).mappings().first()
     return to_dataclass(Job, row) if row else None
 
 

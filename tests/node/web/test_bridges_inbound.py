@@ -4,6 +4,7 @@ used, and a feed that answers 500 is retried with back-off. Time moves by the te
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from node.services.inputs import FeedInput, Patch
 from node.services.items import delete_item, update_item
 from node.services.permissions import SYSTEM
 from node.services.users import add_user, create_token
+from node.store import jobs as job_store
 from node.store import objects as object_store
 from node.store.objects import ItemFilter
 from tests.clock import FAST_HASHER, Clock
@@ -232,6 +234,41 @@ async def test_a_fetch_that_crashes_midway_neither_doubles_nor_loses_an_entry(
         live = await items_of(ctx)
         assert sorted(i.title for i in live) == [f"Bericht {n} (nieuw)" for n in range(1, 6)]
         assert {i.version for i in live} == {2}
+
+
+async def test_two_fetches_of_one_feed_at_once_store_each_entry_once(
+        node: Starlette, clock: Clock) -> None:
+    ctx: NodeContext = node.state.ctx
+    await make_initiative(ctx)
+    feed = FeedServer()
+    feed.entries = [(f"urn:e:{n}", f"Bericht {n}", f"Tekst {n}") for n in range(1, 4)]
+    with serving(feed) as url:
+        await subscriptions.subscribe(ctx, FeedInput.model_validate(
+            {"url": url, "as": "dorpsmolen"}), SYSTEM)
+        (sub,) = await subscriptions.list_subscriptions(ctx)
+        async with ctx.db.sessions() as session:
+            job = await job_store.get(session, f"feed:{sub.id}")
+        assert job is not None
+        # Given two fetches of the same feed that both started before either stored anything
+        # (a lease that ran out, two workers): both see every entry as new
+        first, second = await asyncio.gather(subscriptions.fetch(ctx, job),
+                                             subscriptions.fetch(ctx, job))
+        # Then every entry is stored once, and both know every entry as seen
+        titles = sorted(i.title for i in await items_of(ctx))
+        assert titles == ["Bericht 1", "Bericht 2", "Bericht 3"]
+        assert set(first["entries"]) == set(second["entries"]) == {"urn:e:1", "urn:e:2",
+                                                                   "urn:e:3"}
+        # and the items' ids follow from the subscription and the entry
+        ids = {i.ap_id for i in await items_of(ctx)}
+        assert ids == {ctx.urls.item(subscriptions.entry_item_id(job.key, f"urn:e:{n}"))
+                       for n in range(1, 4)}
+        # When the slower one's view is what the worker writes back, and the feed is read again
+        async with ctx.db.transaction() as session:
+            await job_store.finish(session, job.id, attempts=0, last_error=None,
+                                   payload=second, next_attempt_at=ctx.now())
+        feed.version = 2
+        await worker.run_once(ctx)
+        assert len(await items_of(ctx)) == 3
 
 
 async def test_subscribing_needs_an_editor_of_the_initiative(node: Starlette) -> None:
