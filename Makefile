@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 DEMO_DIR ?= demo-data
+DEMO_PORT ?= 8000
 
 .PHONY: demo test lint typecheck bench clean install translations
 
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: install
-	$(BIN)/python -m node.demo --dir $(DEMO_DIR)
+	$(BIN)/python -m node.demo --dir $(DEMO_DIR) --base-port $(DEMO_PORT)
 
 # mypy checks protocol/, node/ and bench/ strictly ([tool.mypy] in pyproject.toml).
 # pytest runs from a fresh temporary directory: libraries that write into the working directory

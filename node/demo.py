@@ -3,12 +3,16 @@
 Each ``NodeSpec`` becomes a node in ``DIR/<handle>`` at ``http://127.0.0.1:<port>`` on consecutive
 ports: Doarpswurk (Fryslân), BOKD (Drenthe) and the national aggregator LVKK. A node that does not
 exist yet is initialised (``kennisknoop init`` with ``--allow-private-network``), filled from its
-file in ``node/data/`` and given an admin ``beheerder`` whose random password is printed once.
+file in ``node/data/`` and given an admin ``beheerder`` with a random password, kept in
+``DIR/<handle>/demo-password`` (readable by the owner only) so every later start prints it again.
 Every node is then served as its own ``kennisknoop serve`` subprocess, logging to
 ``DIR/<handle>/serve.log``. Once they answer, freshly created nodes follow each other as their
 specs say (the two provinces each other, the aggregator both), so each backfills the others'
 knowledge and from then on receives every new item: publish one in Fryslân and it appears in
 Drenthe and at the aggregator.
+
+Once every node runs, the demo prints one line per node to click: the node's name, its home
+page ``http://127.0.0.1:<port>/`` and the user and password to sign in with (``sign_in_lines``).
 
 Ctrl-C (or SIGTERM) stops every node; the demo exits 0 when all stopped cleanly. A node that
 dies on its own, or does not stop when asked, is an error (exit 1).
@@ -38,9 +42,11 @@ from node.services.errors import ServiceError
 from node.services.follow import follow
 from node.services.transfer import import_file
 from node.services.users import add_user
+from protocol import themes
 
 DATA = Path(__file__).resolve().parent / "data"
 ADMIN = "beheerder"
+PASSWORD_FILE = "demo-password"  # in the node's directory: the admin's password, for reprinting
 READY_SECONDS = 30.0
 STOP_SECONDS = 10.0
 CLEAN = (0, -signal.SIGINT, -signal.SIGTERM)  # exit statuses of a node that stopped as asked
@@ -71,7 +77,7 @@ class RunningNode:
     spec: NodeSpec
     directory: Path
     url: str
-    password: str | None  # only right after the node was created
+    password: str | None  # the admin's password (None: an older demo that did not keep it)
     process: subprocess.Popen[bytes] | None = None
 
 
@@ -88,14 +94,29 @@ async def _fill(directory: Path, spec: NodeSpec, password: str) -> None:
         await add_user(ctx, ADMIN, password, "admin")
 
 
+def _kept_password(directory: Path) -> str | None:
+    try:
+        return (directory / PASSWORD_FILE).read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _keep_password(directory: Path, password: str) -> None:
+    path = directory / PASSWORD_FILE
+    path.touch(mode=0o600)
+    path.chmod(0o600)  # a demo on loopback, but still nobody else's to read
+    path.write_text(password + "\n", encoding="utf-8")
+
+
 def prepare(spec: NodeSpec, directory: Path, port: int) -> RunningNode:
     """Initialise and fill the node unless ``directory`` already holds one."""
     if (directory / CONFIG_FILE).exists():
-        return RunningNode(spec, directory, load(directory).node.url, None)
+        return RunningNode(spec, directory, load(directory).node.url, _kept_password(directory))
     url = f"http://127.0.0.1:{port}"
     init_node(directory, url=url, name=spec.name, handle=spec.handle, role=spec.role,
               allow_private_network=True, province=spec.province, environ={})
     password = secrets.token_urlsafe(12)
+    _keep_password(directory, password)  # before the user exists: never a user without it
     asyncio.run(_fill(directory, spec, password))
     return RunningNode(spec, directory, url, password)
 
@@ -180,22 +201,36 @@ def stop(nodes: list[RunningNode]) -> list[RunningNode]:
     return [n for n in running if n.process is not None and n.process.returncode not in CLEAN]
 
 
+def _where(spec: NodeSpec) -> str:
+    return themes.PROVINCES[spec.province].nl if spec.province else "national aggregator"
+
+
 def describe(node: RunningNode) -> str:
     spec, url = node.spec, node.url
-    where = spec.province or "national aggregator"
-    lines = [f"{spec.name} ({spec.handle}, {where})",
+    lines = [f"{spec.name} ({spec.handle}, {_where(spec)})",
              f"  home page   {url}/",
              f"  actor JSON  {url}/actors/{spec.handle}  "
              "(Accept: application/activity+json)",
              f"  JSON API    {url}/api/items  (OpenAPI: {url}/api/openapi.json)",
              f"  federated   {url}/api/items?origin=remote  (what arrived from other nodes)"]
-    if node.password:
-        lines.append(f"  sign in     {ADMIN} / {node.password}   <- shown only now")
-    else:
-        lines.append(f"  sign in     {ADMIN} (password shown when the demo was created; add a "
-                     f"user with: kennisknoop user add {node.directory} NAME --role admin "
-                     "--password-stdin)")
+    lines.append(f"  sign in     {url}/aanmelden  {_credentials(node)}")
     return "\n".join(lines)
+
+
+def _credentials(node: RunningNode) -> str:
+    if node.password:
+        return f"user {ADMIN}, password {node.password}"
+    # A demo directory made before the password was kept: only a new user helps.
+    return (f"user {ADMIN} (password not kept; add an admin with: kennisknoop user add "
+            f"{node.directory} NAME --role admin)")
+
+
+def sign_in_lines(nodes: list[RunningNode]) -> list[str]:
+    """One line per node to click: its name, home page and how to sign in."""
+    names = [f"{n.spec.name} ({_where(n.spec)})" for n in nodes]
+    width = max(map(len, names), default=0)
+    return [f"  {n.url}/  {name:<{width}}  sign in: {_credentials(n)}"
+            for n, name in zip(nodes, names, strict=True)]
 
 
 class StopRequestedError(Exception):
@@ -229,7 +264,9 @@ def run(args: argparse.Namespace, nodes: list[RunningNode]) -> int:
     print(f"\nKennisknoop demo: every node is running and federating (the aggregator "
           f"holds {received} items from the provinces so far). Ctrl-C stops them.\n")
     print("\n\n".join(describe(n) for n in nodes))
-    print(f"\nData and logs: {args.dir.resolve()} (remove it to start afresh)", flush=True)
+    print(f"\nData and logs: {args.dir.resolve()} (remove it to start afresh)")
+    print("\nOpen a node in your browser (sign in with the button at the top right):")
+    print("\n".join(sign_in_lines(nodes)), flush=True)
     stopped = watch(nodes)
     assert stopped.process is not None
     code = stopped.process.returncode
