@@ -30,6 +30,7 @@ from node.web import (
     federation_api,
     files,
     following,
+    help_pages,
     i18n,
     inbox,
     initiative_pages,
@@ -89,6 +90,7 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
         *bottlenecks.routes,
         *questions.routes,
         *admin.routes,
+        *help_pages.routes,
     ]
     app = Starlette(
         routes=routes,

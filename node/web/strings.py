@@ -36,6 +36,11 @@ NL: dict[str, str] = {
                       "kernen.",
     "footer_follow_before": "Volg",
     "footer_follow_after": "vanaf Mastodon of een andere ActivityPub-dienst.",
+    # the help section (node.web.help_pages, docs/help.md)
+    "help_nav": "Hulp",
+    "help_all": "Alle hulp",
+    "help_topics": "Meer hulp",
+    "help_link": "Hulp bij deze stap",
     # bridges: feeds and calendars (docs/bridges.md)
     "feeds_title": "Volgen met een feedlezer",
     "feed_items": "Kennis op {name}",

@@ -1,0 +1,8 @@
+"""The screenshots the help pages show (``node/static/help/<name>.png``), made by
+``tests/browser/test_help_screenshots.py``: pure data, so the non-browser test
+(``tests/node/web/test_help.py``) can check the pages, the files and this list agree without
+starting a browser (docs/help.md)."""
+
+from __future__ import annotations
+
+HELP_SHOTS: tuple[str, ...] = ()
