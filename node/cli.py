@@ -12,11 +12,9 @@ import asyncio
 import getpass
 import logging
 import os
-import re
 import signal
 import sys
 import tomllib
-import unicodedata
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -36,6 +34,7 @@ from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
 from node.services.errors import ServiceError
 from node.services.metrics import Metrics
+from node.services.transfer import slugify
 from node.services.validation import parse_handle
 from node.store.db import Database
 from node.web.observe import configure_logging
@@ -54,12 +53,6 @@ class CliError(Exception):
 
 
 # --- building blocks (also used by node.demo and the tests) ---------------------------------------
-
-
-def slugify(name: str) -> str:
-    """A handle from a display name: ``"Doarpswurk Fryslân"`` -> ``"doarpswurk-fryslan"``."""
-    ascii_text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40].rstrip("-")
 
 
 def redact(url: str) -> str:
@@ -338,12 +331,46 @@ def _cmd_token(args: argparse.Namespace) -> int:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     settings = load(Path(args.dir))
+    if args.map is not None or args.file.startswith(("http://", "https://")):
+        return _import_directory(settings, args)
     batch = transfer.load_file(Path(args.file))
+    if args.dry_run:
+        _run(settings, lambda ctx: transfer.check_batch(ctx, batch))  # raises on any bad row
+        print(f"dry run: every row is valid ({len(batch.initiatives)} initiatives, "
+              f"{len(batch.items)} items, {len(batch.accepts)} accepts); nothing stored")
+        return 0
     report: transfer.ImportReport = _run(settings, lambda ctx: transfer.import_batch(ctx, batch))
     for note in report.notes:
         print(f"note: {note}")
     print(report.summary())
     return 0
+
+
+def _import_directory(settings: Settings, args: argparse.Namespace) -> int:
+    """Initiatives row by row: an inventory CSV through ``--map``, or a Murmurations URL (a
+    profile, or an index query). Refused rows are listed and make the exit status 1;
+    the valid rows are imported all the same (docs/bridges.md)."""
+    from node.progress import progress
+
+    async def go(ctx: NodeContext) -> transfer.DirectoryReport:
+        if args.map is not None:
+            if args.file.startswith(("http://", "https://")):
+                raise CliError("--map reads a CSV file, not a URL")
+            rows = transfer.load_inventory(Path(args.file), transfer.load_mapping(Path(args.map)))
+        else:
+            source = await transfer.read_murmurations(ctx, args.file)
+            with progress(len(source.profile_urls), "Murmurations-profielen ophalen") as advance:
+                rows = await transfer.murmurations_rows(ctx, source, advance)
+        with progress(len(rows), "Initiatieven importeren") as advance:
+            return await transfer.import_rows(ctx, rows, dry_run=args.dry_run, advance=advance)
+
+    report: transfer.DirectoryReport = _run(settings, go)
+    for refusal in report.refused:
+        print(f"refused: {refusal}")
+    if report.existing:
+        print(f"exist already (skipped): {', '.join(report.existing)}")
+    print(report.summary())
+    return 1 if report.refused else 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -507,8 +534,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("token", "print a new bearer token for the JSON API", _cmd_token)
     p.add_argument("username", metavar="USERNAME")
     p = command("import", "import initiatives and items from a .json or .csv file (every row "
-                "is validated first)", _cmd_import)
-    p.add_argument("file", metavar="FILE")
+                "is validated first); or initiatives from a provincial inventory (.csv with "
+                "--map) or a Murmurations profile or index URL, row by row", _cmd_import)
+    p.add_argument("file", metavar="FILE", help="a .json or .csv file, or an http(s) URL of a "
+                   "Murmurations profile or index query (organizations schema)")
+    p.add_argument("--map", metavar="MAPPING.toml", help="read FILE as an inventory CSV whose "
+                   "columns and values this mapping file translates (docs/bridges.md)")
+    p.add_argument("--dry-run", action="store_true", help="validate and report every row that "
+                   "would be refused and why; store nothing")
     p = command("export", "write everything this node owns as signed JSON-LD documents",
                 _cmd_export)
     p.add_argument("file", metavar="FILE", help="output file, or - for standard output")

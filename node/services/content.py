@@ -152,6 +152,14 @@ class _TextExtractor(HTMLParser):
 _WHITESPACE = re.compile(r"\s+")
 
 
+_MARKDOWN_CHARACTER = re.compile(r"([\\`*_\[\]#<>|])")
+
+
+def escape_markdown(text: str) -> str:
+    """Plain text as Markdown that renders as the same text: Markdown's own characters escaped."""
+    return _MARKDOWN_CHARACTER.sub(r"\\\1", text)
+
+
 def plain_text_from_html(html_text: str) -> str:
     """The visible text of ``html_text``: tags removed, entities decoded, whitespace collapsed."""
     parser = _TextExtractor()

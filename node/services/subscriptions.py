@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.remote import RemoteError
 from node.services import items as item_service
 from node.services.actors import resolve_local
-from node.services.content import plain_text_from_html
+from node.services.content import escape_markdown, plain_text_from_html
 from node.services.context import NodeContext
 from node.services.errors import ConflictError, GoneError, NotFoundError, ValidationError
 from node.services.inputs import FeedInput, item_input
@@ -179,7 +179,7 @@ def _markdown(html: str, link: str | None) -> str:
     paragraphs = [plain_text_from_html(part) for part in _BLOCK_END.split(html)]
     text = "\n\n".join(p for p in paragraphs if p)
     # Text, not markup: Markdown's own characters are escaped so the entry reads as written.
-    text = re.sub(r"([\\`*_\[\]#<>|])", r"\\\1", text)
+    text = escape_markdown(text)
     if link:
         text += f"\n\n[Lees het origineel]({link})"
     return text[:50_000]

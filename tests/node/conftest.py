@@ -80,6 +80,21 @@ async def app(settings: Settings, clock: Clock) -> AsyncIterator[Starlette]:
 
 
 @pytest.fixture
+async def loopback_app(tmp_path: Path, database_url: str, clock: Clock
+                       ) -> AsyncIterator[Starlette]:
+    """An app whose node may fetch from loopback, where the tests serve feeds and directories
+    (a private address: allowed for tests and demos only)."""
+    settings = make_settings(tmp_path, database_url, node__allow_private_network=True)
+    application = create_app(settings, clock=clock, keygen=pool_keygen(),
+                             password_hasher=FAST_HASHER)
+    async with application.router.lifespan_context(application):
+        from node.services.actors import ensure_node_actor
+
+        await ensure_node_actor(application.state.ctx)
+        yield application
+
+
+@pytest.fixture
 def ctx(app: Starlette) -> NodeContext:
     context: NodeContext = app.state.ctx
     return context

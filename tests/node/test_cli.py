@@ -126,6 +126,36 @@ def test_import_with_bad_rows_lists_every_row_and_imports_nothing(node_dir: Path
     assert json.loads(export.stdout)["initiatives"] == []
 
 
+def test_import_dry_run_of_an_item_file_stores_nothing(node_dir: Path) -> None:
+    result = kennisknoop("import", node_dir, DATA / "demo-fryslan.json", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "dry run: every row is valid" in result.stdout
+    assert json.loads(kennisknoop("export", node_dir, "-").stdout)["initiatives"] == []
+
+
+def test_inventory_import_with_a_mapping_dry_run_then_import_then_again(node_dir: Path) -> None:
+    sample = Path(__file__).resolve().parents[2] / "deploy" / "import"
+    args = ("import", node_dir, sample / "inventaris-voorbeeld.csv", "--map",
+            sample / "mapping.toml")
+    dry = kennisknoop(*args, "--dry-run")
+    assert dry.returncode == 1, dry.stderr  # rows were refused
+    refused = [line for line in dry.stdout.splitlines() if line.startswith("refused:")]
+    assert refused == [
+        "refused: row 5: bad_value [legal_form]: legal_form: must be one of association, "
+        "cooperative, foundation, informal, residents-company",
+        "refused: row 6: required [name]: name: required (the handle is made from it)",
+        "refused: row 7: bad_date [founded]: founded: must not be in the future"]
+    assert "3 initiatives would be created" in dry.stdout and dry.stderr == ""
+    assert json.loads(kennisknoop("export", node_dir, "-").stdout)["initiatives"] == []
+    done = kennisknoop(*args)
+    assert "3 initiatives created, 0 exist already" in done.stdout
+    again = kennisknoop(*args)
+    assert "0 initiatives created, 3 exist already" in again.stdout
+    assert len(json.loads(kennisknoop("export", node_dir, "-").stdout)["initiatives"]) == 3
+    bad = kennisknoop("import", node_dir, sample / "mapping.toml", "--map", sample / "mapping.toml")
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "is a .csv file" in bad.stderr
+
+
 @pytest.mark.postgres
 async def test_init_on_postgresql(tmp_path: Path) -> None:
     dbs.require_postgres()

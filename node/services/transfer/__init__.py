@@ -4,12 +4,27 @@
 - ``importing.py``: every row validated by the input models (``node.services.inputs``) and
   cross-checked, then created through the ordinary use cases (all or nothing, safe to repeat);
 - ``exporting.py``: everything this node owns, as served and signed, verifiable offline;
-- ``hsds.py``: the care initiatives as Open Referral HSDS records (``export --format hsds``).
+- ``hsds.py``: the care initiatives as Open Referral HSDS records (``export --format hsds``);
+- ``directory.py``: initiatives row by row from an inventory CSV with a mapping file, or from
+  Murmurations (a profile or an index query); refused rows are reported, valid rows import.
 """
 
 from __future__ import annotations
 
 from node.services.transfer.csvrows import load_csv
+from node.services.transfer.directory import (
+    DirectoryReport,
+    DirectoryRow,
+    Mapping,
+    MurmurationsSource,
+    Refusal,
+    import_rows,
+    load_inventory,
+    load_mapping,
+    murmurations_rows,
+    read_murmurations,
+    slugify,
+)
 from node.services.transfer.exporting import EXPORT_FORMAT, EXPORT_VERSION, export_node
 from node.services.transfer.hsds import export_hsds
 from node.services.transfer.importing import (
@@ -28,11 +43,16 @@ from node.services.transfer.rows import FileFormatError, ImportBatch, Row, load_
 __all__ = [
     "EXPORT_FORMAT",
     "EXPORT_VERSION",
+    "DirectoryReport",
+    "DirectoryRow",
     "FileFormatError",
     "ImportBatch",
     "ImportPlan",
     "ImportReport",
     "ImportRowsError",
+    "Mapping",
+    "MurmurationsSource",
+    "Refusal",
     "Row",
     "RowError",
     "apply_plan",
@@ -41,7 +61,13 @@ __all__ = [
     "export_node",
     "import_batch",
     "import_file",
+    "import_rows",
     "load_csv",
     "load_file",
+    "load_inventory",
     "load_json_document",
+    "load_mapping",
+    "murmurations_rows",
+    "read_murmurations",
+    "slugify",
 ]

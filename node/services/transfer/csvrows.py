@@ -16,13 +16,13 @@ from typing import Any
 from node.services.transfer.rows import FileFormatError, ImportBatch, Row
 
 _LIST_FIELDS = frozenset({"themes", "open_questions", "networks", "partners"})
-_PLACE_COLUMNS = {"place_name": "name", "latitude": "latitude", "longitude": "longitude",
+PLACE_COLUMNS = {"place_name": "name", "latitude": "latitude", "longitude": "longitude",
                   "province_code": "province_code", "municipality_code": "municipality_code",
                   "place_exact": "exact"}
 _NUMBER = re.compile(r"-?\d+([.,]\d+)?")
 
 
-def _cell(column: str, value: str) -> Any:
+def cell_value(column: str, value: str) -> Any:
     if column in _LIST_FIELDS:
         return [part.strip() for part in value.split(";") if part.strip()]
     if column == "attachments":
@@ -38,25 +38,29 @@ def _cell(column: str, value: str) -> Any:
 def _row(label: str, columns: list[str], cells: list[str]) -> Row:
     if len(cells) > len(columns):
         return Row(label, {}, "more cells than there are columns")
-    data: dict[str, Any] = {}
-    place: dict[str, Any] = {}
-    for column, value in zip(columns, cells, strict=False):
-        if value.strip():
-            parsed = _cell(column, value.strip())
-            if column in _PLACE_COLUMNS:
-                place[_PLACE_COLUMNS[column]] = parsed
-            else:
-                data[column] = parsed
+    return Row(label, with_place({column: cell_value(column, value.strip())
+                                  for column, value in zip(columns, cells, strict=False)
+                                  if value.strip()}))
+
+
+def with_place(flat: dict[str, Any]) -> dict[str, Any]:
+    """A row's fields with the place's columns (``place_name``, …) gathered into ``place``."""
+    data = {k: v for k, v in flat.items() if k not in PLACE_COLUMNS}
+    place = {PLACE_COLUMNS[k]: v for k, v in flat.items() if k in PLACE_COLUMNS}
     if place:
         data["place"] = place
-    return Row(label, data)
+    return data
+
+
+def detect_delimiter(text: str) -> str:
+    """``;`` when the header has more of them than commas (a Dutch spreadsheet), else ``,``."""
+    header = text.split("\n", 1)[0]
+    return ";" if header.count(";") > header.count(",") else ","
 
 
 def load_csv(text: str, source: str = "file") -> ImportBatch:
     """Rows from a CSV of initiatives (a ``handle`` column) or of items (a ``kind`` column)."""
-    header = text.split("\n", 1)[0]
-    delimiter = ";" if header.count(";") > header.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(text))
     try:
         columns = [c.strip() for c in next(reader)]
     except StopIteration:

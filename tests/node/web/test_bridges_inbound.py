@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,10 +17,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from node import worker
-from node.app import create_app
 from node.services import items as items_service
 from node.services import subscriptions
-from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
 from node.services.inputs import FeedInput, Patch
 from node.services.items import delete_item, update_item
@@ -30,9 +27,8 @@ from node.services.users import add_user, create_token
 from node.store import jobs as job_store
 from node.store import objects as object_store
 from node.store.objects import ItemFilter
-from tests.clock import FAST_HASHER, Clock
-from tests.keys import pool_keygen
-from tests.node.conftest import BASE_URL, make_settings
+from tests.clock import Clock
+from tests.node.conftest import BASE_URL
 from tests.node.web import make_initiative
 from tests.node.web.test_ui_auth import PASSWORD, sign_in
 from tests.node.web.test_ui_edit import post_form
@@ -74,13 +70,8 @@ def serving(feed: FeedServer) -> Iterator[str]:
 
 
 @pytest.fixture
-async def node(tmp_path: Path, database_url: str, clock: Clock) -> AsyncIterator[Starlette]:
-    # Loopback is a private address: this node may fetch from it (tests and demos only).
-    settings = make_settings(tmp_path, database_url, node__allow_private_network=True)
-    app = create_app(settings, clock=clock, keygen=pool_keygen(), password_hasher=FAST_HASHER)
-    async with app.router.lifespan_context(app):
-        await ensure_node_actor(app.state.ctx)
-        yield app
+def node(loopback_app: Starlette) -> Starlette:
+    return loopback_app
 
 
 async def items_of(ctx: NodeContext) -> list[Any]:
