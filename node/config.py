@@ -272,6 +272,13 @@ class UploadsSettings:
 
     max_bytes: int = setting(20 * 1024 * 1024, "Largest uploaded attachment accepted (bytes); "
                              "larger ones are refused with 413 `too_large`.", minimum=1)
+    avatar_max_bytes: int = setting(2 * 1024 * 1024, "Largest image accepted as an initiative's "
+                                    "avatar (bytes); larger ones are refused with 413 "
+                                    "`too_large`.", minimum=1)
+    orphan_grace_hours: int = setting(24, "An uploaded file that no item, initiative or other "
+                                      "actor names is removed once it is older than this "
+                                      "(hours), so a form still being filled keeps its file.",
+                                      minimum=1)
 
 
 @dataclass(frozen=True)

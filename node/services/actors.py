@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.services import attachments
 from node.services.content import render_markdown
 from node.services.context import NodeContext
 from node.services.documents import actor_document, sign
@@ -44,6 +45,18 @@ def _profile(data: InitiativeInput) -> dict[str, Any]:
     if data.description:
         profile["description_html"] = render_markdown(data.description)
     return profile
+
+
+def _describe_avatar(ctx: NodeContext, profile: dict[str, Any]) -> None:
+    """Check the avatar URL (an image stored on this node) and keep its media type beside it,
+    for the actor's ``icon``; without an avatar, drop the media type too."""
+    url = profile.get("avatar")
+    if url:
+        profile["avatar_media_type"] = attachments.describe_avatar(
+            ctx.settings.dir, ctx.urls.files_base, url, ctx.settings.uploads.avatar_max_bytes)
+    else:
+        profile.pop("avatar", None)
+        profile.pop("avatar_media_type", None)
 
 
 def _key_columns(ctx: NodeContext, handle: str) -> dict[str, Any]:
@@ -167,6 +180,7 @@ async def create_initiative(ctx: NodeContext, data: InitiativeInput, caller: Cal
     ``Update``s by the initiative itself.
     """
     profile = _profile(data)
+    _describe_avatar(ctx, profile)
     if ctx.settings.node.province_code:
         # The node's province, beside the place's own (which wins): provinces.of_document.
         profile["province_code"] = ctx.settings.node.province_code
@@ -231,6 +245,8 @@ async def update_initiative(ctx: NodeContext, ref: str, patch: Patch, caller: Ca
                 profile.pop(name, None)
             else:
                 profile[name] = _jsonable(value)
+        if profile.get("avatar") != actor.profile.get("avatar"):  # the same one: checked before
+            _describe_avatar(ctx, profile)
         if "description" in patch.changes:
             if profile.get("description"):
                 profile["description_html"] = render_markdown(profile["description"])

@@ -9,6 +9,7 @@ written; the same content uploaded twice is one file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -106,7 +107,9 @@ def store(directory: Path, data: bytes, max_bytes: int) -> Stored:
     target = folder(directory)
     target.mkdir(parents=True, exist_ok=True)
     path = target / sha
-    if not path.exists():
+    if path.exists():
+        touch(path)  # uploaded again: the grace period of the orphan sweep starts afresh
+    else:
         fd, temp = tempfile.mkstemp(dir=target, prefix=".upload-")
         try:
             with os.fdopen(fd, "wb") as out:
@@ -128,6 +131,58 @@ def load(directory: Path, sha256: str) -> tuple[bytes, str] | None:
     data = path.read_bytes()
     media_type = sniff(data)
     return (data, media_type) if media_type else None
+
+
+def touch(path: Path) -> None:
+    """Mark a stored file as just used: the orphan sweep (``services.uploads``) spares a file
+    whose modification time is within the grace period, and checks it again last thing."""
+    with contextlib.suppress(FileNotFoundError):
+        os.utime(path)
+
+
+def store_image(directory: Path, data: bytes, max_bytes: int) -> Stored:
+    """Keep an image (an avatar): PNG, JPEG, GIF or WebP by content, at most ``max_bytes``.
+
+    Anything else (SVG too: it can carry script) is refused with 422 ``not_an_image``, a
+    larger one with 413 ``too_large``; nothing is written then.
+    """
+    if len(data) > max_bytes:
+        raise TooLargeError("too_large", f"the image is larger than {max_bytes} bytes")
+    if sniff(data) not in IMAGES:
+        raise ValidationError("not_an_image", "only PNG, JPEG, GIF and WebP images are accepted "
+                              "(judged by their content)", field="avatar")
+    return store(directory, data, max_bytes)
+
+
+def local_sha256(files_base: str, url: str) -> str | None:
+    """The SHA-256 that a URL under this node's ``/bestanden/`` names; None for another URL."""
+    if not url.startswith(files_base):
+        return None
+    sha256 = url[len(files_base):]
+    return sha256 if _DIGEST.fullmatch(sha256) else None
+
+
+def describe_avatar(directory: Path, files_base: str, url: str, max_bytes: int) -> str:
+    """The media type of an initiative's avatar: an image stored on this node.
+
+    Refused (422, field ``avatar``): a URL naming no file of this node (``unknown_attachment``:
+    an avatar is never hotlinked), a file that is no raster image (``not_an_image``), a file
+    over ``max_bytes`` (``too_large``).
+    """
+    sha256 = local_sha256(files_base, url)
+    media_type = stored_type(directory, sha256) if sha256 else None
+    if sha256 is None or media_type is None:
+        raise ValidationError("unknown_attachment", "the avatar must be an image uploaded to "
+                              "this node (POST /api/attachments)", field="avatar")
+    if media_type not in IMAGES:
+        raise ValidationError("not_an_image", "the avatar must be a PNG, JPEG, GIF or WebP "
+                              "image", field="avatar")
+    path = folder(directory) / sha256
+    if path.stat().st_size > max_bytes:
+        raise ValidationError("too_large", f"the avatar is larger than {max_bytes} bytes",
+                              field="avatar")
+    touch(path)
+    return media_type
 
 
 def digest_of_hex(sha256: str) -> str:
@@ -152,6 +207,7 @@ def describe_local(directory: Path, files_base: str, fields: dict[str, Any]) -> 
                                   field=f"attachments[{index}].url")
         attachment["media_type"] = media_type
         attachment["digest_multibase"] = digest_of_hex(sha256)
+        touch(folder(directory) / sha256)
 
 
 def stored_type(directory: Path, sha256: str) -> str | None:

@@ -140,6 +140,10 @@ def actor_document(actor: StoredActor, *, node_kind_type: str | None = None) -> 
         if profile.get("website"):
             extra["attachment"] = [{"type": "PropertyValue", "name": "Website",
                                     "value": profile["website"]}]
+        if profile.get("avatar") and profile.get("avatar_media_type"):
+            # What Mastodon and the like show as the account's picture.
+            extra["icon"] = {"type": "Image", "mediaType": profile["avatar_media_type"],
+                             "url": profile["avatar"]}
     place = place_document(profile.get("place"))
     if place:
         extra["location"] = place

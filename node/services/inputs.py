@@ -163,6 +163,11 @@ class InitiativeInput(InputModel):
     partners: TextList = ()
     members_count: Annotated[int, Strict(), Field(ge=0, le=10_000_000)] | None = None
     last_confirmed: Annotated[date, IsoDate()] | None = None
+    avatar: Url | None = Field(
+        default=None, description="The initiative's picture (logo): the `url` of an image "
+        "uploaded to this node with `POST /api/attachments` (PNG, JPEG, GIF or WebP, at most "
+        "`uploads.avatar_max_bytes`); any other URL is refused (422 `unknown_attachment`, "
+        "`not_an_image`, `too_large`). Published as the actor's `icon`; null removes it.")
 
 
 # --- knowledge items, one model per kind ----------------------------------------------------------

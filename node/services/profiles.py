@@ -5,6 +5,9 @@ A remote initiative is cached as a remote actor (``actors`` row, ``is_local`` fa
 holds, read from its signed actor document: themes, legal form, phase, status, place, province
 and ``last_confirmed``. Only known vocabulary values are kept; anything else is dropped, never
 shown. The description is not copied: the directory links to the initiative's own page.
+The ``icon`` (an ``Image``) is kept as ``avatar`` and ``avatar_media_type``, as a local
+initiative's are; the pages show it only when it is a file stored on this node (never
+hotlinked: the pages' CSP allows only the node's own images).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from protocol.vocab import as_list
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TEXT_LIMIT = 200
+_URL_LIMIT = 2048
+_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 def is_initiative(raw: dict[str, Any]) -> bool:
@@ -61,6 +66,20 @@ def _place(raw: dict[str, Any]) -> dict[str, Any] | None:
     return place or None
 
 
+def _icon(raw: dict[str, Any]) -> dict[str, str]:
+    """``{"avatar": url, "avatar_media_type": …}`` of the first usable ``icon``, else ``{}``."""
+    for icon in as_list(raw.get("icon")):
+        if not isinstance(icon, dict) or icon.get("type", "Image") != "Image":
+            continue
+        url = next((u if isinstance(u, str) else u.get("href") for u in as_list(icon.get("url"))
+                    if isinstance(u, str | dict)), None)
+        media_type = icon.get("mediaType")
+        if isinstance(url, str) and url.startswith(("https://", "http://")) and \
+                len(url) <= _URL_LIMIT and media_type in _IMAGE_TYPES:
+            return {"avatar": url, "avatar_media_type": media_type}
+    return {}
+
+
 def _date(raw: dict[str, Any], term: str) -> str | None:
     value = raw.get(term)
     if isinstance(value, str) and _DATE.match(value):
@@ -87,6 +106,7 @@ def initiative_profile(raw: dict[str, Any]) -> dict[str, Any]:
         value = _date(raw, term)
         if value:
             profile[key] = value
+    profile.update(_icon(raw))
     return profile
 
 

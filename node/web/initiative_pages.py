@@ -7,6 +7,14 @@ creates one is granted it), ``GET/POST /actors/{handle}/bewerken`` and
 API's body (``initiative_raw``) and goes through the same input models and service calls, so
 both refuse the same things; every failed field is shown at once.
 
+The avatar (logo) is a file field beside a hidden ``avatar`` holding the URL of the image the
+initiative has or will have: a chosen image is checked and stored as soon as the form is
+posted (``attachments.store_image``: PNG, JPEG, GIF or WebP by content, at most
+``uploads.avatar_max_bytes``), so it is kept, and shown as a preview, when the form comes back
+with an error or as a Markdown preview; it becomes the initiative's only when the form is saved.
+"Afbeelding weghalen" clears it (a newly chosen image wins over that box). An image stored for
+a form that is never saved is removed by the orphan sweep after its grace period.
+
 The place is typed as a village name, as coordinates, or both; a name without coordinates is
 looked up among the places the node knows (``node.services.geo.known_places``). The small map
 (``/static/place_picker.js``) only fills the coordinate fields: without JavaScript the form is
@@ -21,9 +29,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from node.services import actors, editing, geo
+from node.services import actors, attachments, editing, geo
 from node.services.context import NodeContext
-from node.services.errors import ConflictError, ValidationError
+from node.services.errors import ConflictError, TooLargeError, ValidationError
 from node.services.permissions import Caller
 from node.services.records import StoredActor
 from node.services.validation import parse_initiative, parse_initiative_patch
@@ -35,6 +43,8 @@ from node.web.pages import local_path, page, render
 from protocol import themes
 
 NEW = "/initiatieven/nieuw"
+AVATAR_FILE = "avatar_bestand"
+AVATAR_REMOVE = "avatar_weghalen"
 _TEXT = ("name", "summary", "description", "legal_form", "phase", "status", "founded", "website",
          "contact", "goals", "reason_for_starting", "last_confirmed")
 _LINES = ("open_questions", "networks", "partners")  # one entry per line
@@ -46,7 +56,7 @@ _PLACE_FIELDS = {f"place.{api}": form for form, api in _PLACE.items()} | {
 DEFAULTS: dict[str, Any] = {
     "handle": "", **{name: "" for name in _TEXT}, "status": "active", "themes": [],
     **{name: "" for name in _LINES}, "members_count": "", **{name: "" for name in _PLACE},
-    "exact": False,
+    "exact": False, "avatar": "", AVATAR_REMOVE: False,
 }
 
 
@@ -85,6 +95,7 @@ def initiative_raw(form: Form, *, creating: bool) -> dict[str, Any]:
     raw["members_count"] = (int(members) if members.isascii() and members.isdigit()
                             and len(members) <= 9 else members or None)
     raw["place"] = _place(form)
+    raw["avatar"] = None if form.get(AVATAR_REMOVE) else form.get("avatar").strip() or None
     if not creating:
         return raw
     return {"handle": form.get("handle").strip(),
@@ -111,6 +122,7 @@ def submitted_values(form: Form) -> dict[str, Any]:
     values: dict[str, Any] = {name: form.get(name) for name in DEFAULTS}
     values["themes"] = form.getlist("themes")
     values["exact"] = bool(form.get("exact"))
+    values[AVATAR_REMOVE] = bool(form.get(AVATAR_REMOVE))
     return values
 
 
@@ -132,7 +144,33 @@ def initiative_values(actor: StoredActor) -> dict[str, Any]:
         value = place.get(api)
         values[name] = "" if value is None else str(value)
     values["exact"] = bool(place.get("exact"))
+    values["avatar"] = str(profile.get("avatar") or "")
     return values
+
+
+def take_avatar(request: Request, form: Form) -> tuple[Form, dict[str, str], int]:
+    """Store the image chosen in the form now; the form with its URL as the hidden ``avatar``.
+
+    A refused file leaves the form as it was (its earlier avatar kept) and gives the error of
+    the ``avatar`` field with its status (422 not an image, 413 too large): nothing stored.
+    """
+    upload = form.files.get(AVATAR_FILE)
+    if upload is None:
+        return form, {}, 200
+    ctx = ctx_of(request)
+    limit = ctx.settings.uploads.avatar_max_bytes
+    try:
+        stored = attachments.store_image(ctx.settings.dir, upload[0], limit)
+    except TooLargeError:
+        return form, {"avatar": strings.text("reason_avatar_too_large", max=_megabytes(limit))}, 413
+    except ValidationError as exc:
+        return form, {"avatar": strings.validation_message("avatar", exc.reason, exc.detail)}, 422
+    fields = {**form.fields, "avatar": [ctx.urls.file(stored.sha256)], AVATAR_REMOVE: []}
+    return Form(fields), {}, 200
+
+
+def _megabytes(limit: int) -> str:
+    return f"{limit / 1_048_576:g}"
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:
@@ -162,8 +200,12 @@ async def _form(request: Request, *, values: dict[str, Any], errors: dict[str, s
                 actor: StoredActor | None = None, status: int = 200,
                 preview: object = None) -> Response:
     ctx = ctx_of(request)
+    sha256 = attachments.local_sha256(ctx.urls.files_base, values.get("avatar") or "")
     response = render(request, "initiative_form.html", status=status, no_store=True,
                       values=values, errors=errors, actor=actor, tiles=ctx.settings.map,
+                      avatar_preview=f"/bestanden/{sha256}" if sha256 else None,
+                      stored_avatar=(actor.profile or {}).get("avatar", "") if actor else "",
+                      avatar_max_mb=_megabytes(ctx.settings.uploads.avatar_max_bytes),
                       known_places=await geo.known_places(ctx), legal_forms=themes.LEGAL_FORMS,
                       phases=themes.PHASES, statuses=themes.STATUSES,
                       provinces=themes.PROVINCES, preview=preview)
@@ -191,14 +233,19 @@ async def new_initiative_form(request: Request) -> Response:
 async def new_initiative(request: Request) -> Response:
     caller, form = await session.signed_in_form(request)
     ctx = ctx_of(request)
+    form, avatar_error, status = take_avatar(request, form)
     if (preview := preview_of(form, "description")) is not None:  # shown, nothing stored
-        return await _form(request, values=submitted_values(form), errors={}, preview=preview)
+        return await _form(request, values=submitted_values(form), errors=avatar_error,
+                           preview=preview, status=status)
     try:
         data = parse_initiative(await with_known_place(ctx, initiative_raw(form, creating=True)))
+        if avatar_error:  # every other field was checked: show the file's error alone
+            return await _form(request, values=submitted_values(form), errors=avatar_error,
+                               status=status)
         actor = await actors.create_initiative(ctx, data, caller)
     except ValidationError as exc:
-        return await _form(request, values=submitted_values(form), errors=field_errors(exc),
-                           status=422)
+        return await _form(request, values=submitted_values(form),
+                           errors={**field_errors(exc), **avatar_error}, status=422)
     except ConflictError:
         return await _form(request, values=submitted_values(form), status=409,
                            errors={"handle": strings.text("reason_handle_taken")})
@@ -217,17 +264,21 @@ async def edit_initiative(request: Request) -> Response:
     caller, form = await session.signed_in_form(request)
     ctx = ctx_of(request)
     actor = await _editable(request, caller)
+    form, avatar_error, status = take_avatar(request, form)
+    values = {**submitted_values(form), "handle": actor.handle}
     if (preview := preview_of(form, "description")) is not None:  # shown, nothing stored
-        return await _form(request, actor=actor, errors={}, preview=preview,
-                           values={**submitted_values(form), "handle": actor.handle})
+        return await _form(request, actor=actor, errors=avatar_error, preview=preview,
+                           values=values, status=status)
     try:
         patch = parse_initiative_patch(
             await with_known_place(ctx, initiative_raw(form, creating=False)))
+        if avatar_error:  # every other field was checked: show the file's error alone
+            return await _form(request, actor=actor, values=values, errors=avatar_error,
+                               status=status)
         updated = await actors.update_initiative(ctx, actor.ap_id, patch, caller)
     except ValidationError as exc:
-        values = {**submitted_values(form), "handle": actor.handle}
-        return await _form(request, actor=actor, values=values, errors=edit_errors(form, exc),
-                           status=422)
+        return await _form(request, actor=actor, values=values,
+                           errors={**edit_errors(form, exc), **avatar_error}, status=422)
     return _saved(updated)
 
 

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from node.config import Settings
-from node.services import notifications
+from node.services import attachments, notifications
 from node.services import structured_data as structured
 from node.services.content import sanitise_html
 from node.services.errors import (
@@ -145,6 +145,17 @@ def _filter_options() -> dict[str, list[tuple[str, str]]]:
     }
 
 
+def avatar_path(files_base: str, actor: Any) -> str | None:
+    """The path of an actor's avatar, only when it is an image stored on this node: a received
+    actor's ``icon`` elsewhere is never hotlinked (the page CSP allows only our own images)."""
+    profile = getattr(actor, "profile", None) or {}
+    url = profile.get("avatar")
+    sha256 = attachments.local_sha256(files_base, url) if isinstance(url, str) else None
+    if sha256 is None or profile.get("avatar_media_type") not in attachments.IMAGES:
+        return None
+    return f"/bestanden/{sha256}"
+
+
 def build_environment(settings: Settings) -> Environment:
     """The Jinja2 environment of one app (created on first use, never at import time)."""
     env = Environment(loader=FileSystemLoader(PACKAGE_DIR / "templates"), autoescape=True,
@@ -163,6 +174,7 @@ def build_environment(settings: Settings) -> Environment:
               "host": settings.node.host, "url": settings.node.url},
         t=strings.Texts(),
         csrf_field=session.CSRF_FIELD,
+        avatar_path=lambda actor: avatar_path(f"{settings.node.url}/bestanden/", actor),
         kind_label=lambda v: _label(themes.ITEM_KINDS, v),
         legal_form_label=lambda v: _label(themes.LEGAL_FORMS, v),
         phase_label=lambda v: _label(themes.PHASES, v),

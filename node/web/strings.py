@@ -571,6 +571,18 @@ NL: dict[str, str] = {
     "choose_none": "(niet ingevuld)",
     "place_picker": "Kaart: klik om de plaats te kiezen",
     "field_handle": "Korte naam",
+    "field_avatar": "Afbeelding (logo)",
+    "hint_avatar": "Een PNG-, JPEG-, GIF- of WebP-afbeelding van hooguit {max} MB, bijvoorbeeld "
+                   "het logo. Die staat bij het initiatief op de pagina's en op Mastodon.",
+    "avatar_current": "Deze afbeelding staat nu bij het initiatief:",
+    "avatar_pending": "Deze afbeelding komt bij het initiatief zodra u opslaat:",
+    "avatar_remove": "Afbeelding weghalen",
+    "avatar_alt": "Logo van {name}",
+    "reason_avatar_not_an_image": "Dit bestand is geen afbeelding die hier kan. Kies een PNG, "
+                                  "JPEG, GIF of WebP (geen SVG).",
+    "reason_avatar_too_large": "De afbeelding is te groot: hooguit {max} MB.",
+    "reason_avatar_unknown_attachment": "Deze afbeelding staat niet (meer) op dit knooppunt. "
+                                        "Kies haar opnieuw.",
     "field_name": "Naam",
     "field_description": "Beschrijving",
     "field_legal_form": "Rechtsvorm",
