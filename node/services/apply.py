@@ -149,6 +149,8 @@ async def _store_object(ctx: NodeContext, obj: ASObject, *, via: str) -> Applied
         await _fill_feeds(ctx, session, obj.id, via=via, author=obj.attributed_to)
         if stored is None:
             return Applied(False, "not newer")
+        if stored.hidden:  # an admin hid it here: kept up to date, never relayed
+            return Applied(True, "hidden here")
         if "proof" in obj.raw:  # theme feeds relay only what their followers can verify
             await announce_by_themes(ctx, session, stored.themes, obj.raw)
         if stored.in_reply_to and ctx.urls.is_local(stored.in_reply_to) and \

@@ -24,6 +24,7 @@ from node.services.context import NodeContext
 from node.services.documents import initiatives_collection, sign, tombstone_document
 from node.services.errors import GoneError, NotFoundError
 from node.services.listing import PAGE_SIZE, Filters, Paging, item_filter
+from node.services.permissions import Caller
 from node.store import activities as activity_store
 from node.store import actors as actor_store
 from node.store import follows as follow_store
@@ -356,15 +357,17 @@ async def item_view(ctx: NodeContext, local_id: str) -> ItemView:
     return await item_view_of(ctx, ctx.urls.item(local_id))
 
 
-async def item_view_of(ctx: NodeContext, ap_id: str) -> ItemView:
+async def item_view_of(ctx: NodeContext, ap_id: str, caller: Caller | None = None) -> ItemView:
     """:func:`item_view` of any item this node holds, its own or received (by IRI).
 
-    A question's answers come accepted answer first, then oldest first.
+    A question's answers come accepted answer first, then oldest first. An item an admin hid
+    is shown to admins only (``caller``); to anyone else it does not exist (404).
     """
     async with ctx.db.sessions() as session:
         hosts = await policy.rule(ctx, session)
         item = await object_store.get(session, ap_id)
-        if item is None or (not item.is_local and not hosts.allows(item.host)):
+        if item is None or (not item.is_local and not hosts.allows(item.host)) or (
+                item.hidden and not (caller is not None and caller.is_admin)):
             raise NotFoundError("not_found", f"no item {ap_id!r}")
         if item.deleted:
             raise GoneError("gone", f"item {ap_id!r} was deleted")

@@ -193,8 +193,11 @@ async def get_item(ctx: NodeContext, ref: str) -> StoredObject:
     """An item, local or received; a deleted one is returned as is (callers answer 410)."""
     async with ctx.db.sessions() as session:
         item = await resolve_item(session, ctx, ref)
-        if not item.is_local and not (await policy.rule(ctx, session)).allows(item.host):
-            raise NotFoundError("not_found", f"no item {ref!r}")  # a blocked host's: hidden
+        if not item.is_local and (item.hidden or
+                                  not (await policy.rule(ctx, session)).allows(item.host)):
+            # A blocked host's, or one an admin hid: not there (GET /api/admin/hidden lists
+            # the hidden ones).
+            raise NotFoundError("not_found", f"no item {ref!r}")
     return item
 
 

@@ -35,8 +35,9 @@ def _text(*parts: str | None) -> str:
 
 
 def item_doc(obj: StoredObject) -> SearchDoc | None:
-    """The index entry of a stored item; None for a deleted one or a tombstone."""
-    if obj.deleted or obj.kind == "tombstone":
+    """The index entry of a stored item; None for a deleted one, a tombstone or one an admin
+    hid (the index serves the public search of both engines, facets and counts included)."""
+    if obj.deleted or obj.hidden or obj.kind == "tombstone":
         return None
     body = obj.content if obj.is_local else plain_text_from_html(obj.content_html or "")
     title = obj.title or (obj.summary or body or "")[:80]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store._rows import to_dataclass
@@ -36,12 +36,25 @@ async def get(session: AsyncSession, ap_id: str) -> StoredActivity | None:
     return to_dataclass(StoredActivity, row) if row else None
 
 
+def _relayed_item(c: Any) -> Any:
+    """The item an Announce of an embedded Update or Delete (``object.object``) is about."""
+    return func.coalesce(c.document[("object", "object", "id")].as_string(),
+                         c.document[("object", "object")].as_string())
+
+
 def _of_actor(actor: str, hosts: HostRule | None) -> list[Any]:
-    """An actor's activities; with ``hosts``, not those relaying an object of a refused host."""
-    conds: list[Any] = [activities.c.actor == actor]
+    """An actor's activities; with ``hosts``, not those relaying an object of a refused host,
+    nor those about an item an admin hid (its Create announced as the object itself, its
+    Update relayed as the embedded activity)."""
+    c = activities.c
+    conds: list[Any] = [c.actor == actor]
     if hosts is not None:
-        conds.append(~exists().where(objects.c.ap_id == activities.c.object_ap_id,
+        conds.append(~exists().where(objects.c.ap_id == c.object_ap_id,
                                      ~visible(objects.c.host, objects.c.is_local, hosts)))
+        hidden = select(objects.c.ap_id).where(objects.c.hidden_at.is_not(None))
+        conds.append(or_(c.type != "Announce", and_(c.object_ap_id.not_in(hidden),
+                                                    or_(_relayed_item(c).is_(None),
+                                                        _relayed_item(c).not_in(hidden)))))
     return conds
 
 

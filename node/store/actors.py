@@ -43,6 +43,7 @@ class StoredActor:
     updated: datetime
     fetched_at: datetime | None
     deleted_at: datetime | None
+    approves_followers: bool = False  # Follows wait for an editor (manuallyApprovesFollowers)
 
     @property
     def deleted(self) -> bool:

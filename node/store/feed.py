@@ -23,11 +23,12 @@ async def add(session: AsyncSession, *, owners: list[str], object_ap_id: str, vi
 
 async def page(session: AsyncSession, owner: str, *, limit: int, max_id: int | None = None,
                hosts: HostRule | None = None) -> list[tuple[int, StoredObject]]:
-    """(feed entry id, object) pairs, newest entry first, tombstones and items of hosts
-    ``hosts`` refuses left out."""
+    """(feed entry id, object) pairs, newest entry first, tombstones, hidden items and items of
+    hosts ``hosts`` refuses left out."""
     query = (select(feed.c.id.label("feed_id"), objects)
              .join(objects, objects.c.ap_id == feed.c.object_ap_id)
-             .where(feed.c.owner == owner, objects.c.deleted_at.is_(None)))
+             .where(feed.c.owner == owner, objects.c.deleted_at.is_(None),
+                    objects.c.hidden_at.is_(None)))
     if hosts is not None:
         query = query.where(visible(objects.c.host, objects.c.is_local, hosts))
     if max_id is not None:

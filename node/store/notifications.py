@@ -71,7 +71,8 @@ async def answers(session: AsyncSession, recipients: Sequence[str], *, limit: in
              .select_from(answer.join(question, question.c.ap_id == answer.c.in_reply_to))
              .where(question.c.attributed_to.in_(recipients), question.c.is_local.is_(True),
                     question.c.kind == "question", question.c.deleted_at.is_(None),
-                    answer.c.deleted_at.is_(None), answer.c.attributed_to.not_in(recipients))
+                    answer.c.deleted_at.is_(None), answer.c.hidden_at.is_(None),
+                    answer.c.attributed_to.not_in(recipients))
              .order_by(answer.c.received_at.desc()).limit(limit))
     return [Event(f"answer:{r.ap_id}", "answer", r.received_at, r.recipient, r.attributed_to,
                   r.ap_id, r.title) for r in (await session.execute(query)).all()]
@@ -113,7 +114,8 @@ async def accepted(session: AsyncSession, recipients: Sequence[str], *, limit: i
              .select_from(answer.join(question, and_(accepted_id == answer.c.ap_id,
                                                      question.c.kind == "question")))
              .where(answer.c.attributed_to.in_(recipients), answer.c.deleted_at.is_(None),
-                    question.c.deleted_at.is_(None), question.c.attributed_to.not_in(recipients))
+                    question.c.deleted_at.is_(None), question.c.hidden_at.is_(None),
+                    question.c.attributed_to.not_in(recipients))
              .order_by(question.c.updated.desc()).limit(limit))
     return [Event(f"accepted:{r.ap_id}", "accepted", r.updated, r.attributed_to, r.asker,
                   r.question, r.title) for r in (await session.execute(query)).all()]

@@ -43,10 +43,16 @@ class StoredObject:
     deleted_at: datetime | None
     received_at: datetime
     document: dict[str, Any]
+    hidden_at: datetime | None = None  # hidden here by an admin (received items only)
+    hidden_by: str | None = None
 
     @property
     def deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def hidden(self) -> bool:
+        return self.hidden_at is not None
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class ItemFilter:
     in_reply_to: str | None = None
     words: tuple[str, ...] = ()  # pre-stemmed search words, all must match
     include_deleted: bool = False
+    include_hidden: bool = False  # items an admin hid (admin views only)
     hosts: HostRule | None = None  # the federation policy: received items of refused hosts hidden
     bottleneck_status: str | None = None  # a bottleneck's status (``open`` when none is stored)
     regulation_area: str | None = None
@@ -156,6 +163,8 @@ def _conditions(f: ItemFilter) -> list[Any]:
     conds: list[Any] = []
     if not f.include_deleted:
         conds.append(c.deleted_at.is_(None))
+    if not f.include_hidden:
+        conds.append(c.hidden_at.is_(None))
     if f.kind:
         conds.append(c.kind == f.kind)
     if f.province:
@@ -249,6 +258,27 @@ async def local_stamps(session: AsyncSession, *, limit: int) -> list[tuple[str, 
     query = (select(c.ap_id, c.updated).where(c.is_local.is_(True), c.deleted_at.is_(None))
              .order_by(c.published.desc(), c.id.desc()).limit(limit))
     return [(row.ap_id, row.updated) for row in (await session.execute(query)).all()]
+
+
+async def set_hidden(session: AsyncSession, ap_id: str, *, hidden_at: datetime | None,
+                     hidden_by: str | None) -> StoredObject | None:
+    """Hide (``hidden_at`` set) or show again (None) a received item; None when there is no
+    such received item, or it already was in that state."""
+    c = objects.c
+    changed = c.hidden_at.is_(None) if hidden_at is not None else c.hidden_at.is_not(None)
+    query = (update(objects).where(c.ap_id == ap_id, c.is_local.is_(False), changed)
+             .values(hidden_at=hidden_at, hidden_by=hidden_by).returning(*objects.c))
+    row = (await session.execute(query)).mappings().first()
+    return to_dataclass(StoredObject, row) if row else None
+
+
+async def hidden_items(session: AsyncSession, *, limit: int) -> list[StoredObject]:
+    """The items an admin hid, most recently hidden first (tombstones included: a Delete from
+    the origin leaves them hidden)."""
+    c = objects.c
+    query = (select(objects).where(c.hidden_at.is_not(None))
+             .order_by(c.hidden_at.desc(), c.id.desc()).limit(limit))
+    return [to_dataclass(StoredObject, r) for r in (await session.execute(query)).mappings()]
 
 
 async def get_many(session: AsyncSession, ap_ids: list[str]) -> dict[str, StoredObject]:

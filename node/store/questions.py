@@ -6,7 +6,8 @@ A question's *answer state* is computed from the rows, never stored apart (so it
 - ``1`` has answers: live answers (``in_reply_to`` = the question), none accepted;
 - ``2`` answered: its ``accepted_answer`` names a live answer to it ("Beantwoord").
 
-Answers of hosts the federation policy refuses do not count, as they are not shown.
+Answers of hosts the federation policy refuses, and answers an admin hid, do not count, as they
+are not shown.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class QuestionFilter:
 
 def _live_answers(question: Any, hosts: HostRule | None) -> list[Any]:
     answers = objects.alias("answers")
-    conds = [answers.c.in_reply_to == question.c.ap_id, answers.c.deleted_at.is_(None)]
+    conds = [answers.c.in_reply_to == question.c.ap_id, answers.c.deleted_at.is_(None),
+             answers.c.hidden_at.is_(None)]
     if hosts is not None:
         conds.append(visible(answers.c.host, answers.c.is_local, hosts))
     return [answers, conds]
@@ -59,7 +61,7 @@ def count_column(question: Any, hosts: HostRule | None) -> Any:
 
 def _conditions(f: QuestionFilter, state: Any) -> list[Any]:
     c = objects.c
-    conds: list[Any] = [c.kind == "question", c.deleted_at.is_(None)]
+    conds: list[Any] = [c.kind == "question", c.deleted_at.is_(None), c.hidden_at.is_(None)]
     if f.province:
         conds.append(c.province_code == f.province)
     if f.category:
@@ -118,7 +120,7 @@ async def answers(session: AsyncSession, question: str, hosts: HostRule | None, 
                   limit: int) -> list[StoredObject]:
     """The live answers to ``question``, oldest first."""
     c = objects.c
-    conds = [c.in_reply_to == question, c.deleted_at.is_(None)]
+    conds = [c.in_reply_to == question, c.deleted_at.is_(None), c.hidden_at.is_(None)]
     if hosts is not None:
         conds.append(visible(c.host, c.is_local, hosts))
     query = select(objects).where(*conds).order_by(c.published, c.id).limit(limit)

@@ -1,9 +1,10 @@
 """The database schema (SQLAlchemy Core); Alembic migrations in node/migrations build the same.
 
 Tables and their aggregates:
-- ``actors``: local actors (node, initiatives, themes; with their private keys) and remote ones
-  (cached documents and keys).
-- ``objects``: knowledge items, local and received; a deleted object keeps its row as a tombstone.
+- ``actors``: local actors (node, initiatives, themes; with their private keys; whether they
+  approve followers by hand) and remote ones (cached documents and keys).
+- ``objects``: knowledge items, local and received; a deleted object keeps its row as a tombstone;
+  a received one an admin hid carries ``hidden_at``/``hidden_by``.
 - ``activities``: activities this node originated (the outboxes) — signed documents as served.
 - ``follows``: who follows whom, local and remote, with the Follow activity's id.
 - ``users``, ``grants``, ``tokens``: editors and admins, which actors they may edit, API tokens.
@@ -48,6 +49,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.types import TypeDecorator
@@ -115,6 +117,9 @@ actors = Table(
     Column("updated", UTCDateTime, nullable=False),
     Column("fetched_at", UTCDateTime),
     Column("deleted_at", UTCDateTime),
+    # A local actor whose Follows wait for an editor's answer (manuallyApprovesFollowers).
+    Column("approves_followers", Boolean, nullable=False, default=False,
+           server_default=false()),
 )
 
 objects = Table(
@@ -146,6 +151,9 @@ objects = Table(
     Column("deleted_at", UTCDateTime),
     Column("received_at", UTCDateTime, nullable=False),
     Column("document", JSON, nullable=False),
+    # A received item an admin hid here (docs/pages.md, "Beheer"): kept, updated, not shown.
+    Column("hidden_at", UTCDateTime),
+    Column("hidden_by", String(64)),
     Index("ix_objects_published_id", "published", "id"),
 )
 

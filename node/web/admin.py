@@ -7,18 +7,23 @@ with a reason, then the block), ``POST /beheer/knooppunten/deblokkeren``, ``GET 
 ``GET/POST /beheer/gebruikers`` (users, roles, grants; add a user, whose generated password the
 answer shows once), ``POST /beheer/gebruikers/{name}/rol``, ``…/toekennen``, ``…/intrekken`` and
 ``GET/POST /beheer/gebruikers/{name}/verwijderen`` (a confirmation page, then the delete);
-``GET /beheer/meldingen`` (reports received) and ``POST /beheer/meldingen/afhandelen``.
+``GET /beheer/meldingen`` (reports received) and ``POST /beheer/meldingen/afhandelen``;
+``GET /beheer/verborgen`` (the received items hidden here, a form to hide one by address),
+``POST /beheer/verborgen/verbergen`` and ``…/tonen`` (hide, show again: the item page of a
+received item has the same buttons for an admin).
 A GET without a session goes to the sign-in page; a signed-in non-admin gets the 403 page.
 Every POST is origin- and CSRF-checked (``node.web.session``); the services log each action.
 """
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from node.services import admin, feeds, users
+from node.services import admin, feeds, hiding, users
 from node.services.errors import BadRequestError, ConflictError, ValidationError
 from node.services.permissions import Caller, require_admin
 from node.web import forms, session, strings
@@ -27,7 +32,8 @@ from node.web.pages import page, render
 
 _NOTICES = {"geblokkeerd": "admin_blocked", "gedeblokkeerd": "admin_unblocked",
             "opnieuw": "admin_retried", "gewijzigd": "admin_user_changed",
-            "verwijderd": "admin_user_deleted", "afgehandeld": "admin_report_resolved"}
+            "verwijderd": "admin_user_deleted", "afgehandeld": "admin_report_resolved",
+            "verborgen": "admin_item_hidden", "getoond": "admin_item_shown"}
 
 
 async def _admin(request: Request) -> Caller:
@@ -215,6 +221,40 @@ async def resolve_report(request: Request) -> Response:
     return _done("/beheer/meldingen", "afgehandeld", report)
 
 
+# --- hidden items ------------------------------------------------------------------------------
+
+
+async def _hidden_page(request: Request, caller: Caller, *, status: int = 200, value: str = "",
+                       errors: dict[str, str] | None = None) -> Response:
+    items = await hiding.hidden_items(ctx_of(request), caller)
+    return render(request, "admin_hidden.html", status=status, no_store=True, items=items,
+                  value=value, errors=errors or {}, notice=_notice(request))
+
+
+@page
+async def hidden_page(request: Request) -> Response:
+    return await _hidden_page(request, await _admin(request))
+
+
+@page
+async def hide(request: Request) -> Response:
+    caller, form = await session.signed_in_form(request)
+    ref = form.get("item").strip()
+    try:
+        item, _ = await hiding.hide_item(ctx_of(request), caller, ref)
+    except ValidationError as exc:
+        return await _hidden_page(request, caller, status=422, value=ref[:2048],
+                                  errors={"item": strings.text(f"reason_item_{exc.reason}")})
+    return _done("/beheer/verborgen", "verborgen", quote(item.title or item.ap_id, safe=""))
+
+
+@page
+async def show(request: Request) -> Response:
+    caller, form = await session.signed_in_form(request)
+    item = await hiding.show_item(ctx_of(request), caller, form.get("item"))
+    return _done("/beheer/verborgen", "getoond", quote(item.title or item.ap_id, safe=""))
+
+
 routes: list[BaseRoute] = [
     Route("/beheer", home, methods=["GET"]),
     Route("/beheer/knooppunten", peers_page, methods=["GET"]),
@@ -225,6 +265,9 @@ routes: list[BaseRoute] = [
     Route("/beheer/wachtrij/opnieuw", retry, methods=["POST"]),
     Route("/beheer/meldingen", reports_page, methods=["GET"]),
     Route("/beheer/meldingen/afhandelen", resolve_report, methods=["POST"]),
+    Route("/beheer/verborgen", hidden_page, methods=["GET"]),
+    Route("/beheer/verborgen/verbergen", hide, methods=["POST"]),
+    Route("/beheer/verborgen/tonen", show, methods=["POST"]),
     Route("/beheer/gebruikers", users_page, methods=["GET"]),
     Route("/beheer/gebruikers", add_user, methods=["POST"]),
     Route("/beheer/gebruikers/{username}/rol", change_role, methods=["POST"]),

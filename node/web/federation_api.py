@@ -7,6 +7,8 @@ reads, like the items themselves.
 
 ``GET/POST/DELETE /api/admin/blocks`` (admins only) list, add (``{"host", "purge", "reason"}``)
 and lift (``?host=…``) the hosts blocked at run time, as ``kennisknoop block``/``unblock`` do.
+``GET/POST/DELETE /api/admin/hidden`` (admins only) list, hide (``{"item": IRI}``) and show
+again (``?item=IRI``) the received items hidden on this node (node.services.hiding).
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from node.services import aggregator, feeds, follow, policy
+from node.services import aggregator, feeds, follow, hiding, policy
 from node.services.actors import resolve_local
 from node.services.errors import NotFoundError, ValidationError
 from node.services.inputs import FollowInput
 from node.services.permissions import Caller, require_actor_edit, require_admin
-from node.services.records import StoredFollow
+from node.services.records import StoredFollow, StoredObject
 from node.services.validation import parse_follow
 from node.web.api import (
     Resource,
@@ -159,6 +161,47 @@ async def delete_block(request: Request) -> Response:
     return Response(status_code=204)
 
 
+def _hidden_json(item: StoredObject, request: Request) -> dict[str, object]:
+    return {**item_json(item, ctx_of(request).urls),
+            "hidden_at": item.hidden_at.isoformat() if item.hidden_at else None,
+            "hidden_by": item.hidden_by}
+
+
+def _item_field(values: dict[str, object]) -> str:
+    for key in values:
+        if key != "item":
+            raise ValidationError("unknown_field", f"{key}: not a field here", field=key)
+    item = values.get("item")
+    if not isinstance(item, str) or not item.strip():
+        raise ValidationError("missing_field", "item: the IRI of a received item", field="item")
+    return item
+
+
+@endpoint
+async def hidden_list(request: Request) -> Response:
+    caller = await authenticate(request)
+    check_parameters(request, ())
+    rows = await hiding.hidden_items(ctx_of(request), caller)
+    return JSONResponse({"items": [_hidden_json(r, request) for r in rows]})
+
+
+@endpoint
+async def hide_item(request: Request) -> Response:
+    caller = await authenticate(request)
+    require_admin(caller)
+    item, added = await hiding.hide_item(ctx_of(request), caller,
+                                         _item_field(await json_body(request)))
+    return JSONResponse(_hidden_json(item, request), status_code=201 if added else 200)
+
+
+@endpoint
+async def show_item(request: Request) -> Response:
+    caller = await authenticate(request)
+    check_parameters(request, ("item",))
+    await hiding.show_item(ctx_of(request), caller, _item_field(dict(request.query_params)))
+    return Response(status_code=204)
+
+
 @endpoint
 async def aggregator_suggestions(request: Request) -> Response:
     require_admin(await authenticate(request))
@@ -177,5 +220,6 @@ routes: list[BaseRoute] = [
     Resource("/api/flags", get=flag_list),
     Resource("/api/federation", get=federation_status),
     Resource("/api/admin/blocks", get=block_list, post=create_block, delete=delete_block),
+    Resource("/api/admin/hidden", get=hidden_list, post=hide_item, delete=show_item),
     Resource("/api/aggregator/suggestions", get=aggregator_suggestions),
 ]

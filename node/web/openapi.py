@@ -634,6 +634,7 @@ def _federation_paths() -> dict[str, Any]:
             "responses": {**_ok("FederationStatus", "Counts by state and every known peer."),
                           **_errors("Unauthenticated", "Forbidden")}}},
         "/api/admin/blocks": _block_paths(),
+        "/api/admin/hidden": _hidden_paths(),
         "/api/aggregator/suggestions": {"get": {
             "operationId": "listAggregatorSuggestions", "tags": ["federation"],
             "security": _BEARER,
@@ -696,6 +697,45 @@ def _block_paths() -> dict[str, Any]:
                    "parameters": [{**_query("host", host, "The blocked host."),
                                    "required": True}],
                    "responses": {"204": {"description": "Unblocked; its content shows again."},
+                                 **_errors(*errors, "NotFound", "Unprocessable")}},
+    }
+
+
+def _hidden_paths() -> dict[str, Any]:
+    """Received items hidden on this node (node.services.hiding): admins only."""
+    iri = {"type": "string", "format": "uri", "maxLength": 2048,
+           "description": "The IRI of a received item."}
+    hidden = {"allOf": [_schema("Item"), {"type": "object",
+                                           "required": ["hidden_at", "hidden_by"], "properties": {
+                                               "hidden_at": {"type": "string",
+                                                             "format": "date-time"},
+                                               "hidden_by": {"type": ["string", "null"]}}}]}
+    listing = {"type": "object", "required": ["items"],
+               "properties": {"items": {"type": "array", "items": hidden}}}
+    body = {"type": "object", "required": ["item"], "additionalProperties": False,
+            "properties": {"item": iri}}
+    tags, errors = ["federation"], ("Unauthenticated", "Forbidden")
+    return {
+        "get": {"operationId": "listHiddenItems", "tags": tags, "security": _BEARER,
+                "summary": "Received items an admin hid on this node (admins)",
+                "responses": {**_inline(listing, "Most recently hidden first."),
+                              **_errors(*errors)}},
+        "post": {"operationId": "hideItem", "tags": tags, "security": _BEARER,
+                 "summary": "Hide a received item on this node (admins)",
+                 "description": "It disappears from every list, search, feed, the map, the "
+                                "statistics and this node's outboxes, and its page answers 404 "
+                                "to anyone but an admin. An Update from its origin does not "
+                                "show it again; a Delete still deletes it. An item of this node "
+                                "itself is refused (422 `local_item`): edit or delete it. 201 "
+                                "when newly hidden, 200 when it was already.",
+                 "requestBody": {"required": True, "content": {JSON: {"schema": body}}},
+                 "responses": {**_inline(hidden, "Newly hidden.", "201"),
+                               **_inline(hidden, "Was hidden already.", "200"),
+                               **_errors(*_WRITE_ERRORS, "NotFound")}},
+        "delete": {"operationId": "showItem", "tags": tags, "security": _BEARER,
+                   "summary": "Show a hidden item again (admins)",
+                   "parameters": [{**_query("item", iri, "The hidden item."), "required": True}],
+                   "responses": {"204": {"description": "Shown again, everywhere."},
                                  **_errors(*errors, "NotFound", "Unprocessable")}},
     }
 

@@ -125,7 +125,9 @@ async def item_copy_page(request: Request) -> Response:
     iri = (request.query_params.get("id") or "").strip()
     if ctx.urls.is_local(iri):
         return RedirectResponse(local_path(iri), status_code=303)
-    view = await collections.item_view_of(ctx, iri)
+    web_session = getattr(request.state, "web_session", None)
+    view = await collections.item_view_of(ctx, iri,
+                                          web_session.caller if web_session else None)
     return await render_item(request, view, notice=notice_of(request))
 
 

@@ -534,6 +534,30 @@ NL: dict[str, str] = {
     "admin_report_state_resolved": "Afgehandeld",
     "admin_resolve": "Afhandelen",
     "admin_report_resolved": "Melding {value} is afgehandeld.",
+    "admin_hidden": "Verborgen items",
+    "admin_hidden_intro": "Items van andere knooppunten die een beheerder hier verborg. Niemand anders ziet "
+                          "ze: niet in lijsten, zoeken, feeds, de kaart of de statistiek. Een nieuwe versie "
+                          "van het bronknooppunt maakt een item niet weer zichtbaar; verwijdert de bron "
+                          "het, dan is het weg.",
+    "admin_hidden_item": "Item",
+    "admin_hidden_when": "Verborgen op",
+    "admin_hidden_by": "Door",
+    "admin_hidden_deleted": "verwijderd bij de bron",
+    "admin_no_hidden": "Er zijn geen verborgen items.",
+    "admin_hide_other": "Een item verbergen",
+    "admin_hidden_address_hint": "Het adres van een item van een ander knooppunt, zoals de link "
+                                 "'Bekijk op het knooppunt waar dit vandaan komt' op de pagina "
+                                 "van het item.",
+    "field_item": "Adres van het item",
+    "reason_item_missing_field": "Vul het adres van een item in.",
+    "reason_item_local_item": "Dit item is van dit knooppunt zelf: bewerk of verwijder het in "
+                              "plaats van het te verbergen.",
+    "admin_item_hidden": "{value} is verborgen.",
+    "admin_item_shown": "{value} is weer zichtbaar.",
+    "hidden_hide": "Verbergen op dit knooppunt",
+    "hidden_show": "Weer tonen",
+    "hidden_banner": "Verborgen door {by} op {when}. Alleen beheerders zien dit item; voor anderen "
+                     "bestaat het hier niet.",
     "field_host": "Adres van het knooppunt",
     "field_reason": "Reden",
     "host_missing": "Vul het adres van het knooppunt in.",

@@ -113,7 +113,8 @@ def test_path_templates_are_declared_parameters(doc: dict[str, Any]) -> None:
 def test_writes_need_the_bearer_token_and_reads_do_not(doc: dict[str, Any]) -> None:
     for path, method, operation in _operations(doc):
         if method == "get" and path not in ("/api/me", "/api/flags", "/api/federation",
-                                            "/api/admin/blocks", "/api/aggregator/suggestions"):
+                                            "/api/admin/blocks", "/api/admin/hidden",
+                                            "/api/aggregator/suggestions"):
             assert operation["security"] == [], path
         else:
             assert operation["security"] == [{"bearerAuth": []}], (method, path)
