@@ -12,7 +12,6 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +28,7 @@ from node.store import follows as follow_store
 from node.store import peers as peer_store
 from node.store.actors import StoredActor
 from node.store.deliveries import Delivery
+from node.store.peers import Peer
 from protocol.origin import authority_of
 
 log = logging.getLogger("kennisknoop.delivery")
@@ -132,20 +132,25 @@ async def record(ctx: NodeContext, delivery: Delivery, outcome: Outcome) -> None
     give_up_at = delivery.created_at + timedelta(
         hours=float(ctx.settings.federation.give_up_after_hours))
     async with ctx.db.transaction() as session:
-        peer = await peer_store.ensure(session, delivery.host)
+        # The peer as held in memory (``attempt`` just read it): two statements per outcome.
+        peer = await peer_store.get(session, delivery.host)
         if isinstance(outcome, Sent):
             await delivery_store.finish(session, delivery.id, state="sent", sent_at=now,
                                         attempts=delivery.attempts + 1, last_status=outcome.status,
                                         last_error=None)
-            if peer.unavailable_since is not None or peer.failure_days:
+            failing = peer is None or peer.unavailable_since is not None or peer.failure_days
+            if peer is not None and failing:
                 log.info("peer %s is reachable again", delivery.host)
-            await peer_store.set_values(session, delivery.host, last_success_at=now,
+            await peer_store.set_values(session, delivery.host, known=peer, last_success_at=now,
                                         failure_days=[], unavailable_since=None)
-            await delivery_store.resume_host(session, delivery.host, now)
+            if failing:
+                await delivery_store.resume_host(session, delivery.host, now)
             return
         if isinstance(outcome, GiveUp):
             log.info("giving up delivery %s to %s: %s", delivery.activity_ap_id,
                      delivery.inbox_url, outcome.reason)
+            if peer is None:
+                await peer_store.ensure(session, delivery.host)
             await delivery_store.finish(session, delivery.id, state="failed",
                                         attempts=delivery.attempts + 1,
                                         last_status=outcome.status, last_error=outcome.reason)
@@ -154,14 +159,16 @@ async def record(ctx: NodeContext, delivery: Delivery, outcome: Outcome) -> None
 
 
 async def _record_retry(ctx: NodeContext, session: AsyncSession, delivery: Delivery,
-                        outcome: Retry, peer: Any, now: datetime, give_up_at: datetime) -> None:
-    days = list(dict.fromkeys([*peer.failure_days, now.date().isoformat()]))[-30:]
-    unavailable = peer.unavailable_since
+                        outcome: Retry, peer: Peer | None, now: datetime, give_up_at: datetime
+                        ) -> None:
+    days = list(dict.fromkeys([*(peer.failure_days if peer else []),
+                               now.date().isoformat()]))[-30:]
+    unavailable = peer.unavailable_since if peer else None
     if unavailable is None and len(days) >= UNAVAILABLE_AFTER_DAYS:
         unavailable = now
         log.warning("peer %s marked unavailable after failures on %d days", delivery.host,
                     len(days))
-    await peer_store.set_values(session, delivery.host, failure_days=days,
+    await peer_store.set_values(session, delivery.host, known=peer, failure_days=days,
                                 last_failure_at=now, unavailable_since=unavailable)
     delay = outcome.after
     if unavailable is not None:

@@ -234,4 +234,4 @@ async def _note_signed_request(session: AsyncSession, host: str, signed: SignedR
         values.update(unavailable_since=None, failure_days=[])
         await delivery_store.resume_host(session, host, now)
     if values:
-        await peer_store.set_values(session, host, **values)
+        await peer_store.set_values(session, host, known=peer, **values)

@@ -83,8 +83,9 @@ def configured_allows(settings: Settings, host: str) -> bool:
 
 
 async def rule(ctx: NodeContext, session: AsyncSession) -> HostRule:
-    """The whole policy now: the configuration plus the run-time blocks (read every time, so a
-    block made by another process — the CLI beside a running server — counts at once)."""
+    """The whole policy now: the configuration plus the run-time blocks (held in memory by
+    ``node.store.blocks``: a block counts at once in this process, within two seconds in the
+    node's other processes — the CLI beside a running server)."""
     configured = _configured(ctx.settings)
     blocked = await block_store.hosts(session)
     if not blocked:

@@ -9,8 +9,33 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.store._memo import MISSING, Memo
 from node.store._rows import to_dataclass
 from node.store.schema import actors
+
+# Actors by ap_id, by key id, the node actor and local actors by handle: read on every signed
+# request and every delivery, written rarely (a key rotation, a profile edit, a refetched remote
+# actor). Any write here forgets them all (node.store._memo).
+_memo = Memo("actors")
+
+
+async def _one(session: AsyncSession, key: tuple[str, ...], query: Any) -> StoredActor | None:
+    """The first row of ``query`` as a StoredActor, held in memory under ``key`` once found."""
+    held = _memo.get(session, key)
+    if held is not MISSING:
+        return held  # type: ignore[no-any-return]
+    generation = _memo.generation(session)
+    row = (await session.execute(query)).mappings().first()
+    if row is None:
+        return None
+    found = to_dataclass(StoredActor, row)
+    _memo.put(session, key, found, generation)
+    return found
+
+
+def forget(session: AsyncSession) -> None:
+    """Actor rows were written outside this module (a host's purge): forget the held ones."""
+    _memo.drop(session)
 
 
 @dataclass(frozen=True)
@@ -51,30 +76,29 @@ class StoredActor:
 
 
 async def get(session: AsyncSession, ap_id: str) -> StoredActor | None:
-    row = (await session.execute(select(actors).where(actors.c.ap_id == ap_id))).mappings().first()
-    return to_dataclass(StoredActor, row) if row else None
+    return await _one(session, ("ap_id", ap_id), select(actors).where(actors.c.ap_id == ap_id))
 
 
 
 async def get_local(session: AsyncSession, handle: str) -> StoredActor | None:
     """A local actor by handle (handles are compared lower-cased)."""
     query = select(actors).where(actors.c.handle == handle.lower(), actors.c.is_local.is_(True))
-    row = (await session.execute(query)).mappings().first()
-    return to_dataclass(StoredActor, row) if row else None
+    return await _one(session, ("local", handle.lower()), query)
 
 
 async def get_node(session: AsyncSession) -> StoredActor | None:
     query = select(actors).where(actors.c.kind == "node", actors.c.is_local.is_(True))
-    row = (await session.execute(query)).mappings().first()
-    return to_dataclass(StoredActor, row) if row else None
+    return await _one(session, ("node",), query)
 
 
 async def insert(session: AsyncSession, **values: Any) -> StoredActor:
+    _memo.drop(session)
     result = await session.execute(actors.insert().values(**values).returning(*actors.c))
     return to_dataclass(StoredActor, result.mappings().one())
 
 
 async def update_values(session: AsyncSession, ap_id: str, **values: Any) -> StoredActor:
+    _memo.drop(session)
     query = update(actors).where(actors.c.ap_id == ap_id).values(**values).returning(*actors.c)
     return to_dataclass(StoredActor, (await session.execute(query)).mappings().one())
 
@@ -102,8 +126,7 @@ async def count_local(session: AsyncSession, *, kind: str | None = None) -> int:
 async def get_by_key_id(session: AsyncSession, key_id: str) -> StoredActor | None:
     """The actor publishing ``key_id`` (RSA or Ed25519)."""
     query = select(actors).where((actors.c.rsa_key_id == key_id) | (actors.c.ed_key_id == key_id))
-    row = (await session.execute(query)).mappings().first()
-    return to_dataclass(StoredActor, row) if row else None
+    return await _one(session, ("key_id", key_id), query)
 
 
 async def upsert_remote(session: AsyncSession, ap_id: str, **values: Any) -> StoredActor:

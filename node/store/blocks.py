@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.store import actors as actor_store
+from node.store._memo import MISSING, Memo
 from node.store._rows import to_dataclass
 from node.store._upsert import insert_ignore
 from node.store.schema import activities, actors, blocks, deliveries, feed, follows, inbox, objects
@@ -77,8 +79,19 @@ def _matching(host: Any, entries: frozenset[str]) -> Any:
     return or_(*conds)
 
 
+# The blocked hosts, read by every policy check (each request, fetch and delivery); written by
+# ``add`` and ``remove`` only (node.store._memo).
+_memo = Memo("blocks")
+
+
 async def hosts(session: AsyncSession) -> frozenset[str]:
-    return frozenset((await session.execute(select(blocks.c.host))).scalars().all())
+    held = _memo.get(session, "hosts")
+    if held is not MISSING:
+        return held  # type: ignore[no-any-return]
+    generation = _memo.generation(session)
+    found = frozenset((await session.execute(select(blocks.c.host))).scalars().all())
+    _memo.put(session, "hosts", found, generation)
+    return found
 
 
 async def list_all(session: AsyncSession) -> list[StoredBlock]:
@@ -89,12 +102,14 @@ async def list_all(session: AsyncSession) -> list[StoredBlock]:
 async def add(session: AsyncSession, host: str, *, now: datetime, reason: str | None = None
               ) -> bool:
     """Block ``host``; False when it was blocked already."""
+    _memo.drop(session)
     return bool(await insert_ignore(session, blocks, [{"host": host, "created_at": now,
                                                        "reason": reason}], ["host"]))
 
 
 async def remove(session: AsyncSession, host: str) -> bool:
     """Unblock ``host``; False when it was not blocked (here: the config may still block it)."""
+    _memo.drop(session)
     result = await session.execute(delete(blocks).where(blocks.c.host == host))
     return bool(getattr(result, "rowcount", 0))
 
@@ -117,6 +132,7 @@ async def purge(session: AsyncSession, host: str) -> int:
                                                     follows.c.followee.in_(remote_actors))))
     await session.execute(delete(actors).where(actors.c.host == host,
                                                actors.c.is_local.is_(False)))
+    actor_store.forget(session)
     await session.execute(delete(inbox).where(inbox.c.host == host, inbox.c.state == "pending"))
     await session.execute(delete(deliveries).where(deliveries.c.host == host,
                                                    deliveries.c.state == "pending"))

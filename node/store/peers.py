@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.store._memo import MISSING, Memo
 from node.store._rows import to_dataclass
-from node.store._upsert import insert_ignore
+from node.store._upsert import dialect_insert, insert_ignore
 from node.store.schema import peers
 
 
@@ -24,12 +26,30 @@ class Peer:
     last_failure_at: datetime | None
 
 
+# A peer by host: read for every signed request received and every delivery, written when its
+# health changes (and on each delivery's outcome); only by this module (node.store._memo).
+_memo = Memo("peers")
+
+
 async def get(session: AsyncSession, host: str) -> Peer | None:
+    held = _memo.get(session, host)
+    if held is not MISSING:
+        return held  # type: ignore[no-any-return]
+    generation = _memo.generation(session)
     row = (await session.execute(select(peers).where(peers.c.host == host))).mappings().first()
-    return to_dataclass(Peer, row) if row else None
+    if row is None:
+        return None
+    peer = to_dataclass(Peer, row)
+    _memo.put(session, host, peer, generation)
+    return peer
 
 
 async def ensure(session: AsyncSession, host: str) -> Peer:
+    """The peer ``host``, added (healthy, cavage) when it is new."""
+    peer = await get(session, host)
+    if peer is not None:
+        return peer
+    _memo.drop(session, host)
     await insert_ignore(session, peers, [{"host": host, "accepts_rfc9421": False,
                                           "failure_days": []}], ["host"])
     peer = await get(session, host)
@@ -37,9 +57,20 @@ async def ensure(session: AsyncSession, host: str) -> Peer:
     return peer
 
 
-async def set_values(session: AsyncSession, host: str, **values: object) -> None:
-    await ensure(session, host)
-    await session.execute(update(peers).where(peers.c.host == host).values(**values))
+async def set_values(session: AsyncSession, host: str, *, known: Peer | None = None,
+                     **values: Any) -> None:
+    """Write ``values`` to the peer ``host``, adding it when it is new (one statement).
+
+    ``known``: the peer as just read in this transaction; it is then held in memory with
+    ``values`` once the transaction commits, without reading it back.
+    """
+    if known is not None:
+        _memo.put_after_commit(session, host, replace(known, **values))
+    else:
+        _memo.drop(session, host)
+    stmt = dialect_insert(session, peers).values(
+        {"host": host, "accepts_rfc9421": False, "failure_days": [], **values})
+    await session.execute(stmt.on_conflict_do_update(index_elements=["host"], set_=values))
 
 
 async def all_peers(session: AsyncSession) -> list[Peer]:

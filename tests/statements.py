@@ -1,0 +1,50 @@
+"""Counting the SQL statements a piece of work sends to a node's database (issue 13's budgets).
+
+``counted(ctx)`` listens to the engine's ``before_cursor_execute``: every statement the driver
+runs (``BEGIN``/``COMMIT`` are not statements here; SQLite's are implicit, PostgreSQL's go
+through the connection, not a cursor). The statements are kept, so a failing budget shows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from node.services.context import NodeContext
+from node.store import _memo
+
+
+class Statements(list[str]):
+    """The statements sent, first line of each."""
+
+    def within(self, budget: int) -> bool:
+        return len(self) <= budget
+
+    def __str__(self) -> str:
+        return f"{len(self)} statements:\n" + "\n".join(f"  {s}" for s in self)
+
+
+@contextmanager
+def counted(ctx: NodeContext) -> Iterator[Statements]:
+    sent = Statements()
+
+    def hook(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(" ".join(statement.split())[:160])
+
+    engine = ctx.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", hook)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", hook)
+
+
+@pytest.fixture
+def held_long(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows held in memory stay held for the whole test (not timed: a slow machine must not
+    make a budget test fail because two seconds passed between warming up and measuring)."""
+    monkeypatch.setattr(_memo, "HOLD_SECONDS", 3600.0)
