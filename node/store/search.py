@@ -21,12 +21,14 @@ from sqlalchemy import (
     String,
     bindparam,
     case,
+    column,
     delete,
     func,
     literal,
     literal_column,
     null,
     select,
+    table,
     text,
     union_all,
 )
@@ -104,6 +106,49 @@ def _is_sqlite(session: AsyncSession) -> bool:
 
 _FTS_COLUMNS = "terms_title, terms_summary, terms_body, terms_parts"
 
+# SQLite: beside each row of search_fts (same rowid) ``search_fts_facets`` (migration 0015) holds
+# the document's filter and facet values as small integers, so a search filters and counts its
+# matches without reading ``search_docs`` or joining ``search_themes``. ``facets`` packs 8 bits
+# per value below (a code from ``search_fts_codes``; 0: none), bit 48 "local" and bits 49-50 how
+# far a question is answered; ``themes`` has bit ``code`` set for each theme (codes 0-61).
+# A value gets its code the first time it is indexed and keeps it. Codes past those ranges
+# (more than 255 kinds, provinces, ... or 62 themes ever indexed) are never read: searches then
+# take the general statement, which reads ``search_docs`` (:func:`search`).
+FACET_SHIFTS = {"kind": 0, "province": 8, "legal_form": 16, "phase": 24, "status": 32,
+                "doc_type": 40}
+_LOCAL_BIT = 48
+_ANSWERED_SHIFT = 49
+_CODE_MAX = 255
+_THEME_CODE_MAX = 61
+# The bits of ``facets`` the facet counts group by: kind to status, and local.
+_GROUPED = (1 << FACET_SHIFTS["doc_type"]) - 1 | 1 << _LOCAL_BIT
+_NEW_VALUES = " UNION ".join(
+    [f"SELECT '{name}' AS facet, {name} AS value FROM search_docs "
+     f"WHERE {name} IS NOT NULL AND id BETWEEN :lo AND :hi" for name in FACET_SHIFTS]
+    + ["SELECT 'theme', theme FROM search_themes WHERE doc_id BETWEEN :lo AND :hi"])
+# Codes for the values of documents ``lo``..``hi`` that have none yet: one more than the
+# facet's highest code (themes count from 0).
+FACET_CODES_SQL = f"""
+INSERT INTO search_fts_codes (facet, value, code)
+SELECT facet, value, (SELECT coalesce(max(c.code), CASE WHEN n.facet = 'theme' THEN -1 ELSE 0 END)
+                      FROM search_fts_codes AS c WHERE c.facet = n.facet)
+                     + row_number() OVER (PARTITION BY facet ORDER BY value)
+FROM ({_NEW_VALUES}) AS n
+WHERE NOT EXISTS (SELECT 1 FROM search_fts_codes AS c WHERE c.facet = n.facet AND c.value = n.value)
+"""
+_PACKED = " | ".join(
+    f"(coalesce((SELECT code & {_CODE_MAX} FROM search_fts_codes WHERE facet = '{name}' "
+    f"AND value = d.{name}), 0) << {shift})" for name, shift in FACET_SHIFTS.items())
+# The ``search_fts_facets`` rows of documents ``lo``..``hi`` (after FACET_CODES_SQL).
+FACET_FILL_SQL = f"""
+INSERT INTO search_fts_facets (id, facets, themes)
+SELECT d.id, {_PACKED} | ((d.is_local & 1) << {_LOCAL_BIT}) | ((d.answered & 3) << {_ANSWERED_SHIFT}),
+       coalesce((SELECT sum(1 << c.code) FROM search_themes AS t JOIN search_fts_codes AS c
+                 ON c.facet = 'theme' AND c.value = t.theme
+                 WHERE t.doc_id = d.id AND c.code <= {_THEME_CODE_MAX}), 0)
+FROM search_docs AS d WHERE d.id BETWEEN :lo AND :hi
+"""
+
 
 async def remove(session: AsyncSession, ap_id: str) -> None:
     """Take ``ap_id`` out of the index (nothing happens if it is not there)."""
@@ -119,6 +164,8 @@ async def remove(session: AsyncSession, ap_id: str) -> None:
             f"INSERT INTO search_fts(search_fts, rowid, {_FTS_COLUMNS}) "
             "VALUES ('delete', :id, :t, :s, :b, :p)"),
             {"id": row[0], "t": row[1], "s": row[2], "b": row[3], "p": row[4]})
+        await session.execute(text("DELETE FROM search_fts_facets WHERE id = :id"),
+                              {"id": row[0]})
     await session.execute(delete(search_themes).where(search_themes.c.doc_id == row[0]))
     await session.execute(delete(search_docs).where(search_docs.c.id == row[0]))
 
@@ -162,6 +209,10 @@ async def put(session: AsyncSession, doc: SearchDoc) -> None:
     if themes:
         await session.execute(search_themes.insert(),
                               [{"doc_id": doc_id, "theme": theme} for theme in themes])
+    if sqlite:
+        bounds = {"lo": doc_id, "hi": doc_id}
+        await session.execute(text(FACET_CODES_SQL), bounds)
+        await session.execute(text(FACET_FILL_SQL), bounds)
 
 
 async def count(session: AsyncSession) -> int:
@@ -311,24 +362,27 @@ def _order(columns: Any, f: SearchFilter, has_match: bool) -> list[Any]:
     return [columns.published.desc(), columns.id.desc()]
 
 
-_Shape = tuple[bool, bool, bool, tuple[str, ...], str | None, bool, bool, HostRule | None]
+_Shape = tuple[bool, bool, bool, bool, tuple[str, ...], str | None, bool, bool, HostRule | None]
 _STATEMENTS: OrderedDict[_Shape, Any] = OrderedDict()
 _MAX_STATEMENTS = 256
 
 
-def _statement(sqlite: bool, has_match: bool, has_excluded: bool, f: SearchFilter) -> Any:
+def _statement(sqlite: bool, has_match: bool, has_excluded: bool, f: SearchFilter,
+               fast: bool) -> Any:
     """The one search statement for this shape of search, built once: every value in it is a
     bound parameter, so a search only binds values (building it costs more than running a
-    small search)."""
+    small search). ``fast``: SQLite's statement over ``search_fts_facets`` (:func:`_build_fts`),
+    else the general one (:func:`_build`)."""
     near = f.near is not None and f.within_km is not None
-    shape: _Shape = (sqlite, has_match, has_excluded,
+    shape: _Shape = (sqlite, fast, has_match, has_excluded,
                      tuple(n for n in _EQUALS if getattr(f, n) is not None), f.origin,
                      bool(f.themes_any), near, f.hosts)
     found = _STATEMENTS.get(shape)
     if found is not None:
         _STATEMENTS.move_to_end(shape)
         return found
-    statement = _build(sqlite, has_match, has_excluded, f)
+    statement = (_build_fts(has_excluded, f) if fast
+                 else _build(sqlite, has_match, has_excluded, f))
     _STATEMENTS[shape] = statement
     if len(_STATEMENTS) > _MAX_STATEMENTS:
         _STATEMENTS.popitem(last=False)
@@ -370,11 +424,104 @@ def _build(sqlite: bool, has_match: bool, has_excluded: bool, f: SearchFilter) -
     return union_all(*parts)
 
 
+_fts_facets = table("search_fts_facets", column("id", Integer), column("facets", Integer),
+                    column("themes", Integer))
+_fts_codes = table("search_fts_codes", column("facet", String), column("value", String),
+                   column("code", Integer))
+
+
+def _code_of(facet: str, value: Any) -> Any:
+    """The code of ``value`` (a bound parameter) for ``facet``: NULL if it has none (then no
+    document has that value, and a condition comparing with it is false)."""
+    c = _fts_codes.c
+    return select(c.code).where(c.facet == facet, c.value == value).scalar_subquery()
+
+
+def _fts_conditions(has_excluded: bool, f: SearchFilter) -> list[Any]:
+    """The filters on the packed codes of ``sf`` (``search_fts_facets``); near and the
+    federation policy on the document's row in ``search_docs``."""
+    packed = literal_column("sf.facets", Integer)
+    conds: list[Any] = [
+        packed.op(">>")(FACET_SHIFTS[name]).op("&")(_CODE_MAX)
+        == _code_of(name, bindparam(f"f_{name}", type_=String))
+        for name in _EQUALS if getattr(f, name) is not None]
+    if f.origin is not None:
+        conds.append(packed.op(">>")(_LOCAL_BIT).op("&")(1) == int(f.origin == "local"))
+    if f.themes_any:
+        c = _fts_codes.c
+        mask = (select(func.coalesce(func.sum(literal(1).op("<<")(c.code)), 0))
+                .where(c.facet == "theme", c.code <= _THEME_CODE_MAX,
+                       c.value.in_(bindparam("f_themes", expanding=True)))
+                .scalar_subquery())
+        conds.append(literal_column("sf.themes", Integer).op("&")(mask) != 0)
+    rows = _conditions(SearchFilter(hosts=f.hosts, near=f.near, within_km=f.within_km))
+    if rows:
+        conds.append(select(search_docs.c.id).where(
+            search_docs.c.id == literal_column("sf.id", Integer), *rows).exists())
+    if has_excluded:
+        conds.append(literal_column("sf.id", Integer).not_in(
+            select(_hits(True, "excluded", scored=False).c.id)))
+    return conds
+
+
+def _build_fts(has_excluded: bool, f: SearchFilter) -> Any:
+    """SQLite, with words: like :func:`_build`, but the matches' filter and facet values come
+    from the packed integers of ``search_fts_facets`` beside the FTS rowid (one narrow lookup
+    per match, no join to ``search_themes``); the facet counts group by those integers (the
+    combinations are few) and the codes are turned back into values per combination only."""
+    boost = " ".join(f"WHEN {state} THEN {factor}" for state, factor in ANSWERED_BOOST.items())
+    hits = (select(literal_column("search_fts.rowid", Integer).label("id"),
+                   literal_column(f"-bm25(search_fts, 10.0, 4.0, 1.5, 0.3) * CASE (sf.facets >> "
+                                  f"{_ANSWERED_SHIFT}) & 3 {boost} ELSE 1.0 END", Float)
+                   .label("score"),
+                   literal_column(f"sf.facets & {_GROUPED}", Integer).label("facets"),
+                   literal_column("sf.themes", Integer).label("themes"))
+            # CROSS JOIN: the match runs first (SQLite refuses bm25() otherwise).
+            .select_from(text("search_fts CROSS JOIN search_fts_facets AS sf"))
+            .where(text("search_fts MATCH :hits_match").bindparams(
+                       bindparam("hits_match", type_=String)),
+                   literal_column("sf.id", Integer) == literal_column("search_fts.rowid", Integer),
+                   *_fts_conditions(has_excluded, f))
+            .cte("hits").prefix_with("MATERIALIZED"))
+    combos = (select(hits.c.facets, func.count().label("n")).group_by(hits.c.facets)
+              .cte("combos"))
+    themesets = (select(hits.c.themes, func.count().label("n")).group_by(hits.c.themes)
+                 .cte("themesets"))
+    page = (select(hits.c.id, hits.c.score).order_by(hits.c.score.desc(), hits.c.id)
+            .limit(bindparam("page_limit", type_=Integer))
+            .offset(bindparam("page_offset", type_=Integer)).subquery("page"))
+    none_str, none_int, none_float = null().cast(String), null().cast(Integer), null().cast(Float)
+    c = _fts_codes.c
+    combo: Any = case((combos.c.facets.op(">>")(_LOCAL_BIT).op("&")(1) == 1, "local"),
+                      else_="remote")
+    for name in reversed(_SCALAR_FACETS):
+        value = select(c.value).where(
+            c.facet == name,
+            c.code == combos.c.facets.op(">>")(FACET_SHIFTS[name]).op("&")(_CODE_MAX)
+        ).scalar_subquery()
+        combo = func.coalesce(value, "") + _COMBO_SEPARATOR + combo
+    themes = themesets.join(_fts_codes, (c.facet == "theme")
+                            & (themesets.c.themes.op(">>")(c.code).op("&")(1) == 1))
+    # Codes out of the ranges above: the facets cannot be read here (:func:`search` then runs
+    # the general statement).
+    overflow = select(c.code).where(c.code > case((c.facet == "theme", _THEME_CODE_MAX),
+                                                   else_=_CODE_MAX)).exists()
+    return union_all(
+        select(literal("page").label("facet"), none_str.label("value"), page.c.id.label("id"),
+               func.row_number().over(order_by=[page.c.score.desc(), page.c.id]).label("n"),
+               page.c.score.label("score")),
+        select(literal("combo"), combo, none_int, combos.c.n, none_float),
+        select(literal("theme"), c.value, none_int, func.sum(themesets.c.n), none_float)
+        .select_from(themes).group_by(c.value),
+        select(literal("overflow"), none_str, none_int, literal(1), none_float).where(overflow))
+
+
 async def search(session: AsyncSession, match: TextMatch | None, excluded: tuple[str, ...],
                  f: SearchFilter, *, limit: int, offset: int) -> SearchResult:
     """One page of hits, the total and the facets, for ``match`` (None: every document).
 
-    Two statements: the search (:func:`_build`), and the whole rows of the page only.
+    Two statements: the search (:func:`_build_fts` on SQLite with words, else :func:`_build`),
+    and the whole rows of the page only.
     """
     sqlite = _is_sqlite(session)
     values = _parameters(f) | {"page_limit": limit, "page_offset": offset}
@@ -383,11 +530,16 @@ async def search(session: AsyncSession, match: TextMatch | None, excluded: tuple
     if excluded:
         only = TextMatch(units=tuple((s,) for s in excluded), mode="any", compounds=False)
         values["excluded_match"] = _match_text(sqlite, only)
-    statement = _statement(sqlite, match is not None, bool(excluded), f)
+    fast = sqlite and match is not None
+    found = (await session.execute(
+        _statement(sqlite, match is not None, bool(excluded), f, fast), values)).all()
+    if fast and any(row[0] == "overflow" for row in found):
+        found = (await session.execute(
+            _statement(sqlite, True, bool(excluded), f, False), values)).all()
     facets: dict[str, dict[str, int]] = {name: {} for name in FACETS}
     total = 0
     ranked: list[tuple[int, int, float]] = []
-    for facet, value, doc_id, n, score in (await session.execute(statement, values)).all():
+    for facet, value, doc_id, n, score in found:
         if facet == "page":
             ranked.append((int(n), int(doc_id), float(score)))
         elif facet == "combo":
