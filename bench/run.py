@@ -8,6 +8,8 @@ Runs, in one process and one after the other (the machine has few cores; nothing
    alternating rounds per side, as that script measures);
 3. ``bench/federation.py --quick``: propagation, delivery, inbox apply and backfill against
    their baselines (one repetition: each row is already a rate over many units);
+4. ``bench/importing.py``: ``kennisknoop import`` of 10,000 items against a bare batched insert
+   of the rows it wrote (one run: each is a rate over thousands of items);
 
 then, as separate processes whose own tables are printed and kept in ``results.json`` under
 ``logs`` (their figures are not yet in the figures list): ``bench/node.py`` (API create and
@@ -27,11 +29,11 @@ import sys
 import time
 from pathlib import Path
 
-from bench import federation, paths, protocol
+from bench import federation, importing, paths, protocol
 from bench.results import RESULTS, Figure, Run, table
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("paths", "protocol", "federation", "node", "search", "flood")
+PARTS = ("paths", "protocol", "federation", "import", "node", "search", "flood")
 # issue 13's targets for rows of bench/federation.py, by the start of their name
 _FEDERATION_TARGETS = {
     "inbox: the worker applies": {"ratio_min": 0.5},
@@ -58,6 +60,17 @@ def _federation_figures(quick: bool) -> list[Figure]:
                                   row.baseline_name, row.baseline, target,
                                   source="bench/federation.py --quick"))
     return figures
+
+
+def _import_figures(items: int) -> list[Figure]:
+    """``kennisknoop import`` of ``items`` items against a bare batched insert of its rows."""
+    m = importing.measure(items)
+    name = f"import: items/s through `kennisknoop import` of {m.items:,} items"
+    bare = f"bare batched insert of the same rows ({importing.BATCH:,} per transaction)"
+    return [Figure(name, m.rate, "items/s", bare, m.bare_rate, {"ratio_min": 0.3},
+                   source="bench/importing.py"),
+            Figure(f"{name} [CPU]", m.cpu_rate, "items/s", bare, m.bare_cpu_rate,
+                   source="bench/importing.py")]
 
 
 def _script(args: list[str]) -> str:
@@ -93,6 +106,8 @@ def main(argv: list[str] | None = None) -> None:
             run.figures += _protocol_figures()
         elif part == "federation":
             run.figures += _federation_figures(quick=True)
+        elif part == "import":
+            run.figures += _import_figures(500 if args.quick else 10_000)
         elif part == "node":
             logs["bench/node.py"] = _script(
                 ["bench/node.py", "--items", "300" if args.quick else "1000",

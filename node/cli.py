@@ -27,6 +27,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from node import backup
 from node.config import CONFIG_FILE, ROLES, ConfigError, Settings, build_settings, load_settings
 from node.config import render_toml as _render_toml
+from node.progress import progress
 from node.remote import RemoteError, RemotePolicy, build_http_client
 from node.services import follow as follow_service
 from node.services import keys, moves, policy, ratelimit, search_index, transfer, users
@@ -339,7 +340,13 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print(f"dry run: every row is valid ({len(batch.initiatives)} initiatives, "
               f"{len(batch.items)} items, {len(batch.accepts)} accepts); nothing stored")
         return 0
-    report: transfer.ImportReport = _run(settings, lambda ctx: transfer.import_batch(ctx, batch))
+
+    async def run(ctx: NodeContext) -> transfer.ImportReport:
+        plan = await transfer.check_batch(ctx, batch)  # every row first: all or nothing
+        with progress(plan.size, "Importeren") as advance:
+            return await transfer.apply_plan(ctx, plan, advance=advance)
+
+    report: transfer.ImportReport = _run(settings, run)
     for note in report.notes:
         print(f"note: {note}")
     print(report.summary())

@@ -79,6 +79,27 @@ def _derived(ctx: NodeContext, values: dict[str, Any], author: StoredActor) -> d
     return derived
 
 
+def new_item_values(ctx: NodeContext, data: ItemInput, author: StoredActor,
+                    in_reply_to: str | None) -> dict[str, Any]:
+    """The column values of a new item by ``author`` (``create_item``, and batched by
+    ``node.services.bulk``): its fields, and the columns derived from them."""
+    fields = {name: _json_field(getattr(data, name)) for name in _FIELD_NAMES
+              if hasattr(data, name) and getattr(data, name) not in (None, ())}
+    attachments.describe_local(ctx.settings.dir, ctx.urls.files_base, fields)
+    values: dict[str, Any] = {
+        "title": data.title, "summary": data.summary, "content": data.content,
+        "language": data.language, "license": data.license, "themes": list(data.themes),
+        "in_reply_to": in_reply_to, "fields": fields,
+    }
+    values.update(_derived(ctx, values, author))
+    return values
+
+
+async def author_of(session: AsyncSession, ctx: NodeContext, ref: str | None) -> StoredActor:
+    """The local actor an item input names (its ``initiative``; the node actor when none)."""
+    return await _author(session, ctx, ref)
+
+
 async def _author(session: AsyncSession, ctx: NodeContext, ref: str | None) -> StoredActor:
     if ref is None:
         node = await actor_store.get_node(session)
@@ -109,15 +130,7 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller, *,
         in_reply_to = getattr(data, "in_reply_to", None)
         if in_reply_to:
             await _check_question(session, in_reply_to)
-        fields = {name: _json_field(getattr(data, name)) for name in _FIELD_NAMES
-                  if hasattr(data, name) and getattr(data, name) not in (None, ())}
-        attachments.describe_local(ctx.settings.dir, ctx.urls.files_base, fields)
-        values: dict[str, Any] = {
-            "title": data.title, "summary": data.summary, "content": data.content,
-            "language": data.language, "license": data.license, "themes": list(data.themes),
-            "in_reply_to": in_reply_to, "fields": fields,
-        }
-        values.update(_derived(ctx, values, author))
+        values = new_item_values(ctx, data, author, in_reply_to)
         ap_id = ctx.urls.item(local_id or new_local_id())
         replying_to = await _question_author_iri(session, in_reply_to)
         document = sign(item_document(ap_id=ap_id, kind=data.kind, author=author, values=values,

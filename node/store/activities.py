@@ -30,6 +30,13 @@ async def insert(session: AsyncSession, **values: Any) -> StoredActivity:
     return to_dataclass(StoredActivity, result.mappings().one())
 
 
+async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert many activities with one statement (``executemany``), in the order given: the
+    outbox pages by id, so the order is the order of publication."""
+    if rows:
+        await session.execute(activities.insert(), rows)
+
+
 async def get(session: AsyncSession, ap_id: str) -> StoredActivity | None:
     query = select(activities).where(activities.c.ap_id == ap_id)
     row = (await session.execute(query)).mappings().first()

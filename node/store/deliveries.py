@@ -46,6 +46,17 @@ async def enqueue(session: AsyncSession, *, activity_ap_id: str, signer: str,
     return await insert_ignore(session, deliveries, rows, ["activity_ap_id", "inbox_url"])
 
 
+async def enqueue_rows(session: AsyncSession, rows: list[dict[str, object]], *,
+                       chunk: int = 500) -> int:
+    """Queue many deliveries (rows as ``enqueue`` makes them), ``chunk`` rows per statement;
+    duplicates are ignored."""
+    done = 0
+    for at in range(0, len(rows), chunk):
+        done += await insert_ignore(session, deliveries, rows[at:at + chunk],
+                                    ["activity_ap_id", "inbox_url"])
+    return done
+
+
 async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
                 ) -> list[Delivery]:
     """Lease up to ``limit`` due rows to this worker; other workers skip them."""

@@ -21,6 +21,16 @@ async def add(session: AsyncSession, *, owners: list[str], object_ap_id: str, vi
     return await insert_ignore(session, feed, rows, ["owner", "object_ap_id"])
 
 
+async def add_rows(session: AsyncSession, rows: list[dict[str, object]], *,
+                   chunk: int = 500) -> int:
+    """Many feed entries (``owner``, ``object_ap_id``, ``via``, ``created_at``), ``chunk`` per
+    statement; an entry already there is kept."""
+    done = 0
+    for at in range(0, len(rows), chunk):
+        done += await insert_ignore(session, feed, rows[at:at + chunk], ["owner", "object_ap_id"])
+    return done
+
+
 async def page(session: AsyncSession, owner: str, *, limit: int, max_id: int | None = None,
                hosts: HostRule | None = None) -> list[tuple[int, StoredObject]]:
     """(feed entry id, object) pairs, newest entry first, tombstones, hidden items and items of

@@ -89,6 +89,22 @@ async def insert(session: AsyncSession, **values: Any) -> StoredObject:
     return to_dataclass(StoredObject, result.mappings().one())
 
 
+async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert many new objects with one statement (``executemany``), in the order given."""
+    if rows:
+        await session.execute(objects.insert(), rows)
+
+
+async def local_item_keys(session: AsyncSession) -> list[tuple[str, str, str, str | None,
+                                                                 str | None, str | None]]:
+    """(IRI, author, kind, title, content, in_reply_to) of every live local item: what an
+    import compares its rows with, without reading whole rows (documents included)."""
+    c = objects.c
+    query = select(c.ap_id, c.attributed_to, c.kind, c.title, c.content, c.in_reply_to).where(
+        c.is_local.is_(True), c.deleted_at.is_(None))
+    return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in (await session.execute(query)).all()]
+
+
 # Columns a newer copy of a received object replaces; the rest (id, origin, author, first
 # publication, arrival) stay as first stored.
 _KEPT_ON_UPDATE = frozenset({"id", "ap_id", "is_local", "host", "attributed_to", "published",

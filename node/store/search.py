@@ -215,6 +215,47 @@ async def put(session: AsyncSession, doc: SearchDoc) -> None:
         await session.execute(text(FACET_FILL_SQL), bounds)
 
 
+async def put_many(session: AsyncSession, docs: list[SearchDoc]) -> None:
+    """Index many documents with a few statements, replacing what the index held for them.
+
+    The same rows as :func:`put` one by one: ``search_docs`` in one ``executemany``, then
+    the FTS5 rows (SQLite) or one ``UPDATE`` of their tsvectors (PostgreSQL), then their
+    themes.
+    """
+    if not docs:
+        return
+    docs = list({doc.ap_id: doc for doc in docs}.values())  # the last of each wins, as put
+    c = search_docs.c
+    known = (await session.execute(select(c.ap_id).where(
+        c.ap_id.in_([doc.ap_id for doc in docs])))).scalars().all()
+    for ap_id in known:  # re-indexed: few (an answer's question, a newer copy)
+        await remove(session, ap_id)
+    names = list(SearchDoc.__dataclass_fields__)
+    rows = [{name: getattr(doc, name) for name in names} for doc in docs]
+    await session.execute(search_docs.insert(), rows)
+    # (INSERT … RETURNING in parameter order runs row by row on SQLite: read the ids back.)
+    found = {str(ap_id): int(doc_id) for ap_id, doc_id in (await session.execute(
+        select(c.ap_id, c.id).where(c.ap_id.in_([doc.ap_id for doc in docs])))).all()}
+    ids = [found[doc.ap_id] for doc in docs]
+    if _is_sqlite(session):
+        await session.execute(text(
+            f"INSERT INTO search_fts(rowid, {_FTS_COLUMNS}) VALUES (:id, :t, :s, :b, :p)"),
+            [{"id": doc_id, "t": doc.terms_title, "s": doc.terms_summary, "b": doc.terms_body,
+              "p": doc.terms_parts} for doc_id, doc in zip(ids, docs, strict=True)])
+    else:
+        vector: Any = None
+        for weight, column in zip("ABCD", (c.terms_title, c.terms_summary, c.terms_body,
+                                           c.terms_parts), strict=True):
+            part = func.setweight(func.to_tsvector(_SIMPLE, column),
+                                  literal_column(f"'{weight}'"))
+            vector = part if vector is None else vector.op("||")(part)
+        await session.execute(search_docs.update().where(c.id.in_(ids)).values(tsv=vector))
+    themes = [{"doc_id": doc_id, "theme": theme} for doc_id, doc in zip(ids, docs, strict=True)
+              for theme in sorted(set(doc.themes))]
+    if themes:
+        await session.execute(search_themes.insert(), themes)
+
+
 async def count(session: AsyncSession) -> int:
     return int((await session.execute(select(func.count()).select_from(search_docs))).scalar_one())
 

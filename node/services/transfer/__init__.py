@@ -2,7 +2,8 @@
 
 - ``rows.py``: an import file (JSON, or CSV through ``csvrows.py``) read into rows, not validated;
 - ``importing.py``: every row validated by the input models (``node.services.inputs``) and
-  cross-checked, then created through the ordinary use cases (all or nothing, safe to repeat);
+  cross-checked, then created (all or nothing, safe to repeat), items in batches
+  (``node.services.bulk``);
 - ``exporting.py``: everything this node owns, as served and signed, verifiable offline;
 - ``hsds.py``: the care initiatives as Open Referral HSDS records (``export --format hsds``);
 - ``directory.py``: initiatives row by row from an inventory CSV with a mapping file, or from

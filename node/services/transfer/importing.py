@@ -3,8 +3,10 @@
 Every row of an import file (``rows.py``, ``csvrows.py``) is validated first with the models of
 ``node.services.inputs`` (initiatives, items of each kind, accept rows) and cross-checked (refs,
 initiatives); if any row fails, all errors are reported with their row and nothing is stored.
-Then initiatives, items and accepted answers are created in that order through the ordinary use
-cases, so each one is signed and published exactly as if an editor had entered it.
+Then initiatives, items and accepted answers are created in that order, each one signed and
+published exactly as if an editor had entered it: initiatives and accepted answers through the
+ordinary use cases, items ``BATCH_SIZE`` per transaction through ``node.services.bulk`` (the
+same rows as ``create_item``, written with a few statements per batch).
 
 Import is safe to run again: an initiative whose handle exists on the node is skipped, and so is
 an item when the same author already has a live item of the same kind with the same title (or,
@@ -14,6 +16,7 @@ without a title, the same content) in reply to the same question.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,18 +24,24 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.services.actors import create_initiative
+from node.services.bulk import NewItem, create_items, new_item_iri
 from node.services.context import NodeContext
 from node.services.errors import NotFoundError, ServiceError
 from node.services.fieldtypes import REF_PREFIX, ref_name
 from node.services.inputs import InitiativeInput, ItemInput, Patch
-from node.services.items import create_item, update_item
+from node.services.items import update_item
 from node.services.permissions import SYSTEM
 from node.services.transfer.csvrows import load_csv
-from node.services.transfer.exporting import local_items
 from node.services.transfer.rows import FileFormatError, ImportBatch, Row, load_json_document
 from node.services.validation import parse_accept, parse_initiative, parse_item
 from node.store import actors as actor_store
 from node.store import objects as object_store
+
+# Items per transaction: thousands, so an import of 100,000 items takes minutes; small enough
+# that one transaction holds SQLite's write lock for a second or so (docs/performance.md).
+BATCH_SIZE = 1_000
+
+Advance = Callable[[int], None]
 
 # Stands in for a ``ref:`` link while a row is validated; replaced by the real IRI on creation.
 _REF_PLACEHOLDER = "https://import.invalid/ref"
@@ -74,6 +83,11 @@ class ImportPlan:
     initiatives: list[InitiativeInput]
     items: list[_PlannedItem]
     accepts: list[tuple[str, str]]  # (question ref, answer ref)
+
+    @property
+    def size(self) -> int:
+        """Rows to create: what a progress bar counts."""
+        return len(self.initiatives) + len(self.items) + len(self.accepts)
 
 
 @dataclass
@@ -272,16 +286,25 @@ async def _create_initiatives(ctx: NodeContext, plan: ImportPlan, report: Import
             report.initiatives_created += 1
 
 
-async def _create_items(ctx: NodeContext, plan: ImportPlan, report: ImportReport
-                        ) -> dict[str, str]:
-    """Create the items in file order; the IRI of every ref (created or found)."""
+async def _create_items(ctx: NodeContext, plan: ImportPlan, report: ImportReport, *,
+                        batch_size: int, advance: Advance) -> dict[str, str]:
+    """Create the items in file order, ``batch_size`` per transaction; the IRI of every ref
+    (created or found).
+
+    Each item gets its IRI before its batch is written, so an answer can point at a question
+    of the same batch. A batch commits whole or not at all: after a crash, a re-run finds the
+    committed batches' items (same author, kind, title or content, question) and skips them.
+    """
     async with ctx.db.sessions() as session:
         node = await actor_store.get_node(session)
-    if node is None:
-        raise NotFoundError("not_found", "this node has no node actor: run `kennisknoop init`")
-    existing = {_item_key(i.attributed_to, i.kind, i.title, i.content, i.in_reply_to): i.ap_id
-                async for i in local_items(ctx, include_deleted=False)}
+        if node is None:
+            raise NotFoundError("not_found", "this node has no node actor: run `kennisknoop "
+                                "init`")
+        existing = {_item_key(author, kind, title, content, reply): ap_id
+                    for ap_id, author, kind, title, content, reply
+                    in await object_store.local_item_keys(session)}
     refs: dict[str, str] = {}
+    batch: list[NewItem] = []
     for planned in plan.items:
         item = planned.data
         if planned.reply_ref is not None:
@@ -294,12 +317,24 @@ async def _create_items(ctx: NodeContext, plan: ImportPlan, report: ImportReport
         if ap_id is not None:
             report.items_skipped += 1
             report.notes.append(f"{planned.label}: the same {item.kind} exists, skipped")
+            advance(1)
         else:
-            ap_id = existing[key] = (await create_item(ctx, item, SYSTEM)).ap_id
-            report.items_created += 1
+            ap_id = existing[key] = new_item_iri(ctx)
+            batch.append(NewItem(ap_id, item))
+            if len(batch) >= batch_size:
+                await _write(ctx, batch, report, advance)
+                batch = []
         if planned.ref is not None:
             refs[planned.ref] = ap_id
+    await _write(ctx, batch, report, advance)
     return refs
+
+
+async def _write(ctx: NodeContext, batch: list[NewItem], report: ImportReport,
+                 advance: Advance) -> None:
+    await create_items(ctx, batch, SYSTEM)
+    report.items_created += len(batch)
+    advance(len(batch))
 
 
 async def _accept_answers(ctx: NodeContext, plan: ImportPlan, refs: dict[str, str],
@@ -314,18 +349,27 @@ async def _accept_answers(ctx: NodeContext, plan: ImportPlan, refs: dict[str, st
         report.answers_accepted += 1
 
 
-async def apply_plan(ctx: NodeContext, plan: ImportPlan) -> ImportReport:
-    """Create what a validated plan holds, in order, skipping what the node already has."""
+def _quiet(n: int = 1) -> None:
+    return None
+
+
+async def apply_plan(ctx: NodeContext, plan: ImportPlan, *, batch_size: int = BATCH_SIZE,
+                     advance: Advance = _quiet) -> ImportReport:
+    """Create what a validated plan holds, in order, skipping what the node already has;
+    ``advance(n)`` is told of every row done (``plan.size`` in all)."""
     report = ImportReport()
     await _create_initiatives(ctx, plan, report)
-    refs = await _create_items(ctx, plan, report)
+    advance(len(plan.initiatives))
+    refs = await _create_items(ctx, plan, report, batch_size=batch_size, advance=advance)
     await _accept_answers(ctx, plan, refs, report)
+    advance(len(plan.accepts))
     return report
 
 
-async def import_batch(ctx: NodeContext, batch: ImportBatch) -> ImportReport:
+async def import_batch(ctx: NodeContext, batch: ImportBatch, *, batch_size: int = BATCH_SIZE
+                       ) -> ImportReport:
     """Validate every row, then create everything (or, if any row fails, nothing)."""
-    return await apply_plan(ctx, await check_batch(ctx, batch))
+    return await apply_plan(ctx, await check_batch(ctx, batch), batch_size=batch_size)
 
 
 async def import_file(ctx: NodeContext, path: Path) -> ImportReport:
