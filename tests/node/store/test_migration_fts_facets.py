@@ -15,7 +15,7 @@ from node.store.search import FACET_CODES_SQL, FACET_FILL_SQL
 
 def test_upgrade_fills_the_codes_of_what_is_indexed(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'm.db'}"
-    upgrade(url, "0012")
+    upgrade(url, "0013")
     docs = sa.table("search_docs", *(sa.column(c) for c in (
         "id", "ap_id", "doc_type", "kind", "is_local", "host", "province", "legal_form", "phase",
         "status", "url", "title", "text", "published", "terms_title", "terms_summary",
