@@ -141,7 +141,7 @@ _PACKED = " | ".join(
     f"AND value = d.{name}), 0) << {shift})" for name, shift in FACET_SHIFTS.items())
 # The ``search_fts_facets`` rows of documents ``lo``..``hi`` (after FACET_CODES_SQL).
 FACET_FILL_SQL = f"""
-INSERT INTO search_fts_facets (id, facets, themes)
+INSERT OR REPLACE INTO search_fts_facets (id, facets, themes)
 SELECT d.id, {_PACKED} | ((d.is_local & 1) << {_LOCAL_BIT}) | ((d.answered & 3) << {_ANSWERED_SHIFT}),
        coalesce((SELECT sum(1 << c.code) FROM search_themes AS t JOIN search_fts_codes AS c
                  ON c.facet = 'theme' AND c.value = t.theme
@@ -254,6 +254,10 @@ async def put_many(session: AsyncSession, docs: list[SearchDoc]) -> None:
               for theme in sorted(set(doc.themes))]
     if themes:
         await session.execute(search_themes.insert(), themes)
+    if _is_sqlite(session):
+        bounds = {"lo": min(ids), "hi": max(ids)}  # others in between are written again: the same
+        await session.execute(text(FACET_CODES_SQL), bounds)
+        await session.execute(text(FACET_FILL_SQL), bounds)
 
 
 async def count(session: AsyncSession) -> int:

@@ -110,6 +110,20 @@ async def test_the_codes_follow_every_write_of_the_index(corpus: NodeContext) ->
                                 "LEFT JOIN search_docs d USING (id) WHERE d.id IS NULL")) == [(0,)]
 
 
+async def test_documents_indexed_many_at_a_time_get_their_codes(corpus: NodeContext) -> None:
+    raw = json.loads(CORPUS.read_text(encoding="utf-8"))["documents"][0]
+    doc = _doc(raw, 0)
+    batch = [replace(doc, ap_id=f"{doc.ap_id}-{n}", kind=("story", "poll")[n % 2],
+                     title="Kwispelstaart", terms_title="kwispelstaart") for n in range(10)]
+    async with corpus.db.transaction() as session:
+        await search_store.put_many(session, batch)
+    docs = await _rows(corpus, "SELECT id FROM search_docs ORDER BY id")
+    assert await _rows(corpus, "SELECT id FROM search_fts_facets ORDER BY id") == docs
+    result = await _search(corpus, "kwispelstaart", "all", SearchFilter())
+    assert result.total == 10 and result.facets["kind"] == {"poll": 5, "story": 5}
+    assert (await _search(corpus, "kwispelstaart", "all", SearchFilter(kind="poll"))).total == 5
+
+
 async def test_beyond_the_codes_facets_and_filters_stay_exact(corpus: NodeContext) -> None:
     """More themes than bits, or more legal forms than a field holds: the general statement."""
     raw = json.loads(CORPUS.read_text(encoding="utf-8"))["documents"][0]
