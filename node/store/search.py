@@ -220,7 +220,7 @@ async def put_many(session: AsyncSession, docs: list[SearchDoc]) -> None:
 
     The same rows as :func:`put` one by one: ``search_docs`` in one ``executemany``, then
     the FTS5 rows (SQLite) or one ``UPDATE`` of their tsvectors (PostgreSQL), then their
-    themes.
+    themes, and on SQLite their packed facets (``search_fts_facets``) for the whole range.
     """
     if not docs:
         return

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from node.progress import progress
 from node.services import bulk
@@ -143,6 +143,11 @@ async def test_every_batch_is_signed_indexed_and_answers_find_their_question(
     asked = {a["in_reply_to"] for a in answers}
     assert all(answered[q] > 0 for q in asked)
     assert all(answered[q] == 0 for q in answered.keys() - asked)
+    if ctx.db.is_sqlite:  # the packed facets beside each FTS row, which word searches read
+        async with ctx.db.sessions() as session:
+            packed = (await session.execute(text(
+                "SELECT count(*) FROM search_fts_facets"))).scalar_one()
+        assert packed == await _count(ctx, search_docs)
     result = await search(ctx, SearchRequest(type="item"))
     assert result.total == len(items)
     assert result.facets["kind"] == dict(Counter(i["kind"] for i in items))
