@@ -33,8 +33,25 @@ async def _one(session: AsyncSession, key: tuple[str, ...], query: Any) -> Store
     return found
 
 
+async def held_list(session: AsyncSession, key: tuple[Any, ...], query: Any
+                    ) -> list[StoredActor]:
+    """Every row of ``query`` as StoredActors, held in memory under ``key`` (a copy each time).
+
+    For lists of actors that change only when actors or follows are written (the theme actors,
+    an actor's followers): ``node.store.follows`` forgets them when it writes a follow.
+    """
+    held = _memo.get(session, key)
+    if held is MISSING:
+        generation = _memo.generation(session)
+        rows = (await session.execute(query)).mappings().all()
+        held = tuple(to_dataclass(StoredActor, r) for r in rows)
+        _memo.put(session, key, held, generation)
+    return list(held)
+
+
 def forget(session: AsyncSession) -> None:
-    """Actor rows were written outside this module (a host's purge): forget the held ones."""
+    """Actor rows, or follows, were written outside this module (a host's purge, a follow):
+    forget every held actor and list of actors."""
     _memo.drop(session)
 
 
@@ -111,8 +128,7 @@ async def list_local(session: AsyncSession, *, kind: str | None = None, include_
     if not include_deleted:
         query = query.where(actors.c.deleted_at.is_(None))
     query = query.order_by(actors.c.name, actors.c.id).limit(limit).offset(offset)
-    rows = (await session.execute(query)).mappings().all()
-    return [to_dataclass(StoredActor, r) for r in rows]
+    return await held_list(session, ("list_local", kind, include_deleted, limit, offset), query)
 
 
 async def count_local(session: AsyncSession, *, kind: str | None = None) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.store import actors as actor_store
 from node.store._rows import to_dataclass
 from node.store.actors import StoredActor
 from node.store.blocks import HostRule, visible
@@ -85,8 +86,9 @@ async def follower_actors(session: AsyncSession, followee: str, *, hosts: HostRu
                     actors.c.deleted_at.is_(None)))
     if hosts is not None:
         query = query.where(visible(actors.c.host, actors.c.is_local, hosts))
-    if limit is not None:
-        query = query.order_by(follows.c.id.desc()).limit(limit).offset(offset)
+    if limit is None:  # every follower: held in memory until a follow or an actor is written
+        return await actor_store.held_list(session, ("followers", followee, hosts), query)
+    query = query.order_by(follows.c.id.desc()).limit(limit).offset(offset)
     rows = (await session.execute(query)).mappings().all()
     return [to_dataclass(StoredActor, r) for r in rows]
 
@@ -103,6 +105,7 @@ async def upsert(session: AsyncSession, *, follower: str, followee: str, state: 
                  activity_ap_id: str | None, now: datetime) -> StoredFollow:
     """Record that ``follower`` follows ``followee`` in ``state`` by the Follow
     ``activity_ap_id``: a new row, or the pair's row with these values."""
+    actor_store.forget(session)  # the held follower lists
     c = follows.c
     row = (await session.execute(
         update(follows).where(c.follower == follower, c.followee == followee)
@@ -117,6 +120,7 @@ async def upsert(session: AsyncSession, *, follower: str, followee: str, state: 
 
 async def set_state(session: AsyncSession, follow_id: int, state: str, now: datetime) -> None:
     """A follow answered (``accepted``, ``rejected``)."""
+    actor_store.forget(session)  # the held follower lists
     await session.execute(update(follows).where(follows.c.id == follow_id)
                           .values(state=state, updated_at=now))
 
@@ -134,11 +138,13 @@ async def answered(session: AsyncSession, *, follow_ap_id: str, followee: str,
 
 
 async def remove(session: AsyncSession, follow_id: int) -> None:
+    actor_store.forget(session)  # the held follower lists
     await session.execute(delete(follows).where(follows.c.id == follow_id))
 
 
 async def remove_pair(session: AsyncSession, follower: str, followee: str) -> bool:
     """Undo of a Follow by its pair; False if there was none."""
+    actor_store.forget(session)  # the held follower lists
     result = await session.execute(delete(follows).where(
         follows.c.follower == follower, follows.c.followee == followee))
     return bool(getattr(result, "rowcount", 0))
@@ -146,6 +152,7 @@ async def remove_pair(session: AsyncSession, follower: str, followee: str) -> bo
 
 async def remove_by_activity(session: AsyncSession, follower: str, activity_ap_id: str) -> bool:
     """Undo of a Follow by its activity id; False if ``follower`` has no such follow."""
+    actor_store.forget(session)  # the held follower lists
     result = await session.execute(delete(follows).where(
         follows.c.follower == follower, follows.c.activity_ap_id == activity_ap_id))
     return bool(getattr(result, "rowcount", 0))
@@ -153,6 +160,7 @@ async def remove_by_activity(session: AsyncSession, follower: str, activity_ap_i
 
 async def remove_actor(session: AsyncSession, actor: str) -> None:
     """Every follow by or of ``actor`` (a deleted actor)."""
+    actor_store.forget(session)  # the held follower lists
     await session.execute(delete(follows).where(
         or_(follows.c.follower == actor, follows.c.followee == actor)))
 

@@ -4,6 +4,10 @@ Steady state: the sender, the peer and the node's own actors were seen before, s
 in memory (``node.store._memo``) answer. A signed activity accepted by the inbox costs at most
 two statements (the backlog cap's count and the insert); recording a delivery's outcome at most
 two (the delivery row and the peer's health).
+
+Applying a received Create and creating an item do not meet issue 13's budgets yet (4 and 5):
+what they cost now is asserted so that it cannot grow unnoticed (docs/performance.md,
+"Statement budgets").
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from node.services.follow import follow
 from node.services.inputs import item_input
 from node.services.items import create_item
 from node.services.permissions import SYSTEM
-from node.worker import run_once
+from node.worker import _inbox_batch, run_once
 from tests.federation.harness import Federation, delivery_rows, federation
 from tests.statements import counted, held_long
 
@@ -27,6 +31,8 @@ __all__ = ["held_long"]  # the fixture, imported for pytest
 
 INBOX_ACCEPT = 2
 DELIVERY_OUTCOME = 2
+APPLY_NOW = 11  # issue 13: 4
+CREATE_NOW = 13  # issue 13: 5
 
 
 async def _followed(fed: Federation) -> None:
@@ -38,8 +44,9 @@ async def _followed(fed: Federation) -> None:
 
 
 async def _story(fed: Federation, title: str) -> None:
-    await create_item(fed["fryslan"].ctx, item_input(kind="story", title=title,
-                                                     content="Sinds 2004."), SYSTEM)
+    await create_item(fed["fryslan"].ctx, item_input(
+        kind="story", title=title, content="Sinds 2004.", themes=["meals", "broadband"],
+        place={"name": "Reduzum", "latitude": 53.12, "longitude": 5.78}), SYSTEM)
 
 
 async def test_inbox_accepts_a_signed_activity_in_two_statements(
@@ -74,3 +81,26 @@ async def test_a_delivery_outcome_is_two_statements(
         assert after.attempts == 1 and after.locked_until is None
         assert after.state == {"sent": "sent", "gave_up": "failed", "retry": "pending"}[
             type(outcome).__name__.lower().replace("giveup", "gave_up")]
+
+
+async def test_applying_a_received_create_costs_no_more_than_now(
+        tmp_path: Path, database: Callable[[Path, str], str] | None) -> None:
+    async with federation(tmp_path, ["fryslan", "drenthe"], database=database) as fed:
+        await _followed(fed)
+        drenthe = fed["drenthe"]
+        await _story(fed, "Tweede")
+        await run_once(fed["fryslan"].ctx)  # delivered: waiting in Drenthe's inbox
+        with counted(drenthe.ctx) as sent:
+            assert await _inbox_batch(drenthe.ctx, 50) == 1  # claim, apply, finish
+        assert sent.within(APPLY_NOW), str(sent)
+        assert any("INSERT INTO objects" in s for s in sent), str(sent)
+
+
+async def test_creating_an_item_costs_no_more_than_now(
+        tmp_path: Path, database: Callable[[Path, str], str] | None) -> None:
+    async with federation(tmp_path, ["fryslan", "drenthe"], database=database) as fed:
+        await _followed(fed)  # a follower: the Create is queued for delivery too
+        with counted(fed["fryslan"].ctx) as sent:
+            await _story(fed, "Tweede")
+        assert sent.within(CREATE_NOW), str(sent)
+        assert any("INSERT INTO deliveries" in s for s in sent), str(sent)
