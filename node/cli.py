@@ -30,7 +30,7 @@ from node.config import render_toml as _render_toml
 from node.progress import progress
 from node.remote import RemoteError, RemotePolicy, build_http_client
 from node.services import follow as follow_service
-from node.services import keys, moves, policy, ratelimit, search_index, transfer, users
+from node.services import keys, moves, policy, ratelimit, search_index, transfer, uploads, users
 from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
 from node.services.errors import ServiceError
@@ -429,6 +429,29 @@ def _cmd_block(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mb(size: int) -> str:
+    return f"{size / 1_048_576:.1f} MB"
+
+
+def _cmd_sweep_uploads(args: argparse.Namespace) -> int:
+    settings = load(Path(args.dir))
+    result = _run(settings, lambda ctx: uploads.sweep(ctx, dry_run=args.dry_run))
+    grace = settings.uploads.orphan_grace_hours
+    for orphan in result.orphans:
+        done = "would remove" if args.dry_run else \
+            ("removed" if orphan in result.removed else "kept (named meanwhile)")
+        print(f"{done} {orphan.sha256}  {orphan.size} bytes  last used "
+              f"{orphan.modified:%Y-%m-%d %H:%M} UTC")
+    size = sum(f.size for f in result.orphans)
+    if args.dry_run:
+        print(f"{len(result.orphans)} uploaded files ({_mb(size)}) named by nothing and older "
+              f"than {grace} h would be removed (dry run: nothing removed)")
+    else:
+        print(f"{len(result.removed)} uploaded files ({_mb(result.removed_bytes)}) named by "
+              f"nothing and older than {grace} h removed")
+    return 0
+
+
 def _cmd_unblock(args: argparse.Namespace) -> int:
     settings = load(Path(args.dir))
     host, removed = _run(settings, lambda ctx: policy.unblock(ctx, args.host))
@@ -595,6 +618,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE", help="the archive to read")
     p.add_argument("--force", action="store_true",
                    help="replace a database that holds data (even of a running node)")
+    p = command("sweep-uploads", "remove uploaded files that no item, item version or actor "
+                "names and that are older than uploads.orphan_grace_hours (the worker does "
+                "this every hour)", _cmd_sweep_uploads)
+    p.add_argument("--dry-run", action="store_true",
+                   help="only list the files that would be removed")
     p = command("unblock", "lift a block made with `block`: what is stored shows again",
                 _cmd_unblock)
     p.add_argument("host", metavar="HOST")

@@ -1,8 +1,9 @@
 """The background worker: claims due rows (inbox, deliveries, jobs) and runs one step each.
 
 Jobs are backfill/anti-entropy passes (``sync``), the hourly ``retention`` job, which drops
-finished work past its window (``node.services.retention``), and, with ``[mail]`` configured,
-the ``mail`` job every minute (``node.services.mail``).
+finished work past its window (``node.services.retention``), the hourly ``uploads`` job, which
+removes uploaded files nothing names past their grace period (``node.services.uploads``),
+and, with ``[mail]`` configured, the ``mail`` job every minute (``node.services.mail``).
 
 Federation work is durable rows in the database (DESIGN.md, Storage; STYLE.md rule 6), never
 fire-and-forget tasks: a row is leased (``locked_until``) while it is worked, and a worker that
@@ -24,7 +25,7 @@ from datetime import timedelta
 from typing import Unpack
 
 from node.remote import RemoteError
-from node.services import aggregator, delivery, mail, retention, subscriptions
+from node.services import aggregator, delivery, mail, retention, subscriptions, uploads
 from node.services.actors import AGGREGATOR_FOLLOW_JOB
 from node.services.apply import RejectedError, apply, parse_stored
 from node.services.context import NodeContext
@@ -140,10 +141,11 @@ async def _delivery_batch(ctx: NodeContext, batch: int) -> int:
 
 async def _job_batch(ctx: NodeContext, batch: int) -> int:
     async with ctx.db.transaction() as session:
-        # The periodic retention job exists from the first round on, once per database.
-        if await job_store.get(session, retention.JOB_KIND) is None:
-            await job_store.schedule(session, kind=retention.JOB_KIND, key=retention.JOB_KIND,
-                                     payload={}, now=ctx.now())
+        # The periodic retention and upload-sweep jobs exist from the first round on, once per
+        # database.
+        for kind in (retention.JOB_KIND, uploads.JOB_KIND):
+            if await job_store.get(session, kind) is None:
+                await job_store.schedule(session, kind=kind, key=kind, payload={}, now=ctx.now())
         # Notification mail, every minute, only on a node with a mail server configured.
         if ctx.settings.mail.configured and await job_store.get(session, mail.JOB_KIND) is None:
             await job_store.schedule(session, kind=mail.JOB_KIND, key=mail.JOB_KIND,
@@ -152,6 +154,8 @@ async def _job_batch(ctx: NodeContext, batch: int) -> int:
     for job in rows:
         if job.kind == retention.JOB_KIND:
             await _run_periodic(ctx, job, retention.purge, retention.INTERVAL)
+        elif job.kind == uploads.JOB_KIND:
+            await _run_periodic(ctx, job, uploads.sweep, uploads.INTERVAL)
         elif job.kind == mail.JOB_KIND:
             await _run_periodic(ctx, job, mail.send_due, mail.INTERVAL)
         elif job.kind == AGGREGATOR_FOLLOW_JOB:

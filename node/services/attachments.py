@@ -9,7 +9,6 @@ written; the same content uploaded twice is one file.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import os
@@ -107,9 +106,8 @@ def store(directory: Path, data: bytes, max_bytes: int) -> Stored:
     target = folder(directory)
     target.mkdir(parents=True, exist_ok=True)
     path = target / sha
-    if path.exists():
-        touch(path)  # uploaded again: the grace period of the orphan sweep starts afresh
-    else:
+    # Uploaded again: touched, so the grace period of the orphan sweep starts afresh.
+    if not touch(path):
         fd, temp = tempfile.mkstemp(dir=target, prefix=".upload-")
         try:
             with os.fdopen(fd, "wb") as out:
@@ -133,11 +131,18 @@ def load(directory: Path, sha256: str) -> tuple[bytes, str] | None:
     return (data, media_type) if media_type else None
 
 
-def touch(path: Path) -> None:
-    """Mark a stored file as just used: the orphan sweep (``services.uploads``) spares a file
-    whose modification time is within the grace period, and checks it again last thing."""
-    with contextlib.suppress(FileNotFoundError):
+def touch(path: Path) -> bool:
+    """Mark a stored file as just used; whether it is there.
+
+    The orphan sweep (``services.uploads``) spares a file whose modification time is within the
+    grace period and looks again after moving it aside, so a save touches a file *before* it
+    checks it: either the sweep sees it young, or the save finds it gone and is refused.
+    """
+    try:
         os.utime(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def store_image(directory: Path, data: bytes, max_bytes: int) -> Stored:
@@ -170,18 +175,17 @@ def describe_avatar(directory: Path, files_base: str, url: str, max_bytes: int) 
     over ``max_bytes`` (``too_large``).
     """
     sha256 = local_sha256(files_base, url)
-    media_type = stored_type(directory, sha256) if sha256 else None
+    present = sha256 is not None and touch(folder(directory) / sha256)
+    media_type = stored_type(directory, sha256) if sha256 and present else None
     if sha256 is None or media_type is None:
         raise ValidationError("unknown_attachment", "the avatar must be an image uploaded to "
                               "this node (POST /api/attachments)", field="avatar")
     if media_type not in IMAGES:
         raise ValidationError("not_an_image", "the avatar must be a PNG, JPEG, GIF or WebP "
                               "image", field="avatar")
-    path = folder(directory) / sha256
-    if path.stat().st_size > max_bytes:
+    if (folder(directory) / sha256).stat().st_size > max_bytes:
         raise ValidationError("too_large", f"the avatar is larger than {max_bytes} bytes",
                               field="avatar")
-    touch(path)
     return media_type
 
 
@@ -201,13 +205,13 @@ def describe_local(directory: Path, files_base: str, fields: dict[str, Any]) -> 
         if not url.startswith(files_base):
             continue
         sha256 = url[len(files_base):]
-        media_type = stored_type(directory, sha256)
+        present = bool(_DIGEST.fullmatch(sha256)) and touch(folder(directory) / sha256)
+        media_type = stored_type(directory, sha256) if present else None
         if media_type is None:
             raise ValidationError("unknown_attachment", "no file uploaded under this URL",
                                   field=f"attachments[{index}].url")
         attachment["media_type"] = media_type
         attachment["digest_multibase"] = digest_of_hex(sha256)
-        touch(folder(directory) / sha256)
 
 
 def stored_type(directory: Path, sha256: str) -> str | None:

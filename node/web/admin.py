@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from node.services import admin, feeds, hiding, users
+from node.services import admin, feeds, hiding, uploads, users
 from node.services.errors import BadRequestError, ConflictError, ValidationError
 from node.services.permissions import Caller, require_admin
 from node.web import forms, session, strings
@@ -57,9 +57,11 @@ def _done(path: str, param: str, value: str) -> Response:
 
 @page
 async def home(request: Request) -> Response:
-    status = await feeds.federation_status(ctx_of(request), await _admin(request))
+    caller = await _admin(request)
+    status = await feeds.federation_status(ctx_of(request), caller)
     return render(request, "admin_home.html", no_store=True, status_counts=status.deliveries,
-                  peer_count=len(status.peers))
+                  peer_count=len(status.peers),
+                  files=await uploads.usage(ctx_of(request), caller))
 
 
 @page

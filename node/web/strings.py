@@ -595,6 +595,11 @@ NL: dict[str, str] = {
     "choose_none": "(niet ingevuld)",
     "place_picker": "Kaart: klik om de plaats te kiezen",
     "field_handle": "Korte naam",
+    "admin_files": "Geüploade bestanden",
+    "admin_files_counts": "{count} bestanden, samen {size} MB.",
+    "admin_files_orphans": "Daarvan worden er {count} ({size} MB) door geen item, initiatief of "
+                           "profiel gebruikt; die worden automatisch verwijderd zodra ze meer "
+                           "dan {hours} uur oud zijn.",
     "field_avatar": "Afbeelding (logo)",
     "hint_avatar": "Een PNG-, JPEG-, GIF- of WebP-afbeelding van hooguit {max} MB, bijvoorbeeld "
                    "het logo. Die staat bij het initiatief op de pagina's en op Mastodon.",

@@ -39,7 +39,7 @@ def test_commands_are_found() -> None:
     names = [name for name, _ in COMMANDS]
     assert {"init", "serve", "worker", "migrate", "user add", "user grant", "token", "import",
             "export", "follow", "unfollow", "block", "unblock", "backup", "restore",
-            "keys rotate", "alias", "move"} == set(names)
+            "keys rotate", "alias", "move", "sweep-uploads"} == set(names)
 
 
 @pytest.mark.parametrize(("name", "parser"), COMMANDS, ids=[n for n, _ in COMMANDS])
