@@ -31,8 +31,8 @@ __all__ = ["held_long"]  # the fixture, imported for pytest
 
 INBOX_ACCEPT = 2
 DELIVERY_OUTCOME = 2
-APPLY_NOW = 11  # issue 13: 4
-CREATE_NOW = 13  # issue 13: 5
+APPLY_NOW = 13  # issue 13: 4 (PostgreSQL: 10; SQLite also writes the packed facet rows)
+CREATE_NOW = 14  # issue 13: 5 (PostgreSQL: 11)
 
 
 async def _followed(fed: Federation) -> None:
