@@ -537,14 +537,21 @@ def _build_fts(has_excluded: bool, f: SearchFilter) -> Any:
             .offset(bindparam("page_offset", type_=Integer)).subquery("page"))
     none_str, none_int, none_float = null().cast(String), null().cast(Integer), null().cast(Float)
     c = _fts_codes.c
-    combo: Any = case((combos.c.facets.op(">>")(_LOCAL_BIT).op("&")(1) == 1, "local"),
-                      else_="remote")
-    for name in reversed(_SCALAR_FACETS):
-        value = select(c.value).where(
-            c.facet == name,
-            c.code == combos.c.facets.op(">>")(FACET_SHIFTS[name]).op("&")(_CODE_MAX)
-        ).scalar_subquery()
-        combo = func.coalesce(value, "") + _COMBO_SEPARATOR + combo
+    # Each facet from the combinations (a few hundred rows at most), its codes turned back into
+    # values per group: the rows are the counts themselves, as for the themes.
+    parts: list[Any] = [select(literal("total"), none_str, none_int,
+                               func.coalesce(func.sum(combos.c.n), 0), none_float)]
+    for name in (*_SCALAR_FACETS, "origin"):
+        bits = (f"(combos.facets >> {_LOCAL_BIT}) & 1" if name == "origin"
+                else f"(combos.facets >> {FACET_SHIFTS[name]}) & {_CODE_MAX}")
+        grouped = (select(literal_column(bits, Integer).label("code"),
+                          func.sum(combos.c.n).label("n"))
+                   .group_by(literal_column(bits, Integer)).subquery(f"by_{name}"))
+        value: Any = (case((grouped.c.code == 1, "local"), else_="remote") if name == "origin"
+                      else select(c.value).where(c.facet == name, c.code == grouped.c.code)
+                      .scalar_subquery())
+        parts.append(select(literal(name), value, none_int, grouped.c.n, none_float)
+                     .where(literal(name == "origin") | (grouped.c.code != 0)))
     themes = themesets.join(_fts_codes, (c.facet == "theme")
                             & (themesets.c.themes.op(">>")(c.code).op("&")(1) == 1))
     # Codes out of the ranges above: the facets cannot be read here (:func:`search` then runs
@@ -555,7 +562,7 @@ def _build_fts(has_excluded: bool, f: SearchFilter) -> Any:
         select(literal("page").label("facet"), none_str.label("value"), page.c.id.label("id"),
                func.row_number().over(order_by=[page.c.score.desc(), page.c.id]).label("n"),
                page.c.score.label("score")),
-        select(literal("combo"), combo, none_int, combos.c.n, none_float),
+        *parts,
         select(literal("theme"), c.value, none_int, func.sum(themesets.c.n), none_float)
         .select_from(themes).group_by(c.value),
         select(literal("overflow"), none_str, none_int, literal(1), none_float).where(overflow))
@@ -587,6 +594,8 @@ async def search(session: AsyncSession, match: TextMatch | None, excluded: tuple
     for facet, value, doc_id, n, score in found:
         if facet == "page":
             ranked.append((int(n), int(doc_id), float(score)))
+        elif facet == "total":
+            total = int(n)
         elif facet == "combo":
             total += int(n)
             for name, part in zip(_COMBO_FACETS, value.split(_COMBO_SEPARATOR), strict=True):
