@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import html
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -163,54 +164,62 @@ def _word_stem(word: str) -> str:
     return "" if folded in STOPWORDS else str(_stemmer().stemWord(folded))
 
 
-@functools.lru_cache(maxsize=65_536)
-def _word_is_hit(word: str, wanted: frozenset[str]) -> bool:
-    """Whether a word of a text is a hit; cached, as the texts of one page share most words."""
-    term = _word_stem(word)
-    return bool(term) and _is_hit(term, wanted)
+_PIECES = re.compile(r"([^\W_]+)")  # split by words, kept: separator, word, …, word, separator
 
 
-def _is_hit(term: str, wanted: frozenset[str]) -> bool:
-    if term in wanted:
-        return True
-    return len(term) >= COMPOUND_MIN and any(
-        len(w) >= PART_MIN and w in term[PART_START:] for w in wanted)
+@functools.lru_cache(maxsize=64)
+def _query_hits(wanted: frozenset[str]) -> tuple[dict[str, bool], re.Pattern[str] | None]:
+    """Per query: which words of texts are hits (filled as the page's snippets go, which share
+    most words), and a pattern finding a wanted word of ``PART_MIN`` letters or more inside a
+    compound (one regular-expression search instead of a test per wanted word)."""
+    parts = sorted(w for w in wanted if len(w) >= PART_MIN)
+    return {}, re.compile("|".join(map(re.escape, parts))) if parts else None
 
 
 def snippet(text: str | None, wanted: frozenset[str], *, words: int = SNIPPET_WORDS) -> str:
     """About ``words`` words of ``text`` around the most hits, hits in ``<mark>``; safe HTML.
 
     Everything but the ``<mark>`` tags is escaped. Without hits: the start of the text.
+    A hit is a word whose stem is wanted, or a compound (``COMPOUND_MIN`` letters) containing a
+    wanted word of ``PART_MIN`` letters after its first ``PART_START``.
     """
     if not text:
         return ""
-    matches = list(_WORD.finditer(text))
-    if not matches:
+    pieces = _PIECES.split(text)
+    n = len(pieces) // 2
+    if not n:
         return html.escape(text[:200])
-    hits = [_word_is_hit(m.group(), wanted) for m in matches]
-    best, best_count = 0, -1
-    window = sum(hits[:words])
-    for start in range(len(matches)):
-        if window > best_count:
-            best, best_count = start, window
-        window -= hits[start]
-        if start + words < len(hits):
-            window += hits[start + words]
+    known, part = _query_hits(wanted)
+    hits: list[bool] = []
+    for word in pieces[1::2]:
+        found = known.get(word)
+        if found is None:
+            term = _word_stem(word)
+            found = known[word] = bool(term) and (term in wanted or (
+                part is not None and len(term) >= COMPOUND_MIN
+                and part.search(term, PART_START) is not None))
+        hits.append(found)
+    best, best_count = 0, 0
+    if True in hits:  # the first window of ``words`` words with the most hits
+        sums = list(itertools.accumulate(hits, initial=0))
+        windows = [sums[min(start + words, n)] - sums[start] for start in range(n)]
+        best_count = max(windows)
+        best = windows.index(best_count)
     first = max(0, best - 3) if best_count > 0 else 0
-    last = min(len(matches), first + words) - 1
-    begin = matches[first].start()
-    out: list[str] = ["… " if begin > 0 else ""]
-    cursor = begin
+    last = min(n, first + words) - 1
+    out: list[str] = ["… " if first > 0 or pieces[0] else ""]
     # Only the hits are cut out; the text between them is escaped in one piece.
+    between: list[str] = []
     for i in range(first, last + 1):
+        if i > first:
+            between.append(pieces[2 * i])
         if hits[i]:
-            m = matches[i]
-            out.append(html.escape(text[cursor:m.start()]))
-            out.append(f"<mark>{html.escape(m.group())}</mark>")
-            cursor = m.end()
-    if last < len(matches) - 1:
-        out.append(html.escape(text[cursor:matches[last].end()]))
-        out.append(" …")
+            out += [html.escape("".join(between)), f"<mark>{html.escape(pieces[2 * i + 1])}</mark>"]
+            between = []
+        else:
+            between.append(pieces[2 * i + 1])
+    if last < n - 1:
+        out += [html.escape("".join(between)), " …"]
     else:
-        out.append(html.escape(text[cursor:]))
+        out.append(html.escape("".join([*between, pieces[2 * n]])))
     return "".join(out).strip()
