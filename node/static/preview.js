@@ -19,6 +19,7 @@
       var body = new FormData(form);
       body.set("voorbeeld", "1");
       body.delete("bijlage");  // a preview never stores a file: do not send it
+      body.delete("avatar_bestand");
       fetch(form.action, {method: "POST", body: body, credentials: "same-origin"})
         .then(function (response) {
           if (!response.ok) {

@@ -607,6 +607,7 @@ NL: dict[str, str] = {
     "avatar_pending": "Deze afbeelding komt bij het initiatief zodra u opslaat:",
     "avatar_remove": "Afbeelding weghalen",
     "avatar_alt": "Logo van {name}",
+    "avatar_chosen_alt": "De gekozen afbeelding",
     "reason_avatar_not_an_image": "Dit bestand is geen afbeelding die hier kan. Kies een PNG, "
                                   "JPEG, GIF of WebP (geen SVG).",
     "reason_avatar_too_large": "De afbeelding is te groot: hooguit {max} MB.",

@@ -342,3 +342,29 @@ def test_a_click_on_the_initiative_forms_map_fills_the_coordinates(
     assert (latitude, longitude) != (53.1, 5.8)
     assert 50 < latitude < 56 and 3 < longitude < 8  # near the typed spot, at zoom 12
     assert page_at.console(page) == []
+
+
+def test_a_chosen_avatar_shows_at_once_and_is_kept_after_a_form_error(
+        site: Site, page_at: PageFactory, editor_state: Path, tmp_path: Path) -> None:
+    # Given the new initiative form and a logo chosen from the computer
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01"
+                     b"\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0dIDATx\x9cc\xf8\xcf"
+                     b"\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
+    page = visit(page_at, site.fryslan.url + "/initiatieven/nieuw",
+                 storage_state=str(editor_state))
+    page.get_by_label("Afbeelding (logo)").set_input_files(str(logo))
+    # Then avatar_preview.js shows it before anything is sent
+    chosen = page.locator("#avatar-keuze img")
+    chosen.wait_for()
+    assert (chosen.get_attribute("src") or "").startswith("data:image/png;base64,")
+    # When the form is sent with an error elsewhere (no short name)
+    page.locator("#veld-name").fill("Dorpsmolen met logo")
+    page.get_by_role("button", name="Opslaan").click()
+    # Then the form comes back with the error and the logo, now stored on the node
+    assert page.locator(".error-summary").is_visible()
+    kept = page.locator("figure.avatar-preview:not([hidden]) img")
+    assert (kept.get_attribute("src") or "").startswith("/bestanden/")
+    assert kept.get_attribute("alt") == "Logo van Dorpsmolen met logo"
+    assert page.evaluate("document.querySelector('figure.avatar-preview img').naturalWidth") == 1
+    assert page_at.console(page) == []

@@ -202,14 +202,16 @@ async def test_the_api_sets_and_clears_the_avatar(
 
 
 @pytest.mark.parametrize(("kind", "error"), [("pdf", "not_an_image"),
+                                             ("too large", "too_large"),
                                              ("elsewhere", "unknown_attachment"),
                                              ("missing", "unknown_attachment")])
 async def test_the_api_refuses_an_avatar_that_is_no_image_of_this_node(
         client: httpx.AsyncClient, ctx: NodeContext, auth: dict[str, str], kind: str,
         error: str) -> None:
-    url = {"pdf": await _upload(client, auth, PDF),
-           "elsewhere": "https://elders.example/logo.png",
-           "missing": FILES + "0" * 64}[kind]
+    big = PNG + b"\x00" * ctx.settings.uploads.avatar_max_bytes  # an attachment, not an avatar
+    uploaded = {"pdf": PDF, "too large": big}
+    url = await _upload(client, auth, uploaded[kind]) if kind in uploaded else {
+        "elsewhere": "https://elders.example/logo.png", "missing": FILES + "0" * 64}[kind]
     before = await counts(ctx)
     response = await client.post("/api/initiatives", headers=auth, json={
         "handle": "zonnedorp", "name": "Zonnedorp", "avatar": url})
