@@ -332,8 +332,9 @@ def _cmd_token(args: argparse.Namespace) -> int:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     settings = load(Path(args.dir))
-    if args.map is not None or args.file.startswith(("http://", "https://")):
-        return _import_directory(settings, args)
+    hsds = None if args.map is not None else transfer.load_hsds(Path(args.file))
+    if args.map is not None or hsds is not None or args.file.startswith(("http://", "https://")):
+        return _import_directory(settings, args, hsds)
     batch = transfer.load_file(Path(args.file))
     if args.dry_run:
         _run(settings, lambda ctx: transfer.check_batch(ctx, batch))  # raises on any bad row
@@ -353,14 +354,18 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import_directory(settings: Settings, args: argparse.Namespace) -> int:
-    """Initiatives row by row: an inventory CSV through ``--map``, or a Murmurations URL (a
-    profile, or an index query). Refused rows are listed and make the exit status 1;
-    the valid rows are imported all the same (docs/bridges.md)."""
+def _import_directory(settings: Settings, args: argparse.Namespace,
+                      hsds: list[transfer.DirectoryRow] | None) -> int:
+    """Initiatives row by row: an inventory CSV through ``--map``, a Murmurations URL (a
+    profile, or an index query), or an HSDS export (``hsds``: its rows). Refused rows are
+    listed and make the exit status 1; the valid rows are imported all the same
+    (docs/bridges.md)."""
     from node.progress import progress
 
     async def go(ctx: NodeContext) -> transfer.DirectoryReport:
-        if args.map is not None:
+        if hsds is not None:
+            rows = hsds
+        elif args.map is not None:
             if args.file.startswith(("http://", "https://")):
                 raise CliError("--map reads a CSV file, not a URL")
             rows = transfer.load_inventory(Path(args.file), transfer.load_mapping(Path(args.map)))

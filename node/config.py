@@ -267,6 +267,21 @@ class FeedsSettings:
 
 
 @dataclass(frozen=True)
+class MurmurationsSettings:
+    """``[murmurations]``: registering initiatives' profiles with a Murmurations index."""
+
+    index_url: str = setting("", "Base URL of the Murmurations Index API the admin may register "
+                             "initiatives' profiles with, e.g. "
+                             "https://index.murmurations.network/v2 (the node POSTs to "
+                             "{index_url}/nodes). Empty: no call to any index ever leaves the "
+                             "node, and the admin page cannot register anything.")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.index_url)
+
+
+@dataclass(frozen=True)
 class UploadsSettings:
     """``[uploads]``: files volunteers attach to items (docs/attachments.md)."""
 
@@ -298,6 +313,7 @@ class Settings:
     metrics: MetricsSettings = MetricsSettings()
     mail: MailSettings = MailSettings()
     feeds: FeedsSettings = FeedsSettings()
+    murmurations: MurmurationsSettings = MurmurationsSettings()
     uploads: UploadsSettings = UploadsSettings()
 
     @property
@@ -427,6 +443,10 @@ def build_settings(directory: Path, overrides: Mapping[tuple[str, str], Any] | N
     values["federation"]["mode"] = DEPRECATED_MODES.get(mode, mode)
     values["node"]["url"] = values["node"]["url"].rstrip("/")
     _validate_node(values["node"])
+    index_url = values["murmurations"]["index_url"] = values["murmurations"]["index_url"].rstrip("/")
+    if index_url and (urlsplit(index_url).scheme not in ("http", "https")
+                      or not urlsplit(index_url).hostname):
+        raise ConfigError(f"murmurations.index_url must be an http(s) URL, got {index_url!r}")
     for name, networks in (("metrics.allow", values["metrics"]["allow"]),
                            ("server.forwarded_allow_ips", values["server"]["forwarded_allow_ips"])):
         for network in networks:

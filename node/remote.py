@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import ipaddress
+import json
 import logging
 import socket
 import ssl
@@ -393,18 +394,37 @@ class RemoteClient:
                 raise RemoteError("id_mismatch", f"{url[:200]} redirected to another origin")
         return document
 
+    async def post_json(self, url: str, document: dict[str, Any]) -> dict[str, Any]:
+        """POST a JSON document, unsigned, to a service that is not ActivityPub (a
+        Murmurations index); its JSON answer (``{}`` when it sent none). Raises RemoteError
+        for any failure or a status of 300 and up."""
+        _, content = await self._post(url, json.dumps(document).encode(), headers={
+            "Content-Type": "application/json", "Accept": "application/json"}, signer=None)
+        try:
+            return load_json(content, limits=self.policy.json_limits) if content.strip() else {}
+        except DocumentError:
+            return {}  # the index took it; an answer we cannot read changes nothing
+
     async def post(self, url: str, body: bytes, *, signer: Signer, flavour: str = "cavage"
                    ) -> int:
         """Deliver a signed POST; returns the status, raises RemoteError on any failure."""
+        response, _ = await self._post(url, body, headers={"Content-Type": ACTIVITY_JSON,
+                                                           "Accept": ACCEPT_AP},
+                                       signer=signer, flavour=flavour)
+        return response.status_code
+
+    async def _post(self, url: str, body: bytes, *, headers: dict[str, str],
+                    signer: Signer | None, flavour: str = "cavage"
+                    ) -> tuple[httpx.Response, bytes]:
+        """One POST within the deadline; RemoteError for a failure or a status of 300 and up."""
         try:
             async with asyncio.timeout(self.policy.deadline):
-                response, _, _ = await self._request(
-                    "POST", url, headers={"Content-Type": ACTIVITY_JSON, "Accept": ACCEPT_AP},
-                    body=body, signer=signer, flavour=flavour)
+                response, content, _ = await self._request(
+                    "POST", url, headers=headers, body=body, signer=signer, flavour=flavour)
         except TimeoutError as exc:
             raise RemoteError("timeout", f"POST {url[:200]} exceeded the deadline") from exc
         if response.status_code >= 300:
             raise RemoteError("http_error", f"POST {url[:200]} answered {response.status_code}",
                               status=response.status_code,
                               retry_after=retry_after_seconds(response.headers.get("retry-after")))
-        return response.status_code
+        return response, content

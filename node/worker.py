@@ -25,7 +25,15 @@ from datetime import timedelta
 from typing import Unpack
 
 from node.remote import RemoteError
-from node.services import aggregator, delivery, mail, retention, subscriptions, uploads
+from node.services import (
+    aggregator,
+    delivery,
+    mail,
+    murmurations,
+    retention,
+    subscriptions,
+    uploads,
+)
 from node.services.actors import AGGREGATOR_FOLLOW_JOB
 from node.services.apply import RejectedError, apply, parse_stored
 from node.services.context import NodeContext
@@ -162,6 +170,8 @@ async def _job_batch(ctx: NodeContext, batch: int) -> int:
             await _run_aggregator_follow(ctx, job)
         elif job.kind == subscriptions.JOB_KIND:
             await _run_feed(ctx, job)
+        elif job.kind == murmurations.JOB_KIND:
+            await _run_registration(ctx, job)
         else:
             await _run_job(ctx, job)
     return len(rows)
@@ -198,6 +208,29 @@ async def _run_feed(ctx: NodeContext, job: Job) -> None:
     async with ctx.db.transaction() as session:
         await job_store.finish(session, job.id, attempts=0, last_error=None, payload=payload,
                                next_attempt_at=ctx.now() + interval)
+
+
+async def _run_registration(ctx: NodeContext, job: Job) -> None:
+    """Register an initiative's profile with the Murmurations index (the admin chose it), then
+    again daily; an index that fails is retried with back-off. Without an index configured
+    nothing is sent: the job waits (docs/bridges.md)."""
+    try:
+        payload = await murmurations.register(ctx, job)
+    except (murmurations.NotConfiguredError, RemoteError) as exc:
+        not_configured = isinstance(exc, murmurations.NotConfiguredError)
+        delay = murmurations.REFRESH if not_configured else min(
+            timedelta(seconds=delivery.backoff_seconds(ctx, job.attempts + 1)),
+            murmurations.REFRESH)
+        async with ctx.db.transaction() as session:
+            await job_store.finish(session, job.id, attempts=job.attempts + (not not_configured),
+                                   last_error=str(exc)[:1000], next_attempt_at=ctx.now() + delay)
+        return
+    async with ctx.db.transaction() as session:
+        if payload is None:  # the initiative was deleted
+            await job_store.delete(session, job.key)
+            return
+        await job_store.finish(session, job.id, attempts=0, last_error=None, payload=payload,
+                               next_attempt_at=ctx.now() + murmurations.REFRESH)
 
 
 async def _run_aggregator_follow(ctx: NodeContext, job: Job) -> None:

@@ -10,7 +10,9 @@ answer shows once), ``POST /beheer/gebruikers/{name}/rol``, ``…/toekennen``, `
 ``GET /beheer/meldingen`` (reports received) and ``POST /beheer/meldingen/afhandelen``;
 ``GET /beheer/verborgen`` (the received items hidden here, a form to hide one by address),
 ``POST /beheer/verborgen/verbergen`` and ``…/tonen`` (hide, show again: the item page of a
-received item has the same buttons for an admin).
+received item has the same buttons for an admin);
+``GET/POST /beheer/murmurations`` (which initiatives the node registers with the Murmurations
+index, when one is configured).
 A GET without a session goes to the sign-in page; a signed-in non-admin gets the 403 page.
 Every POST is origin- and CSRF-checked (``node.web.session``); the services log each action.
 """
@@ -23,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from node.services import admin, feeds, hiding, uploads, users
+from node.services import admin, feeds, hiding, murmurations, uploads, users
 from node.services.errors import BadRequestError, ConflictError, ValidationError
 from node.services.permissions import Caller, require_admin
 from node.web import forms, session, strings
@@ -33,7 +35,8 @@ from node.web.pages import page, render
 _NOTICES = {"geblokkeerd": "admin_blocked", "gedeblokkeerd": "admin_unblocked",
             "opnieuw": "admin_retried", "gewijzigd": "admin_user_changed",
             "verwijderd": "admin_user_deleted", "afgehandeld": "admin_report_resolved",
-            "verborgen": "admin_item_hidden", "getoond": "admin_item_shown"}
+            "verborgen": "admin_item_hidden", "getoond": "admin_item_shown",
+            "gekozen": "admin_murmurations_changed"}
 
 
 async def _admin(request: Request) -> Caller:
@@ -255,6 +258,26 @@ async def show(request: Request) -> Response:
     caller, form = await session.signed_in_form(request)
     item = await hiding.show_item(ctx_of(request), caller, form.get("item"))
     return _done("/beheer/verborgen", "getoond", quote(item.title or item.ap_id, safe=""))
+# --- Murmurations --------------------------------------------------------------------------------
+
+
+@page
+async def murmurations_page(request: Request) -> Response:
+    ctx = ctx_of(request)
+    registrations = await murmurations.registrations(ctx, await _admin(request))
+    return render(request, "admin_murmurations.html", no_store=True,
+                  registrations=registrations, index_url=ctx.settings.murmurations.index_url,
+                  notice=_notice(request))
+
+
+@page
+async def choose_murmurations(request: Request) -> Response:
+    caller, form = await session.signed_in_form(request)
+    handle, chosen = form.get("handle").strip(), form.get("chosen")
+    if not handle or chosen not in ("0", "1"):
+        raise BadRequestError("bad_form", "name an initiative and chosen=0 or 1")
+    handle = await murmurations.set_registered(ctx_of(request), caller, handle, chosen == "1")
+    return _done("/beheer/murmurations", "gekozen", handle)
 
 
 routes: list[BaseRoute] = [
@@ -270,6 +293,8 @@ routes: list[BaseRoute] = [
     Route("/beheer/verborgen", hidden_page, methods=["GET"]),
     Route("/beheer/verborgen/verbergen", hide, methods=["POST"]),
     Route("/beheer/verborgen/tonen", show, methods=["POST"]),
+    Route("/beheer/murmurations", murmurations_page, methods=["GET"]),
+    Route("/beheer/murmurations", choose_murmurations, methods=["POST"]),
     Route("/beheer/gebruikers", users_page, methods=["GET"]),
     Route("/beheer/gebruikers", add_user, methods=["POST"]),
     Route("/beheer/gebruikers/{username}/rol", change_role, methods=["POST"]),

@@ -558,6 +558,29 @@ NL: dict[str, str] = {
     "hidden_show": "Weer tonen",
     "hidden_banner": "Verborgen door {by} op {when}. Alleen beheerders zien dit item; voor anderen "
                      "bestaat het hier niet.",
+    # registering with a Murmurations index (/beheer/murmurations, docs/bridges.md)
+    "admin_murmurations": "Murmurations-kaarten",
+    "admin_murmurations_intro": "Kaarten en overzichten in het Murmurations-netwerk tonen "
+                                "initiatieven die bij de index {index} zijn aangemeld. Kies "
+                                "per initiatief of dit knooppunt het aanmeldt; het profiel "
+                                "wordt daarna elke dag opnieuw aangemeld, zodat wijzigingen "
+                                "meekomen. Zonder uw keuze gaat er niets naar de index.",
+    "admin_murmurations_off": "Er is geen Murmurations-index ingesteld "
+                              "(murmurations.index_url in het instellingenbestand). Dit "
+                              "knooppunt meldt daarom niets aan en stuurt niets naar een index.",
+    "admin_murmurations_stop_note": "Stopt u met aanmelden, dan blijft de index het profiel "
+                                    "tonen zolang het hier te lezen is; een verwijderd "
+                                    "initiatief verdwijnt als de index het opnieuw leest.",
+    "admin_initiative": "Initiatief",
+    "admin_murmurations_profile": "Profiel",
+    "admin_murmurations_state_off": "Niet aangemeld",
+    "admin_murmurations_state_waiting": "Wordt aangemeld",
+    "admin_murmurations_state_on": "Aangemeld",
+    "admin_murmurations_state_failing": "Aanmelden lukt niet ({count}×): {error}",
+    "admin_murmurations_register": "Aanmelden",
+    "admin_murmurations_unregister": "Stoppen met aanmelden",
+    "admin_murmurations_none": "Dit knooppunt heeft nog geen initiatieven.",
+    "admin_murmurations_changed": "De keuze voor {value} is opgeslagen.",
     "field_host": "Adres van het knooppunt",
     "field_reason": "Reden",
     "host_missing": "Vul het adres van het knooppunt in.",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,9 @@ from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
 from node.services.transfer import (
     FileFormatError,
+    export_hsds,
     import_rows,
+    load_hsds,
     load_inventory,
     load_mapping,
     murmurations_rows,
@@ -40,6 +42,7 @@ from tests import dbs
 from tests.clock import FAST_HASHER, Clock
 from tests.keys import pool_keygen
 from tests.node.conftest import make_settings
+from tests.node.services.test_hsds import validate as validate_hsds
 from tests.node.web import make_initiative
 from tests.servers import serve_in_thread
 
@@ -277,6 +280,19 @@ def second_database(database_url: str, tmp_path: Path, sqlite_template: Path,
         dbs.drop_pg_database(url)
 
 
+@contextlib.asynccontextmanager
+async def second_node(tmp_path: Path, database_url: str, clock: Clock
+                      ) -> AsyncIterator[Starlette]:
+    """Another node (Fryslân) with its own database, which may fetch from loopback."""
+    other = make_settings(tmp_path / "b", database_url, node__url="https://fryslan.test",
+                          node__name="Doarpswurk", node__handle="fryslan",
+                          node__province_code="PV21", node__allow_private_network=True)
+    app = create_app(other, clock=clock, keygen=pool_keygen(), password_hasher=FAST_HASHER)
+    async with app.router.lifespan_context(app):
+        await ensure_node_actor(app.state.ctx)
+        yield app
+
+
 # Node-specific, so left out of the comparison: `urls` names the profile's page on the node
 # that serves it, and `rss` that node's feed of the initiative; a copy on another node has its
 # own (its page there, its items there). Everything else must come back the same.
@@ -303,13 +319,8 @@ async def test_a_profile_exported_imported_elsewhere_and_exported_again_is_uncha
 
     served = Murmurations()
     served.profiles["zorgcoop"] = first
-    other = make_settings(tmp_path / "b", second_database, node__url="https://fryslan.test",
-                          node__name="Doarpswurk", node__handle="fryslan",
-                          node__province_code="PV21", node__allow_private_network=True)
-    app = create_app(other, clock=clock, keygen=pool_keygen(), password_hasher=FAST_HASHER)
-    async with app.router.lifespan_context(app):
+    async with second_node(tmp_path, second_database, clock) as app:
         b: NodeContext = app.state.ctx
-        await ensure_node_actor(b)
         with serving(served) as base:
             rows = await murmurations_rows(b, await read_murmurations(
                 b, f"{base}/profiles/zorgcoop.json"))
@@ -323,6 +334,57 @@ async def test_a_profile_exported_imported_elsewhere_and_exported_again_is_uncha
     jsonschema.Draft7Validator(SCHEMA).validate(second)
     assert comparable(second) == comparable(first)
     assert second["urls"][0]["url"] == "https://fryslan.test/actors/zorgcooperatie-hollandscheveld"
+
+
+# HSDS ids are UUIDs made from the initiative's IRI on the exporting node, and `uri`/`url` are
+# that IRI: a copy on another node has its own. The links between the tables are compared by
+# what they link instead (each service and location stays with its organization).
+HSDS_NODE_SPECIFIC = ("id", "organization_id", "service_id", "location_id", "uri", "url")
+
+
+def hsds_comparable(document: dict[str, Any]) -> dict[str, Any]:
+    names = {org["id"]: org["name"] for org in document["organizations"]}
+    out: dict[str, Any] = {}
+    for table in ("organizations", "services", "locations"):
+        out[table] = [{**{k: v for k, v in r.items() if k not in HSDS_NODE_SPECIFIC},
+                       "of": names.get(r.get("organization_id"))} for r in document[table]]
+    out["service_at_locations"] = len(document["service_at_locations"])
+    return out
+
+
+async def test_an_hsds_export_imported_elsewhere_exports_the_same_records(
+        ctx: NodeContext, second_database: str, tmp_path: Path, clock: Clock) -> None:
+    await make_initiative(ctx, "eetpunt", name="Eetpunt Anloo", summary="Samen eten",
+                          themes=["meals", "meeting"], legal_form="foundation",
+                          place={"name": "Anloo", "latitude": 53.04, "longitude": 6.69,
+                                 "province_code": "PV22"},
+                          website="https://eetpunt.example", contact="info@eetpunt.example",
+                          founded="2014-05-01", goals="Niemand eet alleen")
+    await make_initiative(ctx, "rust", name="Rustpunt", themes=["care-wellbeing"],
+                          description="Een *rustige* plek.", status="on-hold")
+    await make_initiative(ctx, "molen", name="Molen", themes=["energy-generation"])
+    first = await export_hsds(ctx)
+    validate_hsds(first)
+    path = tmp_path / "hsds.json"
+    path.write_text(json.dumps(first), encoding="utf-8")
+    async with second_node(tmp_path, second_database, clock) as app:
+        b: NodeContext = app.state.ctx
+        rows = load_hsds(path)
+        assert rows is not None
+        report = await import_rows(b, rows)
+        assert report.created == ["eetpunt-anloo", "rustpunt"], report.refused
+        second = await export_hsds(b)
+        again = await import_rows(b, load_hsds(path) or [])
+        assert again.created == [] and len(again.existing) == 2
+    validate_hsds(second)
+    assert hsds_comparable(second) == hsds_comparable(first)
+    assert second["organizations"][0]["uri"] == "https://fryslan.test/actors/eetpunt-anloo"
+
+
+def test_a_json_file_that_is_not_hsds_is_left_to_the_item_import(tmp_path: Path) -> None:
+    path = tmp_path / "items.json"
+    path.write_text('{"initiatives": []}', encoding="utf-8")
+    assert load_hsds(path) is None and load_hsds(SAMPLE_CSV) is None
 
 
 # --- the progress bar ------------------------------------------------------------------------------

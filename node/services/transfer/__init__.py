@@ -7,7 +7,8 @@
 - ``exporting.py``: everything this node owns, as served and signed, verifiable offline;
 - ``hsds.py``: the care initiatives as Open Referral HSDS records (``export --format hsds``);
 - ``directory.py``: initiatives row by row from an inventory CSV with a mapping file, or from
-  Murmurations (a profile or an index query); refused rows are reported, valid rows import.
+  Murmurations (a profile or an index query), or an HSDS export; refused rows are reported,
+  valid rows import.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from node.services.transfer.directory import (
     MurmurationsSource,
     Refusal,
     import_rows,
+    load_hsds,
     load_inventory,
     load_mapping,
     murmurations_rows,
@@ -65,6 +67,7 @@ __all__ = [
     "import_rows",
     "load_csv",
     "load_file",
+    "load_hsds",
     "load_inventory",
     "load_json_document",
     "load_mapping",

@@ -1,5 +1,6 @@
-"""Directory imports: initiatives from a provincial inventory (CSV and a mapping file) or from
-Murmurations (a profile, or an index query of the organizations schema); docs/bridges.md.
+"""Directory imports: initiatives from a provincial inventory (CSV and a mapping file), from
+Murmurations (a profile, or an index query of the organizations schema) or from an Open
+Referral HSDS export; docs/bridges.md.
 
 Unlike the item import (``importing.py``: all or nothing), a directory import is row by row:
 every row is validated by the ordinary input model (``InitiativeInput``); a row that fails is
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import tomllib
 import unicodedata
@@ -359,6 +361,73 @@ async def murmurations_rows(ctx: NodeContext, source: MurmurationsSource,
                                                         f"{exc.reason}: {exc.detail}")))
         advance()
     return rows
+
+
+# --- Open Referral HSDS (what ``export --format hsds`` writes) ------------------------------------
+
+
+def _by_organization(records: object) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for record in records if isinstance(records, list) else []:
+        if isinstance(record, dict) and isinstance(record.get("organization_id"), str):
+            found.setdefault(record["organization_id"], []).append(record)
+    return found
+
+
+def hsds_rows(document: dict[str, Any]) -> list[DirectoryRow]:
+    """One row per HSDS ``organization`` of an export as ``export --format hsds`` writes it
+    (one array per table): its services' names are its care themes, its physical location
+    its place (docs/bridges.md has the table)."""
+    services = _by_organization(document.get("services"))
+    locations = _by_organization(document.get("locations"))
+    rows = []
+    organizations = document.get("organizations")
+    for number, org in enumerate(organizations if isinstance(organizations, list) else [], 1):
+        label = f"organization {number}"
+        if not isinstance(org, dict):
+            rows.append(DirectoryRow(label, {}, Refusal(label, "bad_row", "not a JSON object")))
+            continue
+        label += f" ({org.get('name')})" if isinstance(org.get("name"), str) else ""
+        data: dict[str, Any] = {"name": org.get("name")}
+        description = org.get("description")
+        if isinstance(description, str) and description.strip() and description != org["name"]:
+            data["description"] = escape_markdown(description.strip())
+        for source, target in (("website", "website"), ("email", "contact")):
+            if org.get(source):
+                data[target] = org[source]
+        if isinstance(org.get("legal_status"), str):
+            data["legal_form"] = _vocabulary_value("legal_form", org["legal_status"])
+        if isinstance(org.get("year_incorporated"), int):
+            data["founded"] = f"{org['year_incorporated']:04d}-01-01"
+        own = services.get(str(org.get("id")), [])
+        themes = [_vocabulary_value("themes", str(s.get("name"))) for s in own]
+        if themes:
+            data["themes"] = themes
+        if any(s.get("status") == "inactive" for s in own):
+            data["status"] = "on-hold"  # HSDS has one word for on hold, completed and stopped
+        goals = {s.get("description") for s in own} - {None, description}
+        if len(goals) == 1:
+            data["goals"] = goals.pop()
+        place = next((loc for loc in locations.get(str(org.get("id")), [])
+                      if loc.get("location_type", "physical") == "physical"), None)
+        if place is not None:
+            data["place"] = {k: place[f] for k, f in (("name", "name"), ("latitude", "latitude"),
+                                                     ("longitude", "longitude")) if f in place}
+        rows.append(_with_handle(label, data))
+    return rows
+
+
+def load_hsds(path: Path) -> list[DirectoryRow] | None:
+    """The rows of an HSDS export file, or None when ``path`` is not one (another import)."""
+    if path.suffix.lower() != ".json":
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None  # the item import reads it and says what is wrong
+    if not isinstance(document, dict) or document.get("format") != "hsds":
+        return None
+    return hsds_rows(document)
 
 
 # --- importing ------------------------------------------------------------------------------------
