@@ -79,6 +79,7 @@ class RunningNode:
     url: str
     password: str | None  # the admin's password (None: an older demo that did not keep it)
     process: subprocess.Popen[bytes] | None = None
+    created: bool = False  # made by this start (it then follows the others)
 
 
 def _clean_environ() -> dict[str, str]:
@@ -118,7 +119,7 @@ def prepare(spec: NodeSpec, directory: Path, port: int) -> RunningNode:
     password = secrets.token_urlsafe(12)
     _keep_password(directory, password)  # before the user exists: never a user without it
     asyncio.run(_fill(directory, spec, password))
-    return RunningNode(spec, directory, url, password)
+    return RunningNode(spec, directory, url, password, created=True)
 
 
 def start(node: RunningNode) -> None:
@@ -156,7 +157,7 @@ def federate(nodes: list[RunningNode]) -> None:
     """Let freshly created nodes follow the others (the serve processes deliver the Follows)."""
     by_handle = {n.spec.handle: n for n in nodes}
     for node in nodes:
-        if node.password is None:  # an existing demo: it followed when it was created
+        if not node.created:  # an existing demo: it followed when it was created
             continue
         targets = [f"{by_handle[h].url}/actors/{h}" for h in node.spec.follows if h in by_handle]
         asyncio.run(_follow_all(node, targets))

@@ -32,13 +32,14 @@ def test_the_password_is_printed_again_on_the_next_start(tmp_path: Path) -> None
     # Given a demo node created once
     spec = NODES[2]  # the aggregator: no demo file to import, the quickest to prepare
     first = prepare(spec, tmp_path / spec.handle, 8002)
-    assert first.password
+    assert first.password and first.created
     kept = tmp_path / spec.handle / PASSWORD_FILE
     assert kept.stat().st_mode & 0o077 == 0  # the owner's only
     # When the demo starts again on the same directory
     again = prepare(spec, tmp_path / spec.handle, 8002)
     # Then it knows the same password and prints it in the node's line
     assert again.password == first.password
+    assert not again.created  # so it does not follow the other nodes a second time
     assert f"password {first.password}" in sign_in_lines([again])[0]
 
 
