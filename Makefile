@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+TEST_WORKERS ?= auto
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 DEMO_DIR ?= demo-data
 DEMO_PORT ?= 8000
@@ -25,14 +26,15 @@ demo: install
 # mypy checks protocol/, node/ and bench/ strictly ([tool.mypy] in pyproject.toml).
 # pytest runs from a fresh temporary directory: libraries that write into the working directory
 # (bovine's JSON-LD cache) must not leave files in the checkout (tests/conftest.py checks it).
-# It measures line coverage; tests/coverage_floors.py then holds protocol/ and node/ to their
+# It runs on every core (pytest-xdist, one test file per worker at a time, so a module's fixtures are
+# built once) and measures line coverage; tests/coverage_floors.py then holds protocol/ and node/ to their
 # floors ([tool.coverage.report] and [tool.kennisknoop.coverage-floors] in pyproject.toml).
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	work="$$(mktemp -d)" && cd "$$work" && export COVERAGE_FILE="$$work/.coverage" && status=0 && \
 		"$(CURDIR)/$(BIN)/python" -m pytest -c "$(CURDIR)/pyproject.toml" --rootdir "$(CURDIR)" \
-		--cov --cov-config="$(CURDIR)/pyproject.toml" --cov-report= "$(CURDIR)/tests" && \
+		-n $(TEST_WORKERS) --dist loadfile --cov --cov-config="$(CURDIR)/pyproject.toml" --cov-report= "$(CURDIR)/tests" && \
 		"$(CURDIR)/$(BIN)/python" "$(CURDIR)/tests/coverage_floors.py" "$$COVERAGE_FILE" \
 		|| status=$$?; \
 		rm -rf "$$work"; exit $$status
