@@ -29,6 +29,7 @@ from node.web import (
     errors,
     federation_api,
     files,
+    follow_requests,
     following,
     help_pages,
     i18n,
@@ -90,6 +91,7 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
         *bottlenecks.routes,
         *questions.routes,
         *admin.routes,
+        *follow_requests.routes,
         *help_pages.routes,
     ]
     app = Starlette(

@@ -151,8 +151,10 @@ class FederationSettings:
                                      "allowlist mode.")
     block: tuple[str, ...] = setting((), "Hosts (and their subdomains) refused in every mode, "
                                      "besides those blocked with `kennisknoop block`.")
-    follow_approval: FollowApproval = setting("auto", "auto: accept follow requests at once; "
-                                              "manual: an admin approves them.")
+    follow_approval: FollowApproval = setting("auto", "auto: each actor chooses whether to "
+                                              "approve followers by hand (off: accepted at "
+                                              "once); manual: every actor does "
+                                              "(/beheer/volgverzoeken).")
     retry_initial_seconds: int = setting(30, "First retry delay of a failed delivery.")
     retry_max_seconds: int = setting(21_600, "Largest delay between delivery retries.")
     give_up_after_hours: int = setting(96, "Stop retrying a delivery after this many hours "

@@ -84,7 +84,7 @@ async def _insert_local_actor(ctx: NodeContext, session: AsyncSession, *, kind: 
                 inbox=urls.inbox(handle), outbox=urls.outbox(handle),
                 followers=urls.followers(handle), following=urls.following(handle),
                 shared_inbox=urls.shared_inbox, profile=profile, version=1, published=now,
-                updated=now, **_key_columns(ctx, handle))
+                updated=now, approves_followers=_all_approve(ctx), **_key_columns(ctx, handle))
     except IntegrityError as exc:
         raise ConflictError("handle_taken", f"the handle {handle!r} is already in use",
                             field="handle") from exc
@@ -104,6 +104,18 @@ async def save_profile(session: AsyncSession, actor: StoredActor, profile: dict[
     updated = await _store_document(session, updated)
     if updated.kind == "initiative":
         await index_initiative(session, updated)
+    return updated
+
+
+async def set_approves_followers(ctx: NodeContext, session: AsyncSession, actor: StoredActor,
+                                 approves: bool) -> StoredActor:
+    """Store a local actor's choice to approve followers by hand as a new version of its
+    document (``manuallyApprovesFollowers``) and send the Update to its followers."""
+    updated = await actor_store.update_values(session, actor.ap_id, approves_followers=approves,
+                                              version=actor.version + 1, updated=ctx.now())
+    updated = await _store_document(session, updated)
+    await publish_activity(ctx, session, actor=updated, type="Update",
+                           obj=updated.document or {}, followers=True)
     return updated
 
 
@@ -137,6 +149,8 @@ async def ensure_node_actor(ctx: NodeContext) -> StoredActor:
         elif node.document is not None and "initiatives" not in node.document:
             node = await _store_document(session, node)  # now names its initiatives collection
         await _ensure_theme_actors(ctx, session, node)
+        if _all_approve(ctx):
+            await _approve_all_by_hand(ctx, session)
         if settings.node.role == "aggregator" and settings.aggregator.follow:
             # Durable: the worker follows them (node.services.aggregator), retrying until each
             # one answers; scheduled again at every start-up, where following again is a no-op.
@@ -145,6 +159,22 @@ async def ensure_node_actor(ctx: NodeContext) -> StoredActor:
                                      payload={"targets": list(settings.aggregator.follow)},
                                      now=ctx.now())
         return node
+
+
+def _all_approve(ctx: NodeContext) -> bool:
+    """``federation.follow_approval = "manual"``: every local actor approves by hand."""
+    return ctx.settings.federation.follow_approval == "manual"
+
+
+async def _approve_all_by_hand(ctx: NodeContext, session: AsyncSession) -> None:
+    """The setting turned on: every local actor that did not yet approve by hand now does (its
+    document says so from now on; its followers see it when they next fetch it)."""
+    for actor in await actor_store.list_local(session, limit=100_000):
+        if not actor.approves_followers:
+            updated = await actor_store.update_values(
+                session, actor.ap_id, approves_followers=True, version=actor.version + 1,
+                updated=ctx.now())
+            await _store_document(session, updated)
 
 
 async def _ensure_theme_actors(ctx: NodeContext, session: AsyncSession, node: StoredActor

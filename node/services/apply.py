@@ -338,7 +338,9 @@ async def handle_follow(ctx: NodeContext, activity: Activity, sender: str) -> Ap
         local = await actor_store.get(session, target)
         if local is None or not local.is_local or local.deleted:
             raise RejectedError("not_found", f"no local actor {target}")
-        manual = ctx.settings.federation.follow_approval == "manual"
+        # Waits for an editor's answer (node.services.approvals) when the actor approves by
+        # hand; a follow already accepted is answered with Accept again (a repeated Follow).
+        manual = local.approves_followers or ctx.settings.federation.follow_approval == "manual"
         state = "pending" if manual else "accepted"
         now = ctx.now()
         existing = await follow_store.get(session, sender, target)

@@ -153,6 +153,8 @@ def actor_document(actor: StoredActor, *, node_kind_type: str | None = None) -> 
         extra["alsoKnownAs"] = list(profile["also_known_as"])
     if profile.get("moved_to"):  # kennisknoop move
         extra["movedTo"] = profile["moved_to"]
+    # interop(mastodon): a locked account; its Follows wait for an Accept (docs/following.md).
+    extra["manuallyApprovesFollowers"] = actor.approves_followers
     extra["version"] = actor.version
     extra["updated"] = iso(actor.updated)
     if actor.deleted_at is not None:

@@ -118,6 +118,27 @@ async def upsert(session: AsyncSession, *, follower: str, followee: str, state: 
     return to_dataclass(StoredFollow, row)
 
 
+async def get_by_id(session: AsyncSession, follow_id: int) -> StoredFollow | None:
+    row = (await session.execute(select(follows).where(follows.c.id == follow_id))
+           ).mappings().first()
+    return to_dataclass(StoredFollow, row) if row else None
+
+
+async def pending_of(session: AsyncSession, followees: list[str] | None, *, limit: int
+                     ) -> list[StoredFollow]:
+    """Follow requests waiting for an answer from local actors, oldest first: those of
+    ``followees``, or of every local actor (None)."""
+    c = follows.c
+    query = select(follows).where(c.state == "pending")
+    if followees is None:
+        local = select(actors.c.ap_id).where(actors.c.is_local.is_(True))
+        query = query.where(c.followee.in_(local))
+    else:
+        query = query.where(c.followee.in_(followees))
+    query = query.order_by(c.id).limit(limit)
+    return [to_dataclass(StoredFollow, r) for r in (await session.execute(query)).mappings()]
+
+
 async def set_state(session: AsyncSession, follow_id: int, state: str, now: datetime) -> None:
     """A follow answered (``accepted``, ``rejected``)."""
     actor_store.forget(session)  # the held follower lists

@@ -46,12 +46,17 @@ async def _admin(request: Request) -> Caller:
     return caller
 
 
-def _notice(request: Request) -> str | None:
-    for param, key in _NOTICES.items():
+def notice_from(request: Request, notices: dict[str, str]) -> str | None:
+    """The sentence a redirect after an action asks for (``?<param>=<value>``), if any."""
+    for param, key in notices.items():
         value = request.query_params.get(param)
         if value:
             return strings.text(key, value=value[:255])
     return None
+
+
+def _notice(request: Request) -> str | None:
+    return notice_from(request, _NOTICES)
 
 
 def _done(path: str, param: str, value: str) -> Response:

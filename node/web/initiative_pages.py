@@ -208,7 +208,8 @@ async def _form(request: Request, *, values: dict[str, Any], errors: dict[str, s
                       avatar_max_mb=_megabytes(ctx.settings.uploads.avatar_max_bytes),
                       known_places=await geo.known_places(ctx), legal_forms=themes.LEGAL_FORMS,
                       phases=themes.PHASES, statuses=themes.STATUSES,
-                      provinces=themes.PROVINCES, preview=preview)
+                      provinces=themes.PROVINCES, preview=preview,
+                      approval_forced=ctx.settings.federation.follow_approval == "manual")
     # The map picker: /static/place_picker.js and Leaflet, tiles from the tile server.
     response.headers["Content-Security-Policy"] = map_csp(ctx.settings.map.tile_url)
     return response

@@ -581,6 +581,32 @@ NL: dict[str, str] = {
     "admin_murmurations_unregister": "Stoppen met aanmelden",
     "admin_murmurations_none": "Dit knooppunt heeft nog geen initiatieven.",
     "admin_murmurations_changed": "De keuze voor {value} is opgeslagen.",
+    "requests_title": "Volgverzoeken",
+    "requests_intro": "Wie dit knooppunt of een initiatief wil volgen dat volgers met de hand "
+                      "goedkeurt, wacht hier op uw antwoord. Tot u accepteert, krijgt die volger "
+                      "niets.",
+    "requests_who": "Wie",
+    "requests_wants": "Wil volgen",
+    "requests_since": "Gevraagd op",
+    "requests_accept": "Accepteren",
+    "requests_reject": "Weigeren",
+    "requests_none": "Er wachten geen volgverzoeken.",
+    "requests_node_setting": "Het knooppunt zelf",
+    "requests_reject_title": "Volgverzoek van {name} weigeren",
+    "requests_reject_question": "{name} gaat {actor} dan niet volgen en krijgt daarvan bericht. "
+                                "Later kan {name} opnieuw vragen.",
+    "requests_reject_confirm": "Ja, weigeren",
+    "requests_accepted": "Volgverzoek {value} is geaccepteerd.",
+    "requests_rejected": "Volgverzoek {value} is geweigerd.",
+    "requests_setting_on": "{value} keurt volgers nu met de hand goed.",
+    "requests_setting_off": "{value} laat volgers nu meteen toe; wachtende verzoeken zijn "
+                            "geaccepteerd.",
+    "approval_heading": "Volgers",
+    "approval_label": "Volgers met de hand goedkeuren",
+    "approval_hint": "Aan: wie wil volgen, wacht tot u het verzoek accepteert en krijgt tot dan "
+                     "niets. Uit: iedereen mag meteen volgen.",
+    "approval_forced": "De instellingen van de server laten elk account volgers met de hand "
+                       "goedkeuren.",
     "field_host": "Adres van het knooppunt",
     "field_reason": "Reden",
     "host_missing": "Vul het adres van het knooppunt in.",

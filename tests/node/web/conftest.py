@@ -1,4 +1,4 @@
-"""Fixtures of the HTML page tests: browsers signed in as an editor."""
+"""Fixtures of the HTML page tests: browsers signed in as an editor or an admin."""
 
 from __future__ import annotations
 
@@ -19,4 +19,12 @@ async def editor_client(client: httpx.AsyncClient, ctx: NodeContext) -> httpx.As
     await make_initiative(ctx, "zorgcoop", name="Zorgcoöperatie Hollandscheveld")
     await grant(ctx, "redacteur", "dorpsmolen")
     assert (await sign_in(client, "redacteur")).status_code == 303
+    return client
+
+
+@pytest.fixture
+async def admin_client(client: httpx.AsyncClient, ctx: NodeContext) -> httpx.AsyncClient:
+    """Signed in as the admin ``beheerder``."""
+    await add_user(ctx, "beheerder", PASSWORD, "admin")
+    assert (await sign_in(client, "beheerder")).status_code == 303
     return client

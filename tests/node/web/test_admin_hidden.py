@@ -13,7 +13,6 @@ import pytest
 from node.services import search_index
 from node.services.apply import apply
 from node.services.context import NodeContext
-from node.services.users import add_user
 from node.store import activities as activity_store
 from node.store import objects as object_store
 from node.store.blocks import HostRule
@@ -22,17 +21,10 @@ from protocol.parse import parse_activity
 from tests.node.conftest import BASE_URL
 from tests.node.web import BROWSER, make_initiative, make_item
 from tests.node.web.api_helpers import bearer, insert_remote_item
-from tests.node.web.test_ui_auth import PASSWORD, csrf_of, sign_in
+from tests.node.web.test_ui_auth import csrf_of
 
 WHEN = datetime(2026, 11, 1, tzinfo=UTC)
 AUTHOR = "https://fryslan.test/actors/doarpswurk"
-
-
-@pytest.fixture
-async def admin_client(client: httpx.AsyncClient, ctx: NodeContext) -> httpx.AsyncClient:
-    await add_user(ctx, "beheerder", PASSWORD, "admin")
-    assert (await sign_in(client, "beheerder")).status_code == 303
-    return client
 
 
 async def _received(ctx: NodeContext, local_id: str = "terp", **fields: Any) -> StoredObject:
