@@ -558,22 +558,31 @@ def _build_fts(has_excluded: bool, f: SearchFilter) -> Any:
     # the general statement).
     overflow = select(c.code).where(c.code > case((c.facet == "theme", _THEME_CODE_MAX),
                                                    else_=_CODE_MAX)).exists()
+    # The page's rows come with it (the other parts leave those columns empty): no second
+    # statement.
+    empty = [null().cast(column.type) for column in _PAGE_COLUMNS]
     return union_all(
         select(literal("page").label("facet"), none_str.label("value"), page.c.id.label("id"),
                func.row_number().over(order_by=[page.c.score.desc(), page.c.id]).label("n"),
-               page.c.score.label("score")),
-        *parts,
-        select(literal("theme"), c.value, none_int, func.sum(themesets.c.n), none_float)
+               page.c.score.label("score"), *_PAGE_COLUMNS)
+        .select_from(page.join(search_docs, search_docs.c.id == page.c.id)),
+        *[part.add_columns(*empty) for part in parts],
+        select(literal("theme"), c.value, none_int, func.sum(themesets.c.n), none_float, *empty)
         .select_from(themes).group_by(c.value),
-        select(literal("overflow"), none_str, none_int, literal(1), none_float).where(overflow))
+        select(literal("overflow"), none_str, none_int, literal(1), none_float, *empty)
+        .where(overflow))
+
+
+_PAGE_COLUMNS = [c for c in _COLUMNS if c.name != "id"]
+_PAGE_FIELDS = [c.name for c in _PAGE_COLUMNS]
 
 
 async def search(session: AsyncSession, match: TextMatch | None, excluded: tuple[str, ...],
                  f: SearchFilter, *, limit: int, offset: int) -> SearchResult:
     """One page of hits, the total and the facets, for ``match`` (None: every document).
 
-    Two statements: the search (:func:`_build_fts` on SQLite with words, else :func:`_build`),
-    and the whole rows of the page only.
+    On SQLite with words one statement (:func:`_build_fts`: the page's rows included); else two,
+    the search (:func:`_build`) and the whole rows of the page only.
     """
     sqlite = _is_sqlite(session)
     values = _parameters(f) | {"page_limit": limit, "page_offset": offset}
@@ -591,9 +600,12 @@ async def search(session: AsyncSession, match: TextMatch | None, excluded: tuple
     facets: dict[str, dict[str, int]] = {name: {} for name in FACETS}
     total = 0
     ranked: list[tuple[int, int, float]] = []
-    for facet, value, doc_id, n, score in found:
+    rows: dict[int, Any] = {}
+    for facet, value, doc_id, n, score, *row in found:
         if facet == "page":
             ranked.append((int(n), int(doc_id), float(score)))
+            if row:  # the statement over search_fts_facets: with the page's rows
+                rows[int(doc_id)] = dict(zip(_PAGE_FIELDS, row, strict=True))
         elif facet == "total":
             total = int(n)
         elif facet == "combo":
@@ -604,8 +616,9 @@ async def search(session: AsyncSession, match: TextMatch | None, excluded: tuple
         else:
             facets[facet][value] = int(n)
     scores = {doc_id: score for _, doc_id, score in sorted(ranked)}
-    rows = {} if not scores else {row["id"]: row for row in (await session.execute(
-        select(*_COLUMNS).where(search_docs.c.id.in_(list(scores))))).mappings().all()}
+    if scores and not rows:
+        rows = {row["id"]: row for row in (await session.execute(
+            select(*_COLUMNS).where(search_docs.c.id.in_(list(scores))))).mappings().all()}
     hits = [Hit(SearchDoc(**{name: rows[i][name] for name in SearchDoc.__dataclass_fields__}),
                 score,
                 distance_km(f.near, rows[i]["latitude"], rows[i]["longitude"]) if f.near
