@@ -8,15 +8,15 @@ only once it is also older than ``uploads.orphan_grace_hours`` (its modification
 ``attachments.touch`` renews whenever the file is uploaded again or named by a save).
 
 Crash- and race-safe, per file: it is first renamed out of the way (``.orphan-<sha256>``: no
-longer served, and a save that names it now is refused as ``unknown_attachment``), then its
-age and the database are checked again, and only then is it deleted; otherwise it is renamed
-back. A save that named it before the rename has touched it (``attachments.describe_local``,
-``describe_avatar``), so the second look sees it young and keeps it. A crash between the
-steps leaves a ``.orphan-`` file, which the next sweep finishes (deleted or put back by the
-same checks). Leftover ``.upload-`` temporary files of an interrupted upload past the grace
-period go too.
+longer served, and a save that names it now is refused as ``unknown_attachment``), then, once
+every orphan is aside, the database is read again and each file's age looked at again, and
+only then is it deleted; otherwise it is renamed back. A save that named it before the
+rename has touched it (``attachments.describe_local``, ``describe_avatar``), so the second look
+sees it young and keeps it. A crash between the steps leaves a ``.orphan-`` file, which the
+next sweep finishes (deleted or put back by the same checks). Leftover ``.upload-`` temporary
+files of an interrupted upload past the grace period go too.
 
-Run hourly by the worker (job ``uploads``) and by ``kennisknoop uploads sweep [--dry-run]``.
+Run hourly by the worker (job ``uploads``) and by ``kennisknoop sweep-uploads [--dry-run]``.
 """
 
 from __future__ import annotations
@@ -110,63 +110,57 @@ async def usage(ctx: NodeContext, caller: Caller) -> Usage:
 
 async def sweep(ctx: NodeContext, *, dry_run: bool = False) -> Sweep:
     """Remove the files nothing names that are older than the grace period; ``dry_run``: only
-    list them."""
+    list them.
+
+    Two reads of the database whatever the number of orphans: one to find them, and one after
+    every one of them has been moved aside, which decides.
+    """
     cutoff = ctx.now() - timedelta(hours=ctx.settings.uploads.orphan_grace_hours)
+    folder = attachments.folder(ctx.settings.dir)
     result = Sweep()
     if not dry_run:
         _remove_stale_temporaries(ctx.settings.dir, cutoff)
-        result.removed.extend(await _finish_interrupted(ctx, cutoff))
-    old = [f for f in stored_files(ctx.settings.dir) if f.modified < cutoff]
-    if not old:
+    files = stored_files(ctx.settings.dir)
+    interrupted = [f.sha256 for f in files if (folder / f"{QUARANTINE}{f.sha256}").exists()]
+    old = [f for f in files if f.modified < cutoff]
+    if not old and not interrupted:
         return result
     async with ctx.db.sessions() as session:
         named = await upload_store.named_files(session)
-    result.orphans = [f for f in old if f.sha256 not in named]
+    result.orphans = list({f.sha256: f for f in old if f.sha256 not in named}.values())
     if dry_run:
         return result
-    for orphan in result.orphans:
-        if await _remove(ctx, orphan.sha256, cutoff):
-            result.removed.append(orphan)
-        else:
-            result.kept.append(orphan)
+    for orphan in result.orphans:  # from here on not served, and a save naming it fails
+        path = folder / orphan.sha256
+        if path.exists():
+            os.replace(path, folder / f"{QUARANTINE}{orphan.sha256}")
+    async with ctx.db.sessions() as session:
+        named = await upload_store.named_files(session)  # the second look decides
+    removed = {sha256: found for sha256 in dict.fromkeys(
+        [*interrupted, *(o.sha256 for o in result.orphans)])
+        if (found := _settle(folder, sha256, named, cutoff)) is not None}
+    result.removed = list(removed.values())
+    result.kept = [o for o in result.orphans if o.sha256 not in removed]
     if result.removed:
         log.info("uploads: %d unnamed files removed (%d bytes)", len(result.removed),
                  result.removed_bytes)
     return result
 
 
-async def _remove(ctx: NodeContext, sha256: str, cutoff: datetime) -> bool:
-    """Quarantine, check again, delete (True) or put back (False)."""
-    folder = attachments.folder(ctx.settings.dir)
+def _settle(folder: Path, sha256: str, named: set[str], cutoff: datetime) -> StoredFile | None:
+    """Delete a file set aside (returned) unless it is named or young now: then put it back."""
     path, aside = folder / sha256, folder / f"{QUARANTINE}{sha256}"
-    if path.exists():
-        os.replace(path, aside)  # from here on it is not served, and a save naming it fails
     listed = _listed(aside)
     if listed is None:
-        return False  # gone meanwhile (another sweep)
-    async with ctx.db.sessions() as session:
-        named = await upload_store.is_named(session, sha256)
-    if named or listed.modified >= cutoff:
-        if not path.exists():
-            os.replace(aside, path)  # back where it was
-        else:
+        return None  # gone meanwhile (another sweep)
+    if sha256 in named or listed.modified >= cutoff:
+        if path.exists():
             aside.unlink(missing_ok=True)  # uploaded again meanwhile: the same content is there
-        return False
+        else:
+            os.replace(aside, path)  # back where it was
+        return None
     aside.unlink(missing_ok=True)
-    return True
-
-
-async def _finish_interrupted(ctx: NodeContext, cutoff: datetime) -> list[StoredFile]:
-    """Files an interrupted sweep left aside: deleted (returned) or put back, by the same
-    checks."""
-    folder = attachments.folder(ctx.settings.dir)
-    removed = []
-    for path in sorted(folder.glob(f"{QUARANTINE}*")) if folder.is_dir() else ():
-        listed = _listed(path)
-        if listed is not None and _STORED.fullmatch(listed.sha256) and \
-                await _remove(ctx, listed.sha256, cutoff):
-            removed.append(listed)
-    return removed
+    return listed
 
 
 def _remove_stale_temporaries(directory: Path, cutoff: datetime) -> None:

@@ -45,14 +45,3 @@ async def named_files(session: AsyncSession) -> set[str]:
                 if value:
                     found.update(_NAMED.findall(value))
     return found
-
-
-async def is_named(session: AsyncSession, sha256: str) -> bool:
-    """Whether any row names the file ``sha256`` (the check just before it is removed)."""
-    needle = f"%/bestanden/{sha256}%"
-    for _table, columns in _COLUMNS:
-        texts = [_as_text(c) for c in columns]
-        query = select(texts[0]).where(or_(*(t.like(needle) for t in texts))).limit(1)
-        if (await session.execute(query)).first() is not None:
-            return True
-    return False

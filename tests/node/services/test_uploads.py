@@ -138,10 +138,14 @@ async def test_a_save_that_checked_the_file_before_the_sweep_moved_it_keeps_it(
     url = _file(ctx, pdf(1), hours_old=48)
     listing = uploads.upload_store.named_files
 
+    checked: list[bool] = []
+
     async def list_then_check(session: object) -> set[str]:
         named = await listing(session)  # type: ignore[arg-type]
-        attachments.describe_local(ctx.settings.dir, ctx.urls.files_base,
-                                   {"attachments": [{"url": url}]})
+        if not checked:  # after the first listing only: the save, not yet committed
+            attachments.describe_local(ctx.settings.dir, ctx.urls.files_base,
+                                       {"attachments": [{"url": url}]})
+            checked.append(True)
         return named
 
     monkeypatch.setattr(uploads.upload_store, "named_files", list_then_check)
