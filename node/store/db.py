@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from node.store import _sqlite_driver
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -53,6 +55,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url`` with our connection settings."""
     url = normalise_url(url)
     if is_sqlite(url):
+        kwargs.setdefault("module", _sqlite_driver.dbapi())  # one hand-off per statement
         engine = _create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
