@@ -9,6 +9,10 @@ reads, like the items themselves.
 and lift (``?host=…``) the hosts blocked at run time, as ``kennisknoop block``/``unblock`` do.
 ``GET/POST/DELETE /api/admin/hidden`` (admins only) list, hide (``{"item": IRI}``) and show
 again (``?item=IRI``) the received items hidden on this node (node.services.hiding).
+``GET /api/follow-requests`` lists the follow requests waiting for the actors the caller answers
+for (admins: every local actor; editors: their initiatives), and ``POST
+/api/follow-requests/{id}`` ``{"answer": "accept" | "reject"}`` answers one
+(node.services.approvals), as ``/beheer/volgverzoeken`` does.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from node.services import aggregator, feeds, follow, hiding, policy
+from node.services import aggregator, approvals, feeds, follow, hiding, policy
 from node.services.actors import resolve_local
 from node.services.errors import NotFoundError, ValidationError
 from node.services.inputs import FollowInput
@@ -202,6 +206,37 @@ async def show_item(request: Request) -> Response:
     return Response(status_code=204)
 
 
+def _request_json(row: approvals.FollowRequest, state: str = "pending") -> dict[str, object]:
+    return {"id": row.id, "follower": row.follower, "followee": row.followee.ap_id,
+            "state": state, "created_at": row.asked_at.isoformat()}
+
+
+@endpoint
+async def follow_requests(request: Request) -> Response:
+    caller = await authenticate(request)
+    check_parameters(request, ())
+    rows = await approvals.pending_requests(ctx_of(request), caller)
+    return JSONResponse({"requests": [_request_json(r) for r in rows]})
+
+
+@endpoint
+async def answer_follow_request(request: Request) -> Response:
+    caller = await authenticate(request)
+    values = await json_body(request)
+    for key in values:
+        if key != "answer":
+            raise ValidationError("unknown_field", f"{key}: not a field here", field=key)
+    answer = values.get("answer")
+    if answer not in ("accept", "reject"):
+        raise ValidationError("bad_value", "answer: accept or reject", field="answer")
+    raw_id = request.path_params["id"]
+    if not raw_id.isdigit() or len(raw_id) > 18:
+        raise NotFoundError("not_found", f"no follow request {raw_id[:30]!r}")
+    row = await approvals.answer_request(ctx_of(request), caller, int(raw_id),
+                                         accept=answer == "accept")
+    return JSONResponse(_request_json(row, "accepted" if answer == "accept" else "rejected"))
+
+
 @endpoint
 async def aggregator_suggestions(request: Request) -> Response:
     require_admin(await authenticate(request))
@@ -221,5 +256,7 @@ routes: list[BaseRoute] = [
     Resource("/api/federation", get=federation_status),
     Resource("/api/admin/blocks", get=block_list, post=create_block, delete=delete_block),
     Resource("/api/admin/hidden", get=hidden_list, post=hide_item, delete=show_item),
+    Resource("/api/follow-requests", get=follow_requests),
+    Resource("/api/follow-requests/{id}", post=answer_follow_request),
     Resource("/api/aggregator/suggestions", get=aggregator_suggestions),
 ]

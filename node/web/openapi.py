@@ -635,6 +635,7 @@ def _federation_paths() -> dict[str, Any]:
                           **_errors("Unauthenticated", "Forbidden")}}},
         "/api/admin/blocks": _block_paths(),
         "/api/admin/hidden": _hidden_paths(),
+        **_follow_request_paths(),
         "/api/aggregator/suggestions": {"get": {
             "operationId": "listAggregatorSuggestions", "tags": ["federation"],
             "security": _BEARER,
@@ -737,6 +738,42 @@ def _hidden_paths() -> dict[str, Any]:
                    "parameters": [{**_query("item", iri, "The hidden item."), "required": True}],
                    "responses": {"204": {"description": "Shown again, everywhere."},
                                  **_errors(*errors, "NotFound", "Unprocessable")}},
+    }
+
+
+def _follow_request_paths() -> dict[str, Any]:
+    """Follow requests waiting for an actor that approves followers by hand."""
+    row = {"type": "object", "required": ["id", "follower", "followee", "state", "created_at"],
+           "properties": {"id": {"type": "integer"},
+                          "follower": {"type": "string", "format": "uri"},
+                          "followee": {"type": "string", "format": "uri"},
+                          "state": {"enum": ["pending", "accepted", "rejected"]},
+                          "created_at": {"type": "string", "format": "date-time"}}}
+    listing = {"type": "object", "required": ["requests"],
+               "properties": {"requests": {"type": "array", "items": row}}}
+    body = {"type": "object", "required": ["answer"], "additionalProperties": False,
+            "properties": {"answer": {"enum": ["accept", "reject"]}}}
+    tags = ["federation"]
+    return {
+        "/api/follow-requests": {"get": {
+            "operationId": "listFollowRequests", "tags": tags, "security": _BEARER,
+            "summary": "Follow requests waiting for an answer, oldest first",
+            "description": "For an admin those of every local actor, for an editor those of the "
+                           "initiatives granted to them. A request waits when the followed "
+                           "actor approves followers by hand (`manuallyApprovesFollowers`).",
+            "responses": {**_inline(listing, "Oldest first."),
+                          **_errors("Unauthenticated")}}},
+        "/api/follow-requests/{id}": {
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "integer", "minimum": 1}}],
+            "post": {"operationId": "answerFollowRequest", "tags": tags, "security": _BEARER,
+                     "summary": "Accept or reject a waiting follow request",
+                     "description": "`accept` adds the follower and sends `Accept`; `reject` "
+                                    "forgets the request and sends `Reject`. 404 when it is "
+                                    "not waiting (answered, or withdrawn by an Undo).",
+                     "requestBody": {"required": True, "content": {JSON: {"schema": body}}},
+                     "responses": {**_inline(row, "Answered."),
+                                   **_errors(*_WRITE_ERRORS, "NotFound")}}},
     }
 
 

@@ -17,6 +17,7 @@ from node.store import activities as activity_store
 from node.store import objects as object_store
 from node.store.blocks import HostRule
 from node.store.objects import StoredObject
+from node.store.schema import objects
 from protocol.parse import parse_activity
 from tests.node.conftest import BASE_URL
 from tests.node.web import BROWSER, make_initiative, make_item
@@ -223,3 +224,26 @@ async def test_outboxes_leave_out_the_announces_of_a_hidden_item(
     assert await outbox() == 2
     assert (await _hide(admin_client, item)).status_code == 303
     assert await outbox() == 0
+
+
+async def test_a_hidden_answer_leaves_its_question_page_and_count(
+        admin_client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    await make_initiative(ctx)
+    question = await make_item(ctx, kind="question", title="Wie weet raad met subsidie?",
+                               content="Voor een dorpshuis.")
+    answer = await _received(ctx, "antwoord", kind="answer")
+    async with ctx.db.transaction() as session:
+        await session.execute(objects.update().where(objects.c.ap_id == answer.ap_id)
+                              .values(in_reply_to=question.ap_id))
+        stored = await object_store.get(session, answer.ap_id)
+        assert stored is not None
+        await search_index.index_item(session, stored)
+
+    async def shown() -> tuple[bool, int]:
+        page = (await admin_client.get(question.ap_id, headers=BROWSER)).text
+        listed = (await admin_client.get("/api/questions")).json()["questions"]
+        return "Een coöperatie in Reduzum." in page, listed[0]["answer_count"]
+
+    assert await shown() == (True, 1)
+    assert (await _hide(admin_client, answer)).status_code == 303
+    assert await shown() == (False, 0)

@@ -217,3 +217,27 @@ async def test_without_the_choice_a_follow_is_accepted_at_once(ctx: NodeContext)
     await _follow(ctx, initiative.ap_id)
     assert await _rows(ctx, initiative.ap_id) == ["accepted"]
     assert len(await _sent(ctx, "Accept")) == 1
+
+
+async def test_the_api_lists_and_answers_requests(client: httpx.AsyncClient, ctx: NodeContext,
+                                                  auth: dict[str, str],
+                                                  editor_token: str) -> None:
+    initiative = await make_initiative(ctx)
+    async with ctx.db.transaction() as session:
+        await actor_store.update_values(session, initiative.ap_id, approves_followers=True)
+    await _remote_actor(ctx)
+    await _follow(ctx, initiative.ap_id)
+    listed = (await client.get("/api/follow-requests", headers=auth)).json()["requests"]
+    assert [(r["follower"], r["followee"], r["state"]) for r in listed] == [
+        (MASTODON, initiative.ap_id, "pending")]
+    editor = {"Authorization": f"Bearer {editor_token}"}
+    assert (await client.get("/api/follow-requests", headers=editor)).json() == {"requests": []}
+    path = f"/api/follow-requests/{listed[0]['id']}"
+    assert (await client.post(path, json={"answer": "accept"}, headers=editor)).status_code == 403
+    bad = await client.post(path, json={"answer": "maybe"}, headers=auth)
+    assert (bad.status_code, bad.json()["error"]) == (422, "bad_value")
+    done = await client.post(path, json={"answer": "accept"}, headers=auth)
+    assert done.status_code == 200 and done.json()["state"] == "accepted"
+    assert await _rows(ctx, initiative.ap_id) == ["accepted"]
+    again = await client.post(path, json={"answer": "reject"}, headers=auth)
+    assert (again.status_code, again.json()["error"]) == (404, "not_found")
