@@ -47,8 +47,8 @@ from protocol import themes
 DATA = Path(__file__).resolve().parent / "data"
 ADMIN = "beheerder"
 PASSWORD_FILE = "demo-password"  # in the node's directory: the admin's password, for reprinting
-READY_SECONDS = 30.0
-STOP_SECONDS = 10.0
+READY_SECONDS = 120.0  # a cheap or busy machine: each node starts a process, migrates and signs
+STOP_SECONDS = 30.0  # a node finishing its last deliveries before it exits
 CLEAN = (0, -signal.SIGINT, -signal.SIGTERM)  # exit statuses of a node that stopped as asked
 
 
