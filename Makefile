@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 DEMO_DIR ?= demo-data
 DEMO_PORT ?= 8000
 
-.PHONY: demo test lint typecheck bench clean install translations
+.PHONY: demo test lint typecheck bench clean install translations help-screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,3 +62,18 @@ translations: install
 		--ignore-pot-creation-date --no-fuzzy-matching
 	rm node/locale/messages.pot
 	$(BIN)/pybabel -q compile -d node/locale
+
+# The help pages' pictures (docs/help.md): the browser test walks every help step on two real
+# nodes and writes fresh screenshots to a temporary folder (it never writes into the checkout,
+# and with KENNISKNOOP_HELP_REFRESH it does not compare them with the committed ones); they
+# then replace node/static/help/*.png. Run it when the browser test says the pictures changed,
+# look at `git diff --stat node/static/help`, and commit them.
+help-screenshots: install
+	work="$$(mktemp -d)" && cd "$$work" && status=0 && \
+		KENNISKNOOP_ARTIFACTS="$$work/artifacts" KENNISKNOOP_HELP_REFRESH=1 \
+		"$(CURDIR)/$(BIN)/python" -m pytest -c "$(CURDIR)/pyproject.toml" --rootdir "$(CURDIR)" \
+		-p no:cacheprovider -q "$(CURDIR)/tests/browser/test_help_screenshots.py" && \
+		rm -f "$(CURDIR)"/node/static/help/*.png && mkdir -p "$(CURDIR)/node/static/help" && \
+		cp "$$work"/artifacts/screenshots/help/*.png "$(CURDIR)/node/static/help/" \
+		|| status=$$?; \
+		rm -rf "$$work"; exit $$status

@@ -56,7 +56,8 @@ def png_size(path: Path) -> tuple[int, int] | None:
     return width, height
 
 
-def _render_image(tokens: Any, idx: int, options: Any, env: Any, renderer: Any) -> str:
+def _render_image(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    """markdown-it's image rule (``renderer.image``), plus the PNG's size and lazy loading."""
     token = tokens[idx]
     src = str(token.attrGet("src") or "")
     if src.startswith(IMAGE_PREFIX):

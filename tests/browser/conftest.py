@@ -9,7 +9,8 @@ Fixtures, for any browser test (and for the help pages' screenshots):
   serious or critical violation; returns every violation found.
 - ``shot(page, name)``: a full-page screenshot ``<name>-<width>.png`` in the artefacts folder.
 - ``site``: two real nodes on loopback with content of every kind (``tests/browser/site.py``),
-  started once per module.
+  started once per module; a module that sets ``SITE_START`` (a datetime) gets nodes whose clock
+  starts then, so the dates on the pages are fixed (the help pictures, docs/help.md).
 
 Playwright cannot download its own browsers here, so it drives the system's Chromium
 (``executable_path``): ``KENNISKNOOP_CHROMIUM`` if set, else ``chromium`` on the PATH. Without
@@ -29,10 +30,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.site import Site, start_site
+from tests.browser.site import Site, start_site, ticking_from
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AXE_SOURCE = Path(__file__).resolve().parents[1] / "data" / "axe" / "axe.min.js"
@@ -117,10 +119,12 @@ class PageFactory:
         errors = self._console.setdefault(id(page), [])
 
         def on_console(message: Any) -> None:
-            # (an error page's own status is logged as a failed load: that one is expected)
+            # (an error page's own status is logged as a failed load: that one is expected; so
+            # is the browser's own request for /favicon.ico, which no page asks for)
+            url = message.location.get("url") or ""
             if message.type == "error" and not (
                     message.text.startswith("Failed to load resource")
-                    and message.location.get("url") == page.url):
+                    and (url == page.url or urlsplit(url).path == "/favicon.ico")):
                 errors.append(message.text)
 
         page.on("console", on_console)
@@ -183,12 +187,16 @@ def shot() -> Callable[[Any, str], Path]:
 
 
 @pytest.fixture(scope="module")
-def site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(browser: Any, tmp_path_factory: pytest.TempPathFactory,
+         request: pytest.FixtureRequest) -> Iterator[Site]:
     # After `browser`: without a Chromium the test is skipped before any node starts. In a
     # thread of its own: Playwright's sync API keeps an event loop running in this one, and
-    # setting the nodes up runs coroutines (asyncio.run).
+    # setting the nodes up runs coroutines (asyncio.run). A module with ``SITE_START`` (a
+    # datetime) gets nodes whose clock starts then (fixed dates on the pages, for pictures).
+    start = getattr(request.module, "SITE_START", None)
+    clock = ticking_from(start) if start is not None else None
     with ThreadPoolExecutor(max_workers=1) as pool:
-        started = pool.submit(start_site, tmp_path_factory.mktemp("site")).result()
+        started = pool.submit(start_site, tmp_path_factory.mktemp("site"), clock).result()
     try:
         yield started
     finally:

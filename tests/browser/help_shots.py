@@ -5,4 +5,11 @@ starting a browser (docs/help.md)."""
 
 from __future__ import annotations
 
-HELP_SHOTS: tuple[str, ...] = ()
+HELP_SHOTS: tuple[str, ...] = (
+    "publiceren-formulier", "publiceren-gepubliceerd", "publiceren-plek",
+    "vragen-formulier", "vragen-geplaatst",
+    "beantwoorden-formulier", "beantwoorden-accepteren", "beantwoorden-geaccepteerd",
+    "onderschrijven-formulier", "onderschrijven-gedaan",
+    "volgen-als", "volgen-gevolgd", "volgen-mastodon",
+    "uitnodigen-adres", "uitnodigen-knooppunt",
+)

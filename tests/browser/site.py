@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,6 +37,7 @@ from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
 from node.services.follow import follow
 from node.services.users import add_user, create_token, grant
+from node.web.help_pages import TOPICS as HELP_TOPICS
 from tests import dbs
 from tests.clock import FAST_HASHER
 from tests.keys import pool_keygen
@@ -58,8 +60,9 @@ class ThreadedNode:
     node's worker beside it in the same loop (delivery, inbox, jobs), as ``serve`` runs them."""
 
     def __init__(self, handle: str, name: str, province: str, directory: Path,
-                 database_url: str) -> None:
+                 database_url: str, clock: Callable[[], datetime] | None = None) -> None:
         self.handle, self.port = handle, free_port()
+        self.clock = clock
         directory.mkdir(parents=True)
         self.settings: Settings = build_settings(directory, {
             ("node", "url"): self.url, ("node", "name"): name, ("node", "handle"): handle,
@@ -83,7 +86,8 @@ class ThreadedNode:
 
     async def _main(self) -> None:
         try:
-            app = create_app(self.settings, keygen=pool_keygen(), password_hasher=FAST_HASHER)
+            app = create_app(self.settings, keygen=pool_keygen(), password_hasher=FAST_HASHER,
+                             **({"clock": self.clock} if self.clock else {}))
             self.ctx = app.state.ctx
             await ensure_node_actor(app.state.ctx)
             # ws="none": no websocket library is imported (its deprecation warnings would be
@@ -130,6 +134,10 @@ class Site:
     token: str = ""  # Fryslân's admin, for the API
     pages: dict[str, str] = field(default_factory=dict)  # page type → path on Fryslân
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    clock: Callable[[], datetime] | None = None  # the nodes' clock (None: the real one)
+
+    def now(self) -> datetime:
+        return self.clock() if self.clock else datetime.now(UTC)
 
     @property
     def fryslan(self) -> ThreadedNode:
@@ -225,7 +233,7 @@ def _seed(site: Site) -> None:
             **base, "kind": "bottleneck", "title": "Netcongestie houdt de tweede molen tegen",
             "content": "De netbeheerder kan de stroom van een tweede molen niet aan.",
             "regulation": "Energiewet"})
-        start = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+        start = (site.now() + timedelta(days=30)).replace(microsecond=0)
         items["event"] = _post(api, "/api/items", {
             **base, "kind": "event", "title": "Open dag bij de dorpsmolen",
             "content": "Kom kijken hoe de molen stroom maakt. Koffie staat klaar.",
@@ -253,6 +261,8 @@ def _seed(site: Site) -> None:
         "verwijderd": f"/items/{gone['local_id']}",
         **{f"item-{kind}": f"/items/{items[kind]['local_id']}"
            for kind in ("story", "guide", "question", "answer", "bottleneck", "event")},
+        "hulp": "/hulp",
+        **{f"hulp-{topic}": f"/hulp/{topic}" for topic in HELP_TOPICS},
     })
 
 
@@ -261,15 +271,18 @@ def _ctx(node: ThreadedNode) -> NodeContext:
     return node.ctx
 
 
-def start_site(directory: Path) -> Site:
-    """Start Fryslân and Drenthe, let Drenthe follow Fryslân, and write the content."""
+def start_site(directory: Path, clock: Callable[[], datetime] | None = None) -> Site:
+    """Start Fryslân and Drenthe, let Drenthe follow Fryslân, and write the content.
+
+    ``clock``: the nodes' clock (default the real one); the help screenshots pass one that
+    starts at a fixed moment, so the dates on the pages never change (``ticking_from``)."""
     template = dbs.sqlite_template(directory)
     specs = [("fryslan", "Doarpswurk", "PV21"), ("drenthe", "BOKD Drenthe", "PV22")]
-    site = Site({})
+    site = Site({}, clock=clock)
     for handle, name, province in specs:
         (directory / handle).mkdir()
         site.nodes[handle] = ThreadedNode(handle, name, province, directory / handle / "node",
-                                          dbs.fresh_sqlite(template, directory / handle))
+                                          dbs.fresh_sqlite(template, directory / handle), clock)
     try:
         for node in site.nodes.values():
             node.start()
@@ -283,6 +296,18 @@ def start_site(directory: Path) -> Site:
     except BaseException:
         site.stop()
         raise
+
+
+def ticking_from(start: datetime) -> Callable[[], datetime]:
+    """A clock that starts at ``start`` and then runs at the real pace: the dates the pages show
+    are always those of ``start`` (a run takes minutes, not a day), while the worker's waits and
+    the signatures' clock checks still see time pass."""
+    began = time.monotonic()
+
+    def now() -> datetime:
+        return start + timedelta(seconds=time.monotonic() - began)
+
+    return now
 
 
 def wait_until_found(node: ThreadedNode, word: str, timeout: float = WAIT_SECONDS) -> None:

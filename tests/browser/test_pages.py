@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from node.web.help_pages import TOPICS as HELP_TOPICS
 from tests.browser.conftest import DEFAULT_HEIGHT, HEIGHTS, PageFactory
 from tests.browser.site import (
     ADMIN,
@@ -31,7 +32,7 @@ PAGE_TYPES = ("home", "kennis", "initiatieven", "kaart", "zoeken", "statistiek",
               "knelpunten", "thema",
               "initiatief", "knooppunt", "verzameling", "volgend", "aanmelden", "niet-gevonden", "verwijderd",
               "item-story", "item-guide", "item-question", "item-answer", "item-bottleneck",
-              "item-event")
+              "item-event", "hulp", *(f"hulp-{topic}" for topic in HELP_TOPICS))
 SIGNED_IN_PAGE_TYPES = ("item-nieuw", "item-bewerken", "item-verwijderen", "volgen", "meldingen",
                         "feeds", "geen-toegang", "initiatief-nieuw", "initiatief-bewerken",
                         "initiatief-verwijderen")

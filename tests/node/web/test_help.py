@@ -154,3 +154,19 @@ def test_each_image_is_on_both_languages_page_with_alt_text_in_that_language(top
     for (dutch, _), (english, _) in zip(shown["nl"], shown["en"], strict=True):
         assert dutch.strip() and english.strip()
         assert dutch != english, f"{topic}: the English alt text is the Dutch one"
+
+
+async def test_a_help_picture_is_shown_with_its_size_and_alt_text(
+        client: httpx.AsyncClient) -> None:
+    html = await get_page(client, "/hulp/volgen", "en")
+    alt, src = images("en", "volgen")[0]
+    width, height = help_pages.png_size(HELP_IMAGES / Path(src).name) or (0, 0)
+    assert width and height
+    assert (f'<img src="{src}" alt="{alt}" width="{width}" height="{height}" loading="lazy"'
+            in html)
+    assert (await client.get(src)).headers["content-type"] == "image/png"
+
+
+def test_png_size_reads_only_a_png() -> None:
+    assert help_pages.png_size(HELP_IMAGES / "bestaat-niet.png") is None
+    assert help_pages.png_size(help_pages.HELP_DIR / "nl" / "index.md") is None
