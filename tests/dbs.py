@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from node.store.migrate import upgrade
+from node.store.migrate import downgrade, upgrade
 from node.store.schema import metadata
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -72,3 +73,20 @@ def truncate_pg(url: str) -> None:
                          autocommit=True) as conn, conn.transaction():
         for table in reversed(metadata.sorted_tables):
             conn.execute(f'DELETE FROM "{table.name}"')
+
+
+def migrated_to(kind: str, revision: str, directory: Path, prefix: str) -> Iterator[str]:
+    """A sync URL of a database at ``revision`` (``kind``: sqlite or postgres), for a fixture
+    testing the migration after it; a PostgreSQL one is dropped afterwards."""
+    if kind == "sqlite":
+        url = f"sqlite:///{directory / 'm.db'}"
+        upgrade(url, revision)
+        yield url
+        return
+    require_postgres()
+    url = create_pg_database(prefix)
+    try:
+        downgrade(url, revision)
+        yield url
+    finally:
+        drop_pg_database(url)

@@ -152,7 +152,7 @@ async def _store_object(ctx: NodeContext, obj: ASObject, *, via: str) -> Applied
         if stored.hidden:  # an admin hid it here: kept up to date, never relayed
             return Applied(True, "hidden here")
         if "proof" in obj.raw:  # theme feeds relay only what their followers can verify
-            await announce_by_themes(ctx, session, stored.themes, obj.raw)
+            await announce_by_themes(ctx, session, stored.themes, obj.raw, stored)
         if stored.in_reply_to and ctx.urls.is_local(stored.in_reply_to) and \
                 stored.version <= 1 and stored.published == stored.updated:
             await _reannounce_answer(ctx, session, stored.in_reply_to, obj)

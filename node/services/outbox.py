@@ -23,6 +23,7 @@ from node.store import actors as actor_store
 from node.store import objects as object_store
 from node.store.activities import StoredActivity
 from node.store.actors import StoredActor
+from node.store.objects import StoredObject
 from protocol import themes as vocab_themes
 
 RELAYED = ("Create", "Update", "Delete")
@@ -70,39 +71,51 @@ async def publish_activity(ctx: NodeContext, session: AsyncSession, *, actor: St
     """Sign and store an activity by ``actor``; deliver it to ``recipients`` and, unless
     ``followers`` is False (Follow, Accept, Undo…), to the actor's followers; then have it
     announced as ``announcers`` decides. ``extra`` adds properties (a Like's ``content``)."""
+    item_id = _item_id(obj) if type in RELAYED or (type == "Announce" and
+                                                     isinstance(obj, dict)) else None
+    item = await object_store.get(session, item_id) if item_id else None
+    # An embedded object this node stores is stored once (node.store.versions): the activity
+    # refers to it when it is the very document stored.
     stored = await _publish(ctx, session, actor=actor, type=type, obj=obj, to=to, cc=cc,
                             recipients=recipients, followers=followers, activity_id=activity_id,
-                            extra=extra)
+                            extra=extra, embedded=item)
     if type in RELAYED:
-        item_id = _item_id(obj)
-        item = await object_store.get(session, item_id) if item_id else None
         # A Create is announced as the object itself (what Mastodon shows as a boost), an
         # Update or Delete as the signed activity: both carry their author's proof.
-        relayed = obj if type == "Create" else stored.document
-        await _relay(ctx, session, actor.kind, item.themes if item else [], relayed)
+        if type == "Create":
+            await _relay(ctx, session, actor.kind, item.themes if item else [], obj, item)
+        else:
+            await _relay(ctx, session, actor.kind, item.themes if item else [],
+                         stored.document, stored)
     return stored
 
 
 async def announce_by_themes(ctx: NodeContext, session: AsyncSession, theme_ids: list[str],
-                             relayed: dict[str, Any] | str) -> None:
-    """Have a received, verifiable item (or its deletion) announced as ``announcers`` decides."""
-    await _relay(ctx, session, "remote", theme_ids, relayed)
+                             relayed: dict[str, Any] | str,
+                             stored: StoredObject | None = None) -> None:
+    """Have a received, verifiable item (or its deletion) announced as ``announcers`` decides;
+    ``stored``: the item as just stored, when ``relayed`` is its document."""
+    await _relay(ctx, session, "remote", theme_ids, relayed, stored)
 
 
 async def _relay(ctx: NodeContext, session: AsyncSession, author_kind: str,
-                 themes: list[str], relayed: dict[str, Any] | str) -> None:
+                 themes: list[str], relayed: dict[str, Any] | str,
+                 embedded: StoredObject | StoredActivity | None) -> None:
     node = await actor_store.get_node(session) if author_kind == "initiative" else None
     feeds = await actor_store.list_local(session, kind="theme") if themes else []
     for announcer in announcers(author_kind, themes, node=node, feeds=feeds):
-        await _publish(ctx, session, actor=announcer, type="Announce", obj=relayed)
+        await _publish(ctx, session, actor=announcer, type="Announce", obj=relayed,
+                       embedded=embedded)
 
 
 async def _publish(ctx: NodeContext, session: AsyncSession, *, actor: StoredActor, type: str,
                    obj: dict[str, Any] | str, to: list[str] | None = None,
                    cc: list[str] | None = None, recipients: Sequence[StoredActor] = (),
                    followers: bool = True, activity_id: str | None = None,
-                   extra: dict[str, Any] | None = None) -> StoredActivity:
-    """Sign, store and queue one activity for delivery."""
+                   extra: dict[str, Any] | None = None,
+                   embedded: StoredObject | StoredActivity | None = None) -> StoredActivity:
+    """Sign, store and queue one activity for delivery (``embedded``: the stored object or
+    activity ``obj`` may be, see ``activity_store.insert``)."""
     now = ctx.now()
     ap_id = activity_id or ctx.urls.activity(new_local_id())
     document = sign({**activity_document(ap_id=ap_id, type=type, actor=actor, obj=obj,
@@ -110,7 +123,8 @@ async def _publish(ctx: NodeContext, session: AsyncSession, *, actor: StoredActo
                     actor, now)
     object_id = obj if isinstance(obj, str) else obj.get("id")
     stored = await activity_store.insert(session, ap_id=ap_id, actor=actor.ap_id, type=type,
-                                         object_ap_id=object_id, published=now, document=document)
+                                         object_ap_id=object_id, published=now, document=document,
+                                         embedded=embedded)
     await fan_out(ctx, session, actor=actor, activity_id=ap_id, object_id=_item_id(obj),
                   extra=list(recipients), followers=followers)
     return stored

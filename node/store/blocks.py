@@ -19,7 +19,17 @@ from node.store import actors as actor_store
 from node.store._memo import MISSING, Memo
 from node.store._rows import to_dataclass
 from node.store._upsert import insert_ignore
-from node.store.schema import activities, actors, blocks, deliveries, feed, follows, inbox, objects
+from node.store.schema import (
+    activities,
+    actors,
+    blocks,
+    deliveries,
+    feed,
+    follows,
+    inbox,
+    object_versions,
+    objects,
+)
 
 
 def matches(host: str, entry: str) -> bool:
@@ -126,6 +136,8 @@ async def purge(session: AsyncSession, host: str) -> int:
                                                  actors.c.is_local.is_(False))
     await session.execute(delete(feed).where(feed.c.object_ap_id.in_(remote_objects)))
     await session.execute(delete(activities).where(activities.c.object_ap_id.in_(remote_objects)))
+    await session.execute(delete(object_versions).where(
+        object_versions.c.ap_id.in_(remote_objects)))
     result = await session.execute(delete(objects).where(objects.c.host == host,
                                                          objects.c.is_local.is_(False)))
     await session.execute(delete(follows).where(or_(follows.c.follower.in_(remote_actors),

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Text, and_, case, cast, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.store import versions
 from node.store._rows import to_dataclass
 from node.store._upsert import dialect_insert, insert_ignore
 from node.store.blocks import HostRule, visible
@@ -126,12 +127,14 @@ async def upsert_remote(session: AsyncSession, values: dict[str, Any], *, versio
     later = c.updated < stamp if stamp is not None else false()
     newer = later if version is None else or_(
         and_(c.version != 0, c.version < version), and_(c.version == 0, later))
+    replaces = and_(c.is_local.is_(False), c.deleted_at.is_(None),
+                    or_(c.attributed_to == "", c.attributed_to == values["attributed_to"]), newer)
+    await versions.pin(session, values["ap_id"], replaces)
     stmt = dialect_insert(session, objects).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=[c.ap_id],
         set_={name: stmt.excluded[name] for name in values if name not in _KEPT_ON_UPDATE},
-        where=and_(c.is_local.is_(False), c.deleted_at.is_(None),
-                   or_(c.attributed_to == "", c.attributed_to == values["attributed_to"]), newer),
+        where=replaces,
     ).returning(*objects.c)
     row = (await session.execute(stmt)).mappings().first()
     return to_dataclass(StoredObject, row) if row else None
@@ -150,9 +153,11 @@ async def mark_deleted(session: AsyncSession, ap_id: str, *, author: str, delete
     """
     c = objects.c
     bumped = c.version + 1
+    live = (c.is_local.is_(False), c.deleted_at.is_(None),
+            or_(c.attributed_to == "", c.attributed_to == author))
+    await versions.pin(session, ap_id, *live)
     query = (update(objects)
-             .where(c.ap_id == ap_id, c.is_local.is_(False), c.deleted_at.is_(None),
-                    or_(c.attributed_to == "", c.attributed_to == author))
+             .where(c.ap_id == ap_id, *live)
              .values(deleted_at=deleted, updated=deleted, document=document,
                      version=bumped if version is None else case((bumped > version, bumped),
                                                                  else_=version),
@@ -168,6 +173,7 @@ async def update_version(session: AsyncSession, ap_id: str, version: int,
     None when another writer stored this or a later version first: the caller's edit was based
     on a copy that is no longer current.
     """
+    await versions.pin(session, ap_id, objects.c.version < version)
     query = (update(objects).where(objects.c.ap_id == ap_id, objects.c.version < version)
              .values(version=version, **values).returning(*objects.c))
     row = (await session.execute(query)).mappings().first()

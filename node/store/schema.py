@@ -5,7 +5,11 @@ Tables and their aggregates:
   approve followers by hand) and remote ones (cached documents and keys).
 - ``objects``: knowledge items, local and received; a deleted object keeps its row as a tombstone;
   a received one an admin hid carries ``hidden_at``/``hidden_by``.
-- ``activities``: activities this node originated (the outboxes) — signed documents as served.
+- ``activities``: activities this node originated (the outboxes) — signed documents as served,
+  except that an embedded object or activity stored elsewhere is stored once, by reference
+  (``embeds``, ``version_id``; ``node.store.activities`` puts it back when reading).
+- ``object_versions``: earlier documents of objects that a stored activity still embeds (the
+  current one is ``objects.document``).
 - ``follows``: who follows whom, local and remote, with the Follow activity's id.
 - ``users``, ``grants``, ``tokens``: editors and admins, which actors they may edit, API tokens.
 - ``inbox``: received activities, stored raw and applied by the worker (federation).
@@ -165,8 +169,26 @@ activities = Table(
     Column("type", String(32), nullable=False),
     Column("object_ap_id", IRI, index=True),
     Column("published", UTCDateTime, nullable=False),
+    # The signed document as served, except that with ``embeds`` set its ``object`` is stored as
+    # null and put back when read, from where that document is stored once: ``object`` the
+    # current ``objects.document`` of ``object_ap_id``; ``version`` the ``object_versions`` row
+    # ``version_id`` (an earlier version of it); ``activity`` the activity ``object_ap_id``.
     Column("document", JSON, nullable=False),
+    Column("embeds", String(16)),  # NULL (stored whole) | object | version | activity
+    Column("version_id", Integer),
+    # With ``embeds``: the ``@context`` is stored as null too, being the embedded document's.
+    Column("shares_context", Boolean),
     Index("ix_activities_actor_id", "actor", "id"),
+)
+
+object_versions = Table(
+    "object_versions", metadata,
+    # A document of an object that is no longer its current one (an earlier version, or the
+    # copy signed by a rotated key), kept while an activity embeds it (``embeds = 'version'``).
+    Column("id", Integer, primary_key=True),
+    Column("ap_id", IRI, nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("document", JSON, nullable=False),
 )
 
 follows = Table(

@@ -9,7 +9,9 @@ from typing import Any, Literal
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.store.schema import activities, objects
+from node.store import activities as activity_store
+from node.store import versions
+from node.store.schema import objects
 
 Kind = Literal["object", "activity"]
 
@@ -22,19 +24,23 @@ class SignedDocument:
 
 
 async def of_actor(session: AsyncSession, actor: str) -> list[SignedDocument]:
-    """Every stored document ``actor`` (a local actor's IRI) authored or sent, oldest first."""
+    """Every stored document ``actor`` (a local actor's IRI) authored or sent, oldest first;
+    activities whole, as signed."""
     found = [SignedDocument("object", ap_id, doc) for ap_id, doc in await session.execute(
         select(objects.c.ap_id, objects.c.document).where(
             objects.c.attributed_to == actor, objects.c.is_local.is_(True))
         .order_by(objects.c.id))]
-    found += [SignedDocument("activity", ap_id, doc) for ap_id, doc in await session.execute(
-        select(activities.c.ap_id, activities.c.document).where(activities.c.actor == actor)
-        .order_by(activities.c.id))]
+    found += [SignedDocument("activity", a.ap_id, a.document)
+              for a in await activity_store.all_by_actor(session, actor)]
     return found
 
 
 async def replace(session: AsyncSession, signed: SignedDocument) -> None:
-    """Store ``signed.document`` in place of the one stored under its id."""
-    table = objects if signed.kind == "object" else activities
-    await session.execute(update(table).where(table.c.ap_id == signed.ap_id)
+    """Store ``signed.document`` in place of the one stored under its id; what embedded the
+    replaced document keeps it (``versions.pin``, ``activities.replace``)."""
+    if signed.kind == "activity":
+        await activity_store.replace(session, signed.ap_id, signed.document)
+        return
+    await versions.pin(session, signed.ap_id)
+    await session.execute(update(objects).where(objects.c.ap_id == signed.ap_id)
                           .values(document=signed.document))

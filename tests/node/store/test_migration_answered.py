@@ -10,25 +10,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import create_engine
 
-from node.store.migrate import downgrade, sync_url, upgrade
+from node.store.migrate import sync_url, upgrade
 from tests import dbs
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def at_0011(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database migrated up to 0011, the revision before."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'm.db'}"
-        upgrade(url, "0011")
-        yield url
-        return
-    dbs.require_postgres()
-    url = dbs.create_pg_database("kk_answered")
-    try:
-        downgrade(url, "0011")
-        yield url
-    finally:
-        dbs.drop_pg_database(url)
+    yield from dbs.migrated_to(request.param, "0011", tmp_path, "kk_answered")
 
 
 def test_upgrade_marks_indexed_questions_open_with_answers_or_answered(at_0011: str) -> None:
