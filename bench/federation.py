@@ -61,6 +61,7 @@ from node.services.inputs import InitiativeInput, ItemInput, item_input
 from node.services.items import create_item
 from node.services.permissions import SYSTEM
 from node.services.resolve import _remote_values, fetch_actor
+from node.store import activities as activity_store
 from node.store import actors as actor_store
 from node.store import deliveries as delivery_store
 from node.store.schema import activities, follows, objects
@@ -212,12 +213,13 @@ async def _node_key(ctx: NodeContext) -> tuple[rsa.RSAPrivateKey, str, str, Any]
 async def _create_documents(ctx: NodeContext, ap_ids: Sequence[str] | None
                             ) -> list[dict[str, Any]]:
     """The signed ``Create`` activities of ``ap_ids`` in that order (None: all, oldest first)."""
-    query = select(activities.c.object_ap_id, activities.c.document).where(
+    query = select(activities.c.object_ap_id, activities.c.ap_id).where(
         activities.c.type == "Create").order_by(activities.c.id)
     if ap_ids is not None:
         query = query.where(activities.c.object_ap_id.in_(ap_ids))
     async with ctx.db.sessions() as session:
-        rows = (await session.execute(query)).all()
+        rows = [(obj, (await activity_store.get(session, ap_id)).document)  # type: ignore[union-attr]
+                for obj, ap_id in (await session.execute(query)).all()]
     if ap_ids is None:
         return [r[1] for r in rows]
     by_object = {r[0]: r[1] for r in rows}

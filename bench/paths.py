@@ -54,6 +54,7 @@ from node.services.items import create_item
 from node.services.permissions import SYSTEM
 from node.services.resolve import fetch_actor
 from node.services.users import add_user, create_token
+from node.store import activities as activity_store
 from node.store import actors as actor_store
 from node.store.schema import activities
 from protocol.context import build_context
@@ -321,10 +322,11 @@ async def _signed_creates(fed: Federation, count: int, url: str
     async with origin.ctx.db.sessions() as session:
         node = await actor_store.get_node(session)
         assert node is not None and node.rsa_private_pem and node.rsa_key_id
-        documents = (await session.execute(
-            select(activities.c.document).where(activities.c.type == "Create",
-                                                activities.c.actor == node.ap_id)
-            .order_by(activities.c.id))).scalars().all()
+        documents = [(await activity_store.get(session, ap_id)).document  # type: ignore[union-attr]
+                     for ap_id in (await session.execute(
+                         select(activities.c.ap_id).where(activities.c.type == "Create",
+                                                          activities.c.actor == node.ap_id)
+                         .order_by(activities.c.id))).scalars().all()]
     key = private_key(node.rsa_private_pem)
     assert isinstance(key, rsa.RSAPrivateKey)
     await fetch_actor(fed["ontvanger"].ctx, node.ap_id)  # the sender's key is cached

@@ -60,13 +60,14 @@ async def _create(items: int, tmp: Path, database: Any) -> dict[str, Any]:
         engine = origin.ctx.db.engine
         dialect = engine.dialect.name
         async with origin.ctx.db.sessions() as session:
-            own = float((await session.execute(select(func.avg(_length(objects, dialect))).where(
+            own = float((await session.execute(select(func.avg(_length(objects, dialect)))
+                                               .select_from(objects).where(
                 objects.c.is_local.is_(True), objects.c.deleted_at.is_(None)))).scalar_one())
             columns: dict[str, float] = {}
             for table_ in metadata.sorted_tables:
                 if "document" in table_.c:
                     total = (await session.execute(select(func.coalesce(func.sum(
-                        _length(table_, dialect)), 0)))).scalar_one()
+                        _length(table_, dialect)), 0)).select_from(table_))).scalar_one()
                     columns[table_.name] = float(total) / items
         url = str(engine.url.render_as_string(hide_password=False))
     return {"dialect": dialect, "url": url, "own": own, "columns": columns}

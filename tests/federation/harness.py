@@ -29,13 +29,14 @@ from node.app import create_app
 from node.config import Settings, build_settings
 from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
+from node.store import activities as activity_store
 from node.store import objects as object_store
 from node.store._rows import to_dataclass
 from node.store.activities import StoredActivity
 from node.store.deliveries import Delivery
 from node.store.inbox import InboxRow
 from node.store.objects import StoredObject
-from node.store.schema import activities, deliveries, inbox
+from node.store.schema import deliveries, inbox
 from node.worker import run_once
 from tests import dbs
 from tests.clock import Clock
@@ -427,9 +428,6 @@ async def inbox_rows(node: Node, activity: str | None = None) -> list[InboxRow]:
 
 async def activities_of(node: Node, actor: str, type: str | None = None) -> list[StoredActivity]:
     """The activities ``actor`` published on ``node`` (of ``type``), oldest first."""
-    query = select(activities).where(activities.c.actor == actor).order_by(activities.c.id)
-    if type is not None:
-        query = query.where(activities.c.type == type)
     async with node.ctx.db.sessions() as session:
-        rows = (await session.execute(query)).mappings().all()
-    return [to_dataclass(StoredActivity, r) for r in rows]
+        found = await activity_store.all_by_actor(session, actor)
+    return [a for a in found if type is None or a.type == type]

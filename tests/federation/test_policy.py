@@ -59,10 +59,11 @@ def _requests_to(fed: Federation, source: str, host: str) -> list[str]:
 
 async def _create_activity(node: Node, item: StoredObject) -> dict[str, Any]:
     async with node.ctx.db.sessions() as session:
-        row = (await session.execute(select(activities.c.document).where(
-            activities.c.object_ap_id == item.ap_id, activities.c.type == "Create"))).one()
-    document: dict[str, Any] = row[0]
-    return document
+        ap_id = (await session.execute(select(activities.c.ap_id).where(
+            activities.c.object_ap_id == item.ap_id, activities.c.type == "Create"))).scalar_one()
+        create = await activity_store.get(session, ap_id)
+    assert create is not None
+    return create.document
 
 
 # --- allowlist bypass through an allowed relay ------------------------------------------------

@@ -20,6 +20,7 @@ from node.services.follow import follow
 from node.services.inputs import InitiativeInput, Patch, item_input
 from node.services.items import create_item, delete_item, update_item
 from node.services.permissions import SYSTEM
+from node.store import activities as activity_store
 from node.store.objects import StoredObject
 from node.store.schema import activities, objects
 from tests.federation.harness import (
@@ -84,10 +85,13 @@ async def _tamper_proof(node: Node, ap_id: str) -> None:
         document["proof"]["proofValue"] = _flip(document["proof"]["proofValue"])
         await session.execute(update(objects).where(objects.c.ap_id == ap_id)
                               .values(document=document))
-        for act_id, act in (await session.execute(select(activities.c.id, activities.c.document)
-                                                  .where(activities.c.object_ap_id == ap_id))):
-            await session.execute(update(activities).where(activities.c.id == act_id)
-                                  .values(document={**act, "object": document}))
+        for act_id in (await session.execute(select(activities.c.ap_id).where(
+                activities.c.object_ap_id == ap_id))).scalars().all():
+            whole = await activity_store.get(session, act_id)
+            assert whole is not None
+            await session.execute(update(activities).where(activities.c.ap_id == act_id).values(
+                document={**whole.document, "object": document}, embeds=None, version_id=None,
+                shares_context=None))
 
 
 async def test_backfill_pages_the_whole_outbox_and_asks_the_origin_about_a_failing_proof(

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from node.services import documents
 from node.services.context import NodeContext
+from node.store import activities as activity_store
 from node.store import actors as actor_store
 from node.store.schema import activities
 from protocol import jcs
@@ -55,7 +56,8 @@ async def test_a_create_canonicalizes_and_signs_its_item_once(
     assert len(walked) == 1
     # And every stored activity still carries the item exactly as signed, with valid proofs
     async with ctx.db.sessions() as session:
-        rows = (await session.execute(select(activities.c.document))).scalars().all()
+        rows = [(await activity_store.get(session, ap_id)).document  # type: ignore[union-attr]
+                for ap_id in (await session.execute(select(activities.c.ap_id))).scalars()]
     embedded = [row["object"] for row in rows if isinstance(row.get("object"), dict)
                 and row["object"].get("id") == item.ap_id]
     assert len(embedded) == signed.count("Create") + signed.count("Announce")
