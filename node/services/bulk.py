@@ -75,25 +75,29 @@ class Publisher:
 
     def publish(self, *, actor: StoredActor, type: str, obj: dict[str, Any] | str,
                 cc: list[str] | None = None, recipients: list[StoredActor] | None = None,
-                followers: bool = True, now: datetime | None = None) -> dict[str, Any]:
-        """Sign one activity by ``actor`` and queue it (and its deliveries) for ``write``."""
+                followers: bool = True, now: datetime | None = None,
+                stored: bool = False) -> dict[str, Any]:
+        """Sign one activity by ``actor`` and queue it (and its deliveries) for ``write``;
+        ``stored``: ``obj`` is the document its object is stored with (in this batch), so the
+        activity refers to it instead of holding a copy (``activity_store.insert_many``)."""
         now = now or self.ctx.now()
         ap_id = self.ctx.urls.activity(new_local_id())
         document = sign(activity_document(ap_id=ap_id, type=type, actor=actor, obj=obj,
                                           published=now, cc=cc), actor, now)
         object_id = obj if isinstance(obj, str) else obj.get("id")
         self.rows.append({"ap_id": ap_id, "actor": actor.ap_id, "type": type,
-                          "object_ap_id": object_id, "published": now, "document": document})
+                          "object_ap_id": object_id, "published": now, "document": document,
+                          "embedded": obj if stored else None})
         self.pending.append(_Pending(actor, ap_id, object_id if isinstance(object_id, str)
                                      else None, list(recipients or []), followers))
         return document
 
     def relay(self, author_kind: str, themes: list[str], relayed: dict[str, Any],
-              now: datetime | None = None) -> None:
+              now: datetime | None = None, stored: bool = False) -> None:
         """Announce ``relayed`` as ``outbox.announcers`` decides (a Create's object)."""
         for announcer in announcers(author_kind, themes, node=self.node if author_kind ==
                                     "initiative" else None, feeds=self.feeds if themes else []):
-            self.publish(actor=announcer, type="Announce", obj=relayed, now=now)
+            self.publish(actor=announcer, type="Announce", obj=relayed, now=now, stored=stored)
 
     async def write(self, session: AsyncSession) -> None:
         """Store every queued activity, its deliveries and its feed entries: three statements
@@ -229,8 +233,8 @@ def _build(ctx: NodeContext, batch: list[NewItem], authors: dict[str | None, Sto
         remote_asker = [asker] if question is not None and not question.is_local and \
             asker is not None and not asker.deleted else []
         publisher.publish(actor=author, type="Create", obj=document, cc=document["cc"],
-                          recipients=remote_asker, now=now)
-        publisher.relay(author.kind, list(data.themes), document, now=now)
+                          recipients=remote_asker, now=now, stored=True)
+        publisher.relay(author.kind, list(data.themes), document, now=now, stored=True)
         if question is not None and question.is_local and \
                 question.attributed_to != author.ap_id:
             # items._relay_local_answer: the question's initiative relays the answer too
@@ -238,7 +242,8 @@ def _build(ctx: NodeContext, batch: list[NewItem], authors: dict[str | None, Sto
                 question.attributed_to)
             if local_asker is not None and local_asker.kind == "initiative" and \
                     not local_asker.deleted:
-                publisher.publish(actor=local_asker, type="Announce", obj=document, now=now)
+                publisher.publish(actor=local_asker, type="Announce", obj=document, now=now,
+                                  stored=True)
     return rows, stored
 
 

@@ -86,7 +86,8 @@ async def _footprint(ctx: NodeContext, ap_id: str) -> dict[str, Any]:
         "object": {k: v for k, v in obj.items() if k not in skip},
         "document": sorted(k for k in obj["document"] if k not in ("id", "url")),
         "search": {k: v for k, v in doc.items() if k not in skip},
-        "activities": [(a["type"], a["actor"]) for a in acts],
+        # the item stored once: each activity refers to it, its @context included
+        "activities": [(a["type"], a["actor"], a["embeds"], a["shares_context"]) for a in acts],
         "deliveries": sent,
     }
 
@@ -113,8 +114,8 @@ async def test_batched_import_stores_what_create_item_stores(ctx: NodeContext) -
     # Then both left the same rows: columns, index entry, activities and their deliveries
     ours, theirs = await _footprint(ctx, imported), await _footprint(ctx, made.ap_id)
     assert ours == theirs
-    assert ours["activities"][0] == ("Create", initiative.ap_id)
-    assert ("Announce", node.ap_id) in ours["activities"]
+    assert ours["activities"][0] == ("Create", initiative.ap_id, "object", True)
+    assert ("Announce", node.ap_id, "object", True) in ours["activities"]
     assert all(n == 1 for n in ours["deliveries"])  # one shared inbox per activity
 
 
