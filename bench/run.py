@@ -10,6 +10,8 @@ Runs, in one process and one after the other (the machine has few cores; nothing
    their baselines (one repetition: each row is already a rate over many units);
 4. ``bench/importing.py``: ``kennisknoop import`` of 10,000 items against a bare batched insert
    of the rows it wrote (one run: each is a rate over thousands of items);
+5. ``bench/storage.py``: database bytes per item (SQLite, 300 items through the API) against the
+   item's own JSON-LD;
 
 then, as separate processes whose own tables are printed and kept in ``results.json`` under
 ``logs`` (their figures are not yet in the figures list): ``bench/node.py`` (API create and
@@ -29,11 +31,11 @@ import sys
 import time
 from pathlib import Path
 
-from bench import federation, importing, paths, protocol
+from bench import federation, importing, paths, protocol, storage
 from bench.results import RESULTS, Figure, Run, table
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("paths", "protocol", "federation", "import", "node", "search", "flood")
+PARTS = ("paths", "protocol", "federation", "import", "storage", "node", "search", "flood")
 # issue 13's targets for rows of bench/federation.py, by the start of their name
 _FEDERATION_TARGETS = {
     "inbox: the worker applies": {"ratio_min": 0.5},
@@ -108,6 +110,8 @@ def main(argv: list[str] | None = None) -> None:
             run.figures += _federation_figures(quick=True)
         elif part == "import":
             run.figures += _import_figures(500 if args.quick else 10_000)
+        elif part == "storage":
+            run.figures += storage.measure(30 if args.quick else 300, pg=False)[0]
         elif part == "node":
             logs["bench/node.py"] = _script(
                 ["bench/node.py", "--items", "300" if args.quick else "1000",

@@ -46,8 +46,9 @@ MAX_INITIATIVES = 500
 class Served:
     """A document to answer with; ``gone`` means answer 410 (the document is a Tombstone)."""
 
-    document: dict[str, Any]
+    document: dict[str, Any] | None
     gone: bool = False
+    body: bytes | None = None  # the document as stored, served as it is
 
 
 @dataclass(frozen=True)
@@ -132,12 +133,13 @@ async def served_actor(ctx: NodeContext, handle: str) -> Served:
 
 
 async def served_item(ctx: NodeContext, local_id: str) -> Served:
-    """An item's signed document; a deleted item's is its signed Tombstone (gone)."""
+    """An item's signed document, the bytes stored; a deleted item's is its signed Tombstone
+    (gone)."""
     async with ctx.db.sessions() as session:
-        item = await object_store.get(session, ctx.urls.item(local_id))
-    if item is None:
+        found = await object_store.served(session, ctx.urls.item(local_id))
+    if found is None:
         raise NotFoundError("not_found", f"no item {local_id!r}")
-    return Served(item.document, gone=item.deleted)
+    return Served(None, gone=found[1], body=found[0])
 
 
 async def served_activity(ctx: NodeContext, local_id: str) -> Served:

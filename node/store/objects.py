@@ -85,6 +85,15 @@ async def get(session: AsyncSession, ap_id: str) -> StoredObject | None:
 
 
 
+async def served(session: AsyncSession, ap_id: str) -> tuple[bytes, bool] | None:
+    """An object's signed document as stored — the bytes served — and whether it is a
+    tombstone: one narrow row, nothing parsed (docs/performance.md, "Render once")."""
+    c = objects.c
+    row = (await session.execute(select(cast(c.document, Text), c.deleted_at.is_not(None))
+                                 .where(c.ap_id == ap_id))).first()
+    return (row[0].encode(), bool(row[1])) if row else None
+
+
 async def insert(session: AsyncSession, **values: Any) -> StoredObject:
     result = await session.execute(objects.insert().values(**values).returning(*objects.c))
     return to_dataclass(StoredObject, result.mappings().one())

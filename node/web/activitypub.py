@@ -31,7 +31,12 @@ def activity_response(document: dict[str, Any], status: int = 200) -> Response:
 
 
 def _served(served: Served) -> Response:
-    return activity_response(served.document, 410 if served.gone else 200)
+    status = 410 if served.gone else 200
+    if served.body is not None:
+        return Response(served.body, status_code=status, media_type=ACTIVITY_CONTENT_TYPE,
+                        headers={"Vary": "Accept"})
+    assert served.document is not None
+    return activity_response(served.document, status)
 
 
 def _cursor(request: Request, name: str) -> int | None:

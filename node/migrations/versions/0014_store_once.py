@@ -8,6 +8,9 @@ the object's current document (``object``), an earlier one kept in ``object_vers
 inline) is the embedded document's, stored as null too. Reading puts it back: the same JSON, key
 order and all, so the bytes served and the proofs are those signed.
 
+Local objects' documents are rewritten in the compact form the application now writes, the
+bytes it serves (``node.store.db.json_text``), so an item is served as stored.
+
 The upgrade converts every stored activity whose embedded object is exactly (byte for byte, as
 serialised) a document stored elsewhere; one that is not — an earlier version of an object —
 has that document kept once in ``object_versions``; anything else stays whole. The downgrade
@@ -20,6 +23,7 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -45,6 +49,14 @@ _versions = sa.table("object_versions", sa.column("id", sa.Integer), sa.column("
 
 def _bytes(value: Any) -> bytes:
     return orjson.dumps(value)
+
+
+def _text(value: Any) -> str:
+    """As ``node.store.db.json_text`` (a migration keeps its own copy)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _batches(conn: sa.Connection, *conditions: Any) -> Any:
@@ -157,6 +169,20 @@ def upgrade() -> None:
             conn.execute(sa.update(_activities).where(a.id == row.id).values(
                 document=_shell(row.document), shares_context=_shares_context(row.document),
                 **values))
+    # 3. Local objects' documents are stored as the bytes served (orjson's compact form, which
+    #    the application now writes: node.store.db.json_text), so they are served as stored.
+    as_json = "CAST(:doc AS JSON)" if conn.dialect.name == "postgresql" else ":doc"
+    o = sa.table("objects", sa.column("id", sa.Integer), sa.column("is_local", sa.Boolean),
+                 sa.column("document", sa.JSON)).c
+    last = 0
+    while True:
+        rows = conn.execute(sa.select(o.id, o.document).where(o.id > last, o.is_local.is_(True))
+                            .order_by(o.id).limit(_BATCH)).all()
+        if not rows:
+            break
+        conn.execute(sa.text(f"UPDATE objects SET document = {as_json} WHERE id = :id"),
+                     [{"id": r.id, "doc": _text(r.document)} for r in rows])
+        last = rows[-1].id
 
 
 def _whole(conn: sa.Connection, row: Any) -> dict[str, Any]:

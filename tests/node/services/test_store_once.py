@@ -123,6 +123,11 @@ async def test_a_create_and_its_announces_hold_no_copy_of_the_item_and_serve_it_
     assert all(doc["@context"] is None for _, _, doc in stored.values())  # the item's context
     # And each is served byte for byte as signed, its proof and the item's verifying
     assert await _check_every_activity(client, signed) == len(kinds)
+    # And the item itself is served as stored, the bytes signed
+    served_item = await _served(client, item["id"])
+    assert served_item == orjson.dumps(orjson.loads(served_item))  # compact, as orjson writes
+    verify_proof(orjson.loads(served_item), await Keys(client).of(
+        "https://drenthe.test/actors/dorpsmolen-reduzum"))
     # And the outbox page embeds them whole too
     page = (await client.get("/actors/dorpsmolen-reduzum/outbox?page=true",
                              headers=AS_JSON)).json()

@@ -113,12 +113,16 @@ def test_upgrade_stores_each_embedded_object_once_and_downgrade_restores_them(
             stored = {r.ap_id: (r.embeds, r.document) for r in conn.execute(sa.text(
                 "SELECT ap_id, embeds, document FROM activities"))}
             kept = conn.execute(sa.text("SELECT ap_id, version FROM object_versions")).all()
+            item_text = conn.execute(sa.text("SELECT CAST(document AS TEXT) FROM objects")
+                                     ).scalar_one()
         # Then the item's versions are each stored once, the activities refer to them
         embeds = {ap_id.rsplit("/", 1)[1]: e for ap_id, (e, _) in stored.items()}
         assert embeds == {"create": "version", "announce-create": "version", "update": "object",
                           "announce-update": "activity", "follow": None, "profile": None,
                           "relay-remote": None}
         assert [tuple(k) for k in kept] == [(ITEM, 1)]
+        # And the item's document is stored as the bytes served (json.dumps wrote it spaced)
+        assert item_text.encode() == orjson.dumps(_item(2, "Tweede"))
         # And the 5 KB @context an activity shares with its object is not kept twice either
         shells = [orjson.loads(d) if isinstance(d, str) else d for e, d in stored.values() if e]
         assert len(shells) == 4 and all(d["@context"] is None for d in shells)
