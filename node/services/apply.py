@@ -141,7 +141,8 @@ async def _store_object(ctx: NodeContext, obj: ASObject, *, via: str) -> Applied
         if existing is None and await _answers_deleted_question(ctx, session, obj):
             return Applied(False, "answer to a deleted question")
         stored = await remote_objects.upsert(ctx, session, obj,
-                                             hosts=await policy.rule(ctx, session))
+                                             hosts=await policy.rule(ctx, session),
+                                             stored_before=existing is not None)
         if stored is None and existing is None:
             return Applied(False, "not stored")
         # A copy we already hold still reaches the feeds of whoever follows ``via``: a new

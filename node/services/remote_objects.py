@@ -128,7 +128,8 @@ def _str(value: Any) -> str | None:
 
 
 async def upsert(ctx: NodeContext, session: AsyncSession, obj: ASObject, *,
-                 hosts: HostRule | None = None) -> StoredObject | None:
+                 hosts: HostRule | None = None,
+                 stored_before: bool | None = None) -> StoredObject | None:
     """Store or update a remote object; None when nothing changed (older, equal or dead).
 
     Whether it is newer is decided by the database in the same statement that writes it
@@ -146,7 +147,8 @@ async def upsert(ctx: NodeContext, session: AsyncSession, obj: ASObject, *,
                   published=published, updated=obj.updated or published, received_at=now,
                   document=obj.raw)
     stored = await object_store.upsert_remote(session, values, version=obj.version,
-                                              stamp=obj.updated or obj.published)
+                                              stamp=obj.updated or obj.published,
+                                              stored_before=stored_before)
     if stored is not None:
         await search_index.index_item(session, stored)
     return stored

@@ -122,7 +122,8 @@ _KEPT_ON_UPDATE = frozenset({"id", "ap_id", "is_local", "host", "attributed_to",
 
 
 async def upsert_remote(session: AsyncSession, values: dict[str, Any], *, version: int | None,
-                        stamp: datetime | None) -> StoredObject | None:
+                        stamp: datetime | None, stored_before: bool | None = None
+                        ) -> StoredObject | None:
     """Store a received object, or replace the stored copy if this one is newer: one statement.
 
     The version rule is the statement's own ``WHERE``, checked against the row as it is when the
@@ -131,6 +132,11 @@ async def upsert_remote(session: AsyncSession, values: dict[str, Any], *, versio
     in either order. Newer means a higher ``version`` when both copies have one, else a later
     ``updated`` (``stamp``: the copy's ``updated``, else ``published``). A local object, a
     tombstone, or one stored with another author is never replaced. None when nothing changed.
+
+    The copy it replaces is kept first if an activity embeds it (``versions.pin``), unless
+    ``stored_before`` is False on SQLite: the caller read in this transaction that there was
+    none, and SQLite's single writer keeps it so (on PostgreSQL a concurrent applier may have
+    stored and relayed a copy meanwhile).
     """
     c = objects.c
     later = c.updated < stamp if stamp is not None else false()
@@ -138,7 +144,8 @@ async def upsert_remote(session: AsyncSession, values: dict[str, Any], *, versio
         and_(c.version != 0, c.version < version), and_(c.version == 0, later))
     replaces = and_(c.is_local.is_(False), c.deleted_at.is_(None),
                     or_(c.attributed_to == "", c.attributed_to == values["attributed_to"]), newer)
-    await versions.pin(session, values["ap_id"], replaces)
+    if stored_before is not False or not _is_sqlite(session):
+        await versions.pin(session, values["ap_id"], replaces)
     stmt = dialect_insert(session, objects).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=[c.ap_id],
@@ -147,6 +154,10 @@ async def upsert_remote(session: AsyncSession, values: dict[str, Any], *, versio
     ).returning(*objects.c)
     row = (await session.execute(stmt)).mappings().first()
     return to_dataclass(StoredObject, row) if row else None
+
+
+def _is_sqlite(session: AsyncSession) -> bool:
+    return session.bind is None or session.bind.dialect.name == "sqlite"
 
 
 async def insert_tombstone(session: AsyncSession, **values: Any) -> bool:

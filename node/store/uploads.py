@@ -2,7 +2,8 @@
 
 An uploaded file is named by its URL ``…/bestanden/<sha256>`` wherever it is used: an item's
 ``attachments`` (``objects.fields`` and its signed ``document``), every earlier version of an
-item in the outbox (``activities.document`` of its ``Create``/``Update``), an initiative's
+item in the outbox (kept once in ``object_versions`` while its ``Create``/``Update`` embeds it;
+``activities.document`` for an activity stored whole), an initiative's
 ``avatar`` (``actors.profile``) and ``icon`` (``actors.document``), and a link typed into
 Markdown (``objects.content``). The queries read those columns as text: only rows that mention
 ``/bestanden/`` are read and searched for the names (over-approximating is safe: a file that
@@ -18,13 +19,14 @@ from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from node.store.schema import activities, actors, objects
+from node.store.schema import activities, actors, object_versions, objects
 
 _NAMED = re.compile(r"/bestanden/([0-9a-f]{64})")
 # (table, columns) that may name an uploaded file.
 _COLUMNS: tuple[tuple[Any, tuple[ColumnElement[Any], ...]], ...] = (
     (objects, (objects.c.fields, objects.c.content, objects.c.document)),
     (activities, (activities.c.document,)),
+    (object_versions, (object_versions.c.document,)),
     (actors, (actors.c.profile, actors.c.document)),
 )
 
