@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from node.services.context import NodeContext
 from node.services.keys import rotate_keys
 from node.store import activities as activity_store
+from node.store import objects as object_store
 from node.store.schema import activities, object_versions
 from protocol.keys import base58btc_decode, multikey_decode
 from protocol.proofs import verify_proof
@@ -123,8 +124,13 @@ async def test_a_create_and_its_announces_hold_no_copy_of_the_item_and_serve_it_
     assert all(doc["@context"] is None for _, _, doc in stored.values())  # the item's context
     # And each is served byte for byte as signed, its proof and the item's verifying
     assert await _check_every_activity(client, signed) == len(kinds)
-    # And the item itself is served as stored, the bytes signed
-    served_item = await _served(client, item["id"])
+    # And the item itself is served as stored, the bytes signed: not built from a parsed row
+    async def unparsed(*_: Any, **__: Any) -> None:
+        raise AssertionError("the item's row was read and parsed to serve it")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(object_store, "get", unparsed)
+        served_item = await _served(client, item["id"])
     assert served_item == orjson.dumps(orjson.loads(served_item))  # compact, as orjson writes
     verify_proof(orjson.loads(served_item), await Keys(client).of(
         "https://drenthe.test/actors/dorpsmolen-reduzum"))
