@@ -11,6 +11,10 @@
    indexes (``kennisknoop init`` of a second node, its node actor's rows kept apart).
 
 The figure is items/s of the import against items/s of the bare insert (issue 13: ratio ≥ 0.3).
+Two more figures come from the imported node: **storage**, the database's bytes per item (the
+file after a WAL checkpoint, divided by the items) against the item's own JSON-LD (the mean
+bytes of ``objects.document``; issue 13: ratio ≤ 2); and **memory** (``bench/memory.py``), the
+resident memory of a node process idle and after serving every item once.
 
 Run: ``nice .venv/bin/python -m bench.importing --items 10000`` (prints a table);
 ``bench.run`` calls :func:`measure`.
@@ -32,6 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.memory import Memory
+from bench.memory import measure as measure_memory
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "node" / "data" / "demo-fryslan.json"
 BATCH = 1_000
@@ -45,6 +52,13 @@ class Measured:
     rows: int  # rows the baseline inserted (objects + activities)
     cpu_seconds: float  # CPU the import process used (all its threads)
     bare_cpu_seconds: float
+    database_bytes: int = 0  # the node's SQLite file after the import (WAL checkpointed)
+    document_bytes: float = 0.0  # mean bytes of an item's own JSON-LD (objects.document)
+    memory: Memory | None = None
+
+    @property
+    def bytes_per_item(self) -> float:
+        return self.database_bytes / self.items
 
     @property
     def rate(self) -> float:
@@ -144,7 +158,17 @@ def _bare_insert(source: Path, target: Path) -> tuple[float, float, int]:
     return seconds, cpu, count
 
 
-def measure(items: int, workdir: Path | None = None) -> Measured:
+def _storage(database: Path) -> tuple[int, float]:
+    """The database file's bytes after a WAL checkpoint, and the mean bytes of an item's
+    JSON-LD as stored."""
+    with sqlite3.connect(database) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        (mean,), = conn.execute("SELECT avg(length(CAST(document AS BLOB))) FROM objects")
+    wal = database.with_name(database.name + "-wal")
+    return database.stat().st_size + (wal.stat().st_size if wal.exists() else 0), float(mean)
+
+
+def measure(items: int, workdir: Path | None = None, *, memory: bool = True) -> Measured:
     with tempfile.TemporaryDirectory(prefix="kk-import-") as name:
         tmp = workdir or Path(name)
         node_dir, bare_dir = tmp / "node", tmp / "bare"
@@ -155,7 +179,10 @@ def measure(items: int, workdir: Path | None = None) -> Measured:
         path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
         seconds, cpu = _cli("import", str(node_dir), str(path), cwd=tmp)
         bare_seconds, bare_cpu, rows = _bare_insert(database, bare_database)
-        return Measured(len(document["items"]), seconds, bare_seconds, rows, cpu, bare_cpu)
+        database_bytes, document_bytes = _storage(database)
+        return Measured(len(document["items"]), seconds, bare_seconds, rows, cpu, bare_cpu,
+                        database_bytes, document_bytes,
+                        measure_memory(node_dir) if memory else None)
 
 
 def main() -> None:
@@ -171,6 +198,11 @@ def main() -> None:
           f"{m.bare_rate:,.0f} items/s; {m.bare_cpu_seconds:.2f} s of CPU, "
           f"{m.bare_cpu_rate:,.0f} items per CPU second")
     print(f"ratio {m.rate / m.bare_rate:.3f} (per CPU second {m.cpu_rate / m.bare_cpu_rate:.3f})")
+    print(f"storage: {m.bytes_per_item:,.0f} database bytes per item, the item's JSON-LD "
+          f"{m.document_bytes:,.0f} bytes: ratio {m.bytes_per_item / m.document_bytes:.2f}")
+    if m.memory:
+        print(f"memory: {m.memory.idle_mib:.0f} MiB idle, {m.memory.served_mib:.0f} MiB after "
+              f"serving {m.memory.served:,} items (peak {m.memory.peak_mib:.0f} MiB)")
 
 
 if __name__ == "__main__":

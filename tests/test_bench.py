@@ -47,3 +47,16 @@ def test_results_json_is_ignored_by_git_and_bench_is_not_part_of_make_test() -> 
     test_recipe = re.search(r"^test:.*?(?=^\S)", makefile, re.S | re.M)
     assert test_recipe is not None and "bench" not in test_recipe.group(0)
     assert re.search(r"^bench:.*\n\t.*-m bench\.run", makefile, re.M)
+
+
+def test_search_lines_become_figures_with_both_of_the_issues_targets() -> None:
+    from bench.run import search_figures
+
+    output = ("sqlite 100,000   1 word             ours p50   20.1 p95   44.0 p99   60.0 ms | bare "
+              "p50  10.0 p95  22.0 p99  30.0 ms | p95 ratio  2.0 | engine p95  30.0 ms, ratio  1.5"
+              " | median hits 12\n")
+    figures = search_figures(output, "cpu", "bench/search.py")
+    assert [f.target for f in figures] == [{"max": 50.0}, {"ratio_max": 3.0}]
+    assert figures[0].name == "search p95, sqlite 100,000 items, 1 word [cpu]"
+    assert figures[0].value == 44.0 and figures[0].baseline_value == 22.0
+    assert figures[0].met is True and figures[1].ratio == 2.0 and figures[1].met is True
