@@ -17,6 +17,7 @@ was fetched from (sync). Rules here (FEP-fe34, DESIGN.md "Federation semantics")
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError
 from node.services import bottlenecks, moves, policy, profiles, remote_objects, search_index
+from node.services.bulk import Publisher
 from node.services.context import NodeContext
 from node.services.documents import follow_reference
 from node.services.errors import RejectedError
@@ -43,6 +45,10 @@ from protocol.parse import Activity, Actor, ASObject, Tombstone, parse_activity,
 from protocol.proofs import proof_verification_method, verify_proof
 
 log = logging.getLogger("kennisknoop.apply")
+
+
+# A caller's own write in a batch's transaction, given the indexes the batch handled.
+Within = Callable[[AsyncSession, list[int]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,63 @@ async def _store_object(ctx: NodeContext, obj: ASObject, *, via: str) -> Applied
                 stored.version <= 1 and stored.published == stored.updated:
             await _reannounce_answer(ctx, session, stored.in_reply_to, obj)
     return Applied(True)
+
+
+async def store_new_objects(ctx: NodeContext, objs: list[ASObject], *, via: str,
+                            within: Within) -> list[Applied | None]:
+    """``_store_object`` for many objects at once, in one transaction (backfill).
+
+    Each object must have passed what ``_store_object``'s callers check one at a time: the
+    federation policy, and its author (the sender, or the author whose proof verified). Only
+    objects this node has never stored are handled here, with a few statements for all of them;
+    for one already stored (or twice in ``objs``) the answer is None and the caller applies it
+    alone. ``within(session, handled)`` runs last in the transaction with the indexes handled.
+    """
+    async with ctx.db.sessions() as session:
+        publisher = await Publisher.load(ctx, session)
+    results: list[Applied | None] = [None] * len(objs)
+    async with ctx.db.transaction() as session:
+        hosts = await policy.rule(ctx, session)
+        existing = await object_store.get_many(session, [obj.id for obj in objs])
+        fresh: dict[str, int] = {}
+        for i, obj in enumerate(objs):
+            if obj.id in existing or obj.id in fresh:
+                continue
+            if await _answers_deleted_question(ctx, session, obj):
+                results[i] = Applied(False, "answer to a deleted question")
+                continue
+            fresh[obj.id] = i
+        stored = {s.ap_id: s for s in await remote_objects.insert_new(
+            ctx, session, [objs[i] for i in fresh.values()], hosts=hosts)}
+        owners: dict[str, list[str]] = {}
+        rows: list[dict[str, Any]] = []
+        for ap_id, i in fresh.items():
+            item = stored.get(ap_id)
+            if item is None:
+                continue  # stored meanwhile (an inbox delivery): the caller applies it alone
+            obj, now = objs[i], ctx.now()
+            for actor in dict.fromkeys([via, *([obj.attributed_to] if obj.attributed_to else [])]):
+                if actor not in owners:
+                    owners[actor] = [a.ap_id for a in await follow_store.follower_actors(
+                        session, actor) if a.is_local]
+            rows += [{"owner": owner, "object_ap_id": ap_id, "via": via, "created_at": now}
+                     for owner in dict.fromkeys(owners[via] + owners.get(
+                         obj.attributed_to or via, []))]
+            publisher.relay("remote", item.themes, obj.raw, now=now)  # it has a proof
+            if item.in_reply_to and ctx.urls.is_local(item.in_reply_to) and \
+                    item.version <= 1 and item.published == item.updated:
+                await _reannounce_answer(ctx, session, item.in_reply_to, obj)
+            results[i] = Applied(True)
+        await feed_store.add_rows(session, rows)
+        await publisher.write(session)
+        await within(session, [i for i, result in enumerate(results) if result is not None])
+    return results
+
+
+async def verified_by_proof(ctx: NodeContext, raw: dict[str, Any], author: str) -> bool:
+    """Whether ``raw`` carries a valid proof by a key ``author`` controls (see
+    ``_verified_by_proof``; raises ``RemoteError`` when the key cannot be fetched now)."""
+    return await _verified_by_proof(ctx, raw, author)
 
 
 async def _answers_deleted_question(ctx: NodeContext, session: AsyncSession,

@@ -12,7 +12,7 @@ for the inserts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ from node.services.inputs import ItemInput
 from node.services.items import author_of, new_item_values
 from node.services.outbox import announcers
 from node.services.permissions import Caller, require_actor_edit
-from node.services.search_index import item_doc
+from node.services.search_index import index_items
 from node.services.urls import new_local_id
 from node.store import activities as activity_store
 from node.store import actors as actor_store
@@ -35,12 +35,9 @@ from node.store import deliveries as delivery_store
 from node.store import feed as feed_store
 from node.store import follows as follow_store
 from node.store import objects as object_store
-from node.store import questions as question_store
-from node.store import search as search_store
 from node.store.actors import StoredActor
 from node.store.blocks import HostRule
 from node.store.objects import StoredObject
-from node.store.search import SearchDoc
 from protocol.origin import authority_of
 
 
@@ -193,7 +190,7 @@ async def create_items(ctx: NodeContext, batch: list[NewItem], caller: Caller) -
     answered = sorted(targets | {o.ap_id for o in docs if o.kind == "question"})
     async with ctx.db.transaction() as session:
         await object_store.insert_many(session, objects)
-        await _index(session, docs, answered)
+        await index_items(session, docs, answered)
         await publisher.write(session)
 
 
@@ -245,28 +242,3 @@ def _build(ctx: NodeContext, batch: list[NewItem], authors: dict[str | None, Sto
                 publisher.publish(actor=local_asker, type="Announce", obj=document, now=now,
                                   stored=True)
     return rows, stored
-
-
-async def _index(session: AsyncSession, items: list[StoredObject], questions: list[str]
-                 ) -> None:
-    """Index new items, and every question they answer with its new answer state."""
-    states = await question_store.states(session, questions, None)
-    docs = []
-    for item in items:
-        doc = item_doc(item)
-        if doc is not None and item.kind == "question":
-            doc = _answered(doc, states.get(item.ap_id, (0, 0))[0])
-        if doc is not None:
-            docs.append(doc)
-    new = {item.ap_id for item in items}
-    older = [q for q in questions if q not in new]
-    for stored in (await object_store.get_many(session, older)).values():
-        if stored.kind == "question" and not stored.deleted:
-            doc = item_doc(stored)
-            if doc is not None:
-                docs.append(_answered(doc, states.get(stored.ap_id, (0, 0))[0]))
-    await search_store.put_many(session, docs)
-
-
-def _answered(doc: SearchDoc, state: int) -> SearchDoc:
-    return replace(doc, answered=state)

@@ -127,6 +127,39 @@ def _str(value: Any) -> str | None:
     return value[:8] if isinstance(value, str) else None
 
 
+async def _row(ctx: NodeContext, session: AsyncSession, obj: ASObject, hosts: HostRule | None,
+               authors: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``objects`` row of a received object; ``authors`` caches the authors' documents
+    (for the province of an item that names none) over a batch."""
+    now = ctx.now()
+    values = _values(obj, hosts)
+    if values["province_code"] is None and obj.attributed_to:
+        cache = authors if authors is not None else {}
+        if obj.attributed_to not in cache:
+            author = await actor_store.get(session, obj.attributed_to)
+            cache[obj.attributed_to] = author.document if author else None
+        values["province_code"] = provinces.of_document(cache[obj.attributed_to])
+    published = obj.published or now
+    values.update(ap_id=obj.id, is_local=False, host=authority_of(obj.id),
+                  attributed_to=obj.attributed_to or "", version=obj.version or 0,
+                  published=published, updated=obj.updated or published, received_at=now,
+                  document=obj.raw)
+    return values
+
+
+async def insert_new(ctx: NodeContext, session: AsyncSession, objs: list[ASObject], *,
+                     hosts: HostRule | None = None) -> list[StoredObject]:
+    """Store received objects this node has never seen, together, and index them (``upsert``
+    for a batch of new ids: a backfill). One stored meanwhile is left out of what is returned."""
+    authors: dict[str, Any] = {}
+    rows = [await _row(ctx, session, obj, hosts, authors) for obj in objs]
+    stored = await object_store.insert_new(session, rows)
+    questions = {s.in_reply_to for s in stored if s.in_reply_to} | {
+        s.ap_id for s in stored if s.kind == "question"}
+    await search_index.index_items(session, stored, sorted(questions))
+    return stored
+
+
 async def upsert(ctx: NodeContext, session: AsyncSession, obj: ASObject, *,
                  hosts: HostRule | None = None,
                  stored_before: bool | None = None) -> StoredObject | None:
@@ -136,16 +169,7 @@ async def upsert(ctx: NodeContext, session: AsyncSession, obj: ASObject, *,
     (``object_store.upsert_remote``), so concurrent appliers cannot undo a newer version.
     ``hosts`` (the federation policy) drops attachment URLs on refused hosts.
     """
-    now = ctx.now()
-    values = _values(obj, hosts)
-    if values["province_code"] is None and obj.attributed_to:
-        author = await actor_store.get(session, obj.attributed_to)
-        values["province_code"] = provinces.of_document(author.document if author else None)
-    published = obj.published or now
-    values.update(ap_id=obj.id, is_local=False, host=authority_of(obj.id),
-                  attributed_to=obj.attributed_to or "", version=obj.version or 0,
-                  published=published, updated=obj.updated or published, received_at=now,
-                  document=obj.raw)
+    values = await _row(ctx, session, obj, hosts)
     stored = await object_store.upsert_remote(session, values, version=obj.version,
                                               stamp=obj.updated or obj.published,
                                               stored_before=stored_before)

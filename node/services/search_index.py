@@ -106,6 +106,27 @@ async def index_item(session: AsyncSession, obj: StoredObject) -> None:
         await _reindex_question(session, obj.in_reply_to)
 
 
+async def index_items(session: AsyncSession, items: list[StoredObject], questions: list[str]
+                      ) -> None:
+    """Index new items together (``index_item`` for many, a few statements), and re-index the
+    stored ones among ``questions`` (those the items answer) with their new answer state."""
+    states = await question_store.states(session, questions, None)
+    docs = []
+    for item in items:
+        doc = item_doc(item)
+        if doc is not None and item.kind == "question":
+            doc = replace(doc, answered=states.get(item.ap_id, (0, 0))[0])
+        if doc is not None:
+            docs.append(doc)
+    new = {item.ap_id for item in items}
+    older = [q for q in questions if q not in new]
+    for stored in (await object_store.get_many(session, older)).values():
+        doc = item_doc(stored) if stored.kind == "question" else None
+        if doc is not None:
+            docs.append(replace(doc, answered=states.get(stored.ap_id, (0, 0))[0]))
+    await search_store.put_many(session, docs)
+
+
 async def _reindex_question(session: AsyncSession, ap_id: str) -> None:
     question = await object_store.get(session, ap_id)
     if question is not None and question.kind == "question" and not question.deleted:

@@ -14,8 +14,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from node.remote import RemoteError
-from node.services.apply import RejectedError, add_to_feeds, apply
+from node.services import policy
+from node.services.apply import (
+    RejectedError,
+    add_to_feeds,
+    apply,
+    store_new_objects,
+    verified_by_proof,
+)
 from node.services.context import NodeContext
 from node.services.directory import sync_node_initiatives
 from node.services.resolve import fetch_actor, node_actor, signer_of
@@ -23,12 +32,15 @@ from node.store import follows as follow_store
 from node.store import inbox as inbox_store
 from protocol.errors import ProtocolError
 from protocol.origin import same_origin
-from protocol.parse import Activity, parse_activity
+from protocol.parse import Activity, ASObject, parse_activity
 
 log = logging.getLogger("kennisknoop.sync")
 
 APPLIED_TYPES = ("Create", "Update", "Delete", "Announce")
 MAX_PAGES = 50
+# Activities read (over pages) before they are applied: new objects among them are stored
+# together, in one transaction (docs/performance.md, "Import and backfill in batches").
+BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -77,11 +89,11 @@ async def sync_followee(ctx: NodeContext, followee: str, *, max_pages: int | Non
                         resume: dict[str, Any] | None = None) -> SyncResult:
     """One backfill/anti-entropy pass over ``followee``'s outbox.
 
-    Pages are applied as they come (newest first: the version rule and tombstones make the
-    order irrelevant). The pass reads on to the end of the page holding the last pass's mark,
-    so an activity that committed late with a lower position (several web processes on one
-    PostgreSQL) is still seen. A pass longer than ``max_pages`` stops and returns ``resume``;
-    the worker continues it in the next round from there.
+    Pages are applied as they come, ``BATCH`` activities at a time (newest first: the version
+    rule and tombstones make the order irrelevant). The pass reads on to the end of the page
+    holding the last pass's mark, so an activity that committed late with a lower position
+    (several web processes on one PostgreSQL) is still seen. A pass longer than ``max_pages``
+    stops and returns ``resume``; the worker continues it in the next round from there.
     """
     max_pages = max_pages or MAX_PAGES
     followers, head = await _local_followers(ctx, followee)
@@ -102,6 +114,16 @@ async def sync_followee(ctx: NodeContext, followee: str, *, max_pages: int | Non
     pages = seen = applied = rejected = retry = 0
     next_url: Any = None
     reached = False
+    pending: list[dict[str, Any]] = []  # read, not yet applied: up to BATCH over pages
+
+    async def apply_pending() -> None:
+        nonlocal applied, rejected, retry
+        for outcome in await _apply_activities(ctx, pending, followee):
+            applied += outcome == "applied"
+            rejected += outcome == "rejected"
+            retry += outcome == "retry"
+        pending.clear()
+
     while page is not None and pages < max_pages and not reached:
         pages += 1
         batch: list[dict[str, Any]] = []
@@ -112,16 +134,15 @@ async def sync_followee(ctx: NodeContext, followee: str, *, max_pages: int | Non
                 reached = True  # read the rest of this page too: that is the margin
                 continue
             batch.append(raw)
-        for raw in reversed(batch):
-            outcome = await _apply_one(ctx, raw, followee)
-            applied += outcome == "applied"
-            rejected += outcome == "rejected"
-            retry += outcome == "retry"
+        pending += reversed(batch)
+        if len(pending) >= BATCH:
+            await apply_pending()
         seen += len(batch)
         next_url = page.get("next")
         page = (await ctx.remote.get_json(next_url, signer=signer)
                 if isinstance(next_url, str) and same_origin(next_url, followee)
                 and not reached else None)
+    await apply_pending()
     complete = page is None or reached
     if complete:
         # The followed node's directory of initiatives, repaired by the same pass.
@@ -136,6 +157,79 @@ async def sync_followee(ctx: NodeContext, followee: str, *, max_pages: int | Non
     if not complete and isinstance(next_url, str):
         next_resume = {"resume": next_url, "newest": newest}  # the page fetched, not yet read
     return SyncResult(True, pages, seen, applied, rejected, resume=next_resume)
+
+
+async def _apply_activities(ctx: NodeContext, raws: list[dict[str, Any]], followee: str
+                            ) -> list[str]:
+    """The outcome of each activity of ``raws`` (read from the outbox), applied in order.
+
+    Runs of new objects with a verified proof (a Create of the followee's own, or an Announce
+    of an object its author signed) are stored together (``apply.store_new_objects``: one
+    transaction, a few statements for the run, recorded as received in it); everything else —
+    updates, deletes, objects stored before, proofs that do not verify, anything rejected — is
+    applied one at a time as before, with the same checks and outcomes.
+    """
+    ids = [raw["id"] for raw in raws if isinstance(raw.get("id"), str)]
+    async with ctx.db.sessions() as session:
+        done = await inbox_store.done_among(session, ids)
+    outcomes: list[str] = []
+    run: list[tuple[dict[str, Any], Activity, ASObject]] = []
+    for raw in raws:
+        verified = await _verified_new(ctx, raw, followee, done)
+        if verified is not None:
+            run.append((raw, *verified))
+            continue
+        outcomes += await _store_run(ctx, run, followee)
+        run = []
+        outcomes.append(await _apply_one(ctx, raw, followee))
+    return outcomes + await _store_run(ctx, run, followee)
+
+
+async def _verified_new(ctx: NodeContext, raw: dict[str, Any], followee: str, done: set[str]
+                        ) -> tuple[Activity, ASObject] | None:
+    """The activity and its embedded object when ``apply`` would store the object as it is
+    (its proof verifies, nothing refuses it); None: leave it to ``_apply_one``."""
+    try:
+        activity = parse_activity(raw)
+        obj = activity.object
+        if activity.id in done or activity.actor != followee or \
+                not same_origin(activity.id, followee) or not isinstance(obj, ASObject) or \
+                "proof" not in obj.raw or not obj.attributed_to or \
+                not same_origin(obj.id, obj.attributed_to):
+            return None
+        if activity.type == "Create" and obj.attributed_to != followee:
+            return None
+        if activity.type not in ("Create", "Announce"):
+            return None
+        await policy.check_content(ctx, followee, activity.id)
+        await policy.check_content(ctx, obj.id, obj.attributed_to, followee)
+        if not await verified_by_proof(ctx, obj.raw, obj.attributed_to):
+            return None
+    except (ProtocolError, RejectedError, RemoteError):
+        return None  # _apply_one says why, as before
+    return activity, obj
+
+
+async def _store_run(ctx: NodeContext, run: list[tuple[dict[str, Any], Activity, ASObject]],
+                     followee: str) -> list[str]:
+    if not run:
+        return []
+
+    async def received(session: AsyncSession, handled: list[int]) -> None:
+        # Recorded as received, so a late delivery of the same activity is a no-op.
+        await inbox_store.add_done(session, [
+            {"activity_ap_id": run[i][1].id, "actor": run[i][1].actor, "type": run[i][1].type,
+             "document": run[i][0]} for i in handled], now=ctx.now())
+
+    results = await store_new_objects(ctx, [obj for _, _, obj in run], via=followee,
+                                      within=received)
+    outcomes = []
+    for (raw, _, _), result in zip(run, results, strict=True):
+        if result is None:  # stored before: applied alone, as any other
+            outcomes.append(await _apply_one(ctx, raw, followee))
+        else:
+            outcomes.append("applied" if result.changed else "skipped")
+    return outcomes
 
 
 async def _apply_one(ctx: NodeContext, raw: dict[str, Any], followee: str) -> str:

@@ -46,6 +46,28 @@ async def add(session: AsyncSession, *, activity_ap_id: str, actor: str, type: s
         "next_attempt_at": now, "host": host}], ["activity_ap_id"]) == 1
 
 
+async def done_among(session: AsyncSession, activity_ap_ids: list[str]) -> set[str]:
+    """Those of ``activity_ap_ids`` received and applied before."""
+    if not activity_ap_ids:
+        return set()
+    query = select(inbox.c.activity_ap_id).where(inbox.c.activity_ap_id.in_(activity_ap_ids),
+                                                 inbox.c.state == "done")
+    return {str(ap_id) for ap_id in (await session.execute(query)).scalars().all()}
+
+
+async def add_done(session: AsyncSession, rows: list[dict[str, Any]], *, now: datetime) -> None:
+    """Record activities applied here as received and done (``activity_ap_id``, ``actor``,
+    ``type``, ``document``), as ``add`` then ``mark_done`` do one at a time: two statements."""
+    if not rows:
+        return
+    await insert_ignore(session, inbox, [{
+        **row, "recipient": None, "received_at": now, "state": "done", "attempts": 0,
+        "next_attempt_at": now, "host": None} for row in rows], ["activity_ap_id"])
+    await session.execute(update(inbox).where(
+        inbox.c.activity_ap_id.in_([row["activity_ap_id"] for row in rows]),
+        inbox.c.state != "done").values(state="done", locked_until=None))
+
+
 async def count_pending(session: AsyncSession, host: str, *, limit: int) -> int:
     """Pending rows received from ``host``, counted up to ``limit`` (one scan of
     ``ix_inbox_host_state``, never more than ``limit`` index entries)."""

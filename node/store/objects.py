@@ -105,6 +105,19 @@ async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None
         await session.execute(objects.insert(), rows)
 
 
+async def insert_new(session: AsyncSession, rows: list[dict[str, Any]], *, chunk: int = 200
+                     ) -> list[StoredObject]:
+    """Insert received objects never seen before, ``chunk`` rows per statement; a row whose
+    ``ap_id`` is stored meanwhile is left out (``ON CONFLICT DO NOTHING``). The rows stored."""
+    stored: list[StoredObject] = []
+    for at in range(0, len(rows), chunk):
+        stmt = dialect_insert(session, objects).values(rows[at:at + chunk])
+        result = await session.execute(stmt.on_conflict_do_nothing(
+            index_elements=[objects.c.ap_id]).returning(*objects.c))
+        stored += [to_dataclass(StoredObject, row) for row in result.mappings().all()]
+    return stored
+
+
 async def local_item_keys(session: AsyncSession) -> list[tuple[str, str, str, str | None,
                                                                  str | None, str | None]]:
     """(IRI, author, kind, title, content, in_reply_to) of every live local item: what an
