@@ -20,6 +20,8 @@ Runs, in one process and one after the other (the machine has few cores; nothing
 6. ``bench/search.py``: p95 of one- and two-word queries, with and without a facet, beside the
    bare FTS5 query, at 10,000 and 100,000 items on SQLite (CPU clock: the machine is shared)
    and at 10,000 on PostgreSQL (wall clock); its printed table is parsed into figures;
+7. ``bench/backfill.py``: a new follower paging a 10,000-item outbox against a bare proof
+   verify + insert of the same items (one run);
 
 then, as separate processes whose own tables are printed and kept in ``results.json`` under
 ``logs``: ``bench/node.py`` (API create and reads at more items) and ``bench/flood.py`` (a short
@@ -40,11 +42,12 @@ import sys
 import time
 from pathlib import Path
 
-from bench import federation, importing, paths, protocol, storage
+from bench import backfill, federation, importing, paths, protocol, storage
 from bench.results import RESULTS, Figure, Run, table
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("paths", "protocol", "federation", "import", "storage", "node", "search", "flood")
+PARTS = ("paths", "protocol", "federation", "import", "backfill", "storage", "node", "search",
+         "flood")
 # issue 13's targets for rows of bench/federation.py, by the start of their name
 _FEDERATION_TARGETS = {
     "inbox: the worker applies": {"ratio_min": 0.5},
@@ -140,6 +143,19 @@ def _search(quick: bool) -> tuple[list[Figure], dict[str, str]]:
     return figures, logs
 
 
+def _backfill_figures(items: int) -> list[Figure]:
+    """A new follower paging an outbox of ``items`` items against bare verify + insert."""
+    m = backfill.measure(items)
+    name = f"backfill: items/s when a new follower pages a {m.items:,}-item outbox"
+    bare = "bare verify_proof + insert of the same items"
+    return [Figure(f"{name} (follow() → all stored)", m.rate, "items/s", bare, m.bare_rate,
+                   {"ratio_min": 0.5}, source="bench/backfill.py"),
+            Figure(f"{name}, the follower's worker", m.worker_rate, "items/s", bare,
+                   m.bare_rate, source="bench/backfill.py"),
+            Figure(f"{name}, the follower's worker [CPU]", m.worker_cpu_rate, "items/s", bare,
+                   m.bare_cpu_rate, source="bench/backfill.py")]
+
+
 def _script(args: list[str]) -> str:
     """Run another bench script in its own process; its output, also printed as it comes."""
     print(f"$ python {' '.join(args)}", flush=True)
@@ -175,6 +191,8 @@ def main(argv: list[str] | None = None) -> None:
             run.figures += _federation_figures(args.quick)
         elif part == "import":
             run.figures += _import_figures(500 if args.quick else 10_000)
+        elif part == "backfill":
+            run.figures += _backfill_figures(300 if args.quick else 10_000)
         elif part == "storage":
             run.figures += storage.measure(30 if args.quick else 300, pg=False)[0]
         elif part == "node":
