@@ -206,7 +206,7 @@ async def store_new_objects(ctx: NodeContext, objs: list[ASObject], *, via: str,
             rows += [{"owner": owner, "object_ap_id": ap_id, "via": via, "created_at": now}
                      for owner in dict.fromkeys(owners[via] + owners.get(
                          obj.attributed_to or via, []))]
-            publisher.relay("remote", item.themes, obj.raw, now=now)  # it has a proof
+            publisher.relay("remote", item.themes, obj.raw, now=now, stored=True)  # has a proof
             if item.in_reply_to and ctx.urls.is_local(item.in_reply_to) and \
                     item.version <= 1 and item.published == item.updated:
                 await _reannounce_answer(ctx, session, item.in_reply_to, obj)
