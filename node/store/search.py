@@ -106,7 +106,7 @@ def _is_sqlite(session: AsyncSession) -> bool:
 
 _FTS_COLUMNS = "terms_title, terms_summary, terms_body, terms_parts"
 
-# SQLite: beside each row of search_fts (same rowid) ``search_fts_facets`` (migration 0015) holds
+# SQLite: beside each row of search_fts (same rowid) ``search_fts_facets`` (migration 0014) holds
 # the document's filter and facet values as small integers, so a search filters and counts its
 # matches without reading ``search_docs`` or joining ``search_themes``. ``facets`` packs 8 bits
 # per value below (a code from ``search_fts_codes``; 0: none), bit 48 "local" and bits 49-50 how

@@ -1,4 +1,4 @@
-"""Migration 0015: what is indexed already gets its packed facet codes (SQLite), the same rows
+"""Migration 0014: what is indexed already gets its packed facet codes (SQLite), the same rows
 the index writes for a new document (node.store.search.FACET_CODES_SQL, FACET_FILL_SQL)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Migration 0014: activities already stored embed their object by reference afterwards, served
+"""Migration 0015: activities already stored embed their object by reference afterwards, served
 byte for byte as before with their proofs verifying; the downgrade stores them whole again."""
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ KEY = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def before(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database migrated up to 0015, the revision before 0014."""
-    yield from dbs.migrated_to(request.param, "0015", tmp_path, "kk_storeonce")
+    """A database migrated up to 0014, the revision before 0015."""
+    yield from dbs.migrated_to(request.param, "0014", tmp_path, "kk_storeonce")
 
 
 def _signed(document: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +135,7 @@ def test_upgrade_stores_each_embedded_object_once_and_downgrade_restores_them(
             if isinstance(whole["object"], dict) and "proof" in whole["object"]:
                 verify_proof(whole["object"], KEY.public_key())
         # When it is downgraded again
-        downgrade(before, "0015")
+        downgrade(before, "0014")
         with engine.connect() as conn:
             back = {r.ap_id: r.document for r in conn.execute(sa.select(
                 activities.c.ap_id, activities.c.document))}

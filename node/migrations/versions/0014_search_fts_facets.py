@@ -9,7 +9,7 @@ instead of the covering index of ``search_docs`` and the join to ``search_themes
 
 Filled in here for what is already indexed. PostgreSQL does not use them.
 
-Revision ID: 0015
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-04
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0015"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None

@@ -16,8 +16,8 @@ serialised) a document stored elsewhere; one that is not — an earlier version 
 has that document kept once in ``object_versions``; anything else stays whole. The downgrade
 writes every activity whole again. On SQLite the file keeps its size until ``VACUUM``.
 
-Revision ID: 0014
-Revises: 0015 (numbered 0014 when it was planned; 0013 and 0015 landed first)
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-04
 """
 
@@ -30,8 +30,8 @@ import orjson
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0015"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
