@@ -9,7 +9,8 @@ from the fixed pool and passwords use the fast test hasher.
 Fryslân holds two initiatives with places and content of every representative kind, written
 through its JSON API over the socket: a story whose title has a long Dutch compound word, a
 guide with an attachment, a question with two answers (one accepted), a bottleneck and an
-upcoming event with a place. Drenthe follows Fryslân, so it receives all of it by federation.
+upcoming event with a place; its settings name a Murmurations index (the admin's page of
+choices). Drenthe follows Fryslân, so it receives all of it by federation.
 An editor with a grant on one initiative can sign in on Fryslân; on Drenthe, an editor with a
 grant on Drenthe's one initiative (to answer Fryslân's questions from there).
 
@@ -33,10 +34,12 @@ import uvicorn
 from node import worker
 from node.app import create_app
 from node.config import Settings, build_settings
+from node.services import approvals, hiding
 from node.services.actors import ensure_node_actor
 from node.services.context import NodeContext
+from node.services.errors import NotFoundError
 from node.services.follow import follow
-from node.services.users import add_user, create_token, grant
+from node.services.users import add_user, caller_for_token, create_token, grant
 from node.web.help_pages import TOPICS as HELP_TOPICS
 from tests import dbs
 from tests.clock import FAST_HASHER
@@ -53,6 +56,9 @@ SEARCH_WORD = "molenaarsvrijwilligers"  # in one item's title only
 SEARCH_TITLE = f"Zo vonden wij {SEARCH_WORD}"
 DRENTHE_EDITOR = ("drentse-redacteur", "hunebedden en heidevelden")
 DRENTHE_INITIATIVE = "energie-dwingeloo"
+# Fryslân's Murmurations index, so /beheer/murmurations offers its choices; nothing listens
+# there, and nothing is sent unless an initiative is chosen (no test chooses one).
+MURMURATIONS = "http://127.0.0.1:9/v2"
 
 
 class ThreadedNode:
@@ -60,14 +66,15 @@ class ThreadedNode:
     node's worker beside it in the same loop (delivery, inbox, jobs), as ``serve`` runs them."""
 
     def __init__(self, handle: str, name: str, province: str, directory: Path,
-                 database_url: str, clock: Callable[[], datetime] | None = None) -> None:
+                 database_url: str, clock: Callable[[], datetime] | None = None,
+                 extra: dict[tuple[str, str], Any] | None = None) -> None:
         self.handle, self.port = handle, free_port()
         self.clock = clock
         directory.mkdir(parents=True)
         self.settings: Settings = build_settings(directory, {
             ("node", "url"): self.url, ("node", "name"): name, ("node", "handle"): handle,
             ("node", "province_code"): province, ("node", "allow_private_network"): True,
-            ("database", "url"): database_url}, environ={})
+            ("database", "url"): database_url, **(extra or {})}, environ={})
         self._thread = threading.Thread(target=asyncio.run, args=(self._main(),),
                                         name=f"node-{handle}", daemon=True)
         self._ready = threading.Event()
@@ -266,6 +273,65 @@ def _seed(site: Site) -> None:
     })
 
 
+# A 1×1 PNG: the initiative's logo; the same bytes with one more byte after IEND, an upload
+# nothing refers to (an orphan on /beheer).
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f00050001ff89993d1d0000000049454e44ae426082")
+
+
+def _until(probe: Callable[[], Any], what: str) -> Any:
+    """Poll ``probe`` until it returns something true (or stops raising NotFoundError)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            found = probe()
+        except NotFoundError:
+            found = None
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"{what} within {WAIT_SECONDS:.0f} s")
+
+
+@dataclass
+class Moderation:
+    request_id: int  # Drenthe's follow request, waiting on Fryslân
+    hidden: str  # the IRI of Drenthe's answer, received and hidden on Fryslân
+
+
+def seed_moderation(site: Site) -> Moderation:
+    """What the admin's pages show when there is something to do on Fryslân: the initiative
+    with a logo (and an upload nothing refers to), approving its followers by hand with
+    Drenthe's request waiting, and Drenthe's answer to Fryslân's question received and hidden.
+
+    Written through the API and the services, after the module's other tests looked at the
+    pages (a module calls it last: the map and lists stay as ``_seed`` left them)."""
+    fryslan, drenthe = _ctx(site.fryslan), _ctx(site.drenthe)
+    with site.api() as api:
+        urls = [api.post("/api/attachments", files={"file": ("logo.png", data, "image/png")})
+                for data in (PNG, PNG + b"\0")]
+        assert all(r.status_code == 201 for r in urls), [r.text for r in urls]
+        patched = api.patch(f"/api/initiatives/{INITIATIVE}", json={"avatar": urls[0].json()["url"]})
+        assert patched.status_code == 200, patched.text
+    admin = site.fryslan.run(caller_for_token(fryslan, site.token))
+    site.fryslan.run(approvals.set_approval(fryslan, admin, INITIATIVE, True))
+    site.drenthe.run(follow(drenthe, f"{site.fryslan.url}/actors/{INITIATIVE}"))
+    waiting = _until(lambda: site.fryslan.run(approvals.pending_requests(fryslan, admin)),
+                     "Drenthe's follow request did not reach Fryslân")
+    wait_until_found(site.drenthe, "molenaar")  # the question, so the answer goes to its author
+    token = site.drenthe.run(create_token(drenthe, ADMIN[0]))
+    with httpx.Client(base_url=site.drenthe.url, timeout=WAIT_SECONDS,
+                      headers={"Authorization": f"Bearer {token}"}) as api:
+        answer = _post(api, "/api/items", {
+            "kind": "answer", "initiative": DRENTHE_INITIATIVE,
+            "in_reply_to": site.items["question"]["id"],
+            "content": "In Drenthe vroegen wij de molenaars van het Hunzedal."})
+    _until(lambda: site.fryslan.run(hiding.hide_item(fryslan, admin, answer["id"])),
+           "Drenthe's answer did not reach Fryslân")
+    return Moderation(request_id=waiting[0].id, hidden=answer["id"])
+
+
 def _ctx(node: ThreadedNode) -> NodeContext:
     assert node.ctx is not None
     return node.ctx
@@ -277,12 +343,14 @@ def start_site(directory: Path, clock: Callable[[], datetime] | None = None) -> 
     ``clock``: the nodes' clock (default the real one); the help screenshots pass one that
     starts at a fixed moment, so the dates on the pages never change (``ticking_from``)."""
     template = dbs.sqlite_template(directory)
-    specs = [("fryslan", "Doarpswurk", "PV21"), ("drenthe", "BOKD Drenthe", "PV22")]
+    specs = [("fryslan", "Doarpswurk", "PV21", {("murmurations", "index_url"): MURMURATIONS}),
+             ("drenthe", "BOKD Drenthe", "PV22", {})]
     site = Site({}, clock=clock)
-    for handle, name, province in specs:
+    for handle, name, province, extra in specs:
         (directory / handle).mkdir()
         site.nodes[handle] = ThreadedNode(handle, name, province, directory / handle / "node",
-                                          dbs.fresh_sqlite(template, directory / handle), clock)
+                                          dbs.fresh_sqlite(template, directory / handle), clock,
+                                          extra)
     try:
         for node in site.nodes.values():
             node.start()

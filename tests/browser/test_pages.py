@@ -21,7 +21,9 @@ from tests.browser.site import (
     INITIATIVE,
     SEARCH_TITLE,
     SEARCH_WORD,
+    Moderation,
     Site,
+    seed_moderation,
     wait_until_found,
 )
 
@@ -369,3 +371,38 @@ def test_a_chosen_avatar_shows_at_once_and_is_kept_after_a_form_error(
     assert kept.get_attribute("alt") == "Logo van Dorpsmolen met logo"
     assert page.evaluate("document.querySelector('figure.avatar-preview img').naturalWidth") == 1
     assert page_at.console(page) == []
+
+
+# --- last: the admin's pages with something to do (seed_moderation changes what Fryslân shows) --
+
+
+@pytest.fixture(scope="module")
+def moderation(site: Site) -> Moderation:
+    return seed_moderation(site)
+
+
+@pytest.mark.parametrize("name", ["beheer-overzicht", "beheer-verborgen", "beheer-volgverzoeken",
+                                  "beheer-volgverzoek-weigeren", "beheer-murmurations",
+                                  "initiatief-bewerken-beheerder"])
+def test_admin_page_with_work_is_accessible_and_fits(
+        site: Site, moderation: Moderation, page_at: PageFactory, admin_state: Path, name: str,
+        axe_check: Callable[[Any], Any], shot: Callable[[Any, str], Path]) -> None:
+    path = {"beheer-overzicht": "/beheer",
+            "beheer-verborgen": "/beheer/verborgen",
+            "beheer-volgverzoeken": "/beheer/volgverzoeken",
+            "beheer-volgverzoek-weigeren": f"/beheer/volgverzoeken/{moderation.request_id}/weigeren",
+            "beheer-murmurations": "/beheer/murmurations",
+            "initiatief-bewerken-beheerder": f"/actors/{INITIATIVE}/bewerken"}[name]
+    page = visit(page_at, site.fryslan.url + path, storage_state=str(admin_state))
+    main = page.locator("main")
+    shown = {"beheer-overzicht": lambda: (  # the logo and an upload nothing refers to
+                 "2 bestanden" in main.inner_text() and "Daarvan worden er 1 " in main.inner_text()),
+             "beheer-verborgen": lambda: main.locator("tbody tr").count() == 1,
+             "beheer-volgverzoeken": lambda: main.locator("tbody tr").count() == 1,
+             "beheer-volgverzoek-weigeren": lambda: main.locator("button.danger").count() == 1,
+             "beheer-murmurations": lambda: main.locator("tbody button").count() == 2,
+             "initiatief-bewerken-beheerder": lambda: (
+                 main.locator("figure.avatar-preview:not([hidden]) img").count() == 1
+                 and main.locator("#veld-approve").is_checked())}[name]
+    assert shown(), f"{path} does not show what was seeded"
+    check_at_both_widths(page, name, page_at, axe_check, shot)
