@@ -113,3 +113,36 @@ async def test_a_batched_backfill_holds_what_one_at_a_time_holds(
         assert ours["relayed"]  # the theme feeds relay what they received
         # With far fewer statements
         assert batched * 2 < single, (batched, single)
+
+
+async def test_a_backfill_that_dies_mid_batch_is_completed_by_the_next_pass(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with federation(tmp_path, ["drenthe", "fryslan"]) as fed:
+        drenthe, fryslan = fed["drenthe"], fed["fryslan"]
+        await _history(drenthe, 2 * drenthe.ctx.settings.limits.page_size + 5)
+        # Given a backfill in batches of 10 whose second batch dies before it commits
+        real, calls = sync.store_new_objects, []
+
+        async def dying(*args: Any, **kwargs: Any) -> Any:
+            calls.append(1)
+            if len(calls) == 2:
+                raise RuntimeError("the process died")
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(sync, "BATCH", 10)
+        monkeypatch.setattr(sync, "store_new_objects", dying)
+        await follow(fryslan.ctx, drenthe.ctx.urls.actor("drenthe"))
+        await fed.settle()
+        held = await _rows(fryslan.ctx, select(objects.c.ap_id).where(
+            objects.c.host == "drenthe.test"))
+        assert 0 < len(held) < 2 * drenthe.ctx.settings.limits.page_size + 7
+        # When the next pass runs
+        monkeypatch.setattr(sync, "store_new_objects", real)
+        fed.clock.advance(3600)
+        await fed.settle()
+        # Then every item is there once, indexed once, its activity recorded once
+        ours = await _footprint(fryslan, "drenthe.test")
+        assert len(ours["objects"]) == 2 * drenthe.ctx.settings.limits.page_size + 7
+        assert len([r for r in ours["search"] if r[1] is not None]) == len(ours["objects"])
+        received = [row[0] for row in ours["inbox"]]
+        assert len(received) == len(set(received)) >= len(ours["objects"])
