@@ -8,6 +8,10 @@ JSON API share one set of rules (the input models); the form marks as required w
 model requires, and shows a Dutch message for every field that failed. Dates and times are
 entered as Dutch wall-clock time (``<input type="datetime-local">``) and given the offset the
 Netherlands has at that moment.
+
+The place fieldset (``_place.html``) is shared by the item and initiative forms: a village name,
+coordinates, or both (``place_raw``); a name without coordinates gets those of the place of that
+name the node knows (``with_known_place``), so a form stores the same ``place`` the API would.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from markupsafe import Markup
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from node.services import geo
 from node.services.content import render_markdown
+from node.services.context import NodeContext
 from node.services.errors import BadRequestError, ValidationError
 from node.services.inputs import KIND_MODELS, kind_fields
 from node.services.localtime import from_dutch_local, to_dutch_local
@@ -43,8 +49,16 @@ _MAX_FIELDS = 200
 MULTIPART_OVERHEAD = 64 * 1024  # field values and boundaries around an uploaded file
 UPLOAD_FIELD = "bijlage"
 PREVIEW = "voorbeeld"  # the name of the "Voorbeeld bekijken" submit button
+# The place fieldset: form field → field of the API's ``place``.
+PLACE = {"place_name": "name", "latitude": "latitude", "longitude": "longitude",
+         "province_code": "province_code"}
+PLACE_DEFAULTS: dict[str, Any] = {**{name: "" for name in PLACE}, "exact": False}
+# A failed field of the API body → the form field that shows it.
+_PLACE_ERRORS = {f"place.{api}": form for form, api in PLACE.items()} | {
+    "place": "place_name", "place.municipality_code": "place_name", "place.exact": "exact"}
 DEFAULTS: dict[str, Any] = {
-    "kind": "story", "title": "", "summary": "", "content": "", "themes": [], "initiative": "",
+    **PLACE_DEFAULTS, "kind": "story", "title": "", "summary": "", "content": "", "themes": [],
+    "initiative": "",
     "question_category": "content", "start_time": "", "end_time": "", "regulation": "",
     "bottleneck_status": "open", "regulation_area": "", "bottleneck_outcome": "",
 }
@@ -113,6 +127,61 @@ def preview_of(form: Form, name: str) -> Markup | None:
     return Markup(render_markdown(form.get(name)))  # render_markdown sanitises (nh3)
 
 
+# --- the place fieldset, shared by the item and initiative forms --------------------------------
+
+
+def _number(value: str) -> float | str:
+    """A typed coordinate (a Dutch decimal comma too); what is no number goes on, to be refused."""
+    try:
+        return float(value.replace(",", "."))
+    except ValueError:
+        return value
+
+
+def place_raw(form: Form) -> dict[str, Any] | None:
+    """The place fieldset as the API's ``place`` (None when left blank)."""
+    values = {api: form.get(name).strip() for name, api in PLACE.items()}
+    if not any(values.values()):
+        return None
+    place: dict[str, Any] = {k: v for k, v in values.items() if v}
+    for name in ("latitude", "longitude"):
+        if name in place:
+            place[name] = _number(place[name])
+    if form.get("exact"):
+        place["exact"] = True
+    return place
+
+
+async def with_known_place(ctx: NodeContext, raw: dict[str, Any]) -> dict[str, Any]:
+    """A place typed as a name only gets the coordinates of the known place of that name."""
+    place = raw.get("place")
+    if not place or "name" not in place or "latitude" in place or "longitude" in place:
+        return raw
+    found = await geo.locate(ctx, place["name"])
+    if found is None:
+        return raw  # kept as a name only: valid, just not on the map
+    place = {**place, "name": found.name, "latitude": found.latitude,
+             "longitude": found.longitude}
+    if found.province_code and "province_code" not in place:
+        place["province_code"] = found.province_code
+    return {**raw, "place": place}
+
+
+def place_values(stored: object) -> dict[str, Any]:
+    """The place fieldset's values of a stored ``place``."""
+    place: dict[str, Any] = stored if isinstance(stored, dict) else {}
+    values: dict[str, Any] = {name: "" if place.get(api) is None else str(place.get(api))
+                              for name, api in PLACE.items()}
+    values["exact"] = bool(place.get("exact"))
+    return values
+
+
+def error_field(path: str) -> str:
+    """The form field that shows the failure of the API body's ``path`` (``themes[2]`` →
+    ``themes``, ``place.latitude`` → ``latitude``)."""
+    return _PLACE_ERRORS.get(path) or path.split("[", 1)[0].split(".", 1)[0]
+
+
 # --- the item form -----------------------------------------------------------------------------
 
 
@@ -131,6 +200,7 @@ def item_raw(form: Form, kind: str | None = None) -> dict[str, object]:
     if creating:
         raw["kind"] = kind
         raw["initiative"] = form.get("initiative") or None
+    raw["place"] = place_raw(form)
     for name in KIND_FIELDS.get(kind or "", ()):
         value = form.get(name) or None
         raw[name] = from_dutch_local(value) if value and name in _TIMES else value
@@ -141,6 +211,7 @@ def submitted_values(form: Form) -> dict[str, Any]:
     """What the form showed, as submitted (to re-render it after an error)."""
     values: dict[str, Any] = {name: form.get(name) for name in DEFAULTS}
     values["themes"] = form.getlist("themes")
+    values["exact"] = bool(form.get("exact"))
     return values
 
 
@@ -157,6 +228,7 @@ def item_values(item: StoredObject) -> dict[str, Any]:
         "bottleneck_status": fields.get("bottleneck_status") or "open",
         "regulation_area": fields.get("regulation_area") or "",
         "bottleneck_outcome": fields.get("bottleneck_outcome") or "",
+        **place_values(fields.get("place")),
     }
 
 
@@ -177,6 +249,6 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     """
     out: dict[str, str] = {}
     for error in exc.errors:
-        field = (error.field or "form").split("[", 1)[0].split(".", 1)[0]
+        field = error_field(error.field or "form")
         out.setdefault(field, strings.validation_message(field, error.reason, error.detail))
     return out

@@ -16,9 +16,10 @@ with an error or as a Markdown preview; it becomes the initiative's only when th
 a form that is never saved is removed by the orphan sweep after its grace period.
 
 The place is typed as a village name, as coordinates, or both; a name without coordinates is
-looked up among the places the node knows (``node.services.geo.known_places``). The small map
-(``/static/place_picker.js``) only fills the coordinate fields: without JavaScript the form is
-the same.
+looked up among the places the node knows (``node.services.geo.known_places``); the fieldset
+(``_place.html``) and its parsing (``node.web.forms.place_raw``) are shared with the item form.
+The small map (``/static/place_picker.js``) only fills the coordinate fields: without
+JavaScript the form is the same.
 """
 
 from __future__ import annotations
@@ -30,12 +31,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from node.services import actors, attachments, editing, geo
-from node.services.context import NodeContext
 from node.services.errors import ConflictError, TooLargeError, ValidationError
 from node.services.permissions import Caller
 from node.services.records import StoredActor
 from node.services.validation import parse_initiative, parse_initiative_patch
-from node.web import session, strings
+from node.web import forms, session, strings
 from node.web.browse import map_csp
 from node.web.common import ctx_of
 from node.web.forms import Form, preview_of
@@ -48,40 +48,14 @@ AVATAR_REMOVE = "avatar_weghalen"
 _TEXT = ("name", "summary", "description", "legal_form", "phase", "status", "founded", "website",
          "contact", "goals", "reason_for_starting", "last_confirmed")
 _LINES = ("open_questions", "networks", "partners")  # one entry per line
-_PLACE = {"place_name": "name", "latitude": "latitude", "longitude": "longitude",
-          "province_code": "province_code"}
-# A failed field of the API body → the form field that shows it.
-_PLACE_FIELDS = {f"place.{api}": form for form, api in _PLACE.items()} | {
-    "place": "place_name", "place.municipality_code": "place_name", "place.exact": "exact"}
 DEFAULTS: dict[str, Any] = {
     "handle": "", **{name: "" for name in _TEXT}, "status": "active", "themes": [],
-    **{name: "" for name in _LINES}, "members_count": "", **{name: "" for name in _PLACE},
-    "exact": False, "avatar": "", AVATAR_REMOVE: False,
+    **{name: "" for name in _LINES}, "members_count": "", **forms.PLACE_DEFAULTS,
+    "avatar": "", AVATAR_REMOVE: False,
 }
 
 
 # --- the form ↔ the API body -------------------------------------------------------------------
-
-
-def _number(value: str) -> float | str:
-    """A typed coordinate (a Dutch decimal comma too); what is no number goes on, to be refused."""
-    try:
-        return float(value.replace(",", "."))
-    except ValueError:
-        return value
-
-
-def _place(form: Form) -> dict[str, Any] | None:
-    values = {api: form.get(name).strip() for name, api in _PLACE.items()}
-    if not any(values.values()):
-        return None
-    place: dict[str, Any] = {k: v for k, v in values.items() if v}
-    for name in ("latitude", "longitude"):
-        if name in place:
-            place[name] = _number(place[name])
-    if form.get("exact"):
-        place["exact"] = True
-    return place
 
 
 def initiative_raw(form: Form, *, creating: bool) -> dict[str, Any]:
@@ -94,27 +68,12 @@ def initiative_raw(form: Form, *, creating: bool) -> dict[str, Any]:
     members = form.get("members_count").strip()
     raw["members_count"] = (int(members) if members.isascii() and members.isdigit()
                             and len(members) <= 9 else members or None)
-    raw["place"] = _place(form)
+    raw["place"] = forms.place_raw(form)
     raw["avatar"] = None if form.get(AVATAR_REMOVE) else form.get("avatar").strip() or None
     if not creating:
         return raw
     return {"handle": form.get("handle").strip(),
             **{k: v for k, v in raw.items() if v not in (None, [])}}
-
-
-async def with_known_place(ctx: NodeContext, raw: dict[str, Any]) -> dict[str, Any]:
-    """A place typed as a name only gets the coordinates of the known place of that name."""
-    place = raw.get("place")
-    if not place or "name" not in place or "latitude" in place or "longitude" in place:
-        return raw
-    found = await geo.locate(ctx, place["name"])
-    if found is None:
-        return raw  # kept as a name only: valid, just not on the map
-    place = {**place, "name": found.name, "latitude": found.latitude,
-             "longitude": found.longitude}
-    if found.province_code and "province_code" not in place:
-        place["province_code"] = found.province_code
-    return {**raw, "place": place}
 
 
 def submitted_values(form: Form) -> dict[str, Any]:
@@ -129,8 +88,6 @@ def submitted_values(form: Form) -> dict[str, Any]:
 def initiative_values(actor: StoredActor) -> dict[str, Any]:
     """The form values of a stored initiative (its Markdown source, lists one per line)."""
     profile = actor.profile or {}
-    stored = profile.get("place")
-    place: dict[str, Any] = stored if isinstance(stored, dict) else {}
     values = {**DEFAULTS, "handle": actor.handle or "", "name": actor.name or "",
               "summary": actor.summary or ""}
     for name in _TEXT[2:]:
@@ -140,10 +97,7 @@ def initiative_values(actor: StoredActor) -> dict[str, Any]:
         values[name] = "\n".join(str(v) for v in profile.get(name) or [])
     members = profile.get("members_count")
     values["members_count"] = "" if members is None else str(members)
-    for name, api in _PLACE.items():
-        value = place.get(api)
-        values[name] = "" if value is None else str(value)
-    values["exact"] = bool(place.get("exact"))
+    values.update(forms.place_values(profile.get("place")))
     values["avatar"] = str(profile.get("avatar") or "")
     return values
 
@@ -173,20 +127,10 @@ def _megabytes(limit: int) -> str:
     return f"{limit / 1_048_576:g}"
 
 
-def field_errors(exc: ValidationError) -> dict[str, str]:
-    """``{form field: Dutch message}`` for every failure (``open_questions[2]`` → ``open_questions``)."""
-    out: dict[str, str] = {}
-    for error in exc.errors:
-        path = error.field or "form"
-        field = _PLACE_FIELDS.get(path) or path.split("[", 1)[0].split(".", 1)[0]
-        out.setdefault(field, strings.validation_message(field, error.reason, error.detail))
-    return out
-
-
 def edit_errors(form: Form, exc: ValidationError) -> dict[str, str]:
     """The errors of an edit, a blanked required field included: a patch checks that only
     after its fields are valid, and a form shows every error at once."""
-    errors = field_errors(exc)
+    errors = forms.field_errors(exc)
     for name in ("name",):  # the handle is not in the edit form
         if not form.get(name).strip():
             errors.setdefault(name, strings.validation_message(name, "missing_field", ""))
@@ -239,14 +183,14 @@ async def new_initiative(request: Request) -> Response:
         return await _form(request, values=submitted_values(form), errors=avatar_error,
                            preview=preview, status=status)
     try:
-        data = parse_initiative(await with_known_place(ctx, initiative_raw(form, creating=True)))
+        data = parse_initiative(await forms.with_known_place(ctx, initiative_raw(form, creating=True)))
         if avatar_error:  # every other field was checked: show the file's error alone
             return await _form(request, values=submitted_values(form), errors=avatar_error,
                                status=status)
         actor = await actors.create_initiative(ctx, data, caller)
     except ValidationError as exc:
         return await _form(request, values=submitted_values(form),
-                           errors={**field_errors(exc), **avatar_error}, status=422)
+                           errors={**forms.field_errors(exc), **avatar_error}, status=422)
     except ConflictError:
         return await _form(request, values=submitted_values(form), status=409,
                            errors={"handle": strings.text("reason_handle_taken")})
@@ -272,7 +216,7 @@ async def edit_initiative(request: Request) -> Response:
                            values=values, status=status)
     try:
         patch = parse_initiative_patch(
-            await with_known_place(ctx, initiative_raw(form, creating=False)))
+            await forms.with_known_place(ctx, initiative_raw(form, creating=False)))
         if avatar_error:  # every other field was checked: show the file's error alone
             return await _form(request, actor=actor, values=values, errors=avatar_error,
                                status=status)

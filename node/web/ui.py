@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from node.services import attachments, collections, editing, items, sessions
+from node.services import attachments, collections, editing, geo, items, sessions
 from node.services import questions as question_service
 from node.services import structured_data as structured
 from node.services.collections import CollectionName, PageRequest
@@ -30,7 +30,7 @@ from node.services.records import StoredObject
 from node.services.sessions import TooManyAttemptsError
 from node.services.validation import parse_item, parse_item_patch
 from node.web import feedlinks, forms, questions, session, strings
-from node.web.browse import page_links, page_number, parse_filters
+from node.web.browse import map_csp, page_links, page_number, parse_filters
 from node.web.common import ctx_of
 from node.web.following import follow_box, follow_notice
 from node.web.forms import read_form
@@ -52,6 +52,7 @@ from node.web.pages import (  # noqa: F401 - re-exported: the names other module
 )
 from node.web.questions_api import page_url
 from node.web.search import search_page
+from protocol import themes
 
 html_errors = page  # the former name of the page decorator
 ACTOR_FILTERS = ("kind", "theme", "province")
@@ -198,24 +199,22 @@ async def sign_out(request: Request) -> Response:
 # --- editing items -----------------------------------------------------------------------------
 
 
-# The item form may run /static/similar.js (similar questions while typing); nothing inline.
-FORM_CSP = ("default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
-            "frame-ancestors 'none'")
-
-
 async def _item_form(request: Request, caller: Caller, *, values: dict[str, object],
                      errors: dict[str, str], item: StoredObject | None = None,
                      status: int = 200,
                      similar: list[question_service.SimilarQuestion] | None = None,
                      preview: object = None) -> Response:
-    initiatives = [] if item else await editing.editable_initiatives(ctx_of(request), caller)
+    ctx = ctx_of(request)
+    initiatives = [] if item else await editing.editable_initiatives(ctx, caller)
     response = render(request, "item_form.html", status=status, no_store=True, values=values,
                       errors=errors, item=item, initiatives=initiatives,
                       may_use_node=caller.is_admin, form_kinds=forms.FORM_KINDS,
                       kind_fields=forms.KIND_FIELDS, required=forms.REQUIRED,
                       similar=similar or [], page_url=page_url, preview=preview,
-                      upload_kinds=forms.UPLOAD_KINDS)
-    response.headers["Content-Security-Policy"] = FORM_CSP
+                      upload_kinds=forms.UPLOAD_KINDS, tiles=ctx.settings.map,
+                      known_places=await geo.known_places(ctx), provinces=themes.PROVINCES)
+    # Our own scripts only (similar.js, preview.js, the place picker), map tiles as images.
+    response.headers["Content-Security-Policy"] = map_csp(ctx.settings.map.tile_url)
     return response
 
 
@@ -236,7 +235,7 @@ async def new_item(request: Request) -> Response:
         return await _item_form(request, caller, values=forms.submitted_values(form), errors={},
                                 preview=preview)
     try:
-        raw = forms.item_raw(form)
+        raw = await forms.with_known_place(ctx_of(request), forms.item_raw(form))
         data = parse_item(raw)
         upload = form.files.get(forms.UPLOAD_FIELD)
         if upload is not None:  # stored only once the rest of the item is valid
@@ -299,7 +298,7 @@ async def edit_item(request: Request) -> Response:
         return await _item_form(request, caller, item=item, values=values, errors={},
                                 preview=preview)
     try:
-        raw = forms.item_raw(form, item.kind)
+        raw = await forms.with_known_place(ctx, forms.item_raw(form, item.kind))
         patch = parse_item_patch(raw, item.kind)
         upload = form.files.get(forms.UPLOAD_FIELD)
         if upload is not None:  # added to the item's attachments once the rest is valid
