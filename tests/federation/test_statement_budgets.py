@@ -31,7 +31,7 @@ __all__ = ["held_long"]  # the fixture, imported for pytest
 
 INBOX_ACCEPT = 2
 DELIVERY_OUTCOME = 2
-APPLY_NOW = 13  # issue 13: 4 (PostgreSQL: 10; SQLite also writes the packed facet rows)
+APPLY_NOW = 13  # issue 13: 4 (PostgreSQL: 11; SQLite also writes the packed facet rows)
 CREATE_NOW = 14  # issue 13: 5 (PostgreSQL: 11)
 
 
