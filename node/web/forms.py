@@ -42,7 +42,8 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     if (names := tuple(n for n, _ in kind_fields(kind) if n not in _NOT_IN_FORM))}
 # The kinds whose items carry attachments: their forms have the upload field.
 UPLOAD_KINDS = frozenset(kind for kind in FORM_KINDS if "attachments" in KIND_MODELS[kind].model_fields)
-_TEXT_FIELDS = ("title", "summary", "content")
+_TEXT_FIELDS = ("title", "summary", "content", "license", "language")
+_CHECKBOXES = ("online",)  # a ticked box is true, an unticked one false
 POST_ANYWAY = "toch_plaatsen"  # a new question is posted although similar ones were shown
 _TIMES = ("start_time", "end_time")
 _MAX_FIELDS = 200
@@ -61,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "initiative": "",
     "question_category": "content", "start_time": "", "end_time": "", "regulation": "",
     "bottleneck_status": "open", "regulation_area": "", "bottleneck_outcome": "",
+    "license": "CC-BY-4.0", "language": "nl", "online": False,
 }
 
 
@@ -203,7 +205,10 @@ def item_raw(form: Form, kind: str | None = None) -> dict[str, object]:
     raw["place"] = place_raw(form)
     for name in KIND_FIELDS.get(kind or "", ()):
         value = form.get(name) or None
-        raw[name] = from_dutch_local(value) if value and name in _TIMES else value
+        if name in _CHECKBOXES:
+            raw[name] = bool(value)
+        else:
+            raw[name] = from_dutch_local(value) if value and name in _TIMES else value
     return raw
 
 
@@ -211,7 +216,8 @@ def submitted_values(form: Form) -> dict[str, Any]:
     """What the form showed, as submitted (to re-render it after an error)."""
     values: dict[str, Any] = {name: form.get(name) for name in DEFAULTS}
     values["themes"] = form.getlist("themes")
-    values["exact"] = bool(form.get("exact"))
+    for name in ("exact", *_CHECKBOXES):
+        values[name] = bool(form.get(name))
     return values
 
 
@@ -228,6 +234,8 @@ def item_values(item: StoredObject) -> dict[str, Any]:
         "bottleneck_status": fields.get("bottleneck_status") or "open",
         "regulation_area": fields.get("regulation_area") or "",
         "bottleneck_outcome": fields.get("bottleneck_outcome") or "",
+        "license": item.license or "", "language": item.language or "",
+        "online": bool(fields.get("online")),
         **place_values(fields.get("place")),
     }
 

@@ -328,6 +328,12 @@ NL: dict[str, str] = {
     "field_bottleneck_status": "Stand van zaken",
     "field_in_reply_to": "Antwoord op",
     "field_place": "Plaats",
+    "field_license": "Licentie",
+    "field_language": "Taal van de tekst",
+    "hint_license": "Onder welke voorwaarden anderen dit mogen gebruiken, bijvoorbeeld CC-BY-4.0 "
+                    "(naam noemen) of CC0-1.0 (vrij).",
+    "hint_language": "Een taalcode: nl voor Nederlands, fy voor Fries, en voor Engels.",
+    "hint_online": "Vink aan als de bijeenkomst online is in plaats van op de plaats hieronder.",
     "hint_summary": "Eén of twee zinnen; verschijnt in lijsten en bij volgers.",
     "hint_content": "U kunt Markdown gebruiken: **vet**, *schuin*, een regel die begint met - "
                     "voor een opsomming, en een lege regel voor een nieuwe alinea.",

@@ -1,5 +1,6 @@
 """The place of an item in the HTML item form: the same fieldset and parsing as the initiative
-form (``_place.html``, ``node.web.forms.place_raw``), stored and federated as the API would."""
+form (``_place.html``, ``node.web.forms.place_raw``), stored and federated as the API would;
+and the item fields of the API the form lacked besides (licence, language, an online event)."""
 
 from __future__ import annotations
 
@@ -80,17 +81,21 @@ async def test_a_bad_place_is_shown_on_its_fields_and_stores_nothing(
         admin_client: httpx.AsyncClient, ctx: NodeContext) -> None:
     before = await counts(ctx)
     response = await post_form(admin_client, NEW, story(
-        title="", place_name="Ruinen", latitude="95", longitude="6,35", exact="1"))
+        title="", place_name="Ruinen", latitude="95", longitude="6,35", exact="1",
+        language="Fries!", license="CC0-1.0"))
     assert response.status_code == 422
     html = response.text
     assert '<p class="field-error" id="fout-latitude">' in html
     assert '<a href="#veld-latitude">' in html
     assert "Vul een titel in." in html  # every error at once
+    assert '<p class="field-error" id="fout-language">' in html
     # What was typed is kept.
     assert 'name="place_name" value="Ruinen"' in html
     assert 'name="latitude" value="95"' in html
     assert 'name="longitude" value="6,35"' in html
     assert 'id="veld-exact" name="exact" value="1" checked' in html
+    assert 'name="language" value="Fries!"' in html
+    assert 'name="license" value="CC0-1.0"' in html
     assert await counts(ctx) == before
 
 
@@ -119,3 +124,35 @@ async def test_edit_shows_sets_and_clears_the_place(admin_client: httpx.AsyncCli
     stored = await get_item(ctx, item.ap_id)
     assert not stored.fields.get("place") and stored.latitude is None
     assert "location" not in (await admin_client.get(item.ap_id, headers=AS_JSON)).json()
+
+
+# --- licence, language, an online event ----------------------------------------------------
+
+
+async def test_licence_language_and_online_are_stored_and_federated(
+        admin_client: httpx.AsyncClient, ctx: NodeContext) -> None:
+    html = (await admin_client.get(NEW)).text
+    assert 'name="license" value="CC-BY-4.0"' in html and 'name="language" value="nl"' in html
+    assert 'id="veld-online" name="online" value="1" aria-describedby="hint-online"' in html
+    response = await post_form(admin_client, NEW, story(
+        kind="event", start_time="2026-12-03T19:30", license="CC0-1.0", language="fy",
+        online="1"))
+    assert response.status_code == 303, response.text
+    path = response.headers["location"].split("?")[0]
+    item = await get_item(ctx, local_id(path))
+    assert (item.license, item.language, item.fields["online"]) == ("CC0-1.0", "fy", True)
+    document = (await admin_client.get(path, headers=AS_JSON)).json()
+    assert document["license"] == "CC0-1.0"
+    assert list(document["contentMap"]) == ["fy"]
+    assert document["isOnline"] is True
+    # The edit form shows them; an unticked box makes the event not online any more.
+    url = f"{path}/bewerken"
+    html = (await admin_client.get(url)).text
+    assert 'name="license" value="CC0-1.0"' in html and 'name="language" value="fy"' in html
+    assert 'name="online" value="1" checked' in html
+    response = await post_form(admin_client, url, {
+        "title": item.title, "content": item.content, "start_time": "2026-12-03T19:30",
+        "license": "CC0-1.0", "language": "fy"})
+    assert response.status_code == 303
+    assert (await get_item(ctx, item.ap_id)).fields["online"] is False
+
