@@ -329,7 +329,7 @@ NL: dict[str, str] = {
     "field_in_reply_to": "Antwoord op",
     "field_place": "Plaats",
     "field_license": "Licentie",
-    "field_language": "Taal van de tekst",
+    "field_language": "Taal van het item",
     "hint_license": "Onder welke voorwaarden anderen dit mogen gebruiken, bijvoorbeeld CC-BY-4.0 "
                     "(naam noemen) of CC0-1.0 (vrij).",
     "hint_language": "Een taalcode: nl voor Nederlands, fy voor Fries, en voor Engels.",
