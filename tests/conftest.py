@@ -52,6 +52,17 @@ def pytest_configure(config: pytest.Config) -> None:
     os.chdir(_state["workdir"])
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files that hold a test marked ``slow`` run first, each file's tests kept together and in order.
+
+    ``make test`` hands whole files to its workers in this order (pytest-xdist ``--dist loadfile``):
+    the long files (real processes, browsers, whole federations) start at once, and the short ones
+    fill in around them instead of leaving one worker alone with a long file at the end.
+    """
+    slow_files = {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in slow_files)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     before = _state.get("before")
     after = untracked_files(REPO_ROOT)

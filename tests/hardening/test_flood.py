@@ -443,6 +443,7 @@ class Load:
         return next(p for p in self.peers if p.actor == doc["actor"])
 
 
+@pytest.mark.slow
 async def test_sustained_mixed_flood_stores_every_valid_activity_once(tmp_path: Path) -> None:
     async with _network(tmp_path, max_body_bytes=SMALL_BODY_LIMIT) as (fed, sender):
         target = fed[TARGET]

@@ -60,7 +60,7 @@ from tests.interop.conftest import (
 )
 from tests.servers import free_port
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]  # a whole bovine-herd server
 
 T = TypeVar("T")
 ACTIVITY_JSON = "application/activity+json"
