@@ -23,6 +23,10 @@ Runs, in one process and one after the other (the machine has few cores; nothing
 7. ``bench/backfill.py``: a new follower paging a 10,000-item outbox against a bare proof
    verify + insert of the same items (one run);
 
+8. ``bench/peer.py``: the same signed Creates POSTed to bovine-herd's inbox (its own server
+   and virtualenv, on loopback) and to ours (one uvicorn web process, SQLite), batches
+   alternating at the same concurrency; ours / herd's (target ≥ 1);
+
 then, as separate processes whose own tables are printed and kept in ``results.json`` under
 ``logs``: ``bench/node.py`` (API create and reads at more items) and ``bench/flood.py`` (a short
 flood).
@@ -42,12 +46,12 @@ import sys
 import time
 from pathlib import Path
 
-from bench import backfill, federation, importing, paths, protocol, storage
+from bench import backfill, federation, importing, paths, peer, protocol, storage
 from bench.results import RESULTS, Figure, Run, table
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("paths", "protocol", "federation", "import", "backfill", "storage", "node", "search",
-         "flood")
+         "flood", "peer")
 # issue 13's targets for rows of bench/federation.py, by the start of their name
 _FEDERATION_TARGETS = {
     "inbox: the worker applies": {"ratio_min": 0.5},
@@ -203,6 +207,8 @@ def main(argv: list[str] | None = None) -> None:
             figures, texts = _search(args.quick)
             run.figures += figures
             logs.update(texts)
+        elif part == "peer":
+            run.figures += peer.measure(peer.QUICK if args.quick else peer.FULL)
         elif part == "flood":
             seconds = "10" if args.quick else "30"
             logs["bench/flood.py"] = _script(["bench/flood.py", "--seconds", seconds,

@@ -4,6 +4,7 @@ and out of ``make test``."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -60,3 +61,25 @@ def test_search_lines_become_figures_with_both_of_the_issues_targets() -> None:
     assert figures[0].name == "search p95, sqlite 100,000 items, 1 word [cpu]"
     assert figures[0].value == 44.0 and figures[0].baseline_value == 22.0
     assert figures[0].met is True and figures[1].ratio == 2.0 and figures[1].met is True
+
+
+def test_the_peer_row_is_ours_beside_the_herds_with_ours_at_least_theirs_as_target() -> None:
+    from bench import peer, run
+
+    assert "peer" in run.PARTS
+    ours = peer.Samples(wall=[90.0, 110.0, 100.0], cpu=[200.0, 180.0, 190.0])
+    herd = peer.Samples(wall=[40.0, 50.0, 45.0], cpu=[60.0, 50.0, 55.0])
+    wall, cpu = peer.figures(ours, herd, peer.QUICK)
+    assert wall.value == 100.0 and wall.baseline_value == 45.0 and "bovine-herd" in wall.baseline_name
+    assert wall.target == {"ratio_min": 1.0} and wall.met is True and wall.source == "bench/peer.py"
+    assert cpu.name.endswith("[CPU]") and cpu.value == 190.0 and cpu.target is None
+    slower = peer.figures(peer.Samples([30.0], [40.0]), herd, peer.QUICK)[0]
+    assert slower.met is False
+
+
+def test_a_servers_cpu_seconds_are_read_from_proc() -> None:
+    from bench.peer import cpu_seconds
+
+    before = cpu_seconds(os.getpid())
+    sum(i * i for i in range(200_000))  # some CPU work
+    assert cpu_seconds(os.getpid()) >= before > 0
