@@ -34,7 +34,8 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ from protocol.httpsig import sign_request, verify_request
 from protocol.keys import generate_ed25519
 from protocol.proofs import add_proof
 from protocol.vocab import ACTIVITY_JSON, PUBLIC
-from tests.federation.harness import Federation, federation
+from tests.federation.harness import Federation, federation, postgres
 
 AS_JSON = {"Accept": ACTIVITY_JSON}
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -367,12 +368,14 @@ async def _inbox_figures(fed: Federation, tmp: Path, sizes: Sizes) -> list[Figur
                     base, {"ratio_min": 0.5})
 
 
-async def measure(sizes: Sizes) -> list[Figure]:
-    """Every figure of this script."""
-    with tempfile.TemporaryDirectory(prefix="kk-bench-paths-") as name:
+async def measure(sizes: Sizes, *, pg: bool = False) -> list[Figure]:
+    """Every figure of this script; with ``pg`` the nodes run on PostgreSQL (a throwaway
+    database each, dropped afterwards), the bare baselines still on SQLite files."""
+    with tempfile.TemporaryDirectory(prefix="kk-bench-paths-") as name, ExitStack() as stack:
         tmp = Path(name)
         (tmp / "nodes").mkdir()
-        async with federation(tmp / "nodes", ["origin", "ontvanger"],
+        database = stack.enter_context(postgres()) if pg else None
+        async with federation(tmp / "nodes", ["origin", "ontvanger"], database=database,
                               overrides={"origin": UNLIMITED, "ontvanger": UNLIMITED}) as fed:
             origin = fed["origin"]
             await add_user(origin.ctx, "bench", "correct horse battery", "admin")
@@ -384,6 +387,8 @@ async def measure(sizes: Sizes) -> list[Figure]:
             figures, created = await _create_figures(fed, tmp, sizes, token)
             figures += await _read_figures(fed, tmp, sizes, created)
             figures += await _inbox_figures(fed, tmp, sizes)
+    if pg:  # issue 13's targets are set for SQLite; these rows show how PostgreSQL compares
+        figures = [replace(f, name=f"{f.name} (PostgreSQL)", target=None) for f in figures]
     return figures
 
 
@@ -391,12 +396,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     parser.add_argument("--reps", type=int, default=None, help="repetitions per figure")
+    parser.add_argument("--postgres", action="store_true",
+                        help="the nodes on PostgreSQL at 127.0.0.1:5432 (bare baselines: SQLite)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.reps:
         sizes = Sizes(args.reps, sizes.creates, sizes.reads, sizes.inbox)
     run = Run()
-    run.figures = asyncio.run(measure(sizes))
+    run.figures = asyncio.run(measure(sizes, pg=args.postgres))
     print(table(run.figures))
 
 

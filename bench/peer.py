@@ -32,7 +32,6 @@ import asyncio
 import importlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -154,7 +153,17 @@ def _start_herd(tmp: Path) -> tuple[Any, str, Path]:
     return process, f"http://127.0.0.1:{port}", directory
 
 
-async def _start_ours(tmp: Path, template: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+def serve_node(directory: Path, port: int, database_url: str) -> Any:
+    """``bench/federation.py --serve``: the node app of ``directory`` under uvicorn in its own
+    process, as an interop ``Process`` (``.popen``, ``.log``, ``.stop()``)."""
+    log = directory.parent / f"{directory.name}-serve.log"
+    return interop.start_process(
+        "kennisknoop (uvicorn)", [sys.executable, federation.__file__, "--serve",
+                                  str(directory), str(port), database_url],
+        log=log, cwd=directory, env=dict(os.environ))
+
+
+async def _start_ours(tmp: Path, template: Path) -> tuple[Any, str]:
     """Our node under uvicorn (``bench/federation.py --serve``), its node actor created first."""
     port = free_port()
     directory = tmp / "ours"
@@ -164,12 +173,7 @@ async def _start_ours(tmp: Path, template: Path) -> tuple[subprocess.Popen[bytes
                      keygen=pool_keygen())
     async with app.router.lifespan_context(app):
         await ensure_node_actor(app.state.ctx)
-    log = directory / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, federation.__file__, "--serve",
-                                    str(directory), str(port), database_url],
-                                   stdout=out, stderr=out)
-    return process, f"http://127.0.0.1:{port}", log
+    return serve_node(directory, port, database_url), f"http://127.0.0.1:{port}"
 
 
 async def _documents(sender: Node, count: int) -> list[bytes]:
@@ -183,25 +187,21 @@ async def compare(sizes: Sizes) -> tuple[Samples, Samples]:
         tmp = Path(name)
         template = dbs.sqlite_template(tmp)
         herd, herd_base, herd_dir = _start_herd(tmp)  # boots while the rest is set up
-        ours, ours_base, ours_log = await _start_ours(tmp, template)
+        ours, ours_base = await _start_ours(tmp, template)
         try:
             async with _sender(tmp, template) as sender:
                 key, key_id, _, _ = await _node_key(sender.ctx)
                 documents = await _documents(sender, 1 + sizes.count * sizes.reps)
-                await federation._wait_ready(ours_base, ours, ours_log)
+                await federation._wait_ready(ours_base, ours.popen, ours.log)
                 await asyncio.to_thread(herd.wait_until_responds,
                                         f"{herd_base}/.well-known/nodeinfo")
                 facts = json.loads((herd_dir / "actor.json").read_text())
-                inboxes = [Inbox("ours", f"{ours_base}/inbox", ours.pid),
+                inboxes = [Inbox("ours", f"{ours_base}/inbox", ours.popen.pid),
                            Inbox("bovine-herd", str(facts["actor"]["inbox"]), herd.popen.pid)]
                 return await _alternate(inboxes, documents, key, key_id, sizes)
         finally:
             herd.stop()
-            ours.terminate()
-            try:
-                ours.wait(10)
-            except subprocess.TimeoutExpired:
-                ours.kill()
+            ours.stop()
     raise AssertionError("unreachable")
 
 

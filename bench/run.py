@@ -26,6 +26,13 @@ Runs, in one process and one after the other (the machine has few cores; nothing
 8. ``bench/peer.py``: the same signed Creates POSTed to bovine-herd's inbox (its own server
    and virtualenv, on loopback) and to ours (one uvicorn web process, SQLite), batches
    alternating at the same concurrency; ours / herd's (target ≥ 1);
+9. ``bench/growth.py``: how costs grow — delivery of one item to 10, 100 and 1,000 follower
+   inboxes over loopback (and to the 1,000 sharing one inbox: one POST), and memory, import
+   rate and bytes per item at 1,000 and 10,000 imported items (``--quick``: 3/10 inboxes,
+   100/300 items);
+10. ``postgres``: the rows that run on PostgreSQL too (127.0.0.1:5432, a throwaway database per
+   node, dropped after): ``bench/paths.py --postgres`` (bare baselines still on SQLite files)
+   and ``bench/storage.py --postgres``; search on PostgreSQL is in the ``search`` part;
 
 then, as separate processes whose own tables are printed and kept in ``results.json`` under
 ``logs``: ``bench/node.py`` (API create and reads at more items) and ``bench/flood.py`` (a short
@@ -46,12 +53,12 @@ import sys
 import time
 from pathlib import Path
 
-from bench import backfill, federation, importing, paths, peer, protocol, storage
+from bench import backfill, federation, growth, importing, paths, peer, protocol, storage
 from bench.results import RESULTS, Figure, Run, table
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("paths", "protocol", "federation", "import", "backfill", "storage", "node", "search",
-         "flood", "peer")
+         "flood", "peer", "growth", "postgres")
 # issue 13's targets for rows of bench/federation.py, by the start of their name
 _FEDERATION_TARGETS = {
     "inbox: the worker applies": {"ratio_min": 0.5},
@@ -209,6 +216,13 @@ def main(argv: list[str] | None = None) -> None:
             logs.update(texts)
         elif part == "peer":
             run.figures += peer.measure(peer.QUICK if args.quick else peer.FULL)
+        elif part == "growth":
+            run.figures += growth.measure(*((growth.QUICK_INBOXES, growth.QUICK_ITEMS)
+                                            if args.quick else (growth.INBOXES, growth.ITEMS)))
+        elif part == "postgres":
+            run.figures += asyncio.run(paths.measure(paths.QUICK if args.quick else paths.FULL,
+                                                     pg=True))
+            run.figures += storage.measure(30 if args.quick else 300, pg=True)[0]
         elif part == "flood":
             seconds = "10" if args.quick else "30"
             logs["bench/flood.py"] = _script(["bench/flood.py", "--seconds", seconds,

@@ -9,6 +9,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from bench.results import Figure, Run, paired, table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,3 +85,15 @@ def test_a_servers_cpu_seconds_are_read_from_proc() -> None:
     before = cpu_seconds(os.getpid())
     sum(i * i for i in range(200_000))  # some CPU work
     assert cpu_seconds(os.getpid()) >= before > 0
+
+
+def test_growth_lines_are_figures_and_a_shared_inbox_must_take_one_post() -> None:
+    from bench import growth, run
+
+    assert {"growth", "postgres"} <= set(run.PARTS)
+    wall, cpu = growth._delivery_figures("1,000 follower inboxes", 1000, 1000, 20.0, 4.0)
+    assert wall.name == "growth: delivery of 1 item to 1,000 follower inboxes, 1,000 POSTs"
+    assert (wall.value, wall.unit, cpu.value) == (20_000.0, "ms", 4_000.0)
+    assert wall.baseline_value == 0.0 and wall.met is None
+    with pytest.raises(RuntimeError, match="expected 1"):
+        growth._delivery_figures("1,000 followers on one server (shared inbox)", 1, 1000, 1.0, 1.0)
