@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from protocol.errors import DocumentError
+from protocol.jcs import remember_list
 
 __all__ = [
     "AS_CONTEXT",
@@ -40,6 +41,7 @@ __all__ = [
     "build_actor_context",
     "build_context",
     "load_context",
+    "shared_context",
 ]
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
@@ -161,6 +163,27 @@ def build_context(*, data_integrity: bool = True) -> list[Any]:
         context.append(DATA_INTEGRITY_CONTEXT)
     context.append(copy.deepcopy(dict(KK_TERMS)))
     return context
+
+
+_SHARED_CONTEXT: list[Any] = []
+
+
+def shared_context() -> list[Any]:
+    """The ``@context`` of :func:`build_context`, one object for the whole process.
+
+    For documents that are about to be signed: ``add_proof`` copies it into the document it
+    returns (or, with ``share=True``, keeps this very object there), and
+    ``protocol.jcs.canonicalize`` reuses its canonical bytes instead of walking its 5 KB again.
+    It must never be mutated (nothing in this code base does; the tests check that signing
+    leaves it unchanged): take :func:`build_context` for a context of your own.
+
+    >>> shared_context() is shared_context(), shared_context() == build_context()
+    (True, True)
+    """
+    if not _SHARED_CONTEXT:
+        _SHARED_CONTEXT.extend(build_context())
+        remember_list(_SHARED_CONTEXT)
+    return _SHARED_CONTEXT
 
 
 def build_actor_context() -> list[Any]:

@@ -48,7 +48,7 @@ import rfc8785
 
 from protocol.errors import DocumentError
 
-__all__ = ["canonicalize", "canonicalize_members", "join_members", "remember"]
+__all__ = ["canonicalize", "canonicalize_members", "join_members", "remember", "remember_list"]
 
 _SAFE_INTEGER = 2**53 - 1
 # Subclasses, datetimes and dataclasses raise instead of being written as their base value;
@@ -123,9 +123,11 @@ def _proof_value(document: dict[str, Any]) -> str | None:
     return None
 
 
-def remember(document: dict[str, Any], canonical: bytes) -> None:
+def remember(document: dict[str, Any], canonical: bytes, parsed: Any = None) -> None:
     """Keep ``canonical`` (the JCS bytes of the signed ``document``) to reuse when the document
     is canonicalized again, whole or embedded; only a bounded number of the latest are kept.
+    ``parsed``: ``canonical`` parsed back, when the caller has it (a document that is never
+    changed is its own); else it is parsed here, so a later change to ``document`` is seen.
 
     >>> signed = {"id": "https://kennis.example/items/1", "proof": {"proofValue": "z5T"}}
     >>> remember(signed, canonicalize(signed))
@@ -135,10 +137,38 @@ def remember(document: dict[str, Any], canonical: bytes) -> None:
     key = _proof_value(document)
     if key is None:
         return
-    _remembered[key] = (orjson.loads(canonical), canonical)
+    _remembered[key] = (orjson.loads(canonical) if parsed is None else parsed, canonical)
     if len(_remembered) > _REMEMBERED_MAX:
         with contextlib.suppress(KeyError, RuntimeError, StopIteration):
             del _remembered[next(iter(_remembered))]
+
+
+# Lists whose JCS bytes are known (the shared @context): (the list, its orjson bytes as given,
+# its JCS bytes).
+_known_lists: list[tuple[list[Any], bytes, bytes]] = []
+
+
+def remember_list(value: list[Any]) -> None:
+    """Keep the JCS bytes of ``value`` (a list that is never mutated: ``shared_context``) to
+    write for it, or for a list that is the same JSON, instead of walking it again.
+
+    >>> remember_list(["https://www.w3.org/ns/activitystreams", {"kk": "https://kk.example#"}])
+    >>> canonicalize({"@context": ["https://www.w3.org/ns/activitystreams",
+    ...                           {"kk": "https://kk.example#"}]})
+    b'{"@context":["https://www.w3.org/ns/activitystreams",{"kk":"https://kk.example#"}]}'
+    """
+    _known_lists.append((value, orjson.dumps(value), canonicalize(value)))
+
+
+def _recall_list(value: list[Any]) -> bytes | None:
+    for known, raw, canonical in _known_lists:
+        if value is known:
+            return canonical
+        # A copy (a received document's): Python's equality first, to refuse others cheaply,
+        # then the bytes, since equality takes true for 1.
+        if len(known) == len(value) and known == value and orjson.dumps(value) == raw:
+            return canonical
+    return None
 
 
 def _recall(document: dict[str, Any]) -> bytes | None:
@@ -173,6 +203,10 @@ def _prepare(value: Any) -> Any:
                 out[key] = new
         return out
     if kind is list:
+        if _known_lists:
+            known_list = _recall_list(value)
+            if known_list is not None:
+                return orjson.Fragment(known_list)
         out = value
         for index, item in enumerate(value):
             if type(item) is str:

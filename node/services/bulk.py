@@ -80,7 +80,7 @@ class Publisher:
         now = now or self.ctx.now()
         ap_id = self.ctx.urls.activity(new_local_id())
         document = sign(activity_document(ap_id=ap_id, type=type, actor=actor, obj=obj,
-                                          published=now, cc=cc), actor, now)
+                                          published=now, cc=cc), actor, now, share=True)
         object_id = obj if isinstance(obj, str) else obj.get("id")
         self.rows.append({"ap_id": ap_id, "actor": actor.ap_id, "type": type,
                           "object_ap_id": object_id, "published": now, "document": document,
@@ -216,7 +216,7 @@ def _build(ctx: NodeContext, batch: list[NewItem], authors: dict[str | None, Sto
         document = sign(item_document(
             ap_id=new.ap_id, kind=data.kind, author=author, values=values, version=1,
             published=now, updated=now,
-            replying_to=question.attributed_to if question else None), author, now)
+            replying_to=question.attributed_to if question else None), author, now, share=True)
         row = {"ap_id": new.ap_id, "is_local": True, "host": ctx.urls.host, "kind": data.kind,
                "type": KIND_TYPES[data.kind], "attributed_to": author.ap_id, "version": 1,
                "published": now, "updated": now, "received_at": now, "document": document,

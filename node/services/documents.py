@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from node.store.actors import StoredActor
 from protocol import themes as vocab_themes
 from protocol.actors import ActorType, build_actor
-from protocol.context import build_context
+from protocol.context import build_context, shared_context
 from protocol.keys import PrivateKey, load_private_pem, multikey_decode
 from protocol.proofs import add_proof
 from protocol.vocab import PUBLIC
@@ -49,12 +49,14 @@ def private_key(pem: str) -> PrivateKey:
     return load_private_pem(pem.encode())
 
 
-def sign(document: dict[str, Any], actor: StoredActor, created: datetime) -> dict[str, Any]:
-    """``document`` with an eddsa-jcs-2022 proof by ``actor``'s Ed25519 key."""
+def sign(document: dict[str, Any], actor: StoredActor, created: datetime, *,
+         share: bool = False) -> dict[str, Any]:
+    """``document`` with an eddsa-jcs-2022 proof by ``actor``'s Ed25519 key; ``share``: holding
+    ``document``'s members, not copies (``add_proof``: neither is changed afterwards)."""
     if not actor.ed_private_pem or not actor.ed_key_id:
         raise ValueError(f"{actor.ap_id} has no signing key")
     key = cast(ed25519.Ed25519PrivateKey, private_key(actor.ed_private_pem))
-    return add_proof(document, key, actor.ed_key_id, created=created)
+    return add_proof(document, key, actor.ed_key_id, created=created, share=share)
 
 
 def place_document(place: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -189,7 +191,7 @@ def item_document(*, ap_id: str, kind: str, author: StoredActor, values: dict[st
     """
     fields: dict[str, Any] = values.get("fields") or {}
     doc: dict[str, Any] = {
-        "@context": build_context(),
+        "@context": shared_context(),  # signed: see ``sign``
         "id": ap_id,
         "type": KIND_TYPES[kind],
         "kind": kind,
@@ -316,7 +318,7 @@ def activity_document(*, ap_id: str, type: str, actor: StoredActor, obj: dict[st
     activity can still verify the object's own proof against its author (FEP-8b32).
     """
     return {
-        "@context": build_context(),
+        "@context": shared_context(),  # signed: see ``sign``
         "id": ap_id,
         "type": type,
         "actor": actor.ap_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -17,8 +18,12 @@ from protocol.context import (
     build_actor_context,
     build_context,
     load_context,
+    shared_context,
 )
 from protocol.errors import DocumentError
+from protocol.jcs import canonicalize
+from protocol.keys import generate_ed25519
+from protocol.proofs import add_proof, verify_proof
 
 jsonld = pytest.importorskip("pyld.jsonld")  # an independent JSON-LD processor (via bovine)
 
@@ -181,3 +186,43 @@ def test_unknown_context_is_refused_not_fetched() -> None:
     with pytest.raises(DocumentError) as info:
         load_context("https://evil.example/context.jsonld")
     assert info.value.reason == "bad_field"
+
+
+# --- the shared context: one object, signed into many documents, never changed ---------------
+
+METHOD = "https://kennis.example/actors/drenthe#ed25519-key"
+
+
+def _note(n: int, context: list[Any]) -> dict[str, Any]:
+    return {"@context": context, "id": f"https://kennis.example/items/{n}", "type": "Note",
+            "content": f"Hallo {n}"}
+
+
+def test_the_shared_context_is_one_object_equal_to_a_built_one() -> None:
+    assert shared_context() is shared_context()
+    assert shared_context() == build_context()
+
+
+def test_signing_two_items_leaves_the_shared_context_unchanged() -> None:
+    context = shared_context()
+    before = copy.deepcopy(context)
+    key = generate_ed25519()
+    shared = add_proof(_note(1, context), key, METHOD, share=True)
+    copied = add_proof(_note(2, context), key, METHOD)
+    # Shared: the document and its proof hold the very object; copied: their own.
+    assert shared["@context"] is context and shared["proof"]["@context"] is context
+    assert copied["@context"] is not context and copied["proof"]["@context"] is not context
+    copied["@context"][2]["extra"] = "https://elders.example#"  # a copy may be changed
+    copied["proof"]["@context"].append("https://elders.example/context")
+    assert shared_context() is context and context == before
+    for document in (shared, add_proof(_note(2, context), key, METHOD)):
+        assert verify_proof(document, key.public_key()) == METHOD
+
+
+def test_a_shared_signature_is_the_copied_one() -> None:
+    key = generate_ed25519()
+    created = "2026-12-04T12:00:00Z"
+    shared = add_proof(_note(1, shared_context()), key, METHOD, created=created, share=True)
+    copied = add_proof(_note(1, build_context()), key, METHOD, created=created)
+    assert canonicalize(shared) == canonicalize(copied)
+    assert shared == copied

@@ -407,3 +407,16 @@ def test_only_the_latest_signed_documents_are_remembered() -> None:
         jcs.remember(_signed(n), canonicalize(_signed(n)))
     assert len(jcs._remembered) == jcs._REMEMBERED_MAX
     assert "z1000remembered" not in jcs._remembered
+
+
+def test_a_remembered_list_is_written_from_its_bytes_and_only_for_the_same_json() -> None:
+    known = ["https://kk.example/remembered", {"b": "x", "a": 1}]
+    jcs.remember_list(known)
+    expected = rfc8785.dumps({"@context": known})
+    assert canonicalize({"@context": known}) == expected
+    assert canonicalize({"@context": json.loads(json.dumps(known))}) == expected  # a copy
+    # Equal in Python, not the same JSON: written as it is, not from the remembered bytes.
+    assert canonicalize(["https://kk.example/remembered", {"b": "x", "a": True}]) == \
+        b'["https://kk.example/remembered",{"a":true,"b":"x"}]'
+    assert canonicalize(["https://kk.example/remembered", {"b": "x", "a": 1.5}]) == \
+        b'["https://kk.example/remembered",{"a":1.5,"b":"x"}]'
