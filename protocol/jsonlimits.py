@@ -134,26 +134,34 @@ def _check_string(value: str, limits: JsonLimits) -> None:
 
 
 def _check_sizes(document: RawObject, limits: JsonLimits) -> None:
-    """Walk the parsed value (iteratively) for container sizes, string lengths and surrogates."""
+    """Walk the parsed value (iteratively) for container sizes, string lengths and surrogates.
+
+    A short ASCII string (nearly every one) is let through without a call: only a long or a
+    non-ASCII one can fail ``_check_string``.
+    """
     stack: list[Any] = [document]
+    max_string, max_items = limits.max_string, limits.max_items
     while stack:
         node = stack.pop()
-        if isinstance(node, dict):
-            if len(node) > limits.max_items:
-                _fail("too_large", f"an object has {len(node)} members, over {limits.max_items}")
+        if type(node) is dict:
+            if len(node) > max_items:
+                _fail("too_large", f"an object has {len(node)} members, over {max_items}")
             for key, value in node.items():
-                _check_string(key, limits)
-                if isinstance(value, str):
-                    _check_string(value, limits)
-                elif isinstance(value, (dict, list)):
+                if len(key) > max_string or not key.isascii():
+                    _check_string(key, limits)
+                if type(value) is str:
+                    if len(value) > max_string or not value.isascii():
+                        _check_string(value, limits)
+                elif type(value) is dict or type(value) is list:
                     stack.append(value)
-        elif isinstance(node, list):
-            if len(node) > limits.max_items:
-                _fail("too_large", f"an array has {len(node)} items, over {limits.max_items}")
+        else:  # a list: only dicts and lists are stacked
+            if len(node) > max_items:
+                _fail("too_large", f"an array has {len(node)} items, over {max_items}")
             for value in node:
-                if isinstance(value, str):
-                    _check_string(value, limits)
-                elif isinstance(value, (dict, list)):
+                if type(value) is str:
+                    if len(value) > max_string or not value.isascii():
+                        _check_string(value, limits)
+                elif type(value) is dict or type(value) is list:
                     stack.append(value)
 
 

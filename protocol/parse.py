@@ -212,6 +212,10 @@ def _fail(reason: str, detail: str) -> NoReturn:
 # --- scalar fields -------------------------------------------------------------------------
 
 
+# Whitespace (``\s`` is ``str.isspace``), control characters, DEL and backslashes.
+_NOT_IN_IRI = re.compile(r"[\s\x00-\x1f\x7f\\]")
+
+
 def is_iri(value: object) -> TypeGuard[str]:
     """Whether ``value`` is an absolute http(s) IRI we accept as an identifier or link.
 
@@ -223,7 +227,7 @@ def is_iri(value: object) -> TypeGuard[str]:
     """
     if not isinstance(value, str) or not value or len(value) > MAX_IRI_LENGTH:
         return False
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value) or "\\" in value:
+    if _NOT_IN_IRI.search(value):
         return False
     try:
         parts = urlsplit(value)

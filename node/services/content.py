@@ -186,14 +186,26 @@ def _stemmer() -> Any:  # PyStemmer ships no type information
     return stemmer
 
 
-def _strip_diacritics(text: str) -> str:
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _mark_gone(match: re.Match[str]) -> str:
+    char = match.group()
+    return "" if unicodedata.combining(char) else char
+
+
+def strip_marks(text: str) -> str:
+    """``text`` decomposed (NFKD) without its combining marks: ``Fryslân`` → ``Fryslan``.
+
+    Only non-ASCII characters can be marks, and most text is ASCII: those alone are looked at.
+    """
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return decomposed if decomposed.isascii() else _NON_ASCII.sub(_mark_gone, decomposed)
 
 
 def search_words(text: str) -> list[str]:
     """Dutch-stemmed, lower-case, diacritic-free words of ``text`` (the indexing and query form)."""
-    tokens = _WORD.findall(_strip_diacritics(text.lower()))
+    tokens = _WORD.findall(strip_marks(text.lower()))
     if not tokens:
         return []
     stems: list[str] = _stemmer().stemWords(tokens)

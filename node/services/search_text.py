@@ -26,10 +26,9 @@ import functools
 import html
 import itertools
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
-from node.services.content import _stemmer
+from node.services.content import _stemmer, strip_marks
 from node.services.errors import ValidationError
 
 MAX_QUERY_CHARS = 200
@@ -55,8 +54,7 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 def fold(text: str) -> str:
     """Lower-case without diacritics: ``Fryslân`` → ``fryslan``."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return strip_marks(text.lower())
 
 
 def stems(text: str) -> list[str]:

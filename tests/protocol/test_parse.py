@@ -560,6 +560,15 @@ def test_is_iri_accepts_http_and_https_with_a_host() -> None:
     assert is_iri("https://dörp.example/ü")
 
 
+def test_is_iri_refuses_every_whitespace_and_control_character() -> None:
+    refused = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000
+               and (chr(c).isspace() or c < 0x20 or c == 0x7F or chr(c) == "\\")]
+    assert len(refused) > 40
+    for char in refused:
+        assert not is_iri(f"https://a.example/x{char}y"), hex(ord(char))
+    assert is_iri("https://a.example/x\u00a9y") and is_iri("https://a.example/x\U0001f600y")
+
+
 # --- properties -----------------------------------------------------------------------------
 
 IRIS = st.sampled_from(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,6 +18,7 @@ from node.services.content import (
     sanitise_html,
     search_text,
     search_words,
+    strip_marks,
 )
 
 # --- sanitiser ---------------------------------------------------------------------------------
@@ -231,3 +233,12 @@ def test_round_coordinates_exact_keeps_six_decimals() -> None:
 def test_round_coordinates_never_gives_negative_zero() -> None:
     lat, lon = round_coordinates(-0.001, -0.004, exact=False)
     assert str(lat) == "0.0" and str(lon) == "0.0"
+
+
+def test_strip_marks_drops_exactly_the_combining_characters() -> None:
+    text = "".join(chr(c) for c in range(0x20, 0x30000) if not 0xD800 <= c < 0xE000)
+    decomposed = unicodedata.normalize("NFKD", text)
+    assert strip_marks(text) == "".join(
+        ch for ch in decomposed if not unicodedata.combining(ch))
+    assert strip_marks("Coöperatie Fryslân") == "Cooperatie Fryslan"
+    assert strip_marks("plain ascii") == "plain ascii"
