@@ -110,10 +110,15 @@ async def insert_new(session: AsyncSession, rows: list[dict[str, Any]], *, chunk
     """Insert received objects never seen before, ``chunk`` rows per statement; a row whose
     ``ap_id`` is stored meanwhile is left out (``ON CONFLICT DO NOTHING``). The rows stored."""
     stored: list[StoredObject] = []
+    stmt = dialect_insert(session, objects).on_conflict_do_nothing(
+        index_elements=[objects.c.ap_id]).returning(*objects.c)
+    if rows and all(row.keys() == rows[0].keys() for row in rows):
+        # executemany: one statement compiled once (and cached), which SQLAlchemy sends as
+        # multi-row INSERTs ("insertmanyvalues"); ``.values(rows)`` compiled a new one per chunk.
+        result = await session.execute(stmt, rows)
+        return [to_dataclass(StoredObject, row) for row in result.mappings().all()]
     for at in range(0, len(rows), chunk):
-        stmt = dialect_insert(session, objects).values(rows[at:at + chunk])
-        result = await session.execute(stmt.on_conflict_do_nothing(
-            index_elements=[objects.c.ap_id]).returning(*objects.c))
+        result = await session.execute(stmt.values(rows[at:at + chunk]))
         stored += [to_dataclass(StoredObject, row) for row in result.mappings().all()]
     return stored
 
