@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from argon2 import PasswordHasher
@@ -16,6 +17,7 @@ from node.services import policy
 from node.services.metrics import Metrics
 from node.services.urls import Urls
 from node.store.db import Database
+from node.store.group import GroupCommit
 from protocol.keys import generate_ed25519, generate_rsa
 
 
@@ -45,6 +47,8 @@ class NodeContext:
     metrics: Metrics = field(default_factory=Metrics)
     urls: Urls = field(init=False)
     _remote: RemoteClient | None = field(init=False, default=None)
+    # The inbox's writes, grouped while one commits (``node.services.inbox.writes``).
+    inbox_writes: GroupCommit[Any, bool] | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.urls = Urls(self.settings.node.url)

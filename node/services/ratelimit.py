@@ -35,6 +35,7 @@ from collections import OrderedDict
 from node.config import Settings
 from node.services.context import NodeContext
 from node.services.errors import ServiceError
+from node.services.inbox import uncommitted_from
 from node.store import inbox as inbox_store
 from protocol.errors import DocumentError, SignatureError
 from protocol.httpsig import SignedRequest
@@ -231,8 +232,12 @@ async def admit_inbox(ctx: NodeContext, limits: InboxLimits,
     limits.admit(host, ctx.clock().timestamp())
     if host is None or limits.pending_per_host <= 0:
         return host
+    # Accepted but not committed yet (a group commit under way) counts too: counted before the
+    # read, so a group that commits meanwhile may count twice, never not at all.
+    uncommitted = uncommitted_from(ctx, host)
     async with ctx.db.sessions() as session:
         pending = await inbox_store.count_pending(session, host, limit=limits.pending_per_host)
+    pending += uncommitted
     if pending >= limits.pending_per_host:
         raise BacklogFullError(
             "inbox_backlog", f"{pending} activities from {host} are still waiting to be "

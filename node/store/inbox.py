@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.store import _claim
 from node.store._claim import Outcome as Outcome
 from node.store._rows import to_dataclass
-from node.store._upsert import insert_ignore
+from node.store._upsert import dialect_insert, insert_ignore
 from node.store.schema import inbox
 
 
@@ -32,18 +32,39 @@ class InboxRow:
     last_error: str | None
 
 
-async def add(session: AsyncSession, *, activity_ap_id: str, actor: str, type: str,
-              recipient: str | None, document: dict[str, Any], now: datetime,
-              host: str | None = None) -> bool:
-    """Store a verified activity; False if its id was already received (a duplicate).
+def row(*, activity_ap_id: str, actor: str, type: str, recipient: str | None,
+        document: dict[str, Any], now: datetime, host: str | None = None) -> dict[str, Any]:
+    """A received activity's new row (``add``, ``add_many``).
 
     ``host`` is the sender's host as received over the inbox (None for what we fetched
     ourselves): the backlog cap counts by it.
     """
-    return await insert_ignore(session, inbox, [{
-        "activity_ap_id": activity_ap_id, "actor": actor, "type": type, "recipient": recipient,
-        "document": document, "received_at": now, "state": "pending", "attempts": 0,
-        "next_attempt_at": now, "host": host}], ["activity_ap_id"]) == 1
+    return {"activity_ap_id": activity_ap_id, "actor": actor, "type": type,
+            "recipient": recipient, "document": document, "received_at": now,
+            "state": "pending", "attempts": 0, "next_attempt_at": now, "host": host}
+
+
+async def add(session: AsyncSession, *, activity_ap_id: str, actor: str, type: str,
+              recipient: str | None, document: dict[str, Any], now: datetime,
+              host: str | None = None) -> bool:
+    """Store a verified activity; False if its id was already received (a duplicate)."""
+    return await insert_ignore(session, inbox, [row(
+        activity_ap_id=activity_ap_id, actor=actor, type=type, recipient=recipient,
+        document=document, now=now, host=host)], ["activity_ap_id"]) == 1
+
+
+async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
+    """Store verified activities (``row``s) in one statement; the ids stored now.
+
+    An id already received, or given twice in ``rows`` (the first is kept), is skipped.
+    """
+    unique = list({r["activity_ap_id"]: r for r in reversed(rows)}.values())[::-1]
+    if not unique:
+        return set()
+    stmt = (dialect_insert(session, inbox).values(unique)
+            .on_conflict_do_nothing(index_elements=["activity_ap_id"])
+            .returning(inbox.c.activity_ap_id))
+    return {str(ap_id) for ap_id in (await session.execute(stmt)).scalars().all()}
 
 
 async def done_among(session: AsyncSession, activity_ap_ids: list[str]) -> set[str]:
