@@ -21,7 +21,8 @@ figure) and, marked ``[CPU]``, per second of CPU this process used: on a shared 
 load moves the first a lot and the second little, so before/after comparisons use ``[CPU]``.
 Figures only, never pass/fail.
 
-Run: ``python -m bench.paths`` (about 2 minutes on 2 busy cores), ``--quick`` for a smoke run;
+Run: ``python -m bench.paths`` (about 2 minutes on 2 busy cores), ``--quick`` for a smoke run,
+``--only inbox`` (or ``create``, ``read``) for some figures only;
 ``make bench`` runs it with the other scripts and writes ``bench/results.json``.
 """
 
@@ -75,6 +76,7 @@ WORDS = ("dorp", "molen", "coöperatie", "zorg", "vrijwilligers", "energie", "do
          "glasvezel", "buurtbus", "subsidie", "gemeente", "bewoners", "plan", "samen")
 INITIATIVE = "dorpsmolen-reduzum"
 UNLIMITED = {"limits__inbox_rate_per_host": 0, "limits__inbox_rate_total": 0}
+PARTS = ("create", "read", "inbox")
 INBOX_IN_FLIGHT = (1, 8)  # requests in flight at once: one after the other; eight (group commit)
 
 
@@ -388,9 +390,11 @@ async def _inbox_figures(fed: Federation, tmp: Path, sizes: Sizes) -> list[Figur
     return figures
 
 
-async def measure(sizes: Sizes, *, pg: bool = False) -> list[Figure]:
-    """Every figure of this script; with ``pg`` the nodes run on PostgreSQL (a throwaway
-    database each, dropped afterwards), the bare baselines still on SQLite files."""
+async def measure(sizes: Sizes, *, pg: bool = False, parts: tuple[str, ...] = PARTS
+                  ) -> list[Figure]:
+    """The figures of ``parts`` (every figure of this script by default); with ``pg`` the nodes
+    run on PostgreSQL (a throwaway database each, dropped afterwards), the bare baselines still
+    on SQLite files."""
     with tempfile.TemporaryDirectory(prefix="kk-bench-paths-") as name, ExitStack() as stack:
         tmp = Path(name)
         (tmp / "nodes").mkdir()
@@ -404,9 +408,13 @@ async def measure(sizes: Sizes, *, pg: bool = False) -> list[Figure]:
                 (await client.post("/api/initiatives", headers={
                     "Authorization": f"Bearer {token}"}, json={
                         "handle": INITIATIVE, "name": "Dorpsmolen Reduzum"})).raise_for_status()
-            figures, created = await _create_figures(fed, tmp, sizes, token)
-            figures += await _read_figures(fed, tmp, sizes, created)
-            figures += await _inbox_figures(fed, tmp, sizes)
+            figures: list[Figure] = []
+            if "create" in parts or "read" in parts:  # the reads read what was created
+                created_figures, created = await _create_figures(fed, tmp, sizes, token)
+                figures += created_figures if "create" in parts else []
+                figures += await _read_figures(fed, tmp, sizes, created) if "read" in parts else []
+            if "inbox" in parts:
+                figures += await _inbox_figures(fed, tmp, sizes)
     if pg:  # issue 13's targets are set for SQLite; these rows show how PostgreSQL compares
         figures = [replace(f, name=f"{f.name} (PostgreSQL)", target=None) for f in figures]
     return figures
@@ -418,12 +426,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=None, help="repetitions per figure")
     parser.add_argument("--postgres", action="store_true",
                         help="the nodes on PostgreSQL at 127.0.0.1:5432 (bare baselines: SQLite)")
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"a comma-separated subset of {','.join(PARTS)}")
     args = parser.parse_args(argv)
+    parts = tuple(part.strip() for part in args.only.split(",") if part.strip())
+    if unknown := set(parts) - set(PARTS):
+        parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
     sizes = QUICK if args.quick else FULL
     if args.reps:
         sizes = Sizes(args.reps, sizes.creates, sizes.reads, sizes.inbox)
     run = Run()
-    run.figures = asyncio.run(measure(sizes, pg=args.postgres))
+    run.figures = asyncio.run(measure(sizes, pg=args.postgres, parts=parts))
     print(table(run.figures))
 
 

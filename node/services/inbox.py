@@ -232,7 +232,8 @@ class Accepted:
 
 
 def writes(ctx: NodeContext) -> GroupCommit[Accepted, bool]:
-    """The node's inbox writes, grouped while one commits (docs/performance.md, "Group commit")."""
+    """The node's inbox writes, grouped while one commits (docs/performance.md, "Group commit of
+    the inbox")."""
     if ctx.inbox_writes is None:
         async def write(session: AsyncSession, items: Sequence[Accepted]) -> list[bool]:
             return await _store_accepted(ctx, session, items)
