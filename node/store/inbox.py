@@ -61,10 +61,12 @@ async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str
     unique = list({r["activity_ap_id"]: r for r in reversed(rows)}.values())[::-1]
     if not unique:
         return set()
-    stmt = (dialect_insert(session, inbox).values(unique)
+    # executemany: one statement compiled once (and cached), which SQLAlchemy sends as one
+    # multi-row INSERT ("insertmanyvalues"); ``.values(rows)`` would compile one per group size.
+    stmt = (dialect_insert(session, inbox)
             .on_conflict_do_nothing(index_elements=["activity_ap_id"])
             .returning(inbox.c.activity_ap_id))
-    return {str(ap_id) for ap_id in (await session.execute(stmt)).scalars().all()}
+    return {str(ap_id) for ap_id in (await session.execute(stmt, unique)).scalars().all()}
 
 
 async def done_among(session: AsyncSession, activity_ap_ids: list[str]) -> set[str]:
