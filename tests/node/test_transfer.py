@@ -120,6 +120,19 @@ async def test_answer_to_a_question_not_earlier_in_the_file_is_refused(ctx: Node
     assert any(e.field == "in_reply_to" for e in info.value.errors)
 
 
+async def test_a_ref_used_twice_is_refused_also_after_a_failed_row(ctx: NodeContext) -> None:
+    data = demo()
+    items = [i for i in data["items"] if "ref" in i]
+    ok, failed = items[0], items[1]
+    failed["kind"] = "poem"  # fails, yet still defines its ref
+    data["items"] += [{**ok, "title": "Een tweede"}, {**failed, "kind": ok["kind"]}]
+    with pytest.raises(ImportRowsError) as info:
+        await import_batch(ctx, load_json_document(data))
+    twice = [str(e) for e in info.value.errors if e.field == "ref"]
+    assert len(twice) == 2 and all("is used twice" in e for e in twice)
+    assert f"{ok['ref']!r}" in twice[0] and f"{failed['ref']!r}" in twice[1]
+
+
 async def test_item_of_an_unknown_initiative_is_refused(ctx: NodeContext) -> None:
     data = demo()
     data["items"][0]["initiative"] = "nergens-te-vinden"

@@ -172,7 +172,7 @@ class _Checker:
             self.fail(row, "ref: must be a non-empty name", "ref")
             return None
         ref = ref.strip() if ref is not None else None
-        if ref is not None and ref in self.kinds.keys() | self.failed:
+        if ref is not None and (ref in self.kinds or ref in self.failed):
             self.fail(row, f"ref: {ref!r} is used twice", "ref")
             return None
         data = await self._item_input(session, row, raw, reply_ref)
