@@ -110,6 +110,12 @@ class ServerSettings:
         "on one PostgreSQL). The node cannot count them itself; it is used only for the line "
         "`serve` logs at start-up saying what the inbox flood limits, kept per process, add up "
         "to (each `limits.inbox_rate_*` and `inbox_burst_*` times this number).", minimum=1)
+    render_cache_bytes: int = setting(
+        32 * 1024 * 1024, "Bytes of rendered responses each web process holds in memory (the "
+        "API JSON and the anonymous HTML page of items, the ActivityPub JSON of activities), "
+        "least recently used dropped first; each is checked against its row's version with one "
+        "short statement before it is served, so a write in any process shows at once "
+        "(docs/performance.md, \"Rendered bytes held\"). 0: hold none.", minimum=0)
 
 
 @dataclass(frozen=True)

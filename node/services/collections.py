@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -32,7 +32,7 @@ from node.store import objects as object_store
 from node.store.activities import StoredActivity
 from node.store.actors import StoredActor
 from node.store.blocks import HostRule
-from node.store.objects import ItemFilter, StoredObject
+from node.store.objects import ItemFilter, PageStamp, StoredObject
 from protocol.context import AS_CONTEXT, build_context
 
 CollectionName = Literal["outbox", "followers", "following"]
@@ -134,9 +134,9 @@ async def served_actor(ctx: NodeContext, handle: str) -> Served:
 
 async def served_item(ctx: NodeContext, local_id: str) -> Served:
     """An item's signed document, the bytes stored; a deleted item's is its signed Tombstone
-    (gone)."""
-    async with ctx.db.sessions() as session:
-        found = await object_store.served(session, ctx.urls.item(local_id))
+    (gone). One prebuilt statement on a Core connection: no ORM session for a read by key."""
+    async with ctx.db.engine.connect() as conn:
+        found = await object_store.served(conn, ctx.urls.item(local_id))
     if found is None:
         raise NotFoundError("not_found", f"no item {local_id!r}")
     return Served(None, gone=found[1], body=found[0])
@@ -148,6 +148,19 @@ async def served_activity(ctx: NodeContext, local_id: str) -> Served:
     if activity is None:
         raise NotFoundError("not_found", f"no activity {local_id!r}")
     return Served(activity.document)
+
+
+async def item_stamp(ctx: NodeContext, ap_id: str) -> PageStamp | None:
+    """What an item's API JSON and page are rendered from, in one short statement
+    (``node.services.rendered``); None when there is no such item."""
+    async with ctx.db.engine.connect() as conn:
+        return await object_store.page_stamp(conn, ap_id)
+
+
+async def activity_stamp(ctx: NodeContext, local_id: str) -> Hashable | None:
+    """What a local activity is served from, in one short statement; None when there is none."""
+    async with ctx.db.engine.connect() as conn:
+        return await activity_store.stamp(conn, ctx.urls.activity(local_id))
 
 
 # --- collections -------------------------------------------------------------------------------

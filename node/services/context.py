@@ -15,6 +15,7 @@ from node.config import Settings
 from node.remote import RemoteClient, RemotePolicy
 from node.services import policy
 from node.services.metrics import Metrics
+from node.services.rendered import RenderCache
 from node.services.urls import Urls
 from node.store.db import Database
 from node.store.group import GroupCommit
@@ -46,12 +47,16 @@ class NodeContext:
     # `serve` hands the app's to its built-in worker (docs/operations.md).
     metrics: Metrics = field(default_factory=Metrics)
     urls: Urls = field(init=False)
+    # Rendered responses of this process (node.services.rendered), bounded by
+    # ``server.render_cache_bytes``.
+    rendered: RenderCache = field(init=False)
     _remote: RemoteClient | None = field(init=False, default=None)
     # The inbox's writes, grouped while one commits (``node.services.inbox.writes``).
     inbox_writes: GroupCommit[Any, bool] | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.urls = Urls(self.settings.node.url)
+        self.rendered = RenderCache(self.settings.server.render_cache_bytes)
 
     @property
     def remote(self) -> RemoteClient:

@@ -11,8 +11,8 @@ from node.store.blocks import StoredBlock
 from node.store.endorsements import StoredEndorsement
 from node.store.flags import StoredFlag
 from node.store.follows import StoredFollow
-from node.store.objects import StoredObject
+from node.store.objects import PageStamp, StoredObject
 from node.store.peers import Peer
 
-__all__ = ["Peer", "StoredActor", "StoredBlock", "StoredEndorsement", "StoredFlag", "StoredFollow",
-           "StoredObject"]
+__all__ = ["PageStamp", "Peer", "StoredActor", "StoredBlock", "StoredEndorsement", "StoredFlag",
+           "StoredFollow", "StoredObject"]

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, exists, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, and_, bindparam, case, delete, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from node.store import versions
 from node.store.blocks import HostRule, visible
 from node.store.objects import StoredObject
-from node.store.schema import activities, object_versions, objects
+from node.store.schema import activities, actors, object_versions, objects
 from node.store.versions import ACTIVITY, OBJECT, VERSION
 
 
@@ -139,6 +139,27 @@ async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None
             row.update(embeds=None, shares_context=None)
         stored.append(row)
     await session.execute(activities.insert(), stored)
+
+
+_EMBEDDED = objects.alias("embedded")
+_STAMP = (
+    select(activities.c.id, activities.c.embeds, activities.c.version_id,
+           actors.c.id, actors.c.version, actors.c.updated, _EMBEDDED.c.version,
+           _EMBEDDED.c.updated)
+    .select_from(activities
+                 .outerjoin(actors, actors.c.ap_id == activities.c.actor)
+                 .outerjoin(_EMBEDDED, and_(activities.c.embeds == OBJECT,
+                                            _EMBEDDED.c.ap_id == activities.c.object_ap_id)))
+    .where(activities.c.ap_id == bindparam("ap_id")))
+
+
+async def stamp(db: AsyncConnection | AsyncSession, ap_id: str) -> tuple[Any, ...] | None:
+    """What an activity is served from, in one short row (docs/performance.md, "Rendered
+    bytes held"): its id and what it embeds by reference, its actor's id, version and update
+    time (a key rotation re-signs the activity and bumps them), the embedded object's version
+    and update time; None when there is no such activity."""
+    row = (await db.execute(_STAMP, {"ap_id": ap_id})).first()
+    return tuple(row) if row else None
 
 
 async def get(session: AsyncSession, ap_id: str) -> StoredActivity | None:

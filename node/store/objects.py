@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, case, cast, false, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Text, and_, bindparam, case, cast, false, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from node.store import versions
 from node.store._rows import to_dataclass
 from node.store._upsert import dialect_insert, insert_ignore
 from node.store.blocks import HostRule, visible
-from node.store.schema import objects
+from node.store.schema import actors, objects
 
 
 @dataclass(frozen=True)
@@ -85,13 +85,45 @@ async def get(session: AsyncSession, ap_id: str) -> StoredObject | None:
 
 
 
-async def served(session: AsyncSession, ap_id: str) -> tuple[bytes, bool] | None:
+_SERVED = select(cast(objects.c.document, Text), objects.c.deleted_at.is_not(None)).where(
+    objects.c.ap_id == bindparam("ap_id"))
+
+
+async def served(db: AsyncConnection | AsyncSession, ap_id: str) -> tuple[bytes, bool] | None:
     """An object's signed document as stored — the bytes served — and whether it is a
     tombstone: one narrow row, nothing parsed (docs/performance.md, "Render once")."""
-    c = objects.c
-    row = (await session.execute(select(cast(c.document, Text), c.deleted_at.is_not(None))
-                                 .where(c.ap_id == ap_id))).first()
+    row = (await db.execute(_SERVED, {"ap_id": ap_id})).first()
     return (row[0].encode(), bool(row[1])) if row else None
+
+
+_PAGE_STAMP = (
+    select(objects.c.id, objects.c.version, objects.c.updated, objects.c.deleted_at,
+           objects.c.hidden_at, objects.c.kind, objects.c.in_reply_to,
+           actors.c.id, actors.c.version, actors.c.updated, actors.c.deleted_at)
+    .select_from(objects.outerjoin(actors, actors.c.ap_id == objects.c.attributed_to))
+    .where(objects.c.ap_id == bindparam("ap_id")))
+
+
+@dataclass(frozen=True, slots=True)
+class PageStamp:
+    """What an item's API JSON and page are rendered from, in one short row: the item's id,
+    version, update time, deletion and hiding, and its author's (docs/performance.md,
+    "Rendered bytes held"); ``kind`` and ``in_reply_to`` say whether the page shows more."""
+
+    key: tuple[Any, ...]  # equal for equal rows: compared, never read
+    kind: str
+    in_reply_to: str | None
+    deleted: bool
+
+    @classmethod
+    def of(cls, row: tuple[Any, ...]) -> PageStamp:
+        return cls(row, row[5], row[6], row[3] is not None)
+
+
+async def page_stamp(db: AsyncConnection | AsyncSession, ap_id: str) -> PageStamp | None:
+    """The :class:`PageStamp` of an object, or None when there is no such object."""
+    row = (await db.execute(_PAGE_STAMP, {"ap_id": ap_id})).first()
+    return PageStamp.of(tuple(row)) if row else None
 
 
 async def insert(session: AsyncSession, **values: Any) -> StoredObject:

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from node.services import collections
 from node.services.collections import CollectionName, PageRequest, Served
 from node.services.errors import BadRequestError
-from node.web import ui
+from node.web import held, ui
 from node.web.common import ACTIVITY_JSON, ActivityResponse, ctx_of, wants_activity_json
 
 ACTIVITY_CONTENT_TYPE = f"{ACTIVITY_JSON}; charset=utf-8"
@@ -98,7 +98,16 @@ async def activity(request: Request) -> Response:
     local_id = request.path_params["id"]
     if not wants_activity_json(request):
         return await ui.activity_page(request, local_id)
-    return _served(await collections.served_activity(ctx_of(request), local_id))
+    ctx = ctx_of(request)
+
+    async def render() -> Response:
+        return _served(await collections.served_activity(ctx, local_id))
+
+    if not held.holding(request):
+        return await render()
+    # Rebuilt from its parts (store-once) on a miss; held, checked against its stamp.
+    stamp = await collections.activity_stamp(ctx, local_id)
+    return await held.respond(request, ("activity", local_id), stamp, render)
 
 
 routes: list[BaseRoute] = [

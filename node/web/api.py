@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from node.services import actors, attachments, directory, items
+from node.services import actors, attachments, collections, directory, items
 from node.services.errors import (
     AuthenticationError,
     BadRequestError,
@@ -41,6 +41,7 @@ from node.services.validation import (
     parse_item,
     parse_item_patch,
 )
+from node.web import held
 from node.web.common import JSONResponse, ctx_of, error_response, read_body
 from node.web.files import read_upload
 from node.web.openapi import build_openapi
@@ -303,10 +304,21 @@ async def create_item(request: Request) -> Response:
 
 async def get_item(request: Request) -> Response:
     ctx = ctx_of(request)
-    item = await items.get_item(ctx, _item_ref(request))
-    if item.deleted:
-        raise GoneError("gone", f"{item.ap_id} was deleted")
-    return JSONResponse(item_json(item, ctx.urls))
+    ref = _item_ref(request)
+
+    async def render() -> Response:
+        item = await items.get_item(ctx, ref)
+        if item.deleted:
+            raise GoneError("gone", f"{item.ap_id} was deleted")
+        return JSONResponse(item_json(item, ctx.urls))
+
+    local_id = request.path_params.get("local_id")
+    if local_id is None or not held.holding(request):
+        return await render()
+    # The same for everyone who asks: held, checked against the row's stamp (node.web.held).
+    ap_id = ctx.urls.item(local_id)
+    stamp = await collections.item_stamp(ctx, ap_id)
+    return await held.respond(request, ("api", ap_id), stamp and stamp.key, render)
 
 
 @endpoint

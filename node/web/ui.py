@@ -29,7 +29,7 @@ from node.services.permissions import Caller
 from node.services.records import StoredObject
 from node.services.sessions import TooManyAttemptsError
 from node.services.validation import parse_item, parse_item_patch
-from node.web import feedlinks, forms, questions, session, strings
+from node.web import feedlinks, forms, held, i18n, questions, session, strings
 from node.web.browse import map_csp, page_links, page_number, parse_filters
 from node.web.common import ctx_of
 from node.web.following import follow_box, follow_notice
@@ -108,11 +108,27 @@ async def collection_page(request: Request, handle: str, name: CollectionName,
 @page
 async def item_page(request: Request, local_id: str) -> Response:
     ctx = ctx_of(request)
-    view = await collections.item_view(ctx, local_id)
-    described = structured.item_description(view.item, view.authors, ctx.settings.node.url,
-                                            view.answers)
-    return await questions.render_item(request, view, notice=notice_of(request),
-                                       canonical=view.item.ap_id, structured_data=[described])
+
+    async def render() -> Response:
+        view = await collections.item_view(ctx, local_id)
+        described = structured.item_description(view.item, view.authors, ctx.settings.node.url,
+                                                view.answers)
+        return await questions.render_item(request, view, notice=notice_of(request),
+                                           canonical=view.item.ap_id,
+                                           structured_data=[described])
+
+    # Held only as nobody in particular sees it: no session, no query (a notice, ?lang=), in
+    # the language chosen by cookie or Accept-Language; and only for an item whose page shows
+    # nothing but the item and its author (a question shows its answers, an answer its
+    # question, a bottleneck its endorsements: rows the stamp does not cover).
+    if request.state.web_session is not None or request.url.query or not held.holding(request):
+        return await render()
+    ap_id = ctx.urls.item(local_id)
+    stamp = await collections.item_stamp(ctx, ap_id)
+    if stamp is not None and (stamp.kind in ("question", "bottleneck") or stamp.in_reply_to):
+        return await render()
+    locale, _ = i18n.choose_locale(request)
+    return await held.respond(request, ("page", ap_id, locale), stamp and stamp.key, render)
 
 
 @page

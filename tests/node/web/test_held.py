@@ -1,0 +1,212 @@
+"""Rendered bytes held in memory (node.services.rendered, node.web.held): the same bytes as a fresh
+render, never a stale read after a write (in this engine or another), never one viewer's page
+shown to another."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import update
+from starlette.applications import Starlette
+
+from node.services.context import NodeContext
+from node.services.inputs import Patch
+from node.services.items import delete_item, update_item
+from node.services.keys import rotate_keys
+from node.services.permissions import SYSTEM
+from node.services.rendered import Held, RenderCache
+from node.services.users import add_user
+from node.store.db import Database
+from node.store.schema import objects
+from tests.node.web import AS_JSON, BROWSER, local_id, make_initiative, make_item
+from tests.node.web.test_ui_auth import PASSWORD, sign_in
+
+NL = {**BROWSER, "Accept-Language": "nl"}
+EN = {**BROWSER, "Accept-Language": "en"}
+
+
+@pytest.fixture
+async def other(ctx: NodeContext, database_url: str) -> AsyncIterator[NodeContext]:
+    """A second context on the same database with its own engine: another process's writes."""
+    db = Database.connect(database_url)
+    yield NodeContext(settings=ctx.settings, db=db, clock=ctx.clock, keygen=ctx.keygen)
+    await db.dispose()
+
+
+async def _urls(ctx: NodeContext, client: httpx.AsyncClient) -> dict[str, tuple[str, dict[str, str]]]:
+    await make_initiative(ctx)
+    item = await make_item(ctx, themes=["meals"])
+    page = await client.get("/actors/dorpsmolen/outbox?page=true", headers=AS_JSON)
+    [create] = [a["id"] for a in page.json()["orderedItems"] if a["type"] == "Create"]
+    return {"API JSON": (f"/api/items/{local_id(item.ap_id)}", {}),
+            "HTML": (item.ap_id, NL),
+            "activity": (create, AS_JSON)}
+
+
+def _same(one: httpx.Response, other: httpx.Response) -> bool:
+    """The same headers but the request id (each request its own)."""
+    def kept(r: httpx.Response) -> list[tuple[str, str]]:
+        return [(k, v) for k, v in r.headers.multi_items() if k != "x-request-id"]
+    return kept(one) == kept(other)
+
+
+async def test_held_bytes_are_the_bytes_a_fresh_render_gives_and_keep_their_etag(
+        ctx: NodeContext, client: httpx.AsyncClient) -> None:
+    for name, (url, headers) in (await _urls(ctx, client)).items():
+        # Given a response rendered once (and held)
+        first = await client.get(url, headers=headers)
+        assert first.status_code == 200, name
+        hits = ctx.rendered.hits
+        # When it is asked for again
+        again = await client.get(url, headers=headers)
+        # Then it comes from memory, byte for byte and header for header what was rendered
+        assert ctx.rendered.hits == hits + 1, name
+        assert again.content == first.content and _same(again, first), name
+        # and it is what a render now gives
+        ctx.rendered.clear()
+        fresh = await client.get(url, headers=headers)
+        assert fresh.content == first.content and _same(fresh, first), name
+        # and a held hit answers If-None-Match with 304 like any document GET
+        tagged = await client.get(url, headers={**headers, "If-None-Match": first.headers["etag"]})
+        assert tagged.status_code == 304, name
+
+
+async def test_an_edit_in_another_engine_is_served_at_the_next_read(
+        ctx: NodeContext, client: httpx.AsyncClient, other: NodeContext) -> None:
+    urls = await _urls(ctx, client)
+    held = {name: (await client.get(url, headers=h)).content for name, (url, h) in urls.items()}
+    api_url = urls["API JSON"][0]
+    # When another process (its own engine, nothing shared in memory) edits the item
+    item_id = (await client.get(api_url)).json()["id"]
+    await update_item(other, item_id, Patch(changes={"title": "Een nieuwe titel"}), SYSTEM)
+    # Then the very next reads show the edit
+    assert (await client.get(api_url)).json()["title"] == "Een nieuwe titel"
+    page = await client.get(item_id, headers=NL)
+    assert "Een nieuwe titel" in page.text and page.content != held["HTML"]
+    # and the Create still serves what was signed (it embeds the first version)
+    assert (await client.get(urls["activity"][0], headers=AS_JSON)).content == held["activity"]
+
+
+async def test_a_write_that_skips_the_services_is_seen_too(
+        ctx: NodeContext, client: httpx.AsyncClient, other: NodeContext) -> None:
+    # A restore or a hand edit bumps the row's version in place: the stamp moves, nothing held
+    urls = await _urls(ctx, client)
+    api_url, page_url = urls["API JSON"][0], urls["HTML"][0]
+    await client.get(api_url)
+    await client.get(page_url, headers=NL)
+    async with other.db.transaction() as session:
+        await session.execute(update(objects).where(objects.c.ap_id == page_url).values(
+            title="Met de hand", version=objects.c.version + 1))
+    assert (await client.get(api_url)).json()["title"] == "Met de hand"
+    assert "Met de hand" in (await client.get(page_url, headers=NL)).text
+
+
+async def test_a_delete_is_served_at_the_next_read(
+        ctx: NodeContext, client: httpx.AsyncClient, other: NodeContext) -> None:
+    urls = await _urls(ctx, client)
+    for url, headers in urls.values():
+        assert (await client.get(url, headers=headers)).status_code == 200
+    await delete_item(other, urls["HTML"][0], SYSTEM)
+    assert (await client.get(urls["API JSON"][0])).status_code == 410
+    assert (await client.get(urls["HTML"][0], headers=NL)).status_code == 410
+    assert (await client.get(urls["activity"][0], headers=AS_JSON)).status_code == 404
+
+
+async def test_a_key_rotation_serves_the_re_signed_activity(
+        ctx: NodeContext, client: httpx.AsyncClient, other: NodeContext) -> None:
+    urls = await _urls(ctx, client)
+    url = urls["activity"][0]
+    before = await client.get(url, headers=AS_JSON)
+    await rotate_keys(other, "dorpsmolen")
+    after = await client.get(url, headers=AS_JSON)
+    assert after.content != before.content
+    ctx.rendered.clear()
+    assert (await client.get(url, headers=AS_JSON)).content == after.content
+
+
+async def test_a_signed_in_page_is_never_held_nor_served_to_someone_else(
+        ctx: NodeContext, client: httpx.AsyncClient, app: Starlette) -> None:
+    urls = await _urls(ctx, client)
+    page_url = urls["HTML"][0]
+    await add_user(ctx, "beheerder", PASSWORD, "admin")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=str(client.base_url)) as anonymous:
+        # An anonymous page held first
+        held = await anonymous.get(page_url, headers=NL)
+        assert "beheerder" not in held.text
+        # A signed-in person gets their own page (their name, no-store), not the held one
+        assert (await sign_in(client, "beheerder")).status_code == 303
+        mine = await client.get(page_url, headers=NL)
+        assert "beheerder" in mine.text and mine.headers["cache-control"] == "no-store"
+        mine_again = await client.get(page_url, headers=NL)
+        assert "beheerder" in mine_again.text
+        # and it was never held: the anonymous visitor still gets the anonymous page
+        after = await anonymous.get(page_url, headers=NL)
+        assert after.content == held.content and "beheerder" not in after.text
+        ctx.rendered.clear()
+        await client.get(page_url, headers=NL)
+        assert len(ctx.rendered) == 0
+
+
+async def test_language_and_notices_are_not_mixed_up(
+        ctx: NodeContext, client: httpx.AsyncClient) -> None:
+    page_url = (await _urls(ctx, client))["HTML"][0]
+    dutch = await client.get(page_url, headers=NL)
+    english = await client.get(page_url, headers=EN)
+    assert dutch.content != english.content
+    assert (await client.get(page_url, headers=EN)).content == english.content
+    assert (await client.get(page_url, headers=NL)).content == dutch.content
+    # A page with a notice (after a POST's redirect) is rendered, not taken from memory
+    notice = await client.get(f"{page_url}?opgeslagen=1", headers=NL)
+    assert notice.content != dutch.content
+    assert (await client.get(page_url, headers=NL)).content == dutch.content
+
+
+async def test_a_question_page_is_not_held(ctx: NodeContext, client: httpx.AsyncClient) -> None:
+    # Its answers are rows the item's stamp does not cover
+    await make_initiative(ctx)
+    question = await make_item(ctx, kind="question", title="Wie weet raad?",
+                               content="Hoe begin je een energiecoöperatie?")
+    await client.get(question.ap_id, headers=NL)
+    await client.get(question.ap_id, headers=NL)
+    assert ctx.rendered.hits == 0 and len(ctx.rendered) == 0
+
+
+async def test_nothing_is_held_when_the_setting_is_zero(
+        ctx: NodeContext, client: httpx.AsyncClient) -> None:
+    ctx.rendered = RenderCache(0)  # server.render_cache_bytes = 0
+    for url, headers in (await _urls(ctx, client)).values():
+        assert (await client.get(url, headers=headers)).status_code == 200
+        assert (await client.get(url, headers=headers)).status_code == 200
+    assert len(ctx.rendered) == 0 and ctx.rendered.hits == 0
+
+
+def _held(stamp: int, size: int) -> Held:
+    return Held(stamp, ((b"content-type", b"application/json"),), b"x" * size)
+
+
+def test_the_cache_is_bounded_by_bytes_and_drops_the_least_recently_used() -> None:
+    entry = _held(1, 1000).size
+    cache = RenderCache(entry * 8)
+    for key in "abcdefgh":
+        cache.put(key, _held(1, 1000))
+    assert cache.get("a", 1) is not None  # a is now the most recently used
+    cache.put("i", _held(1, 1000))
+    assert cache.get("b", 1) is None and cache.get("a", 1) is not None
+    assert len(cache) == 8 and cache.size == 8 * entry <= cache.max_bytes
+
+
+def test_a_new_stamp_replaces_the_entry_and_an_old_one_misses() -> None:
+    cache = RenderCache(100_000)
+    cache.put("a", _held(1, 1000))
+    cache.put("a", _held(2, 500))
+    assert cache.get("a", 1) is None and cache.get("a", 2) is not None
+    assert len(cache) == 1 and cache.size == _held(2, 500).size
+
+
+def test_a_response_bigger_than_an_eighth_of_the_bound_is_not_held() -> None:
+    cache = RenderCache(8_000)
+    cache.put("big", _held(1, 1_000))
+    assert len(cache) == 0 and cache.size == 0
