@@ -134,9 +134,8 @@ async def served_actor(ctx: NodeContext, handle: str) -> Served:
 
 async def served_item(ctx: NodeContext, local_id: str) -> Served:
     """An item's signed document, the bytes stored; a deleted item's is its signed Tombstone
-    (gone). One prebuilt statement on a Core connection: no ORM session for a read by key."""
-    async with ctx.db.engine.connect() as conn:
-        found = await object_store.served(conn, ctx.urls.item(local_id))
+    (gone). One prebuilt statement, no ORM session: a read by key (``Database.first``)."""
+    found = await object_store.served(ctx.db, ctx.urls.item(local_id))
     if found is None:
         raise NotFoundError("not_found", f"no item {local_id!r}")
     return Served(None, gone=found[1], body=found[0])
@@ -153,14 +152,12 @@ async def served_activity(ctx: NodeContext, local_id: str) -> Served:
 async def item_stamp(ctx: NodeContext, ap_id: str) -> PageStamp | None:
     """What an item's API JSON and page are rendered from, in one short statement
     (``node.services.rendered``); None when there is no such item."""
-    async with ctx.db.engine.connect() as conn:
-        return await object_store.page_stamp(conn, ap_id)
+    return await object_store.page_stamp(ctx.db, ap_id)
 
 
 async def activity_stamp(ctx: NodeContext, local_id: str) -> Hashable | None:
     """What a local activity is served from, in one short statement; None when there is none."""
-    async with ctx.db.engine.connect() as conn:
-        return await activity_store.stamp(conn, ctx.urls.activity(local_id))
+    return await activity_store.stamp(ctx.db, ctx.urls.activity(local_id))
 
 
 # --- collections -------------------------------------------------------------------------------

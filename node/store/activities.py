@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, case, delete, exists, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store import versions
 from node.store.blocks import HostRule, visible
+from node.store.db import Database
 from node.store.objects import StoredObject
 from node.store.schema import activities, actors, object_versions, objects
 from node.store.versions import ACTIVITY, OBJECT, VERSION
@@ -153,13 +154,12 @@ _STAMP = (
     .where(activities.c.ap_id == bindparam("ap_id")))
 
 
-async def stamp(db: AsyncConnection | AsyncSession, ap_id: str) -> tuple[Any, ...] | None:
+async def stamp(db: Database, ap_id: str) -> tuple[Any, ...] | None:
     """What an activity is served from, in one short row (docs/performance.md, "Rendered
     bytes held"): its id and what it embeds by reference, its actor's id, version and update
     time (a key rotation re-signs the activity and bumps them), the embedded object's version
     and update time; None when there is no such activity."""
-    row = (await db.execute(_STAMP, {"ap_id": ap_id})).first()
-    return tuple(row) if row else None
+    return await db.first(_STAMP, {"ap_id": ap_id})
 
 
 async def get(session: AsyncSession, ap_id: str) -> StoredActivity | None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -25,8 +26,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
 )
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.sql.expression import Select
 
 from node.store import _sqlite_driver
+
+# A prebuilt SELECT of one row by key (``Database.first``).
+ByKey = Select[Any, *tuple[Any, ...]]
 
 
 def is_sqlite(url: str) -> bool:
@@ -105,6 +110,30 @@ class Database:
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    _inline: _InlineReader | None = field(default=None, init=False, repr=False)
+
+    async def first(self, statement: ByKey, params: dict[str, Any]
+                    ) -> tuple[Any, ...] | None:
+        """The first row of a short read by key, as the driver gives it (no type processing:
+        compare or pass on text and numbers only).
+
+        On a SQLite file it runs in-line on the event loop, on a connection of its own with no
+        busy wait (a WAL reader takes no lock; where one is busy anyway — a checkpoint that
+        truncates, a recovery — it falls back to the engine): a by-key read costs tens of
+        microseconds, and a hand-off to aiosqlite's thread and back costs more than that
+        (docs/performance.md, "Rendered bytes held"). Never for a scan, never for a write.
+        Elsewhere (PostgreSQL, an in-memory SQLite) on a Core connection of the engine.
+        """
+        if self._inline is None and self.is_sqlite:
+            self._inline = _InlineReader.open(self.engine)
+        if self._inline is not None and self._inline.usable:
+            try:
+                return self._inline.first(statement, params)
+            except sqlite3.OperationalError:
+                pass
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(statement, params)).first()
+        return tuple(row) if row is not None else None
 
     @classmethod
     def connect(cls, url: str) -> Database:
@@ -141,4 +170,52 @@ class Database:
             _OPEN.reset(token)
 
     async def dispose(self) -> None:
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         await self.engine.dispose()
+
+
+class _InlineReader:
+    """A plain ``sqlite3`` connection to the engine's file, for reads by key on the loop."""
+
+    def __init__(self, conn: sqlite3.Connection | None, engine: AsyncEngine) -> None:
+        self.conn = conn
+        self.engine = engine
+        self._compiled: dict[int, tuple[ByKey, str, Any]] = {}
+
+    @property
+    def usable(self) -> bool:
+        return self.conn is not None
+
+    @classmethod
+    def open(cls, engine: AsyncEngine) -> _InlineReader:
+        path = engine.url.database
+        if not path or path == ":memory:" or path.startswith("file:"):
+            return cls(None, engine)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA query_only=ON")
+        conn.execute("PRAGMA busy_timeout=0")
+        return cls(conn, engine)
+
+    def first(self, statement: ByKey, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        assert self.conn is not None
+        found = self._compiled.get(id(statement))
+        if found is None or found[0] is not statement:
+            compiled = statement.compile(dialect=self.engine.dialect)
+            found = (statement, compiled.string, compiled)
+            self._compiled[id(statement)] = found
+        _, sql, compiled = found
+        values = compiled.construct_params(params)
+        order = compiled.positiontup or ()
+        cursor = self.conn.execute(sql, [values[name] for name in order])
+        try:
+            rows = cursor.fetchall()  # to the end: the statement's read transaction ends here
+        finally:
+            cursor.close()
+        return tuple(rows[0]) if rows else None
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None

@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, and_, bindparam, case, cast, false, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store import versions
 from node.store._rows import to_dataclass
 from node.store._upsert import dialect_insert, insert_ignore
 from node.store.blocks import HostRule, visible
+from node.store.db import Database
 from node.store.schema import actors, objects
 
 
@@ -89,10 +90,11 @@ _SERVED = select(cast(objects.c.document, Text), objects.c.deleted_at.is_not(Non
     objects.c.ap_id == bindparam("ap_id"))
 
 
-async def served(db: AsyncConnection | AsyncSession, ap_id: str) -> tuple[bytes, bool] | None:
+async def served(db: Database, ap_id: str) -> tuple[bytes, bool] | None:
     """An object's signed document as stored — the bytes served — and whether it is a
-    tombstone: one narrow row, nothing parsed (docs/performance.md, "Render once")."""
-    row = (await db.execute(_SERVED, {"ap_id": ap_id})).first()
+    tombstone: one narrow row, nothing parsed (docs/performance.md, "Render once"), read by
+    key with no session (``Database.first``)."""
+    row = await db.first(_SERVED, {"ap_id": ap_id})
     return (row[0].encode(), bool(row[1])) if row else None
 
 
@@ -120,10 +122,10 @@ class PageStamp:
         return cls(row, row[5], row[6], row[3] is not None)
 
 
-async def page_stamp(db: AsyncConnection | AsyncSession, ap_id: str) -> PageStamp | None:
+async def page_stamp(db: Database, ap_id: str) -> PageStamp | None:
     """The :class:`PageStamp` of an object, or None when there is no such object."""
-    row = (await db.execute(_PAGE_STAMP, {"ap_id": ap_id})).first()
-    return PageStamp.of(tuple(row)) if row else None
+    row = await db.first(_PAGE_STAMP, {"ap_id": ap_id})
+    return PageStamp.of(row) if row else None
 
 
 async def insert(session: AsyncSession, **values: Any) -> StoredObject:
