@@ -14,7 +14,6 @@ this module writes the rows' state. ``run_once`` is what tests call, with an inj
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -295,22 +294,37 @@ async def beat(ctx: NodeContext, name: str) -> None:
 
 async def run(ctx: NodeContext, stop_event: asyncio.Event, *, idle_seconds: float = IDLE_SECONDS
               ) -> None:
-    """Work due rows until ``stop_event`` is set; sleep ``idle_seconds`` when nothing is due.
+    """Work due rows until ``stop_event`` is set; when nothing is due, sleep until work is
+    queued in this process (``Database.waiting``: a delivery, an inbox row or a job due now is
+    worked at once) or ``idle_seconds`` have passed (work queued by another process, retries
+    coming due).
 
     A heartbeat is written before the first round and then every ``BEAT_SECONDS``.
     """
     name = worker_id()
     log.info("worker %s started for %s", name, ctx.settings.node.url)
     last_beat = -BEAT_SECONDS
-    while not stop_event.is_set():
-        try:
-            if time.monotonic() - last_beat >= BEAT_SECONDS:
-                await beat(ctx, name)
-                last_beat = time.monotonic()
-            if await run_once(ctx):
-                continue  # more may be due right away
-        except Exception:  # database hiccup: log, back off, go on (never die silently)
-            log.exception("worker round failed")
-        with contextlib.suppress(TimeoutError):  # the idle wait ran out: look again
-            await asyncio.wait_for(stop_event.wait(), timeout=idle_seconds)
+    with ctx.db.waiting() as woken:
+        while not stop_event.is_set():
+            try:
+                if time.monotonic() - last_beat >= BEAT_SECONDS:
+                    await beat(ctx, name)
+                    last_beat = time.monotonic()
+                woken.clear()  # what is queued from here on is either claimed now or wakes us
+                if await run_once(ctx):
+                    continue  # more may be due right away
+            except Exception:  # database hiccup: log, back off, go on (never die silently)
+                log.exception("worker round failed")
+                woken.clear()  # a failing round is not retried at once, however much is queued
+            await _idle(stop_event, woken, idle_seconds)
     log.info("worker stopped")
+
+
+async def _idle(stop_event: asyncio.Event, woken: asyncio.Event, seconds: float) -> None:
+    """Until the worker is stopped, woken, or ``seconds`` have passed."""
+    waits = [asyncio.ensure_future(stop_event.wait()), asyncio.ensure_future(woken.wait())]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()

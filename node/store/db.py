@@ -12,8 +12,8 @@ import contextvars
 import json
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +95,19 @@ _WRITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asy
     weakref.WeakKeyDictionary())
 
 
+# Workers of this process waiting for work, per event loop and database URL (``Database.waiting``).
+_WAITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, set[asyncio.Event]]] = (
+    weakref.WeakKeyDictionary())
+_WAKE = "kennisknoop_wake"
+
+
+def wake_after_commit(session: AsyncSession) -> None:
+    """Work due now was queued in ``session``'s transaction (a delivery, an inbox row, a job):
+    the workers of this process on the same database are woken once it commits, instead of at
+    their next poll. Only ``Database.transaction`` acts on it; a rollback wakes nobody."""
+    session.info[_WAKE] = True
+
+
 _OPEN: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
     "kennisknoop_open_sqlite_transactions", default=frozenset())
 
@@ -157,6 +170,7 @@ class Database:
         if not self.is_sqlite:
             async with self.sessions() as session, session.begin():
                 yield session
+            self._woken_by(session)
             return
         url = str(self.engine.url)
         if url in _OPEN.get():
@@ -168,6 +182,30 @@ class Database:
                 yield session
         finally:
             _OPEN.reset(token)
+        self._woken_by(session)
+
+    def _woken_by(self, session: AsyncSession) -> None:
+        if session.info.pop(_WAKE, False):
+            self.wake()
+
+    def wake(self) -> None:
+        """Wake every worker of this process (this event loop) waiting on this database."""
+        for waiter in _WAITERS.get(asyncio.get_running_loop(), {}).get(str(self.engine.url), ()):
+            waiter.set()
+
+    @contextmanager
+    def waiting(self) -> Iterator[asyncio.Event]:
+        """An event set whenever a transaction of this process queues work due now on this
+        database (``wake_after_commit``); the worker clears it before each round and sleeps on
+        it between rounds. Another process's work is still found by polling."""
+        waiter = asyncio.Event()
+        waiters = _WAITERS.setdefault(asyncio.get_running_loop(), {}).setdefault(
+            str(self.engine.url), set())
+        waiters.add(waiter)
+        try:
+            yield waiter
+        finally:
+            waiters.discard(waiter)
 
     async def dispose(self) -> None:
         if self._inline is not None:

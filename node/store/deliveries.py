@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.store import _claim
 from node.store._rows import to_dataclass
 from node.store._upsert import insert_ignore
+from node.store.db import wake_after_commit
 from node.store.schema import deliveries
 
 
@@ -43,6 +44,8 @@ async def enqueue(session: AsyncSession, *, activity_ap_id: str, signer: str,
     rows = [{"activity_ap_id": activity_ap_id, "inbox_url": url, "host": host, "signer": signer,
              "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now}
             for url, host in dict.fromkeys(inboxes)]
+    if rows:
+        wake_after_commit(session)
     return await insert_ignore(session, deliveries, rows, ["activity_ap_id", "inbox_url"])
 
 
@@ -51,6 +54,8 @@ async def enqueue_rows(session: AsyncSession, rows: list[dict[str, object]], *,
     """Queue many deliveries (rows as ``enqueue`` makes them), ``chunk`` rows per statement;
     duplicates are ignored."""
     done = 0
+    if rows:
+        wake_after_commit(session)
     for at in range(0, len(rows), chunk):
         done += await insert_ignore(session, deliveries, rows[at:at + chunk],
                                     ["activity_ap_id", "inbox_url"])
@@ -75,7 +80,10 @@ async def resume_host(session: AsyncSession, host: str, now: datetime) -> int:
     c = deliveries.c
     result = await session.execute(update(deliveries).where(
         c.host == host, c.state == "pending", c.next_attempt_at > now).values(next_attempt_at=now))
-    return int(getattr(result, "rowcount", 0) or 0)
+    resumed = int(getattr(result, "rowcount", 0) or 0)
+    if resumed:
+        wake_after_commit(session)
+    return resumed
 
 
 async def counts(session: AsyncSession) -> dict[str, int]:
@@ -132,4 +140,7 @@ async def retry_failed(session: AsyncSession, now: datetime, *, delivery_id: int
         query = query.where(c.host == host)
     result = await session.execute(query.values(state="pending", next_attempt_at=now,
                                                 locked_until=None))
-    return int(getattr(result, "rowcount", 0) or 0)
+    retried = int(getattr(result, "rowcount", 0) or 0)
+    if retried:
+        wake_after_commit(session)
+    return retried

@@ -13,6 +13,7 @@ from node.store import _claim
 from node.store._claim import Outcome as Outcome
 from node.store._rows import to_dataclass
 from node.store._upsert import dialect_insert, insert_ignore
+from node.store.db import wake_after_commit
 from node.store.schema import inbox
 
 
@@ -48,9 +49,12 @@ async def add(session: AsyncSession, *, activity_ap_id: str, actor: str, type: s
               recipient: str | None, document: dict[str, Any], now: datetime,
               host: str | None = None) -> bool:
     """Store a verified activity; False if its id was already received (a duplicate)."""
-    return await insert_ignore(session, inbox, [row(
+    added = await insert_ignore(session, inbox, [row(
         activity_ap_id=activity_ap_id, actor=actor, type=type, recipient=recipient,
         document=document, now=now, host=host)], ["activity_ap_id"]) == 1
+    if added:
+        wake_after_commit(session)
+    return added
 
 
 async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
@@ -66,7 +70,10 @@ async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str
     stmt = (dialect_insert(session, inbox)
             .on_conflict_do_nothing(index_elements=["activity_ap_id"])
             .returning(inbox.c.activity_ap_id))
-    return {str(ap_id) for ap_id in (await session.execute(stmt, unique)).scalars().all()}
+    added = {str(ap_id) for ap_id in (await session.execute(stmt, unique)).scalars().all()}
+    if added:
+        wake_after_commit(session)
+    return added
 
 
 async def done_among(session: AsyncSession, activity_ap_ids: list[str]) -> set[str]:

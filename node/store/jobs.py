@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.store import _claim
 from node.store._rows import to_dataclass
 from node.store._upsert import insert_ignore
+from node.store.db import wake_after_commit
 from node.store.schema import jobs
 
 
@@ -33,6 +34,8 @@ async def schedule(session: AsyncSession, *, kind: str, key: str, payload: dict[
                    now: datetime, at: datetime | None = None) -> None:
     """Queue a job; if one with this key exists, make it pending and due at ``at`` (or now)."""
     when = at or now
+    if when <= now:
+        wake_after_commit(session)
     inserted = await insert_ignore(session, jobs, [{
         "kind": kind, "key": key, "payload": payload, "state": "pending", "attempts": 0,
         "created_at": now, "next_attempt_at": when}], ["key"])
