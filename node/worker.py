@@ -19,6 +19,7 @@ import os
 import secrets
 import socket
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Unpack
@@ -131,33 +132,72 @@ async def _delivery_batch(ctx: NodeContext, batch: int) -> int:
         rows = await delivery_store.claim(session, now=ctx.now(), limit=batch, lease=_lease(ctx))
     if not rows:
         return 0
+    prepared = await delivery.prepare(ctx, rows)
     limit = asyncio.Semaphore(ctx.settings.federation.delivery_concurrency)
     # A peer that hangs until the deadline must not hold every slot: each host gets at most
     # PER_HOST of them, taken before a slot, so healthy peers in the same round go ahead.
     per_host: dict[str, asyncio.Semaphore] = {}
+    outcomes = _Outcomes(ctx)
 
     async def one(row: Delivery) -> None:
         async with per_host.setdefault(row.host, asyncio.Semaphore(PER_HOST)), limit:
-            outcome = await delivery.attempt(ctx, row)
-        await delivery.record(ctx, row, outcome)
+            outcome = await delivery.attempt(ctx, row, prepared)
+        await outcomes.record(row, outcome)
         ctx.metrics.delivered(DELIVERY_OUTCOMES[type(outcome)])
 
     await asyncio.gather(*(one(r) for r in rows))
     return len(rows)
 
 
+class _Outcomes:
+    """A round's delivery outcomes, written as they come: the first at once, and those that
+    finish while a write runs together in the next one (one transaction, the sent rows in one
+    statement). ``record`` returns once its outcome is written."""
+
+    def __init__(self, ctx: NodeContext) -> None:
+        self.ctx = ctx
+        self.waiting: list[tuple[Delivery, delivery.Outcome]] = []
+        self.writing = asyncio.Lock()
+
+    async def record(self, row: Delivery, outcome: delivery.Outcome) -> None:
+        self.waiting.append((row, outcome))
+        async with self.writing:
+            if not self.waiting:
+                return  # the write before took it along
+            done, self.waiting = self.waiting, []
+            await delivery.record_many(self.ctx, done)
+
+
+PERIODIC_CHECK_SECONDS = 300.0
+# When each database's periodic jobs were last looked for (monotonic seconds), per engine.
+_PERIODIC_CHECKED: weakref.WeakKeyDictionary[object, float] = weakref.WeakKeyDictionary()
+
+
+def _periodic_due(ctx: NodeContext) -> bool:
+    """Whether to look for the periodic jobs in this round: the first round of a process, then
+    every ``PERIODIC_CHECK_SECONDS`` (an idle round is then one statement per queue)."""
+    checked = _PERIODIC_CHECKED.get(ctx.db.engine.sync_engine)
+    return checked is None or time.monotonic() - checked >= PERIODIC_CHECK_SECONDS
+
+
 async def _job_batch(ctx: NodeContext, batch: int) -> int:
+    periodic = _periodic_due(ctx)
     async with ctx.db.transaction() as session:
-        # The periodic retention and upload-sweep jobs exist from the first round on, once per
-        # database.
-        for kind in (retention.JOB_KIND, uploads.JOB_KIND):
-            if await job_store.get(session, kind) is None:
-                await job_store.schedule(session, kind=kind, key=kind, payload={}, now=ctx.now())
-        # Notification mail, every minute, only on a node with a mail server configured.
-        if ctx.settings.mail.configured and await job_store.get(session, mail.JOB_KIND) is None:
-            await job_store.schedule(session, kind=mail.JOB_KIND, key=mail.JOB_KIND,
-                                     payload={}, now=ctx.now())
+        if periodic:
+            # The periodic retention and upload-sweep jobs exist from the first round on, once
+            # per database (looked for again every PERIODIC_CHECK_SECONDS, not every round).
+            for kind in (retention.JOB_KIND, uploads.JOB_KIND):
+                if await job_store.get(session, kind) is None:
+                    await job_store.schedule(session, kind=kind, key=kind, payload={},
+                                             now=ctx.now())
+            # Notification mail, every minute, only on a node with a mail server configured.
+            if ctx.settings.mail.configured and \
+                    await job_store.get(session, mail.JOB_KIND) is None:
+                await job_store.schedule(session, kind=mail.JOB_KIND, key=mail.JOB_KIND,
+                                         payload={}, now=ctx.now())
         rows = await job_store.claim(session, now=ctx.now(), limit=batch, lease=_lease(ctx))
+    if periodic:  # committed: they exist
+        _PERIODIC_CHECKED[ctx.db.engine.sync_engine] = time.monotonic()
     for job in rows:
         if job.kind == retention.JOB_KIND:
             await _run_periodic(ctx, job, retention.purge, retention.INTERVAL)

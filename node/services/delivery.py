@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.remote import RemoteError
+from node.remote import RemoteError, Signer
 from node.services import policy
 from node.services.context import NodeContext
 from node.services.resolve import signer_of
@@ -91,19 +91,49 @@ def backoff_seconds(ctx: NodeContext, attempts: int) -> float:
     return base * random.uniform(0.75, 1.25)
 
 
-async def attempt(ctx: NodeContext, delivery: Delivery) -> Outcome:
-    """Send one delivery once; never raises for peer failures."""
+@dataclass(frozen=True)
+class Prepared:
+    """What the deliveries of one worker round share, read once for the round: each activity's
+    body (serialised once, the bytes every recipient gets), each signer, each host's flavour."""
+
+    bodies: dict[str, bytes | None]  # activity id -> body (None: the activity is gone)
+    signers: dict[str, Signer | None]  # actor id -> its signer (None: not a local actor)
+    flavours: dict[str, str]  # host -> "rfc9421" or "cavage"
+
+
+async def prepare(ctx: NodeContext, rows: list[Delivery]) -> Prepared:
+    """Read what ``rows`` need to be sent, each distinct activity, signer and host once."""
+    prepared = Prepared({}, {}, {})
     async with ctx.db.sessions() as session:
-        activity = await activity_store.get(session, delivery.activity_ap_id)
-        signer_actor = await actor_store.get(session, delivery.signer)
-        peer = await peer_store.get(session, delivery.host)
-    if activity is None or signer_actor is None or not signer_actor.is_local:
+        for row in rows:
+            if row.activity_ap_id not in prepared.bodies:
+                activity = await activity_store.get(session, row.activity_ap_id)
+                prepared.bodies[row.activity_ap_id] = (
+                    None if activity is None else orjson.dumps(activity.document))
+            if row.signer not in prepared.signers:
+                actor = await actor_store.get(session, row.signer)
+                prepared.signers[row.signer] = (
+                    signer_of(actor) if actor is not None and actor.is_local else None)
+            if row.host not in prepared.flavours:
+                peer = await peer_store.get(session, row.host)
+                prepared.flavours[row.host] = (
+                    "rfc9421" if peer is not None and peer.accepts_rfc9421 else "cavage")
+    return prepared
+
+
+async def attempt(ctx: NodeContext, delivery: Delivery, prepared: Prepared | None = None
+                  ) -> Outcome:
+    """Send one delivery once (with what ``prepare`` read for its round); never raises for
+    peer failures. The signature covers the target, so each attempt is signed on its own."""
+    if prepared is None:
+        prepared = await prepare(ctx, [delivery])
+    body = prepared.bodies[delivery.activity_ap_id]
+    signer = prepared.signers[delivery.signer]
+    if body is None or signer is None:
         return GiveUp("missing_activity")
-    body = orjson.dumps(activity.document)
-    flavour = "rfc9421" if peer is not None and peer.accepts_rfc9421 else "cavage"
     try:
-        status = await ctx.remote.post(delivery.inbox_url, body, signer=signer_of(signer_actor),
-                                       flavour=flavour)
+        status = await ctx.remote.post(delivery.inbox_url, body, signer=signer,
+                                       flavour=prepared.flavours[delivery.host])
     except RemoteError as exc:
         return classify_failure(ctx, delivery, exc)
     return Sent(status)
@@ -128,34 +158,53 @@ UNAVAILABLE_AFTER_DAYS = 3
 
 async def record(ctx: NodeContext, delivery: Delivery, outcome: Outcome) -> None:
     """Write the outcome of a step: the delivery's state and the peer's health."""
+    await record_many(ctx, [(delivery, outcome)])
+
+
+async def record_many(ctx: NodeContext, done: list[tuple[Delivery, Outcome]]) -> None:
+    """Write the outcomes of several steps in one transaction: the sent rows in one statement
+    per answer status, each of their hosts' health once, the other outcomes row by row."""
     now = ctx.now()
-    give_up_at = delivery.created_at + timedelta(
-        hours=float(ctx.settings.federation.give_up_after_hours))
+    sent: dict[str, list[tuple[Delivery, Sent]]] = {}
     async with ctx.db.transaction() as session:
-        # The peer as held in memory (``attempt`` just read it): two statements per outcome.
-        peer = await peer_store.get(session, delivery.host)
-        if isinstance(outcome, Sent):
-            await delivery_store.finish(session, delivery.id, state="sent", sent_at=now,
-                                        attempts=delivery.attempts + 1, last_status=outcome.status,
-                                        last_error=None)
+        for delivery, outcome in done:
+            if isinstance(outcome, Sent):
+                sent.setdefault(delivery.host, []).append((delivery, outcome))
+            else:
+                await _record_failure(ctx, session, delivery, outcome, now)
+        statuses: dict[int, list[int]] = {}
+        for rows in sent.values():
+            for delivery, outcome in rows:
+                statuses.setdefault(outcome.status, []).append(delivery.id)
+        for status, ids in statuses.items():
+            await delivery_store.finish_sent(session, ids, sent_at=now, last_status=status)
+        for host in sent:
+            # The peer as held in memory: with the update above, two statements per outcome.
+            peer = await peer_store.get(session, host)
             failing = peer is None or peer.unavailable_since is not None or peer.failure_days
             if peer is not None and failing:
-                log.info("peer %s is reachable again", delivery.host)
-            await peer_store.set_values(session, delivery.host, known=peer, last_success_at=now,
+                log.info("peer %s is reachable again", host)
+            await peer_store.set_values(session, host, known=peer, last_success_at=now,
                                         failure_days=[], unavailable_since=None)
             if failing:
-                await delivery_store.resume_host(session, delivery.host, now)
-            return
-        if isinstance(outcome, GiveUp):
-            log.info("giving up delivery %s to %s: %s", delivery.activity_ap_id,
-                     delivery.inbox_url, outcome.reason)
-            if peer is None:
-                await peer_store.ensure(session, delivery.host)
-            await delivery_store.finish(session, delivery.id, state="failed",
-                                        attempts=delivery.attempts + 1,
-                                        last_status=outcome.status, last_error=outcome.reason)
-            return
-        await _record_retry(ctx, session, delivery, outcome, peer, now, give_up_at)
+                await delivery_store.resume_host(session, host, now)
+
+
+async def _record_failure(ctx: NodeContext, session: AsyncSession, delivery: Delivery,
+                          outcome: Retry | GiveUp, now: datetime) -> None:
+    if isinstance(outcome, GiveUp):
+        log.info("giving up delivery %s to %s: %s", delivery.activity_ap_id,
+                 delivery.inbox_url, outcome.reason)
+        if await peer_store.get(session, delivery.host) is None:
+            await peer_store.ensure(session, delivery.host)
+        await delivery_store.finish(session, delivery.id, state="failed",
+                                    attempts=delivery.attempts + 1,
+                                    last_status=outcome.status, last_error=outcome.reason)
+        return
+    give_up_at = delivery.created_at + timedelta(
+        hours=float(ctx.settings.federation.give_up_after_hours))
+    await _record_retry(ctx, session, delivery, outcome,
+                        await peer_store.get(session, delivery.host), now, give_up_at)
 
 
 async def _record_retry(ctx: NodeContext, session: AsyncSession, delivery: Delivery,

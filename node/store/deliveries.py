@@ -75,6 +75,16 @@ async def finish(session: AsyncSession, delivery_id: int, **outcome: Unpack[_cla
     await _claim.finish(session, deliveries, delivery_id, outcome)
 
 
+async def finish_sent(session: AsyncSession, delivery_ids: list[int], *, sent_at: datetime,
+                      last_status: int) -> None:
+    """Release the leases on the rows ``delivery_ids`` (each leased to this worker) and mark
+    them sent, one more attempt each: the outcomes of one round in one statement."""
+    c = deliveries.c
+    await session.execute(update(deliveries).where(c.id.in_(delivery_ids)).values(
+        locked_until=None, state="sent", sent_at=sent_at, attempts=c.attempts + 1,
+        last_status=last_status, last_error=None))
+
+
 async def resume_host(session: AsyncSession, host: str, now: datetime) -> int:
     """Everything waiting for ``host`` becomes due now (the peer answered again)."""
     c = deliveries.c

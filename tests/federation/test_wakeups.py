@@ -22,6 +22,7 @@ from node.services.items import create_item
 from node.services.permissions import SYSTEM
 from node.store import deliveries as delivery_store
 from tests.federation.harness import federation, stored
+from tests.statements import counted
 
 AN_HOUR = 3600.0
 
@@ -103,3 +104,16 @@ async def test_a_rolled_back_transaction_wakes_nobody(tmp_path: Path) -> None:
             assert not woken.is_set()
             await queue(2, fail=False)
             assert woken.is_set()
+
+
+async def test_an_idle_round_is_one_statement_per_queue(tmp_path: Path) -> None:
+    async with federation(tmp_path, ["drenthe"]) as fed:
+        ctx = fed["drenthe"].ctx
+        # Given a worker whose first round made sure the periodic jobs exist
+        await worker.run_until_idle(ctx)
+        # When it looks again with nothing due
+        with counted(ctx) as sent:
+            assert await worker.run_once(ctx) == 0
+        # Then it only claims: inbox, deliveries, jobs (the periodic jobs are looked for again
+        # every few minutes, not every round)
+        assert len(sent) == 3, str(sent)
