@@ -21,7 +21,8 @@ shared and noisy, so only figures of one run compare with each other).
 The ratio is the engine's cost per unit over the baseline's (1.0: the engine adds nothing); notes
 under a row count SQL statements, the engine's chattiness. Figures only, never pass/fail.
 
-Run: ``.venv/bin/python bench/federation.py [--quick]`` — about 3 minutes at a load average of
+Run: ``.venv/bin/python bench/federation.py [--quick] [--only delivery,propagation]
+[--followers 10,100]`` — about 3 minutes at a load average of
 6–7 (1.6 min of CPU); ``--quick`` about 40 s there (16 s of CPU).
 """
 
@@ -38,7 +39,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AsyncExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -668,29 +669,40 @@ def _table(sections: list[tuple[str, list[Row]]]) -> str:
     return "\n".join(lines)
 
 
-async def main(quick: bool) -> None:
+PARTS = ("propagation", "delivery", "inbox")
+
+
+async def main(quick: bool, parts: Sequence[str] = PARTS,
+               followers: tuple[int, ...] | None = None) -> None:
     print(f"Python {platform.python_version()}, cryptography {cryptography.__version__}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start"
           f"{' (quick)' if quick else ''}", flush=True)
-    sections = await measure(quick)
+    sections = await measure(quick, parts, followers)
     print(f"load average {os.getloadavg()[0]:.1f} at the end; ratio = engine cost per unit / "
           "baseline cost per unit\n")
     print(_table(sections))
 
 
-async def measure(quick: bool) -> list[tuple[str, list[Row]]]:
-    """Every section's rows (``bench.run`` turns them into figures)."""
+async def measure(quick: bool, parts: Sequence[str] = PARTS,
+                  followers: tuple[int, ...] | None = None) -> list[tuple[str, list[Row]]]:
+    """Every section's rows (``bench.run`` turns them into figures); ``parts`` and
+    ``followers`` (propagation's sizes) narrow a run down to what a change is about."""
     sizes = QUICK if quick else FULL
+    if followers:
+        sizes = replace(sizes, followers=followers)
     sections: list[tuple[str, list[Row]]] = []
     with tempfile.TemporaryDirectory(prefix="kk-bench-") as name:
         tmp = Path(name)
-        for title, run in (
-                ("1. propagation, in process (ASGITransport, one SQLite file per node)",
+        for part, title, run in (
+                ("propagation",
+                 "1. propagation, in process (ASGITransport, one SQLite file per node)",
                  propagation),
-                (f"2. delivery over loopback to a node app under uvicorn ({sizes.inboxes} "
-                 "inboxes)", delivery),
-                (f"3./4. inbox and backfill, in process ({sizes.items} items)",
+                ("delivery", f"2. delivery over loopback to a node app under uvicorn "
+                 f"({sizes.inboxes} inboxes)", delivery),
+                ("inbox", f"3./4. inbox and backfill, in process ({sizes.items} items)",
                  inbox_and_backfill)):
+            if part not in parts:
+                continue
             rows, seconds = await _timed(run(tmp, sizes))
             sections.append((title, rows))
             print(f"{title}: {seconds:.0f} s", flush=True)
@@ -700,10 +712,15 @@ async def measure(quick: bool) -> list[tuple[str, list[Row]]]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, under 30 s")
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"comma-separated parts (of {', '.join(PARTS)})")
+    parser.add_argument("--followers", default="",
+                        help="propagation's follower counts, e.g. 10,100")
     parser.add_argument("--serve", nargs=3, metavar=("DIR", "PORT", "DATABASE_URL"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(Path(args.serve[0]), int(args.serve[1]), args.serve[2])
     else:
-        asyncio.run(main(args.quick))
+        asyncio.run(main(args.quick, args.only.split(","), tuple(
+            int(n) for n in args.followers.split(",") if n) or None))
