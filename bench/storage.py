@@ -7,7 +7,8 @@ place and two themes, so the node actor and two or three theme feeds announce ea
 - SQLite: the WAL checkpointed and the file ``VACUUM``ed; its size / items;
 - PostgreSQL (``--postgres``): ``pg_total_relation_size`` summed over the tables (TOAST and
   indexes included), after ``VACUUM FULL``; / items;
-- baseline: the mean size of an item's own signed JSON-LD as served (``objects.document``);
+- baseline: the mean size of an item's own signed JSON-LD as served (``objects.document``
+  with its ``@context`` put back, ``node.store.contexts``);
 - and where the bytes are: the JSON text each table's ``document`` column holds, per item.
 
 Run: ``python -m bench.storage --items 500 [--postgres]``. Figures only; the ratio is
@@ -20,18 +21,20 @@ import argparse
 import asyncio
 import random
 import sqlite3
+import statistics
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import LargeBinary, Table, cast, func, literal_column, select
+from sqlalchemy import LargeBinary, Table, Text, cast, func, literal_column, select
 from sqlalchemy.engine import make_url
 
 from bench.paths import INITIATIVE, _client, item_body
 from bench.results import Figure, table
 from node.services.users import add_user, create_token
+from node.store import contexts
 from node.store.schema import metadata, objects
 from tests.federation.harness import federation, postgres
 
@@ -60,9 +63,9 @@ async def _create(items: int, tmp: Path, database: Any) -> dict[str, Any]:
         engine = origin.ctx.db.engine
         dialect = engine.dialect.name
         async with origin.ctx.db.sessions() as session:
-            own = float((await session.execute(select(func.avg(_length(objects, dialect)))
-                                               .select_from(objects).where(
-                objects.c.is_local.is_(True), objects.c.deleted_at.is_(None)))).scalar_one())
+            served = (await session.execute(select(cast(objects.c.document, Text)).where(
+                objects.c.is_local.is_(True), objects.c.deleted_at.is_(None)))).scalars().all()
+            own = statistics.fmean(len(contexts.unpack(text).encode()) for text in served)
             columns: dict[str, float] = {}
             for table_ in metadata.sorted_tables:
                 if "document" in table_.c:

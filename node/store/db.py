@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.sql.expression import Select
 
-from node.store import _sqlite_driver
+from node.store import _sqlite_driver, contexts
 
 # A prebuilt SELECT of one row by key (``Database.first``).
 ByKey = Select[Any, *tuple[Any, ...]]
@@ -61,14 +61,20 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def json_text(value: Any) -> str:
     """JSON columns are written as the bytes ``orjson`` serves (compact, UTF-8), so a stored
     signed document can be served as it is stored (``objects.served``); what ``orjson`` refuses
-    (an integer beyond 64 bits) is written compactly by ``json``."""
+    (an integer beyond 64 bits) is written compactly by ``json``. Known ``@context`` values are
+    stored by number (``node.store.contexts``)."""
     try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+        text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return contexts.pack(text)
 
 
 def json_value(text: str | bytes) -> Any:
+    if isinstance(text, bytes) and text.startswith(b" "):
+        text = text.decode()
+    if isinstance(text, str):
+        text = contexts.unpack(text)
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:  # an integer beyond 64 bits

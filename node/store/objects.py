@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Text, and_, bindparam, case, cast, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.store import versions
+from node.store import contexts, versions
 from node.store._rows import to_dataclass
 from node.store._upsert import dialect_insert, insert_ignore
 from node.store.blocks import HostRule, visible
@@ -48,6 +48,13 @@ class StoredObject:
     hidden_at: datetime | None = None  # hidden here by an admin (received items only)
     hidden_by: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.content_html is None and self.deleted_at is None:
+            # Stored as NULL when it is the document's own ``content`` (``stored_values``).
+            html = self.document.get("content") if isinstance(self.document, dict) else None
+            if isinstance(html, str):
+                object.__setattr__(self, "content_html", html)
+
     @property
     def deleted(self) -> bool:
         return self.deleted_at is not None
@@ -80,6 +87,17 @@ class Cursor:
     id: int
 
 
+def stored_values(values: dict[str, Any]) -> dict[str, Any]:
+    """A row's values as stored: ``content_html`` NULL when it is exactly the signed document's
+    ``content`` (a local item's rendered HTML; a received one's when sanitising changed
+    nothing), which holds it once; ``StoredObject`` puts it back (docs/performance.md)."""
+    html, document = values.get("content_html"), values.get("document")
+    if html is not None and values.get("deleted_at") is None and isinstance(document, dict) \
+            and document.get("content") == html:
+        return {**values, "content_html": None}
+    return values
+
+
 async def get(session: AsyncSession, ap_id: str) -> StoredObject | None:
     row = (await session.execute(select(objects).where(objects.c.ap_id == ap_id))).mappings().first()
     return to_dataclass(StoredObject, row) if row else None
@@ -92,10 +110,11 @@ _SERVED = select(cast(objects.c.document, Text), objects.c.deleted_at.is_not(Non
 
 async def served(db: Database, ap_id: str) -> tuple[bytes, bool] | None:
     """An object's signed document as stored — the bytes served — and whether it is a
-    tombstone: one narrow row, nothing parsed (docs/performance.md, "Render once"), read by
-    key with no session (``Database.first``)."""
+    tombstone: one narrow row, nothing parsed (docs/performance.md, "Render once"; its known
+    ``@context`` spliced back, ``node.store.contexts``), read by key with no session
+    (``Database.first``)."""
     row = await db.first(_SERVED, {"ap_id": ap_id})
-    return (row[0].encode(), bool(row[1])) if row else None
+    return (contexts.unpack(row[0]).encode(), bool(row[1])) if row else None
 
 
 _PAGE_STAMP = (
@@ -129,14 +148,15 @@ async def page_stamp(db: Database, ap_id: str) -> PageStamp | None:
 
 
 async def insert(session: AsyncSession, **values: Any) -> StoredObject:
-    result = await session.execute(objects.insert().values(**values).returning(*objects.c))
+    result = await session.execute(objects.insert().values(**stored_values(values))
+                                   .returning(*objects.c))
     return to_dataclass(StoredObject, result.mappings().one())
 
 
 async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert many new objects with one statement (``executemany``), in the order given."""
     if rows:
-        await session.execute(objects.insert(), rows)
+        await session.execute(objects.insert(), [stored_values(row) for row in rows])
 
 
 async def insert_new(session: AsyncSession, rows: list[dict[str, Any]], *, chunk: int = 200
@@ -144,6 +164,7 @@ async def insert_new(session: AsyncSession, rows: list[dict[str, Any]], *, chunk
     """Insert received objects never seen before, ``chunk`` rows per statement; a row whose
     ``ap_id`` is stored meanwhile is left out (``ON CONFLICT DO NOTHING``). The rows stored."""
     stored: list[StoredObject] = []
+    rows = [stored_values(row) for row in rows]
     stmt = dialect_insert(session, objects).on_conflict_do_nothing(
         index_elements=[objects.c.ap_id]).returning(*objects.c)
     if rows and all(row.keys() == rows[0].keys() for row in rows):
@@ -198,7 +219,7 @@ async def upsert_remote(session: AsyncSession, values: dict[str, Any], *, versio
                     or_(c.attributed_to == "", c.attributed_to == values["attributed_to"]), newer)
     if stored_before is not False or not _is_sqlite(session):
         await versions.pin(session, values["ap_id"], replaces)
-    stmt = dialect_insert(session, objects).values(**values)
+    stmt = dialect_insert(session, objects).values(**stored_values(values))
     stmt = stmt.on_conflict_do_update(
         index_elements=[c.ap_id],
         set_={name: stmt.excluded[name] for name in values if name not in _KEPT_ON_UPDATE},
@@ -247,7 +268,7 @@ async def update_version(session: AsyncSession, ap_id: str, version: int,
     """
     await versions.pin(session, ap_id, objects.c.version < version)
     query = (update(objects).where(objects.c.ap_id == ap_id, objects.c.version < version)
-             .values(version=version, **values).returning(*objects.c))
+             .values(version=version, **stored_values(values)).returning(*objects.c))
     row = (await session.execute(query)).mappings().first()
     return to_dataclass(StoredObject, row) if row else None
 
