@@ -48,7 +48,6 @@ from node.services.search import SearchRequest, search
 from node.services.search_text import compound_parts, stems
 from node.store.db import Database
 from node.store.migrate import upgrade
-from node.store.search import FACET_CODES_SQL, FACET_FILL_SQL
 from node.store.search_engines import TextMatch, fts5_match, tsquery
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -157,12 +156,7 @@ def _load_sqlite(path: Path, n: int, corpus: Corpus) -> None:
         for chunk in _chunks(_documents(n, corpus), 5_000):
             conn.executemany(f"INSERT INTO search_docs ({', '.join(_COLUMNS)}) "
                              f"VALUES ({placeholders})", [_row(d, True) for d in chunk])
-            conn.executemany("INSERT INTO search_themes (doc_id, theme) VALUES (?, ?)",
-                             [(d["id"], t) for d in chunk for t in d["themes"]])
-        conn.execute("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
-        everything = {"lo": 0, "hi": n}
-        conn.execute(FACET_CODES_SQL, everything)
-        conn.execute(FACET_FILL_SQL, everything)
+        # (the triggers of migration 0017 write the themes, FTS5 rows and packed facets)
         conn.commit()
         conn.execute("ANALYZE")
     finally:
@@ -172,21 +166,11 @@ def _load_sqlite(path: Path, n: int, corpus: Corpus) -> None:
 def _load_postgres(dbname: str, n: int, corpus: Corpus) -> None:
     with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={dbname}") as conn:
         conn.execute("DROP INDEX ix_search_docs_tsv")
-        with conn.cursor() as cur:
-            themes: list[tuple[int, str]] = []
-            with cur.copy(f"COPY search_docs ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
-                for doc in _documents(n, corpus):
-                    copy.write_row(_row(doc, False))
-                    themes += [(doc["id"], theme) for theme in doc["themes"]]
-            with cur.copy("COPY search_themes (doc_id, theme) FROM STDIN") as copy:
-                for row in themes:
-                    copy.write_row(row)
-        conn.execute(
-            "UPDATE search_docs SET tsv = "
-            "setweight(to_tsvector('simple', terms_title), 'A') || "
-            "setweight(to_tsvector('simple', terms_summary), 'B') || "
-            "setweight(to_tsvector('simple', terms_body), 'C') || "
-            "setweight(to_tsvector('simple', terms_parts), 'D')")
+        # (the triggers of migration 0017 compute the tsv and write the themes)
+        with conn.cursor() as cur, \
+                cur.copy(f"COPY search_docs ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            for doc in _documents(n, corpus):
+                copy.write_row(_row(doc, False))
         conn.execute("CREATE INDEX ix_search_docs_tsv ON search_docs USING gin (tsv)")
         conn.commit()
     with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={dbname}",

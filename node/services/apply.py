@@ -142,24 +142,34 @@ async def _store_object(ctx: NodeContext, obj: ASObject, *, via: str) -> Applied
     """Store a (verified) remote object, fill feeds, and re-announce answers to our questions."""
     await policy.check_content(ctx, obj.id, obj.attributed_to, via)
     async with ctx.db.transaction() as session:
-        existing = await object_store.get(session, obj.id)
-        _check_stored_author(existing, obj.attributed_to)
-        if existing is None and await _answers_deleted_question(ctx, session, obj):
-            return Applied(False, "answer to a deleted question")
+        # The stored copy is read first only for an answer (to a deleted question of ours it is
+        # not stored); else only when nothing was stored: a copy replaced had the same author
+        # (``upsert_remote``'s condition), so the author check can only fail then.
+        existing = await object_store.get(session, obj.id) if obj.in_reply_to else None
+        if obj.in_reply_to:
+            _check_stored_author(existing, obj.attributed_to)
+            if existing is None and await _answers_deleted_question(ctx, session, obj):
+                return Applied(False, "answer to a deleted question")
         stored = await remote_objects.upsert(ctx, session, obj,
-                                             hosts=await policy.rule(ctx, session),
-                                             stored_before=existing is not None)
+                                             hosts=await policy.rule(ctx, session))
+        if stored is None and not obj.in_reply_to:
+            existing = await object_store.get(session, obj.id)
+            _check_stored_author(existing, obj.attributed_to)
         if stored is None and existing is None:
             return Applied(False, "not stored")
         # A copy we already hold still reaches the feeds of whoever follows ``via``: a new
         # follower of a theme feed gets the items this node stored through another follow.
-        await _fill_feeds(ctx, session, obj.id, via=via, author=obj.attributed_to)
+        # (written with the theme feeds' announces when there are any: one statement)
+        feed = await _feed_rows(ctx, session, obj.id, via=via, author=obj.attributed_to)
+        relayed = stored is not None and not stored.hidden and "proof" in obj.raw
+        if not relayed:
+            await feed_store.add_rows(session, feed)
         if stored is None:
             return Applied(False, "not newer")
         if stored.hidden:  # an admin hid it here: kept up to date, never relayed
             return Applied(True, "hidden here")
-        if "proof" in obj.raw:  # theme feeds relay only what their followers can verify
-            await announce_by_themes(ctx, session, stored.themes, obj.raw, stored)
+        if relayed:  # theme feeds relay only what their followers can verify
+            await announce_by_themes(ctx, session, stored.themes, obj.raw, stored, feed=feed)
         if stored.in_reply_to and ctx.urls.is_local(stored.in_reply_to) and \
                 stored.version <= 1 and stored.published == stored.updated:
             await _reannounce_answer(ctx, session, stored.in_reply_to, obj)
@@ -377,12 +387,18 @@ async def _announced_initiative(ctx: NodeContext, actor: Actor, sender: str) -> 
 async def _fill_feeds(ctx: NodeContext, session: AsyncSession, object_id: str, *, via: str,
                       author: str | None = None) -> None:
     """Put ``object_id`` in the feed of every local follower of ``via`` (and of its author)."""
+    await feed_store.add_rows(session, await _feed_rows(ctx, session, object_id, via=via,
+                                                        author=author))
+
+
+async def _feed_rows(ctx: NodeContext, session: AsyncSession, object_id: str, *, via: str,
+                     author: str | None = None) -> list[dict[str, object]]:
+    """The feed entries :func:`_fill_feeds` writes."""
     owners = {a.ap_id for a in await follow_store.follower_actors(session, via) if a.is_local}
     if author and author != via:
         owners |= {a.ap_id for a in await follow_store.follower_actors(session, author)
                    if a.is_local}
-    await feed_store.add(session, owners=sorted(owners), object_ap_id=object_id, via=via,
-                         now=ctx.now())
+    return feed_store.rows(owners=sorted(owners), object_ap_id=object_id, via=via, now=ctx.now())
 
 
 async def add_to_feeds(ctx: NodeContext, object_id: str, *, via: str) -> None:

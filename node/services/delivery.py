@@ -63,6 +63,19 @@ async def fan_out(ctx: NodeContext, session: AsyncSession, *, actor: StoredActor
                   activity_id: str, object_id: str | None, extra: list[StoredActor],
                   followers: bool = True) -> int:
     """Queue deliveries of an activity to ``actor``'s followers and ``extra`` recipients."""
+    fanned = await fan_out_rows(ctx, session, actor=actor, activity_id=activity_id,
+                                object_id=object_id, extra=extra, followers=followers)
+    return await write_fanned(session, [fanned])
+
+
+Fanned = tuple[list[dict[str, object]], list[dict[str, object]]]
+
+
+async def fan_out_rows(ctx: NodeContext, session: AsyncSession, *, actor: StoredActor,
+                       activity_id: str, object_id: str | None, extra: list[StoredActor],
+                       followers: bool = True) -> Fanned:
+    """What :func:`fan_out` writes, not written yet: the local owners' feed entries and the
+    delivery rows (:func:`write_fanned` writes those of several activities together)."""
     now = ctx.now()
     hosts = await policy.rule(ctx, session)  # a blocked host gets nothing more from us
     audience = (await follow_store.follower_actors(session, actor.ap_id, hosts=hosts)
@@ -76,11 +89,19 @@ async def fan_out(ctx: NodeContext, session: AsyncSession, *, actor: StoredActor
         inbox = inbox_of(recipient)
         if inbox and hosts.allows(authority_of(inbox)):
             inboxes.append((inbox, authority_of(inbox)))
-    if object_id and local_owners:
-        await feed_store.add(session, owners=[o for o in local_owners if o != actor.ap_id],
-                             object_ap_id=object_id, via=actor.ap_id, now=now)
-    return await delivery_store.enqueue(session, activity_ap_id=activity_id, signer=actor.ap_id,
-                                        inboxes=inboxes, now=now)
+    feed = (feed_store.rows(owners=[o for o in local_owners if o != actor.ap_id],
+                            object_ap_id=object_id, via=actor.ap_id, now=now)
+            if object_id and local_owners else [])
+    return feed, delivery_store.rows(activity_ap_id=activity_id, signer=actor.ap_id,
+                                     inboxes=inboxes, now=now)
+
+
+async def write_fanned(session: AsyncSession, fanned: list[Fanned]) -> int:
+    """Write the feed entries and deliveries of one or more activities (:func:`fan_out_rows`):
+    one statement for all feed entries, one for all deliveries, none for what is empty. The
+    number of deliveries queued."""
+    await feed_store.add_rows(session, [row for feed, _ in fanned for row in feed])
+    return await delivery_store.enqueue_rows(session, [row for _, rows in fanned for row in rows])
 
 
 def backoff_seconds(ctx: NodeContext, attempts: int) -> float:

@@ -136,18 +136,17 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller, *,
         document = sign(item_document(ap_id=ap_id, kind=data.kind, author=author, values=values,
                                       version=1, published=now, updated=now,
                                       replying_to=replying_to), author, now)
-        try:
-            async with session.begin_nested():
-                item = await object_store.insert(
-                    session, ap_id=ap_id, is_local=True, host=ctx.urls.host, kind=data.kind,
-                    type=KIND_TYPES[data.kind], attributed_to=author.ap_id, version=1,
-                    published=now, updated=now, received_at=now, document=document, **values)
+        try:  # no savepoint: the error ends the transaction, which rolls back whole
+            item = await object_store.insert(
+                session, ap_id=ap_id, is_local=True, host=ctx.urls.host, kind=data.kind,
+                type=KIND_TYPES[data.kind], attributed_to=author.ap_id, version=1,
+                published=now, updated=now, received_at=now, document=document, **values)
         except IntegrityError as exc:  # only a chosen ``local_id`` can be taken
             raise ConflictError("item_exists", f"an item {ap_id} exists already") from exc
         await index_item(session, item)
         await publish_activity(ctx, session, actor=author, type="Create", obj=document,
                                recipients=await _question_author(session, in_reply_to),
-                               cc=document["cc"])
+                               cc=document["cc"], item=item)
         await _relay_local_answer(ctx, session, in_reply_to, author, document)
         if within is not None:
             await within(session, item)

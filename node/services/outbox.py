@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.services.context import NodeContext
-from node.services.delivery import fan_out
+from node.services.delivery import Fanned, fan_out_rows, write_fanned
 from node.services.documents import activity_document, sign
 from node.services.urls import new_local_id
 from node.store import activities as activity_store
@@ -67,64 +67,89 @@ async def publish_activity(ctx: NodeContext, session: AsyncSession, *, actor: St
                            cc: list[str] | None = None,
                            recipients: Sequence[StoredActor] = (), followers: bool = True,
                            activity_id: str | None = None,
-                           extra: dict[str, Any] | None = None) -> StoredActivity:
+                           extra: dict[str, Any] | None = None,
+                           item: StoredObject | None = None) -> StoredActivity:
     """Sign and store an activity by ``actor``; deliver it to ``recipients`` and, unless
     ``followers`` is False (Follow, Accept, Undo…), to the actor's followers; then have it
-    announced as ``announcers`` decides. ``extra`` adds properties (a Like's ``content``)."""
+    announced as ``announcers`` decides. ``extra`` adds properties (a Like's ``content``).
+    ``item``: the object ``obj`` is, as just stored in this transaction (not read again).
+
+    The activity and its announces are written together: one ``INSERT`` for all of them, one
+    for their feed entries and one for their deliveries (issue 13's statement budgets)."""
     item_id = _item_id(obj) if type in RELAYED or (type == "Announce" and
                                                      isinstance(obj, dict)) else None
-    item = await object_store.get(session, item_id) if item_id else None
+    if item is None or item.ap_id != item_id:
+        item = await object_store.get(session, item_id) if item_id else None
     # An embedded object this node stores is stored once (node.store.versions): the activity
     # refers to it when it is the very document stored.
-    stored = await _publish(ctx, session, actor=actor, type=type, obj=obj, to=to, cc=cc,
-                            recipients=recipients, followers=followers, activity_id=activity_id,
-                            extra=extra, embedded=item)
+    first = await _prepare(ctx, session, actor=actor, type=type, obj=obj, to=to, cc=cc,
+                           recipients=recipients, followers=followers, activity_id=activity_id,
+                           extra=extra, embedded=item)
+    batch = [first]
     if type in RELAYED:
         # A Create is announced as the object itself (what Mastodon shows as a boost), an
         # Update or Delete as the signed activity: both carry their author's proof.
-        if type == "Create":
-            await _relay(ctx, session, actor.kind, item.themes if item else [], obj, item)
-        else:
-            await _relay(ctx, session, actor.kind, item.themes if item else [],
-                         stored.document, stored)
-    return stored
+        document, _, values, _ = first
+        relayed, embedded = ((obj, item) if type == "Create" else
+                             (document, StoredActivity(id=0, document=document, **values)))
+        batch += await _relays(ctx, session, actor.kind, item.themes if item else [], relayed,
+                               embedded)
+    return (await _write(session, batch))[0]
 
 
 async def announce_by_themes(ctx: NodeContext, session: AsyncSession, theme_ids: list[str],
                              relayed: dict[str, Any] | str,
-                             stored: StoredObject | None = None) -> None:
+                             stored: StoredObject | None = None, *,
+                             feed: list[dict[str, object]] | None = None) -> None:
     """Have a received, verifiable item (or its deletion) announced as ``announcers`` decides;
-    ``stored``: the item as just stored, when ``relayed`` is its document."""
-    await _relay(ctx, session, "remote", theme_ids, relayed, stored)
+    ``stored``: the item as just stored, when ``relayed`` is its document. ``feed``: feed
+    entries to write first, in the same statement as the announces' own."""
+    await _write(session, await _relays(ctx, session, "remote", theme_ids, relayed, stored),
+                 feed or [])
 
 
-async def _relay(ctx: NodeContext, session: AsyncSession, author_kind: str,
-                 themes: list[str], relayed: dict[str, Any] | str,
-                 embedded: StoredObject | StoredActivity | None) -> None:
+_Prepared = tuple[dict[str, Any], StoredObject | StoredActivity | None, dict[str, Any], Fanned]
+
+
+async def _relays(ctx: NodeContext, session: AsyncSession, author_kind: str,
+                  themes: list[str], relayed: dict[str, Any] | str,
+                  embedded: StoredObject | StoredActivity | None) -> list[_Prepared]:
     node = await actor_store.get_node(session) if author_kind == "initiative" else None
     feeds = await actor_store.list_local(session, kind="theme") if themes else []
-    for announcer in announcers(author_kind, themes, node=node, feeds=feeds):
-        await _publish(ctx, session, actor=announcer, type="Announce", obj=relayed,
-                       embedded=embedded)
+    return [await _prepare(ctx, session, actor=announcer, type="Announce", obj=relayed,
+                           embedded=embedded)
+            for announcer in announcers(author_kind, themes, node=node, feeds=feeds)]
 
 
-async def _publish(ctx: NodeContext, session: AsyncSession, *, actor: StoredActor, type: str,
+async def _prepare(ctx: NodeContext, session: AsyncSession, *, actor: StoredActor, type: str,
                    obj: dict[str, Any] | str, to: list[str] | None = None,
                    cc: list[str] | None = None, recipients: Sequence[StoredActor] = (),
                    followers: bool = True, activity_id: str | None = None,
                    extra: dict[str, Any] | None = None,
-                   embedded: StoredObject | StoredActivity | None = None) -> StoredActivity:
-    """Sign, store and queue one activity for delivery (``embedded``: the stored object or
-    activity ``obj`` may be, see ``activity_store.insert``)."""
+                   embedded: StoredObject | StoredActivity | None = None) -> _Prepared:
+    """Sign one activity and work out its feed entries and deliveries, to be written by
+    :func:`_write` (``embedded``: the stored object or activity ``obj`` may be, see
+    ``activity_store.insert``)."""
     now = ctx.now()
     ap_id = activity_id or ctx.urls.activity(new_local_id())
     document = sign({**activity_document(ap_id=ap_id, type=type, actor=actor, obj=obj,
                                          published=now, to=to, cc=cc), **(extra or {})},
                     actor, now)
     object_id = obj if isinstance(obj, str) else obj.get("id")
-    stored = await activity_store.insert(session, ap_id=ap_id, actor=actor.ap_id, type=type,
-                                         object_ap_id=object_id, published=now, document=document,
-                                         embedded=embedded)
-    await fan_out(ctx, session, actor=actor, activity_id=ap_id, object_id=_item_id(obj),
-                  extra=list(recipients), followers=followers)
+    values = {"ap_id": ap_id, "actor": actor.ap_id, "type": type, "object_ap_id": object_id,
+              "published": now}
+    fanned = await fan_out_rows(ctx, session, actor=actor, activity_id=ap_id,
+                                object_id=_item_id(obj), extra=list(recipients),
+                                followers=followers)
+    return document, embedded, values, fanned
+
+
+async def _write(session: AsyncSession, batch: list[_Prepared],
+                 feed: list[dict[str, object]] | None = None) -> list[StoredActivity]:
+    """Store the activities of ``batch`` (one statement) and queue their feed entries (after
+    ``feed``) and deliveries (one statement each, if any)."""
+    stored = await activity_store.insert_all(
+        session, [(document, embedded, values) for document, embedded, values, _ in batch]
+    ) if batch else []
+    await write_fanned(session, [(feed or [], []), *(fanned for *_, fanned in batch)])
     return stored

@@ -161,8 +161,7 @@ async def insert_new(ctx: NodeContext, session: AsyncSession, objs: list[ASObjec
 
 
 async def upsert(ctx: NodeContext, session: AsyncSession, obj: ASObject, *,
-                 hosts: HostRule | None = None,
-                 stored_before: bool | None = None) -> StoredObject | None:
+                 hosts: HostRule | None = None) -> StoredObject | None:
     """Store or update a remote object; None when nothing changed (older, equal or dead).
 
     Whether it is newer is decided by the database in the same statement that writes it
@@ -171,8 +170,7 @@ async def upsert(ctx: NodeContext, session: AsyncSession, obj: ASObject, *,
     """
     values = await _row(ctx, session, obj, hosts)
     stored = await object_store.upsert_remote(session, values, version=obj.version,
-                                              stamp=obj.updated or obj.published,
-                                              stored_before=stored_before)
+                                              stamp=obj.updated or obj.published)
     if stored is not None:
         await search_index.index_item(session, stored)
     return stored

@@ -58,15 +58,31 @@ async def insert(session: AsyncSession, *, document: dict[str, Any],
                  **values: Any) -> StoredActivity:
     """Store a signed activity. ``embedded``: the stored object (its current version) or local
     activity that ``document`` embeds, if any; it is then stored once, by reference."""
-    embeds = _reference(document, values.get("object_ap_id"), embedded)
-    context = versions.shares_context(document) if embeds else None
-    stored = versions.stored_form(document, bool(context)) if embeds else document
-    new_id = (await session.execute(activities.insert().values(
-        document=stored, embeds=embeds, shares_context=context, **values
-    ).returning(activities.c.id))).scalar_one()
-    return StoredActivity(id=new_id, ap_id=values["ap_id"], actor=values["actor"],
-                          type=values["type"], object_ap_id=values.get("object_ap_id"),
-                          published=values["published"], document=document)
+    return (await insert_all(session, [(document, embedded, values)]))[0]
+
+
+_INSERT_RETURNING = activities.insert().returning(activities.c.id, activities.c.ap_id)
+
+
+async def insert_all(session: AsyncSession, rows: list[tuple[dict[str, Any],
+                                                            StoredObject | StoredActivity | None,
+                                                            dict[str, Any]]]
+                     ) -> list[StoredActivity]:
+    """Store signed activities, each as :func:`insert` does (``(document, embedded, values)``),
+    with one statement, in the order given (the outbox pages by id)."""
+    params = []
+    for document, embedded, values in rows:
+        embeds = _reference(document, values.get("object_ap_id"), embedded)
+        context = versions.shares_context(document) if embeds else None
+        stored = versions.stored_form(document, bool(context)) if embeds else document
+        params.append({**values, "document": stored, "embeds": embeds,
+                       "shares_context": context})
+    ids = {str(ap_id): int(new_id) for new_id, ap_id in
+           (await session.execute(_INSERT_RETURNING, params)).all()}
+    return [StoredActivity(id=ids[values["ap_id"]], ap_id=values["ap_id"], actor=values["actor"],
+                           type=values["type"], object_ap_id=values.get("object_ap_id"),
+                           published=values["published"], document=document)
+            for document, _, values in rows]
 
 
 _EO = objects.alias("embedded_object")

@@ -41,12 +41,18 @@ class Delivery:
 async def enqueue(session: AsyncSession, *, activity_ap_id: str, signer: str,
                   inboxes: list[tuple[str, str]], now: datetime) -> int:
     """Queue ``activity_ap_id`` for each ``(inbox_url, host)``; duplicates are ignored."""
-    rows = [{"activity_ap_id": activity_ap_id, "inbox_url": url, "host": host, "signer": signer,
+    queued = rows(activity_ap_id=activity_ap_id, signer=signer, inboxes=inboxes, now=now)
+    if queued:
+        wake_after_commit(session)
+    return await insert_ignore(session, deliveries, queued, ["activity_ap_id", "inbox_url"])
+
+
+def rows(*, activity_ap_id: str, signer: str, inboxes: list[tuple[str, str]], now: datetime
+         ) -> list[dict[str, object]]:
+    """The rows :func:`enqueue` writes (for :func:`enqueue_rows`)."""
+    return [{"activity_ap_id": activity_ap_id, "inbox_url": url, "host": host, "signer": signer,
              "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now}
             for url, host in dict.fromkeys(inboxes)]
-    if rows:
-        wake_after_commit(session)
-    return await insert_ignore(session, deliveries, rows, ["activity_ap_id", "inbox_url"])
 
 
 async def enqueue_rows(session: AsyncSession, rows: list[dict[str, object]], *,

@@ -16,9 +16,15 @@ from node.store.schema import feed, objects
 
 async def add(session: AsyncSession, *, owners: list[str], object_ap_id: str, via: str,
               now: datetime) -> int:
-    rows = [{"owner": o, "object_ap_id": object_ap_id, "via": via, "created_at": now}
+    return await insert_ignore(session, feed, rows(owners=owners, object_ap_id=object_ap_id,
+                                                   via=via, now=now), ["owner", "object_ap_id"])
+
+
+def rows(*, owners: list[str], object_ap_id: str, via: str, now: datetime
+         ) -> list[dict[str, object]]:
+    """The feed entries :func:`add` writes (for :func:`add_rows`)."""
+    return [{"owner": o, "object_ap_id": object_ap_id, "via": via, "created_at": now}
             for o in dict.fromkeys(owners)]
-    return await insert_ignore(session, feed, rows, ["owner", "object_ap_id"])
 
 
 async def add_rows(session: AsyncSession, rows: list[dict[str, object]], *,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Text, and_, bindparam, case, cast, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.store import contexts, versions
+from node.store import contexts
 from node.store._rows import to_dataclass
 from node.store._upsert import dialect_insert, insert_ignore
 from node.store.blocks import HostRule, visible
@@ -195,8 +195,7 @@ _KEPT_ON_UPDATE = frozenset({"id", "ap_id", "is_local", "host", "attributed_to",
 
 
 async def upsert_remote(session: AsyncSession, values: dict[str, Any], *, version: int | None,
-                        stamp: datetime | None, stored_before: bool | None = None
-                        ) -> StoredObject | None:
+                        stamp: datetime | None) -> StoredObject | None:
     """Store a received object, or replace the stored copy if this one is newer: one statement.
 
     The version rule is the statement's own ``WHERE``, checked against the row as it is when the
@@ -206,10 +205,8 @@ async def upsert_remote(session: AsyncSession, values: dict[str, Any], *, versio
     ``updated`` (``stamp``: the copy's ``updated``, else ``published``). A local object, a
     tombstone, or one stored with another author is never replaced. None when nothing changed.
 
-    The copy it replaces is kept first if an activity embeds it (``versions.pin``), unless
-    ``stored_before`` is False on SQLite: the caller read in this transaction that there was
-    none, and SQLite's single writer keeps it so (on PostgreSQL a concurrent applier may have
-    stored and relayed a copy meanwhile).
+    The copy it replaces is kept if an activity embeds it, by the ``objects_pin`` trigger
+    (migration 0017) in the same statement.
     """
     c = objects.c
     later = c.updated < stamp if stamp is not None else false()
@@ -217,8 +214,6 @@ async def upsert_remote(session: AsyncSession, values: dict[str, Any], *, versio
         and_(c.version != 0, c.version < version), and_(c.version == 0, later))
     replaces = and_(c.is_local.is_(False), c.deleted_at.is_(None),
                     or_(c.attributed_to == "", c.attributed_to == values["attributed_to"]), newer)
-    if stored_before is not False or not _is_sqlite(session):
-        await versions.pin(session, values["ap_id"], replaces)
     stmt = dialect_insert(session, objects).values(**stored_values(values))
     stmt = stmt.on_conflict_do_update(
         index_elements=[c.ap_id],
@@ -227,10 +222,6 @@ async def upsert_remote(session: AsyncSession, values: dict[str, Any], *, versio
     ).returning(*objects.c)
     row = (await session.execute(stmt)).mappings().first()
     return to_dataclass(StoredObject, row) if row else None
-
-
-def _is_sqlite(session: AsyncSession) -> bool:
-    return session.bind is None or session.bind.dialect.name == "sqlite"
 
 
 async def insert_tombstone(session: AsyncSession, **values: Any) -> bool:
@@ -248,7 +239,6 @@ async def mark_deleted(session: AsyncSession, ap_id: str, *, author: str, delete
     bumped = c.version + 1
     live = (c.is_local.is_(False), c.deleted_at.is_(None),
             or_(c.attributed_to == "", c.attributed_to == author))
-    await versions.pin(session, ap_id, *live)
     query = (update(objects)
              .where(c.ap_id == ap_id, *live)
              .values(deleted_at=deleted, updated=deleted, document=document,
@@ -266,7 +256,6 @@ async def update_version(session: AsyncSession, ap_id: str, version: int,
     None when another writer stored this or a later version first: the caller's edit was based
     on a copy that is no longer current.
     """
-    await versions.pin(session, ap_id, objects.c.version < version)
     query = (update(objects).where(objects.c.ap_id == ap_id, objects.c.version < version)
              .values(version=version, **stored_values(values)).returning(*objects.c))
     row = (await session.execute(query)).mappings().first()

@@ -104,14 +104,13 @@ def _is_sqlite(session: AsyncSession) -> bool:
 
 # --- writing -----------------------------------------------------------------------------------
 
-_FTS_COLUMNS = "terms_title, terms_summary, terms_body, terms_parts"
-
 # SQLite: beside each row of search_fts (same rowid) ``search_fts_facets`` (migration 0014) holds
 # the document's filter and facet values as small integers, so a search filters and counts its
 # matches without reading ``search_docs`` or joining ``search_themes``. ``facets`` packs 8 bits
 # per value below (a code from ``search_fts_codes``; 0: none), bit 48 "local" and bits 49-50 how
 # far a question is answered; ``themes`` has bit ``code`` set for each theme (codes 0-61).
-# A value gets its code the first time it is indexed and keeps it. Codes past those ranges
+# A value gets its code the first time it is indexed and keeps it (the triggers of migration
+# 0017 write both tables when ``search_docs`` gets a row). Codes past those ranges
 # (more than 255 kinds, provinces, ... or 62 themes ever indexed) are never read: searches then
 # take the general statement, which reads ``search_docs`` (:func:`search`).
 FACET_SHIFTS = {"kind": 0, "province": 8, "legal_form": 16, "phase": 24, "status": 32,
@@ -122,142 +121,44 @@ _CODE_MAX = 255
 _THEME_CODE_MAX = 61
 # The bits of ``facets`` the facet counts group by: kind to status, and local.
 _GROUPED = (1 << FACET_SHIFTS["doc_type"]) - 1 | 1 << _LOCAL_BIT
-_NEW_VALUES = " UNION ".join(
-    [f"SELECT '{name}' AS facet, {name} AS value FROM search_docs "
-     f"WHERE {name} IS NOT NULL AND id BETWEEN :lo AND :hi" for name in FACET_SHIFTS]
-    + ["SELECT 'theme', theme FROM search_themes WHERE doc_id BETWEEN :lo AND :hi"])
-# Codes for the values of documents ``lo``..``hi`` that have none yet: one more than the
-# facet's highest code (themes count from 0).
-FACET_CODES_SQL = f"""
-INSERT INTO search_fts_codes (facet, value, code)
-SELECT facet, value, (SELECT coalesce(max(c.code), CASE WHEN n.facet = 'theme' THEN -1 ELSE 0 END)
-                      FROM search_fts_codes AS c WHERE c.facet = n.facet)
-                     + row_number() OVER (PARTITION BY facet ORDER BY value)
-FROM ({_NEW_VALUES}) AS n
-WHERE NOT EXISTS (SELECT 1 FROM search_fts_codes AS c WHERE c.facet = n.facet AND c.value = n.value)
-"""
-_PACKED = " | ".join(
-    f"(coalesce((SELECT code & {_CODE_MAX} FROM search_fts_codes WHERE facet = '{name}' "
-    f"AND value = d.{name}), 0) << {shift})" for name, shift in FACET_SHIFTS.items())
-# The ``search_fts_facets`` rows of documents ``lo``..``hi`` (after FACET_CODES_SQL).
-FACET_FILL_SQL = f"""
-INSERT OR REPLACE INTO search_fts_facets (id, facets, themes)
-SELECT d.id, {_PACKED} | ((d.is_local & 1) << {_LOCAL_BIT}) | ((d.answered & 3) << {_ANSWERED_SHIFT}),
-       coalesce((SELECT sum(1 << c.code) FROM search_themes AS t JOIN search_fts_codes AS c
-                 ON c.facet = 'theme' AND c.value = t.theme
-                 WHERE t.doc_id = d.id AND c.code <= {_THEME_CODE_MAX}), 0)
-FROM search_docs AS d WHERE d.id BETWEEN :lo AND :hi
-"""
-
-
-async def remove(session: AsyncSession, ap_id: str) -> None:
-    """Take ``ap_id`` out of the index (nothing happens if it is not there)."""
-    row = (await session.execute(
-        select(search_docs.c.id, search_docs.c.terms_title, search_docs.c.terms_summary,
-               search_docs.c.terms_body, search_docs.c.terms_parts)
-        .where(search_docs.c.ap_id == ap_id))).first()
-    if row is None:
-        return
-    if _is_sqlite(session):
-        # An external-content FTS5 table forgets a row only when told its indexed values.
-        await session.execute(text(
-            f"INSERT INTO search_fts(search_fts, rowid, {_FTS_COLUMNS}) "
-            "VALUES ('delete', :id, :t, :s, :b, :p)"),
-            {"id": row[0], "t": row[1], "s": row[2], "b": row[3], "p": row[4]})
-        await session.execute(text("DELETE FROM search_fts_facets WHERE id = :id"),
-                              {"id": row[0]})
-    await session.execute(delete(search_themes).where(search_themes.c.doc_id == row[0]))
-    await session.execute(delete(search_docs).where(search_docs.c.id == row[0]))
-
-
 _SIMPLE: Any = literal_column("'simple'::regconfig")
 
 
-def _tsvector(doc: SearchDoc) -> Any:
-    """Title, summary, body and parts with the weights A, B, C and D (PostgreSQL)."""
-    vector: Any = None
-    for weight, terms in zip("ABCD", (doc.terms_title, doc.terms_summary, doc.terms_body,
-                                      doc.terms_parts), strict=True):
-        part = func.setweight(func.to_tsvector(_SIMPLE, terms), literal_column(f"'{weight}'"))
-        vector = part if vector is None else vector.op("||")(part)
-    return vector
+async def remove(session: AsyncSession, ap_id: str) -> None:
+    """Take ``ap_id`` out of the index (nothing happens if it is not there): one statement,
+    the triggers of migration 0017 take its FTS5 row, packed facets and themes with it."""
+    await session.execute(_REMOVE, {"ap_id": ap_id})
 
 
 async def remove_host(session: AsyncSession, host: str) -> None:
     """Take everything received from ``host`` out of the index (a purge)."""
-    query = select(search_docs.c.ap_id).where(search_docs.c.host == host,
-                                              search_docs.c.is_local.is_(False))
-    for ap_id in (await session.execute(query)).scalars().all():
-        await remove(session, ap_id)
+    c = search_docs.c
+    await session.execute(delete(search_docs).where(c.host == host, c.is_local.is_(False)))
+
+
+_REMOVE = delete(search_docs).where(search_docs.c.ap_id == bindparam("ap_id", type_=String))
+_PUT = search_docs.insert()
 
 
 async def put(session: AsyncSession, doc: SearchDoc) -> None:
-    """Index ``doc``, replacing what the index held for its ``ap_id``."""
-    await remove(session, doc.ap_id)
-    values: dict[str, Any] = {name: getattr(doc, name) for name in SearchDoc.__dataclass_fields__}
-    sqlite = _is_sqlite(session)
-    if not sqlite:
-        values["tsv"] = _tsvector(doc)
-    doc_id = (await session.execute(
-        search_docs.insert().values(**values).returning(search_docs.c.id))).scalar_one()
-    if sqlite:
-        await session.execute(text(
-            f"INSERT INTO search_fts(rowid, {_FTS_COLUMNS}) VALUES (:id, :t, :s, :b, :p)"),
-            {"id": doc_id, "t": doc.terms_title, "s": doc.terms_summary, "b": doc.terms_body,
-             "p": doc.terms_parts})
-    themes = sorted(set(doc.themes))
-    if themes:
-        await session.execute(search_themes.insert(),
-                              [{"doc_id": doc_id, "theme": theme} for theme in themes])
-    if sqlite:
-        bounds = {"lo": doc_id, "hi": doc_id}
-        await session.execute(text(FACET_CODES_SQL), bounds)
-        await session.execute(text(FACET_FILL_SQL), bounds)
+    """Index ``doc``, replacing what the index held for its ``ap_id``: one statement.
+
+    The triggers of migration 0017 delete the row held before, and write the FTS5 row and the
+    packed facets (SQLite) or the ``tsv`` (PostgreSQL), and the themes."""
+    await session.execute(_PUT, _values(doc))
+
+
+def _values(doc: SearchDoc) -> dict[str, Any]:
+    return {name: getattr(doc, name) for name in SearchDoc.__dataclass_fields__}
 
 
 async def put_many(session: AsyncSession, docs: list[SearchDoc]) -> None:
-    """Index many documents with a few statements, replacing what the index held for them.
-
-    The same rows as :func:`put` one by one: ``search_docs`` in one ``executemany``, then
-    the FTS5 rows (SQLite) or one ``UPDATE`` of their tsvectors (PostgreSQL), then their
-    themes, and on SQLite their packed facets (``search_fts_facets``) for the whole range.
-    """
+    """Index many documents with one statement (``executemany``), replacing what the index
+    held for them: :func:`put`'s triggers run for each row."""
     if not docs:
         return
     docs = list({doc.ap_id: doc for doc in docs}.values())  # the last of each wins, as put
-    c = search_docs.c
-    known = (await session.execute(select(c.ap_id).where(
-        c.ap_id.in_([doc.ap_id for doc in docs])))).scalars().all()
-    for ap_id in known:  # re-indexed: few (an answer's question, a newer copy)
-        await remove(session, ap_id)
-    names = list(SearchDoc.__dataclass_fields__)
-    rows = [{name: getattr(doc, name) for name in names} for doc in docs]
-    await session.execute(search_docs.insert(), rows)
-    # (INSERT … RETURNING in parameter order runs row by row on SQLite: read the ids back.)
-    found = {str(ap_id): int(doc_id) for ap_id, doc_id in (await session.execute(
-        select(c.ap_id, c.id).where(c.ap_id.in_([doc.ap_id for doc in docs])))).all()}
-    ids = [found[doc.ap_id] for doc in docs]
-    if _is_sqlite(session):
-        await session.execute(text(
-            f"INSERT INTO search_fts(rowid, {_FTS_COLUMNS}) VALUES (:id, :t, :s, :b, :p)"),
-            [{"id": doc_id, "t": doc.terms_title, "s": doc.terms_summary, "b": doc.terms_body,
-              "p": doc.terms_parts} for doc_id, doc in zip(ids, docs, strict=True)])
-    else:
-        vector: Any = None
-        for weight, column in zip("ABCD", (c.terms_title, c.terms_summary, c.terms_body,
-                                           c.terms_parts), strict=True):
-            part = func.setweight(func.to_tsvector(_SIMPLE, column),
-                                  literal_column(f"'{weight}'"))
-            vector = part if vector is None else vector.op("||")(part)
-        await session.execute(search_docs.update().where(c.id.in_(ids)).values(tsv=vector))
-    themes = [{"doc_id": doc_id, "theme": theme} for doc_id, doc in zip(ids, docs, strict=True)
-              for theme in sorted(set(doc.themes))]
-    if themes:
-        await session.execute(search_themes.insert(), themes)
-    if _is_sqlite(session):
-        bounds = {"lo": min(ids), "hi": max(ids)}  # others in between are written again: the same
-        await session.execute(text(FACET_CODES_SQL), bounds)
-        await session.execute(text(FACET_FILL_SQL), bounds)
+    await session.execute(_PUT, [_values(doc) for doc in docs])
 
 
 async def count(session: AsyncSession) -> int:

@@ -10,7 +10,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store import activities as activity_store
-from node.store import versions
 from node.store.schema import objects
 
 Kind = Literal["object", "activity"]
@@ -37,10 +36,10 @@ async def of_actor(session: AsyncSession, actor: str) -> list[SignedDocument]:
 
 async def replace(session: AsyncSession, signed: SignedDocument) -> None:
     """Store ``signed.document`` in place of the one stored under its id; what embedded the
-    replaced document keeps it (``versions.pin``, ``activities.replace``)."""
+    replaced document keeps it (the ``objects_pin`` trigger of migration 0017,
+    ``activities.replace``)."""
     if signed.kind == "activity":
         await activity_store.replace(session, signed.ap_id, signed.document)
         return
-    await versions.pin(session, signed.ap_id)
     await session.execute(update(objects).where(objects.c.ap_id == signed.ap_id)
                           .values(document=signed.document))

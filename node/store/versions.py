@@ -21,8 +21,9 @@ all, so its bytes and its proofs are those signed. A reference is only taken whe
 value serialises to the very bytes of the stored one (``same``); anything else is stored whole.
 
 Before an object's current document is replaced (a new version, a tombstone, a re-signature),
-``pin`` copies it to ``object_versions`` and points the activities that embed it there, in the
-same transaction: no activity ever changes when its object does.
+the ``objects_pin`` trigger (migration 0017) copies it to ``object_versions`` and points the
+activities that embed it there, in the same statement: no activity ever changes when its object
+does.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, exists, insert, select, update
+from sqlalchemy import and_, delete, exists
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.store.schema import activities, object_versions, objects
+from node.store.schema import activities, object_versions
 
 OBJECT, VERSION, ACTIVITY = "object", "version", "activity"
 
@@ -79,25 +80,6 @@ def stored_form(document: dict[str, Any], context: bool) -> dict[str, Any]:
         if isinstance(proof, dict) and "@context" in proof:
             stored["proof"] = {**proof, "@context": None}
     return stored
-
-
-async def pin(session: AsyncSession, ap_id: str, *conditions: Any) -> None:
-    """Before the current document of object ``ap_id`` changes: if an activity embeds it,
-    keep it as a version and point those activities there.
-
-    ``conditions`` (on ``objects``) narrow it to when the caller's write will replace the row,
-    so a copy that changes nothing keeps nothing.
-    """
-    a, o = activities.c, objects.c
-    source = select(o.ap_id, o.version, o.document).where(
-        o.ap_id == ap_id, *conditions,
-        exists().where(a.embeds == OBJECT, a.object_ap_id == ap_id))
-    kept = (await session.execute(
-        insert(object_versions).from_select(["ap_id", "version", "document"], source)
-        .returning(object_versions.c.id))).scalar()
-    if kept is not None:
-        await session.execute(update(activities).where(a.embeds == OBJECT, a.object_ap_id == ap_id)
-                              .values(embeds=VERSION, version_id=kept))
 
 
 async def prune(session: AsyncSession, ap_ids: Any) -> None:

@@ -47,13 +47,14 @@ class Signed:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.bytes: dict[str, bytes] = {}
-        real = activity_store.insert
+        real = activity_store.insert_all  # what ``insert`` and the outbox store through
 
-        async def insert(session: Any, *, document: dict[str, Any], **kw: Any) -> Any:
-            self.bytes[kw["ap_id"]] = orjson.dumps(document)
-            return await real(session, document=document, **kw)
+        async def insert_all(session: Any, rows: list[Any]) -> Any:
+            for document, _, values in rows:
+                self.bytes[values["ap_id"]] = orjson.dumps(document)
+            return await real(session, rows)
 
-        monkeypatch.setattr(activity_store, "insert", insert)
+        monkeypatch.setattr(activity_store, "insert_all", insert_all)
 
 
 async def _served(client: httpx.AsyncClient, ap_id: str) -> bytes:
