@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import aiosqlite.core
 import pytest
 from sqlalchemy import event
 
@@ -48,3 +49,18 @@ def held_long(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rows held in memory stay held for the whole test (not timed: a slow machine must not
     make a budget test fail because two seconds passed between warming up and measuring)."""
     monkeypatch.setattr(_memo, "HOLD_SECONDS", 3600.0)
+
+
+@pytest.fixture
+def hand_offs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The functions sent to aiosqlite's thread (SQLite), each with its statement if it has one."""
+    sent: list[str] = []
+    original = aiosqlite.core.Connection._execute
+
+    async def counting(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        statement = next((a for a in args if isinstance(a, str)), "")
+        sent.append(" ".join(f"{getattr(fn, '__name__', fn)} {statement}".split())[:160])
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counting)
+    yield sent

@@ -87,7 +87,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("json_serializer", json_text)
     kwargs.setdefault("json_deserializer", json_value)
     if is_sqlite(url):
-        kwargs.setdefault("module", _sqlite_driver.dbapi())  # one hand-off per statement
+        kwargs.setdefault("module", _sqlite_driver.dbapi())  # short statements in-line
         engine = _create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
