@@ -93,6 +93,11 @@ def _commit(conn: sqlite3.Connection, patience: int | None) -> bool:
     return True
 
 
+async def _ran() -> None:
+    """Nothing: SQLAlchemy's ``AsyncConnection.execute`` refuses a statement that awaited
+    nothing (``AwaitRequired``); awaiting this returns at once, without a trip through the loop."""
+
+
 def _is_busy(error: sqlite3.Error) -> bool:
     return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
 
@@ -163,6 +168,8 @@ class OneHandOffCursor(AsyncAdapt_aiosqlite_cursor):
             done = adapt.inline(operation, parameters, many)
             if done is None:
                 done = await_(self._send(operation, parameters, many=many))
+            else:
+                await_(_ran())  # AsyncConnection.execute requires one await (never suspends)
         except Exception as error:
             adapt._handle_exception(error)
         self._cursor = _Finished(done)  # type: ignore[assignment]

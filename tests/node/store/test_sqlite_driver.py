@@ -161,3 +161,12 @@ async def test_a_write_waiting_for_another_connections_lock_does_not_stop_the_lo
     assert len(hand_offs) - before == 2  # the update (after its in-line try), the commit
     async with db.sessions() as session:
         assert (await session.execute(select(things.c.name).where(things.c.id == 1))).scalar() == "w"
+
+
+async def test_an_in_line_statement_on_a_core_connection(db: Database,
+                                                         hand_offs: list[str]) -> None:
+    await _warm(db)
+    async with db.engine.connect() as conn:  # AsyncConnection.execute wants one await at least
+        before = len(hand_offs)
+        row = (await conn.execute(select(things.c.name).where(things.c.id == 1))).first()
+        assert row is not None and row[0] == "a" and len(hand_offs) == before
