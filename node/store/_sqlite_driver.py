@@ -51,6 +51,9 @@ _SHORT_KINDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH")
 _MANY_INLINE = 16  # an executemany of more rows than this is a batch: the thread
 _PROGRESS_EVERY = 1000  # virtual-machine steps between two calls of the budget check
 _BUDGET = 10  # calls: 10,000 steps (0.8 ms here, fetching rows) before a SELECT goes to the thread
+# A scan of the statement's own VALUES rows (SQLite 3.40 / newer wording), not of a table:
+_OWN_ROWS = re.compile(r"SCAN (CONSTANT ROW|\d+ CONSTANT ROWS|\d+-ROW VALUES CLAUSE)$")
+_DDL = ("CREATE", "DROP ", "ALTER ")  # the schema changes: verdicts are asked again
 _REMEMBERED = 4096  # SQL texts whose verdict is kept (text() with literals must not grow it)
 
 
@@ -106,6 +109,10 @@ def _is_interrupt(error: sqlite3.Error) -> bool:
     return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_INTERRUPT
 
 
+def _names(name: str, sql: str) -> bool:
+    return re.search(rf"\b{re.escape(name)}\b", sql, re.IGNORECASE) is not None
+
+
 def _plan_is_short(conn: sqlite3.Connection, operation: str, parameters: Any) -> bool:
     """Whether ``operation`` only looks rows up by key or index (asked of SQLite, not run)."""
     head = operation.lstrip()[:8].upper()
@@ -114,9 +121,13 @@ def _plan_is_short(conn: sqlite3.Connection, operation: str, parameters: Any) ->
     try:
         virtual = [name for (name,) in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL%'")]
-        if any(re.search(rf"\b{re.escape(name)}\b", operation, re.IGNORECASE)
-               for name in virtual):
+        if any(_names(name, operation) for name in virtual):
             return False
+        for table, trigger in conn.execute(
+                "SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger'"):
+            # A trigger writing an FTS5 table (the search index) makes the write one too.
+            if _names(table, operation) and any(_names(name, trigger) for name in virtual):
+                return False
         plan = conn.execute(f"EXPLAIN QUERY PLAN {operation}",
                             () if parameters is None else parameters).fetchall()
     except sqlite3.Error:
@@ -124,7 +135,7 @@ def _plan_is_short(conn: sqlite3.Connection, operation: str, parameters: Any) ->
     for row in plan:
         detail: str = row[3]
         if "VIRTUAL TABLE" in detail or (
-                detail.startswith("SCAN ") and detail != "SCAN CONSTANT ROW"):
+                detail.startswith("SCAN ") and not _OWN_ROWS.match(detail)):
             return False
     return True
 
@@ -235,6 +246,9 @@ class OneHandOffConnection(AsyncAdapt_aiosqlite_connection):
         verdicts = self._short
         short = verdicts.get(operation)
         if short is None:
+            if operation.lstrip()[:6].upper() in _DDL:
+                verdicts.clear()  # a new trigger, index or table can change any verdict
+                return None
             if len(verdicts) >= _REMEMBERED:
                 verdicts.clear()
             short = verdicts[operation] = _plan_is_short(

@@ -3,7 +3,8 @@
 aiosqlite's thread is a write's commit, FTS5 writes and statements that scan.
 
 Steady state as in test_statement_budgets (everything warm, rows held in memory). Before the
-in-line path every statement was a hand-off: create 16, one delivery round 24, apply 19.
+in-line path every statement was a hand-off: create 16, one delivery round 24, apply 19
+(at dcd7db9, before statements were cut).
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from tests.statements import hand_offs, held_long
 pytestmark = pytest.mark.usefixtures(held_long.__name__)
 __all__ = ["hand_offs", "held_long"]  # the fixtures, imported for pytest
 
-CREATE = 5  # 3 commits' worth of work: savepoint + release, two FTS5 writes, the commit
-DELIVERY = 6  # claim, the receiver's accept (its backlog count scans), outcome: their commits
-APPLY = 5  # claim's commit, two FTS5 writes, the apply's and the finish's commits
+CREATE = 2  # the search_docs insert (its triggers write FTS5), the commit
+DELIVERY = 6  # five commits (claim, the receiver's accept, outcome, ...), the backlog count (a scan)
+APPLY = 4  # the commits of the claim, the apply and the finish; the search_docs insert
 
 
 async def test_hand_offs_per_unit_of_work(tmp_path: Path, hand_offs: list[str]) -> None:

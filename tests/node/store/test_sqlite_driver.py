@@ -73,6 +73,7 @@ async def _warm(db: Database) -> None:
         await session.execute(insert(things), [{"name": "a"}, {"name": "b"}])
         await session.execute(select(things.c.name).where(things.c.id == 1))
         await session.execute(update(things).where(things.c.id == 2).values(name="b"))
+        await session.execute(insert(things).values([{"name": "m1"}, {"name": "m2"}]))
 
 
 async def test_a_write_transaction_of_keyed_statements_is_one_hand_off(
@@ -81,6 +82,7 @@ async def test_a_write_transaction_of_keyed_statements_is_one_hand_off(
     before = len(hand_offs)
     async with db.transaction() as session:
         await session.execute(insert(things).values(name="c"))
+        await session.execute(insert(things).values([{"name": "m3"}, {"name": "m4"}]))
         name = (await session.execute(select(things.c.name).where(things.c.id == 1))).scalar()
         await session.execute(update(things).where(things.c.id == 2).values(name="z"))
         assert len(hand_offs) == before  # in-line on the loop: lookups by key, an insert
@@ -96,10 +98,17 @@ async def test_scans_and_virtual_tables_go_to_the_thread(
     async with db.transaction() as session:
         await session.execute(text("CREATE VIRTUAL TABLE words USING fts5(w)"))
         await session.execute(insert(things), [{"name": f"n{i}"} for i in range(3)])
+        await session.execute(text(
+            "CREATE TRIGGER indexed AFTER INSERT ON things BEGIN "
+            "INSERT INTO words(rowid, w) VALUES (new.id, new.name); END"))
+    before = len(hand_offs)
+    async with db.transaction() as session:  # its trigger writes the FTS5 table
+        await session.execute(insert(things).values(name="n3"))
+    assert len(hand_offs) - before == 2  # the insert, the commit
     async with db.sessions() as session:
         for statement, rows in [
-                (select(things.c.id).where(things.c.name.like("n%")), 3),  # SCAN things
-                (text("SELECT rowid FROM words WHERE words MATCH 'x'"), 0)]:  # FTS5
+                (select(things.c.id).where(things.c.name.like("n%")), 4),  # SCAN things
+                (text("SELECT rowid FROM words WHERE words MATCH 'n3'"), 1)]:  # FTS5
             before = len(hand_offs)
             assert len((await session.execute(statement)).all()) == rows
             assert len(hand_offs) - before == 1, statement
