@@ -12,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol.errors import DocumentError
-from protocol.jsonlimits import DEFAULT_LIMITS, JsonLimits, load_json, nesting_depth
+from protocol.jsonlimits import (
+    DEFAULT_LIMITS,
+    JsonLimits,
+    _cannot_exceed,
+    load_json,
+    nesting_depth,
+)
 
 SAMPLES = sorted((Path(__file__).parent.parent / "data" / "as2").glob("*.json"))
 
@@ -300,3 +306,48 @@ def test_bytes_spliced_into_json_give_a_dict_or_a_document_error(noise: bytes, a
 def test_serialised_json_round_trips(document: dict[str, Any]) -> None:
     body = json.dumps(document, ensure_ascii=False).encode("utf-8")
     assert load_json(body) == document
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+structural_text = st.text(alphabet='"\\[]{},:ab/\n', max_size=6)
+structural_values = st.recursive(
+    st.none() | st.integers(min_value=-9, max_value=9) | structural_text,
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(structural_text, inner, max_size=3), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(structural_values, st.booleans())
+def test_nesting_depth_is_exact_on_json_with_quotes_backslashes_and_brackets_in_strings(
+        value: Any, ascii_only: bool) -> None:
+    # Strings full of escaped quotes, runs of backslashes and brackets: the depth scan (quotes
+    # split after the escapes are dropped) must count only the brackets outside them.
+    body = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8")
+    assert nesting_depth(body) == _depth(value)
+
+
+def test_nesting_depth_handles_runs_of_backslashes_before_a_quote() -> None:
+    # "\\" ends the string (an escaped backslash), "\\\"" does not (then an escaped quote).
+    assert nesting_depth(b'{"a": "\\\\", "b": [[]]}') == 3
+    assert nesting_depth(b'{"a": "\\\\\\"[[", "b": []}') == 2
+
+
+@pytest.mark.parametrize(("body", "limits", "skipped"), [
+    (b'{"a": [1, 2], "b": "abc"}', DEFAULT_LIMITS, True),
+    (b'{"a": [1, 2, 3]}', JsonLimits(max_items=2), False),  # two commas: three items possible
+    (b'{"a": [1, 2]}', JsonLimits(max_items=2), True),
+    (b'{"a": "abcdef"}', JsonLimits(max_string=5), False),  # longer than a string may be
+    (b'{"a": "\\ud800"}', DEFAULT_LIMITS, False),  # an escape that may be a lone surrogate
+    (b'{"a": "\\uDFFF"}', DEFAULT_LIMITS, False),
+    (b'{"a": "\\u00e9"}', DEFAULT_LIMITS, True),
+])
+def test_the_walk_of_sizes_is_skipped_only_when_no_limit_can_be_passed(
+        body: bytes, limits: JsonLimits, skipped: bool) -> None:
+    assert _cannot_exceed(body, limits) is skipped
