@@ -88,6 +88,7 @@ def _check_a_label(host: str, label: str) -> None:
         raise _invalid(host, f"bad A-label {label[:70]!r}") from exc
 
 
+@lru_cache(maxsize=4096)  # an inbox request asks it some twenty times, mostly of the same IRIs
 def authority_of(iri: str) -> str:
     """``host[:port]`` of an http(s) IRI, normalised, default port dropped.
 

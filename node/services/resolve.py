@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -155,13 +156,19 @@ async def fetch_actor(ctx: NodeContext, ap_id: str, *, refresh: bool = False) ->
         return await remember(ctx, session, fetched)
 
 
+# A stored key as a key object, parsed once per process: the inbox verifies with the same few
+# keys on every request. Key objects are immutable; a failed parse is not held (it raises).
+_public_pem = lru_cache(maxsize=1024)(load_public_pem)
+_multikey = lru_cache(maxsize=1024)(multikey_decode)
+
+
 def _key_of(actor: StoredActor, key_id: str) -> VerificationKey | None:
     try:
         if actor.rsa_key_id == key_id and actor.rsa_public_pem:
-            key: PublicKey = load_public_pem(actor.rsa_public_pem)
+            key: PublicKey = _public_pem(actor.rsa_public_pem)
             return VerificationKey(key_id, actor.ap_id, key)
         if actor.ed_key_id == key_id and actor.ed_public_multibase:
-            return VerificationKey(key_id, actor.ap_id, multikey_decode(actor.ed_public_multibase))
+            return VerificationKey(key_id, actor.ap_id, _multikey(actor.ed_public_multibase))
     except KeyFormatError:
         log.info("unusable key %s of %s", key_id, actor.ap_id)
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,13 +20,18 @@ from node.store.schema import actors
 _memo = Memo("actors")
 
 
-async def _one(session: AsyncSession, key: tuple[str, ...], query: Any) -> StoredActor | None:
-    """The first row of ``query`` as a StoredActor, held in memory under ``key`` once found."""
+async def _one(session: AsyncSession, key: tuple[str, ...], query: Callable[[], Any]
+               ) -> StoredActor | None:
+    """The first row of ``query()`` as a StoredActor, held in memory under ``key`` once found.
+
+    The query is built only when nothing is held: building a SQLAlchemy select costs more than
+    the lookup it would be skipped for (the inbox asks for its signer's key on every request).
+    """
     held = _memo.get(session, key)
     if held is not MISSING:
         return held  # type: ignore[no-any-return]
     generation = _memo.generation(session)
-    row = (await session.execute(query)).mappings().first()
+    row = (await session.execute(query())).mappings().first()
     if row is None:
         return None
     found = to_dataclass(StoredActor, row)
@@ -93,19 +99,21 @@ class StoredActor:
 
 
 async def get(session: AsyncSession, ap_id: str) -> StoredActor | None:
-    return await _one(session, ("ap_id", ap_id), select(actors).where(actors.c.ap_id == ap_id))
+    return await _one(session, ("ap_id", ap_id),
+                      lambda: select(actors).where(actors.c.ap_id == ap_id))
 
 
 
 async def get_local(session: AsyncSession, handle: str) -> StoredActor | None:
     """A local actor by handle (handles are compared lower-cased)."""
-    query = select(actors).where(actors.c.handle == handle.lower(), actors.c.is_local.is_(True))
-    return await _one(session, ("local", handle.lower()), query)
+    handle = handle.lower()
+    return await _one(session, ("local", handle), lambda: select(actors).where(
+        actors.c.handle == handle, actors.c.is_local.is_(True)))
 
 
 async def get_node(session: AsyncSession) -> StoredActor | None:
-    query = select(actors).where(actors.c.kind == "node", actors.c.is_local.is_(True))
-    return await _one(session, ("node",), query)
+    return await _one(session, ("node",), lambda: select(actors).where(
+        actors.c.kind == "node", actors.c.is_local.is_(True)))
 
 
 async def insert(session: AsyncSession, **values: Any) -> StoredActor:
@@ -141,8 +149,8 @@ async def count_local(session: AsyncSession, *, kind: str | None = None) -> int:
 
 async def get_by_key_id(session: AsyncSession, key_id: str) -> StoredActor | None:
     """The actor publishing ``key_id`` (RSA or Ed25519)."""
-    query = select(actors).where((actors.c.rsa_key_id == key_id) | (actors.c.ed_key_id == key_id))
-    return await _one(session, ("key_id", key_id), query)
+    return await _one(session, ("key_id", key_id), lambda: select(actors).where(
+        (actors.c.rsa_key_id == key_id) | (actors.c.ed_key_id == key_id)))
 
 
 async def upsert_remote(session: AsyncSession, ap_id: str, **values: Any) -> StoredActor:

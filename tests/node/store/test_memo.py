@@ -111,6 +111,34 @@ async def test_a_node_actor_written_is_read_anew(dbs: tuple[Database, Database])
         assert await actor_store.get_by_key_id(session, "https://n.test/actors/n#main-key") is None
 
 
+async def test_a_held_actor_is_answered_without_building_its_query(
+        dbs: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Building the select costs more than the held lookup (the inbox asks for its signer's key
+    # on every request): once held, no query is built at all.
+    db, _ = dbs
+    key_id = "https://n.test/actors/n#main-key"
+    async with db.transaction() as session:
+        await actor_store.insert(session, ap_id="https://n.test/actors/n", is_local=True,
+                                 kind="node", handle="n", host="n.test", type="Service",
+                                 rsa_key_id=key_id, profile={}, version=1, published=NOW,
+                                 updated=NOW)
+    async with db.sessions() as session:
+        found = (await actor_store.get_by_key_id(session, key_id),
+                 await actor_store.get(session, "https://n.test/actors/n"),
+                 await actor_store.get_local(session, "N"), await actor_store.get_node(session))
+
+    def no_query(*args: object) -> None:
+        raise AssertionError("a query was built for a held actor")
+
+    monkeypatch.setattr(actor_store, "select", no_query)
+    async with db.sessions() as session:
+        assert (await actor_store.get_by_key_id(session, key_id),
+                await actor_store.get(session, "https://n.test/actors/n"),
+                await actor_store.get_local(session, "N"),
+                await actor_store.get_node(session)) == found
+    assert found[0] is not None
+
+
 async def test_another_process_write_is_seen_once_the_hold_time_passed(
         dbs: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch) -> None:
     db, _ = dbs
