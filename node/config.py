@@ -169,11 +169,11 @@ class FederationSettings:
                                          "outboxes with what is stored.")
     delivery_concurrency: int = setting(8, "Deliveries sent at once by one worker.")
     lease_seconds: int = setting(300, "How long a worker holds a claimed inbox, delivery or job "
-                                 "row: a killed worker's rows are taken up again after this. Keep "
-                                 "it above the longest worker round (a batch of up to 50 rows, "
-                                 "each delivery up to 30 s): a lease that runs out while its "
-                                 "worker still works the batch lets another worker send the "
-                                 "same rows again.")
+                                 "row: a killed worker's rows are taken up again after this. A "
+                                 "live worker renews the lease of the rows it still works every "
+                                 "third of it, so a long round keeps its rows; keep it above a "
+                                 "few seconds, or a renewal delayed on a loaded machine lets "
+                                 "another worker send the same rows again.")
 
 
 @dataclass(frozen=True)

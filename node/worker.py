@@ -7,22 +7,28 @@ and, with ``[mail]`` configured, the ``mail`` job every minute (``node.services.
 
 Federation work is durable rows in the database (DESIGN.md, Storage; STYLE.md rule 6), never
 fire-and-forget tasks: a row is leased (``locked_until``) while it is worked, and a worker that
-dies leaves rows that come back when the lease runs out. Step functions return outcomes; only
-this module writes the rows' state. ``run_once`` is what tests call, with an injected clock.
+dies leaves rows that come back when the lease runs out; while a worker lives, ``_holding``
+renews the lease of the rows it has not finished, so a long round is never taken up twice. Step
+functions return outcomes; only this module writes the rows' state. ``run_once`` is what tests
+call, with an injected clock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
 import socket
 import time
 import weakref
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Unpack
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Protocol, Unpack
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.remote import RemoteError
 from node.services import (
@@ -63,6 +69,56 @@ def _lease(ctx: NodeContext) -> timedelta:
     return timedelta(seconds=ctx.settings.federation.lease_seconds)
 
 
+def _renew_every(ctx: NodeContext) -> float:
+    """Seconds between lease renewals of a round's unfinished rows: a third of the lease, so
+    two renewals may be late before another worker could take the rows."""
+    return ctx.settings.federation.lease_seconds / 3
+
+
+class _Renew(Protocol):
+    async def __call__(self, session: AsyncSession, row_ids: Sequence[int], *,
+                       now: datetime, lease: timedelta) -> int: ...
+
+
+class _Held:
+    """The rows a round claimed and has not finished; their lease is renewed while it works."""
+
+    def __init__(self, row_ids: Iterable[int]) -> None:
+        self.open = set(row_ids)
+
+    def done(self, row_id: int) -> None:
+        self.open.discard(row_id)
+
+
+@asynccontextmanager
+async def _holding(ctx: NodeContext, renew: _Renew, row_ids: Iterable[int]
+                   ) -> AsyncIterator[_Held]:
+    """Renew the lease of the claimed rows ``row_ids`` every ``_renew_every`` seconds until
+    the round leaves this block (each row drops out once ``_Held.done`` says it is finished).
+    Without it a round that outlasts ``federation.lease_seconds`` (a slow peer, a loaded
+    machine) would let another worker claim and send the same rows again."""
+    held = _Held(row_ids)
+
+    async def renewing() -> None:
+        while True:
+            await asyncio.sleep(_renew_every(ctx))
+            if not held.open:
+                continue
+            try:
+                async with ctx.db.transaction() as session:
+                    await renew(session, sorted(held.open), now=ctx.now(), lease=_lease(ctx))
+            except Exception:  # a database hiccup: the next renewal tries again
+                log.exception("renewing a lease failed")
+
+    task = asyncio.create_task(renewing())
+    try:
+        yield held
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def run_once(ctx: NodeContext, *, batch: int = BATCH) -> int:
     """Claim and work one batch of each kind of due row; the number of steps taken."""
     done = await _inbox_batch(ctx, batch)
@@ -85,8 +141,12 @@ async def run_until_idle(ctx: NodeContext, *, max_rounds: int = 1000) -> int:
 async def _inbox_batch(ctx: NodeContext, batch: int) -> int:
     async with ctx.db.transaction() as session:
         rows = await inbox_store.claim(session, now=ctx.now(), limit=batch, lease=_lease(ctx))
-    for row in rows:  # in arrival order: a Follow before its Undo
-        await _apply_row(ctx, row)
+    if not rows:
+        return 0
+    async with _holding(ctx, inbox_store.renew, (r.id for r in rows)) as held:
+        for row in rows:  # in arrival order: a Follow before its Undo
+            await _apply_row(ctx, row)
+            held.done(row.id)
     return len(rows)
 
 
@@ -137,15 +197,16 @@ async def _delivery_batch(ctx: NodeContext, batch: int) -> int:
     # A peer that hangs until the deadline must not hold every slot: each host gets at most
     # PER_HOST of them, taken before a slot, so healthy peers in the same round go ahead.
     per_host: dict[str, asyncio.Semaphore] = {}
-    outcomes = _Outcomes(ctx)
+    async with _holding(ctx, delivery_store.renew, (r.id for r in rows)) as held:
+        outcomes = _Outcomes(ctx, held)
 
-    async def one(row: Delivery) -> None:
-        async with per_host.setdefault(row.host, asyncio.Semaphore(PER_HOST)), limit:
-            outcome = await delivery.attempt(ctx, row, prepared)
-        await outcomes.record(row, outcome)
-        ctx.metrics.delivered(DELIVERY_OUTCOMES[type(outcome)])
+        async def one(row: Delivery) -> None:
+            async with per_host.setdefault(row.host, asyncio.Semaphore(PER_HOST)), limit:
+                outcome = await delivery.attempt(ctx, row, prepared)
+            await outcomes.record(row, outcome)
+            ctx.metrics.delivered(DELIVERY_OUTCOMES[type(outcome)])
 
-    await asyncio.gather(*(one(r) for r in rows))
+        await asyncio.gather(*(one(r) for r in rows))
     return len(rows)
 
 
@@ -154,8 +215,9 @@ class _Outcomes:
     finish while a write runs together in the next one (one transaction, the sent rows in one
     statement). ``record`` returns once its outcome is written."""
 
-    def __init__(self, ctx: NodeContext) -> None:
+    def __init__(self, ctx: NodeContext, held: _Held) -> None:
         self.ctx = ctx
+        self.held = held
         self.waiting: list[tuple[Delivery, delivery.Outcome]] = []
         self.writing = asyncio.Lock()
 
@@ -166,6 +228,8 @@ class _Outcomes:
                 return  # the write before took it along
             done, self.waiting = self.waiting, []
             await delivery.record_many(self.ctx, done)
+            for row, _ in done:
+                self.held.done(row.id)
 
 
 PERIODIC_CHECK_SECONDS = 300.0
@@ -198,22 +262,30 @@ async def _job_batch(ctx: NodeContext, batch: int) -> int:
         rows = await job_store.claim(session, now=ctx.now(), limit=batch, lease=_lease(ctx))
     if periodic:  # committed: they exist
         _PERIODIC_CHECKED[ctx.db.engine.sync_engine] = time.monotonic()
-    for job in rows:
-        if job.kind == retention.JOB_KIND:
-            await _run_periodic(ctx, job, retention.purge, retention.INTERVAL)
-        elif job.kind == uploads.JOB_KIND:
-            await _run_periodic(ctx, job, uploads.sweep, uploads.INTERVAL)
-        elif job.kind == mail.JOB_KIND:
-            await _run_periodic(ctx, job, mail.send_due, mail.INTERVAL)
-        elif job.kind == AGGREGATOR_FOLLOW_JOB:
-            await _run_aggregator_follow(ctx, job)
-        elif job.kind == subscriptions.JOB_KIND:
-            await _run_feed(ctx, job)
-        elif job.kind == murmurations.JOB_KIND:
-            await _run_registration(ctx, job)
-        else:
-            await _run_job(ctx, job)
+    if not rows:
+        return 0
+    async with _holding(ctx, job_store.renew, (j.id for j in rows)) as held:
+        for job in rows:
+            await _run_one_job(ctx, job)
+            held.done(job.id)
     return len(rows)
+
+
+async def _run_one_job(ctx: NodeContext, job: Job) -> None:
+    if job.kind == retention.JOB_KIND:
+        await _run_periodic(ctx, job, retention.purge, retention.INTERVAL)
+    elif job.kind == uploads.JOB_KIND:
+        await _run_periodic(ctx, job, uploads.sweep, uploads.INTERVAL)
+    elif job.kind == mail.JOB_KIND:
+        await _run_periodic(ctx, job, mail.send_due, mail.INTERVAL)
+    elif job.kind == AGGREGATOR_FOLLOW_JOB:
+        await _run_aggregator_follow(ctx, job)
+    elif job.kind == subscriptions.JOB_KIND:
+        await _run_feed(ctx, job)
+    elif job.kind == murmurations.JOB_KIND:
+        await _run_registration(ctx, job)
+    else:
+        await _run_job(ctx, job)
 
 
 async def _run_periodic(ctx: NodeContext, job: Job, step: Callable[[NodeContext], Awaitable[object]],

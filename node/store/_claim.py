@@ -5,7 +5,9 @@ leases up to ``limit`` due rows in one ``UPDATE … RETURNING``; ``picked`` is i
 on PostgreSQL the pick locks its rows and skips rows other workers hold (``FOR UPDATE SKIP
 LOCKED``); on SQLite the single statement runs under SQLite's one write lock. A worker that dies
 leaves rows that come back when their lease (``locked_until``) runs out. ``finish`` releases the
-lease and writes the step's outcome (``Outcome``: the columns a worker may set).
+lease and writes the step's outcome (``Outcome``: the columns a worker may set). ``renew``
+extends the lease of rows a live worker is still working, so a round that runs longer than the
+lease is never taken up again by another worker.
 """
 
 from __future__ import annotations
@@ -63,6 +65,17 @@ async def claim(session: AsyncSession, table: Table, *, now: datetime, limit: in
     stmt = (update(table).where(picked(session, c.id, pick), due(table, now))
             .values(locked_until=now + lease).returning(*table.c))
     return (await session.execute(stmt)).mappings().all()
+
+
+async def renew(session: AsyncSession, table: Table, row_ids: Sequence[int], *, now: datetime,
+                lease: timedelta) -> int:
+    """Extend the lease of the rows ``row_ids`` of ``table`` that are still leased and pending
+    (a live worker is still working them) to ``now + lease``; how many were extended."""
+    c = table.c
+    result = await session.execute(update(table).where(
+        c.id.in_(row_ids), c.state == "pending", c.locked_until.is_not(None)
+    ).values(locked_until=now + lease))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def finish(session: AsyncSession, table: Table, row_id: int, outcome: Outcome) -> None:

@@ -7,6 +7,7 @@ statement, which SQLite runs under its single write lock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Unpack
@@ -74,6 +75,12 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: time
     rows = await _claim.claim(session, deliveries, now=now, limit=limit, lease=lease,
                               order_by=[deliveries.c.next_attempt_at, deliveries.c.id])
     return [to_dataclass(Delivery, r) for r in rows]
+
+
+async def renew(session: AsyncSession, row_ids: Sequence[int], *, now: datetime,
+                lease: timedelta) -> int:
+    """Extend the lease of the rows ``row_ids`` this worker is still working."""
+    return await _claim.renew(session, deliveries, row_ids, now=now, lease=lease)
 
 
 async def finish(session: AsyncSession, delivery_id: int, **outcome: Unpack[_claim.DeliveryOutcome]) -> None:

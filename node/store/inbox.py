@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Unpack
@@ -130,6 +131,12 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: time
     rows = await _claim.claim(session, inbox, now=now, limit=limit, lease=lease,
                               order_by=[inbox.c.id])
     return sorted((to_dataclass(InboxRow, r) for r in rows), key=lambda r: r.id)
+
+
+async def renew(session: AsyncSession, row_ids: Sequence[int], *, now: datetime,
+                lease: timedelta) -> int:
+    """Extend the lease of the rows ``row_ids`` this worker is still working."""
+    return await _claim.renew(session, inbox, row_ids, now=now, lease=lease)
 
 
 async def finish(session: AsyncSession, row_id: int, **outcome: Unpack[Outcome]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Unpack
@@ -52,6 +53,12 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: time
     rows = await _claim.claim(session, jobs, now=now, limit=limit, lease=lease,
                               order_by=[jobs.c.next_attempt_at, jobs.c.id])
     return [to_dataclass(Job, r) for r in rows]
+
+
+async def renew(session: AsyncSession, row_ids: Sequence[int], *, now: datetime,
+                lease: timedelta) -> int:
+    """Extend the lease of the rows ``row_ids`` this worker is still working."""
+    return await _claim.renew(session, jobs, row_ids, now=now, lease=lease)
 
 
 async def finish(session: AsyncSession, job_id: int, **outcome: Unpack[_claim.JobOutcome]) -> None:

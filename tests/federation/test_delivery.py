@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from node import worker
 from node.services.actors import create_initiative
 from node.services.context import NodeContext
 from node.services.follow import follow
@@ -360,6 +361,72 @@ async def test_a_claim_leases_at_most_its_batch(
         # Then each got three rows and no row twice (on PostgreSQL a semi join once leased all)
         assert [len(c) for c in claims] == [3, 3]
         assert len({r.id for c in claims for r in c}) == 6
+
+
+async def test_a_round_longer_than_the_lease_keeps_its_delivery(
+        tmp_path: Path, database: Callable[[Path, str], str] | None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker, "_renew_every", lambda ctx: 0.01)  # real seconds, not the clock
+    async with federation(tmp_path, ["drenthe", "fryslan"], database=database) as fed:
+        drenthe = fed["drenthe"]
+        await _followed(fed)
+        await _publish(fed)
+        # Given a worker round stuck on a peer that never answers, past its whole lease
+        fed.faults.hanging.add("fryslan.test")
+        round_ = asyncio.create_task(run_once(drenthe.ctx))
+        try:
+            async with asyncio.timeout(10):  # guards the test only
+                while not any(entry[0] == "hang" for entry in fed.faults.log):
+                    await asyncio.sleep(0.01)
+                _move_to(fed, fed.clock.now + _lease(fed) + timedelta(seconds=1))
+                while (locked := (await _item_rows(fed))[0].locked_until) is None \
+                        or locked <= fed.clock.now:
+                    await asyncio.sleep(0.01)
+            # When another worker claims at that time
+            async with drenthe.ctx.db.transaction() as session:
+                theirs = await delivery_store.claim(session, now=drenthe.ctx.now(), limit=50,
+                                                    lease=_lease(fed))
+            # Then the live round's row is not taken (it would be sent twice)
+            assert theirs == []
+        finally:
+            fed.faults.hanging.clear()
+            fed.faults.partitioned.add("fryslan.test")
+            fed.network.release_hanging()
+            await round_
+        # And the round records its outcome and lets go of the row
+        (row,) = await _item_rows(fed)
+        assert row.attempts == 1 and row.state == "pending" and row.locked_until is None
+
+
+@pytest.mark.parametrize("queue", ["inbox", "deliveries", "jobs"])
+async def test_a_live_worker_renews_only_the_rows_it_has_not_finished(
+        tmp_path: Path, database: Callable[[Path, str], str] | None, queue: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    store = {"inbox": inbox_store, "deliveries": delivery_store, "jobs": job_store}[queue]
+    monkeypatch.setattr(worker, "_renew_every", lambda ctx: 0.01)
+    async with federation(tmp_path, ["drenthe"], database=database) as fed:
+        ctx = fed["drenthe"].ctx
+        # Given a worker that claimed two rows and finished one of them
+        await _fill_queue(ctx, queue, 2)
+        async with ctx.db.transaction() as session:
+            first, second = await store.claim(session, now=ctx.now(), limit=2, lease=_lease(fed))
+        async with worker._holding(ctx, store.renew, [first.id, second.id]) as held:
+            held.done(first.id)
+            # When the lease runs out while it still works the other
+            _move_to(fed, fed.clock.now + _lease(fed) + timedelta(seconds=1))
+            async with asyncio.timeout(10):  # guards the test only
+                while True:
+                    async with ctx.db.transaction() as session:
+                        taken = await store.claim(session, now=ctx.now(), limit=2,
+                                                  lease=timedelta(0))
+                    if [r.id for r in taken] == [first.id]:
+                        break  # the renewal ran: only the finished row came free
+                    await asyncio.sleep(0.01)
+        # Then the unfinished row stays its own, and is free once the worker is gone
+        _move_to(fed, fed.clock.now + _lease(fed) + timedelta(seconds=1))
+        async with ctx.db.transaction() as session:
+            again = await store.claim(session, now=ctx.now(), limit=2, lease=_lease(fed))
+        assert sorted(r.id for r in again) == sorted([first.id, second.id])
 
 
 @pytest.mark.postgres
