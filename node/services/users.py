@@ -69,11 +69,10 @@ async def create_token(ctx: NodeContext, username: str) -> str:
 
 
 async def caller_for_token(ctx: NodeContext, token: str) -> Caller:
-    async with ctx.db.sessions() as session:
-        user = await user_store.user_for_token(session, _token_hash(token))
-    if user is None:
+    found = await user_store.caller_for_token(ctx.db, _token_hash(token))
+    if found is None:
         raise AuthenticationError("bad_token", "unknown or revoked token")
-    return Caller(user.id, user.username, user.role)
+    return Caller(*found)
 
 
 async def grant(ctx: NodeContext, username: str, actor_ref: str) -> None:

@@ -39,17 +39,19 @@ async def _one(session: AsyncSession, key: tuple[str, ...], query: Callable[[], 
     return found
 
 
-async def held_list(session: AsyncSession, key: tuple[Any, ...], query: Any
+async def held_list(session: AsyncSession, key: tuple[Any, ...], query: Callable[[], Any]
                     ) -> list[StoredActor]:
-    """Every row of ``query`` as StoredActors, held in memory under ``key`` (a copy each time).
+    """Every row of ``query()`` as StoredActors, held in memory under ``key`` (a copy each time).
 
     For lists of actors that change only when actors or follows are written (the theme actors,
-    an actor's followers): ``node.store.follows`` forgets them when it writes a follow.
+    an actor's followers): ``node.store.follows`` forgets them when it writes a follow. As for
+    :func:`_one`, the query is built only when nothing is held (a create asks for the followers
+    of each of its four activities' actors).
     """
     held = _memo.get(session, key)
     if held is MISSING:
         generation = _memo.generation(session)
-        rows = (await session.execute(query)).mappings().all()
+        rows = (await session.execute(query())).mappings().all()
         held = tuple(to_dataclass(StoredActor, r) for r in rows)
         _memo.put(session, key, held, generation)
     return list(held)
@@ -130,12 +132,14 @@ async def update_values(session: AsyncSession, ap_id: str, **values: Any) -> Sto
 
 async def list_local(session: AsyncSession, *, kind: str | None = None, include_deleted: bool =
                      False, limit: int = 100, offset: int = 0) -> list[StoredActor]:
-    query = select(actors).where(actors.c.is_local.is_(True))
-    if kind:
-        query = query.where(actors.c.kind == kind)
-    if not include_deleted:
-        query = query.where(actors.c.deleted_at.is_(None))
-    query = query.order_by(actors.c.name, actors.c.id).limit(limit).offset(offset)
+    def query() -> Any:
+        found = select(actors).where(actors.c.is_local.is_(True))
+        if kind:
+            found = found.where(actors.c.kind == kind)
+        if not include_deleted:
+            found = found.where(actors.c.deleted_at.is_(None))
+        return found.order_by(actors.c.name, actors.c.id).limit(limit).offset(offset)
+
     return await held_list(session, ("list_local", kind, include_deleted, limit, offset), query)
 
 

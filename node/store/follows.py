@@ -81,14 +81,17 @@ async def follower_actors(session: AsyncSession, followee: str, *, hosts: HostRu
                           limit: int | None = None, offset: int = 0) -> list[StoredActor]:
     """Every live actor with an accepted follow of ``followee`` (local and remote; with
     ``hosts``, only those on hosts it allows); with ``limit``, one page, newest follow first."""
-    query = (select(actors).join(follows, follows.c.follower == actors.c.ap_id)
-             .where(follows.c.followee == followee, follows.c.state == "accepted",
-                    actors.c.deleted_at.is_(None)))
-    if hosts is not None:
-        query = query.where(visible(actors.c.host, actors.c.is_local, hosts))
+    def every() -> Any:
+        query = (select(actors).join(follows, follows.c.follower == actors.c.ap_id)
+                 .where(follows.c.followee == followee, follows.c.state == "accepted",
+                        actors.c.deleted_at.is_(None)))
+        if hosts is not None:
+            query = query.where(visible(actors.c.host, actors.c.is_local, hosts))
+        return query
+
     if limit is None:  # every follower: held in memory until a follow or an actor is written
-        return await actor_store.held_list(session, ("followers", followee, hosts), query)
-    query = query.order_by(follows.c.id.desc()).limit(limit).offset(offset)
+        return await actor_store.held_list(session, ("followers", followee, hosts), every)
+    query = every().order_by(follows.c.id.desc()).limit(limit).offset(offset)
     rows = (await session.execute(query)).mappings().all()
     return [to_dataclass(StoredActor, r) for r in rows]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store._rows import to_dataclass
+from node.store.db import Database
 from node.store.schema import grants, tokens, users
 
 
@@ -62,11 +63,17 @@ async def add_token(session: AsyncSession, user_id: int, token_hash: str, now: d
                                                  created_at=now))
 
 
-async def user_for_token(session: AsyncSession, token_hash: str) -> StoredUser | None:
-    query = (select(users).join(tokens, tokens.c.user_id == users.c.id)
-             .where(tokens.c.token_hash == token_hash, users.c.disabled.is_(False)))
-    row = (await session.execute(query)).mappings().first()
-    return to_dataclass(StoredUser, row) if row else None
+_CALLER = (select(users.c.id, users.c.username, users.c.role)
+           .join(tokens, tokens.c.user_id == users.c.id)
+           .where(tokens.c.token_hash == bindparam("token_hash"), users.c.disabled.is_(False)))
+
+
+async def caller_for_token(db: Database, token_hash: str) -> tuple[int, str, str] | None:
+    """(id, username, role) of the enabled user holding the token with ``token_hash``: what
+    every authenticated API request asks first, one prebuilt read by key with no session
+    (``Database.first``; docs/performance.md, "Create: what the API adds")."""
+    row = await db.first(_CALLER, {"token_hash": token_hash})
+    return (int(row[0]), str(row[1]), str(row[2])) if row else None
 
 
 async def list_all(session: AsyncSession) -> list[StoredUser]:

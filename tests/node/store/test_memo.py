@@ -16,6 +16,7 @@ from sqlalchemy import update
 from node.store import _memo
 from node.store import actors as actor_store
 from node.store import blocks as block_store
+from node.store import follows as follow_store
 from node.store import peers as peer_store
 from node.store.db import Database
 from node.store.schema import peers
@@ -137,6 +138,30 @@ async def test_a_held_actor_is_answered_without_building_its_query(
                 await actor_store.get_local(session, "N"),
                 await actor_store.get_node(session)) == found
     assert found[0] is not None
+
+
+async def test_held_lists_are_answered_without_building_their_query(
+        dbs: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch) -> None:
+    # A create asks for the followers of each of its activities' actors and for the theme
+    # feeds: once held, neither list builds its select.
+    db, _ = dbs
+    async with db.transaction() as session:
+        await actor_store.insert(session, ap_id="https://n.test/actors/n", is_local=True,
+                                 kind="node", handle="n", host="n.test", type="Service",
+                                 profile={}, version=1, published=NOW, updated=NOW)
+    async with db.sessions() as session:
+        found = (await follow_store.follower_actors(session, "https://n.test/actors/n"),
+                 await actor_store.list_local(session, kind="node"))
+
+    def no_query(*args: object) -> None:
+        raise AssertionError("a query was built for a held list")
+
+    monkeypatch.setattr(actor_store, "select", no_query)
+    monkeypatch.setattr(follow_store, "select", no_query)
+    async with db.sessions() as session:
+        assert (await follow_store.follower_actors(session, "https://n.test/actors/n"),
+                await actor_store.list_local(session, kind="node")) == found
+    assert [a.ap_id for a in found[1]] == ["https://n.test/actors/n"]
 
 
 async def test_another_process_write_is_seen_once_the_hold_time_passed(

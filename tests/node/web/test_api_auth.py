@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from node.services.context import NodeContext
 from node.services.users import add_user, create_token
+from node.store.schema import users
 from tests.node.web.api_helpers import (
     HANDLE,
     bearer,
@@ -14,6 +16,7 @@ from tests.node.web.api_helpers import (
     create_item,
     row_counts,
 )
+from tests.statements import counted
 
 STORY = {"kind": "story", "title": "Een verhaal", "content": "Tekst.", "initiative": HANDLE}
 
@@ -60,6 +63,29 @@ async def test_unknown_token_is_401_invalid_token(client: httpx.AsyncClient,
     assert response.json()["error"] == "bad_token"
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
     assert await row_counts(ctx) == before
+
+
+async def test_a_token_is_checked_by_key_without_a_session_and_always_current(
+        client: httpx.AsyncClient, ctx: NodeContext, auth: dict[str, str]) -> None:
+    # Every API write asks first who holds the token: one prebuilt read by key
+    # (``Database.first``, in-line on SQLite), no session, no statement of the engine's on
+    # SQLite; and a user disabled or given another role is seen by the very next request.
+    await add_user(ctx, "redacteur", "correct horse battery", "editor")
+    token = await create_token(ctx, "redacteur")
+    with counted(ctx) as sent:
+        me = await client.get("/api/me", headers=bearer(token))
+    assert me.status_code == 200 and me.json()["role"] == "editor"
+    if ctx.db.is_sqlite:
+        assert sent == [], sent
+    async with ctx.db.transaction() as session:
+        await session.execute(update(users).where(users.c.username == "redacteur")
+                              .values(role="admin"))
+    assert (await client.get("/api/me", headers=bearer(token))).json()["role"] == "admin"
+    async with ctx.db.transaction() as session:
+        await session.execute(update(users).where(users.c.username == "redacteur")
+                              .values(disabled=True))
+    refused = await client.get("/api/me", headers=bearer(token))
+    assert refused.status_code == 401 and refused.json()["error"] == "bad_token"
 
 
 async def test_reads_need_no_token(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
