@@ -135,7 +135,7 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller, *,
         replying_to = await _question_author_iri(session, in_reply_to)
         document = sign(item_document(ap_id=ap_id, kind=data.kind, author=author, values=values,
                                       version=1, published=now, updated=now,
-                                      replying_to=replying_to), author, now)
+                                      replying_to=replying_to), author, now, share=True)
         try:  # no savepoint: the error ends the transaction, which rolls back whole
             item = await object_store.insert(
                 session, ap_id=ap_id, is_local=True, host=ctx.urls.host, kind=data.kind,
@@ -146,7 +146,7 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller, *,
         await index_item(session, item)
         await publish_activity(ctx, session, actor=author, type="Create", obj=document,
                                recipients=await _question_author(session, in_reply_to),
-                               cc=document["cc"], item=item)
+                               cc=document["cc"], item=item, share=True)
         await _relay_local_answer(ctx, session, in_reply_to, author, document)
         if within is not None:
             await within(session, item)

@@ -68,11 +68,15 @@ async def publish_activity(ctx: NodeContext, session: AsyncSession, *, actor: St
                            recipients: Sequence[StoredActor] = (), followers: bool = True,
                            activity_id: str | None = None,
                            extra: dict[str, Any] | None = None,
-                           item: StoredObject | None = None) -> StoredActivity:
+                           item: StoredObject | None = None,
+                           share: bool = False) -> StoredActivity:
     """Sign and store an activity by ``actor``; deliver it to ``recipients`` and, unless
     ``followers`` is False (Follow, Accept, Undo…), to the actor's followers; then have it
     announced as ``announcers`` decides. ``extra`` adds properties (a Like's ``content``).
     ``item``: the object ``obj`` is, as just stored in this transaction (not read again).
+    ``share``: the signed activities hold ``obj``, ``to``, ``cc`` and ``extra`` themselves, not
+    deep copies (``sign``), for a caller that built them for this activity and changes none of
+    them afterwards (``items.create_item``); the bytes signed and stored are the same.
 
     The activity and its announces are written together: one ``INSERT`` for all of them, one
     for their feed entries and one for their deliveries (issue 13's statement budgets)."""
@@ -84,7 +88,7 @@ async def publish_activity(ctx: NodeContext, session: AsyncSession, *, actor: St
     # refers to it when it is the very document stored.
     first = await _prepare(ctx, session, actor=actor, type=type, obj=obj, to=to, cc=cc,
                            recipients=recipients, followers=followers, activity_id=activity_id,
-                           extra=extra, embedded=item)
+                           extra=extra, embedded=item, share=share)
     batch = [first]
     if type in RELAYED:
         # A Create is announced as the object itself (what Mastodon shows as a boost), an
@@ -93,7 +97,7 @@ async def publish_activity(ctx: NodeContext, session: AsyncSession, *, actor: St
         relayed, embedded = ((obj, item) if type == "Create" else
                              (document, StoredActivity(id=0, document=document, **values)))
         batch += await _relays(ctx, session, actor.kind, item.themes if item else [], relayed,
-                               embedded)
+                               embedded, share=share)
     return (await _write(session, batch))[0]
 
 
@@ -113,11 +117,12 @@ _Prepared = tuple[dict[str, Any], StoredObject | StoredActivity | None, dict[str
 
 async def _relays(ctx: NodeContext, session: AsyncSession, author_kind: str,
                   themes: list[str], relayed: dict[str, Any] | str,
-                  embedded: StoredObject | StoredActivity | None) -> list[_Prepared]:
+                  embedded: StoredObject | StoredActivity | None, *, share: bool = False
+                  ) -> list[_Prepared]:
     node = await actor_store.get_node(session) if author_kind == "initiative" else None
     feeds = await actor_store.list_local(session, kind="theme") if themes else []
     return [await _prepare(ctx, session, actor=announcer, type="Announce", obj=relayed,
-                           embedded=embedded)
+                           embedded=embedded, share=share)
             for announcer in announcers(author_kind, themes, node=node, feeds=feeds)]
 
 
@@ -126,15 +131,16 @@ async def _prepare(ctx: NodeContext, session: AsyncSession, *, actor: StoredActo
                    cc: list[str] | None = None, recipients: Sequence[StoredActor] = (),
                    followers: bool = True, activity_id: str | None = None,
                    extra: dict[str, Any] | None = None,
-                   embedded: StoredObject | StoredActivity | None = None) -> _Prepared:
+                   embedded: StoredObject | StoredActivity | None = None,
+                   share: bool = False) -> _Prepared:
     """Sign one activity and work out its feed entries and deliveries, to be written by
     :func:`_write` (``embedded``: the stored object or activity ``obj`` may be, see
-    ``activity_store.insert``)."""
+    ``activity_store.insert``; ``share``: as :func:`publish_activity`)."""
     now = ctx.now()
     ap_id = activity_id or ctx.urls.activity(new_local_id())
     document = sign({**activity_document(ap_id=ap_id, type=type, actor=actor, obj=obj,
                                          published=now, to=to, cc=cc), **(extra or {})},
-                    actor, now)
+                    actor, now, share=share)
     object_id = obj if isinstance(obj, str) else obj.get("id")
     values = {"ap_id": ap_id, "actor": actor.ap_id, "type": type, "object_ap_id": object_id,
               "published": now}

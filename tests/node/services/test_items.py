@@ -13,7 +13,7 @@ from node.services.context import NodeContext
 from node.store import activities as activity_store
 from node.store import actors as actor_store
 from node.store.schema import activities
-from protocol import jcs
+from protocol import jcs, proofs
 from protocol.keys import multikey_decode
 from protocol.proofs import verify_proof
 from tests.node.web import make_initiative, make_item
@@ -77,3 +77,39 @@ async def _public_key(ctx: NodeContext, ap_id: str) -> Any:
         actor = await actor_store.get(session, ap_id)
     assert actor is not None and actor.ed_public_multibase
     return multikey_decode(actor.ed_public_multibase)
+
+
+async def test_a_create_copies_no_document_and_signs_the_same_bytes_as_with_copies(
+        ctx: NodeContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an initiative, and a spy on add_proof's deep copies of what it signs
+    await make_initiative(ctx)
+    copied: list[Any] = []
+    real_clone = proofs._clone
+
+    def clone(value: Any) -> Any:
+        copied.append(value)
+        return real_clone(value)
+
+    monkeypatch.setattr(proofs, "_clone", clone)
+    # When an item is created (signed, then embedded in its Create and three Announces)
+    item = await make_item(ctx, content=CONTENT, themes=["meals", "energy-generation"],
+                           place={"name": "Reduzum", "latitude": 53.12, "longitude": 5.78})
+    # Then nothing was deep-copied: the documents are built for the signature and shared
+    assert copied == []
+    monkeypatch.undo()
+    # And the item and its Create are byte for byte what signing copies would have given
+    # (Ed25519 is deterministic: same key, same created, same bytes)
+    async with ctx.db.sessions() as session:
+        create = (await session.execute(select(activities.c.ap_id).where(
+            activities.c.type == "Create", activities.c.object_ap_id == item.ap_id))).scalar_one()
+        stored = [item.document,
+                  (await activity_store.get(session, create)).document]  # type: ignore[union-attr]
+        for document in stored:
+            signer = await actor_store.get(
+                session, document["proof"]["verificationMethod"].split("#")[0])
+            assert signer is not None and signer.ed_private_pem
+            unsigned = {k: v for k, v in document.items() if k != "proof"}
+            again = proofs.add_proof(unsigned, documents.private_key(signer.ed_private_pem),
+                                     document["proof"]["verificationMethod"],
+                                     created=document["proof"]["created"])
+            assert orjson.dumps(again) == orjson.dumps(document)
