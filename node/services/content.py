@@ -16,7 +16,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from html.parser import HTMLParser
 from typing import Any
 
@@ -203,9 +203,18 @@ def strip_marks(text: str) -> str:
     return decomposed if decomposed.isascii() else _NON_ASCII.sub(_mark_gone, decomposed)
 
 
+@lru_cache(maxsize=4)  # an item's texts are up to a request body (1 MB) long
+def folded(text: str) -> str:
+    """``text`` lower-cased without its diacritics, the form both search analyses start from:
+    an item's texts are folded for its ``search_text`` column and again, moments later, for its
+    index terms (``search_text.index_text``); the last few are kept (a pure function of
+    ``text``, so a kept one is the same string)."""
+    return strip_marks(text.lower())
+
+
 def search_words(text: str) -> list[str]:
     """Dutch-stemmed, lower-case, diacritic-free words of ``text`` (the indexing and query form)."""
-    tokens = _WORD.findall(strip_marks(text.lower()))
+    tokens = _WORD.findall(folded(text))
     if not tokens:
         return []
     stems: list[str] = _stemmer().stemWords(tokens)

@@ -28,7 +28,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from node.services.content import _stemmer, strip_marks
+from node.services.content import _stemmer, folded
 from node.services.errors import ValidationError
 
 MAX_QUERY_CHARS = 200
@@ -54,7 +54,7 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 def fold(text: str) -> str:
     """Lower-case without diacritics: ``Fryslân`` → ``fryslan``."""
-    return strip_marks(text.lower())
+    return folded(text)
 
 
 def stems(text: str) -> list[str]:
@@ -68,7 +68,9 @@ def stems(text: str) -> list[str]:
 def compound_parts(terms: list[str]) -> list[str]:
     """The ``parts`` column for ``terms``: each long stem and its suffixes (see module doc)."""
     parts: dict[str, None] = {}
-    for term in terms:
+    # Each distinct stem once, in order of first use: a repeated stem adds no part that its
+    # first use did not add (Dutch texts repeat their words), so the parts come out the same.
+    for term in dict.fromkeys(terms):
         if COMPOUND_MIN <= len(term) <= MAX_WORD:
             parts[term] = None
             for start in range(PART_START, len(term) - PART_MIN + 1):
