@@ -17,10 +17,13 @@ from sqlalchemy import event
 
 from node.services.context import NodeContext
 from node.store import _memo
+from node.store.db import Database
 
 
 class Statements(list[str]):
-    """The statements sent, first line of each."""
+    """The statements sent, first line of each; and the commits (``commits``)."""
+
+    commits = 0
 
     def within(self, budget: int) -> bool:
         return len(self) <= budget
@@ -31,17 +34,30 @@ class Statements(list[str]):
 
 @contextmanager
 def counted(ctx: NodeContext) -> Iterator[Statements]:
+    with counted_engine(ctx.db) as sent:
+        yield sent
+
+
+@contextmanager
+def counted_engine(db: Database) -> Iterator[Statements]:
+    """The statements and commits of ``db``'s engine, and of its in-line paths
+    (``Database.first(..., seen=True)``, ``Database.write_inline``), which show theirs to it."""
     sent = Statements()
 
     def hook(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         sent.append(" ".join(statement.split())[:160])
 
-    engine = ctx.db.engine.sync_engine
+    def commit(_conn: Any) -> None:
+        sent.commits += 1
+
+    engine = db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", hook)
+    event.listen(engine, "commit", commit)
     try:
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", hook)
+        event.remove(engine, "commit", commit)
 
 
 @pytest.fixture

@@ -235,9 +235,8 @@ async def admit_inbox(ctx: NodeContext, limits: InboxLimits,
     # Accepted but not committed yet (a group commit under way) counts too: counted before the
     # read, so a group that commits meanwhile may count twice, never not at all.
     uncommitted = uncommitted_from(ctx, host)
-    async with ctx.db.sessions() as session:
-        pending = await inbox_store.count_pending(session, host, limit=limits.pending_per_host)
-    pending += uncommitted
+    pending = uncommitted + await inbox_store.count_pending(ctx.db, host,
+                                                            limit=limits.pending_per_host)
     if pending >= limits.pending_per_host:
         raise BacklogFullError(
             "inbox_backlog", f"{pending} activities from {host} are still waiting to be "

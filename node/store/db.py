@@ -12,10 +12,10 @@ import contextvars
 import json
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import event
@@ -32,6 +32,13 @@ from node.store import _sqlite_driver, contexts
 
 # A prebuilt SELECT of one row by key (``Database.first``).
 ByKey = Select[Any, *tuple[Any, ...]]
+R = TypeVar("R")
+
+# Of the writes run in-line (``Database.write_inline``), every this many goes through the engine
+# instead, whose COMMIT on aiosqlite's thread checkpoints the WAL once it is long (SQLite's
+# autocheckpoint, 1,000 pages): the in-line connection never checkpoints, so the WAL grows by
+# at most this many in-line transactions past that point.
+CHECKPOINT_EVERY = 64
 
 
 def is_sqlite(url: str) -> bool:
@@ -130,8 +137,9 @@ class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     _inline: _InlineReader | None = field(default=None, init=False, repr=False)
+    _writer: _InlineWriter | None = field(default=None, init=False, repr=False)
 
-    async def first(self, statement: ByKey, params: dict[str, Any]
+    async def first(self, statement: ByKey, params: dict[str, Any], *, seen: bool = False
                     ) -> tuple[Any, ...] | None:
         """The first row of a short read by key, as the driver gives it (no type processing:
         compare or pass on text and numbers only).
@@ -142,12 +150,16 @@ class Database:
         microseconds, and a hand-off to aiosqlite's thread and back costs more than that
         (docs/performance.md, "Rendered bytes held"). Never for a scan, never for a write.
         Elsewhere (PostgreSQL, an in-memory SQLite) on a Core connection of the engine.
+
+        ``seen``: the statement run in-line is shown to the engine's ``before_cursor_execute``
+        listeners, as the engine's own are (the tests' statement counts); the reads by key of
+        the GET paths are not.
         """
         if self._inline is None and self.is_sqlite:
             self._inline = _InlineReader.open(self.engine)
         if self._inline is not None and self._inline.usable:
             try:
-                return self._inline.first(statement, params)
+                return self._inline.first(statement, params, seen=seen)
             except sqlite3.OperationalError:
                 pass
         async with self.engine.connect() as conn:
@@ -190,6 +202,63 @@ class Database:
             _OPEN.reset(token)
         self._woken_by(session)
 
+    async def write_inline(self, work: Callable[[sqlite3.Connection], R]) -> tuple[R] | None:
+        """``(work(conn),)`` run in one write transaction on the event loop, on a plain
+        ``sqlite3`` connection of its own; None when it was not run, and the caller writes
+        through ``transaction`` instead.
+
+        For a short write on a hot path (the inbox's accept): a session, SQLAlchemy's statement
+        work and the hand-off of the ``COMMIT`` to aiosqlite's thread cost several times the
+        write itself (docs/performance.md, "Inbox accept in-line"). Not run (None): on
+        PostgreSQL or an in-memory SQLite; when another connection holds the write lock (the
+        in-line ``BEGIN IMMEDIATE`` does not wait: the engine's transaction waits on its thread
+        with the busy timeout); and every ``CHECKPOINT_EVERY``-th time, so that the engine's
+        ``COMMIT`` checkpoints the WAL (the in-line connection never does, so that a commit never
+        writes the database file on the loop). It takes this process's write lock, as
+        ``transaction`` does. ``work`` must not await, must write only short statements (by key
+        or index) and must call ``seen`` for each, so that statement counts see them (the
+        engine's ``commit`` listeners see the commit). When
+        ``work`` raises, the transaction is rolled back and the error raised.
+        """
+        if not self.is_sqlite:
+            return None
+        if self._writer is None:
+            try:
+                self._writer = _InlineWriter.open(self.engine)
+            except sqlite3.OperationalError:
+                return None  # busy (a recovery, a checkpoint that truncates): tried again later
+        writer = self._writer
+        if writer.conn is None:
+            return None
+        writer.turn = (writer.turn + 1) % CHECKPOINT_EVERY
+        if writer.turn == 0:
+            return None
+        url = str(self.engine.url)
+        if url in _OPEN.get():
+            raise RuntimeError("nested write transaction on the same SQLite database")
+        async with _write_lock(url):
+            conn = writer.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                return None  # busy: another process writes (the engine's path waits for it)
+            try:
+                result = work(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        sync = self.engine.sync_engine
+        if sync._has_events:  # the engine's commit listeners see this one too (tests count)
+            sync.dispatch.commit(None)
+        return (result,)
+
+    def seen(self, statement: str, parameters: Any) -> None:
+        """Show a statement run outside the engine (in-line) to the engine's
+        ``before_cursor_execute`` listeners (the tests' and benchmarks' statement counts)."""
+        _seen(self.engine, statement, parameters)
+
     def _woken_by(self, session: AsyncSession) -> None:
         if session.info.pop(_WAKE, False):
             self.wake()
@@ -217,6 +286,9 @@ class Database:
         if self._inline is not None:
             self._inline.close()
             self._inline = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         await self.engine.dispose()
 
 
@@ -242,7 +314,8 @@ class _InlineReader:
         conn.execute("PRAGMA busy_timeout=0")
         return cls(conn, engine)
 
-    def first(self, statement: ByKey, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    def first(self, statement: ByKey, params: dict[str, Any], *, seen: bool = False
+              ) -> tuple[Any, ...] | None:
         assert self.conn is not None
         found = self._compiled.get(id(statement))
         if found is None or found[0] is not statement:
@@ -252,7 +325,10 @@ class _InlineReader:
         _, sql, compiled = found
         values = compiled.construct_params(params)
         order = compiled.positiontup or ()
-        cursor = self.conn.execute(sql, [values[name] for name in order])
+        parameters = [values[name] for name in order]
+        if seen:
+            _seen(self.engine, sql, parameters)
+        cursor = self.conn.execute(sql, parameters)
         try:
             rows = cursor.fetchall()  # to the end: the statement's read transaction ends here
         finally:
@@ -263,3 +339,46 @@ class _InlineReader:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+class _InlineWriter:
+    """A plain ``sqlite3`` connection to the engine's file for ``Database.write_inline``: no
+    busy wait, no autocheckpoint, the engine's connection settings otherwise (WAL,
+    ``synchronous=NORMAL``, foreign keys)."""
+
+    def __init__(self, conn: sqlite3.Connection | None) -> None:
+        self.conn = conn
+        self.turn = 0
+
+    @classmethod
+    def open(cls, engine: AsyncEngine) -> _InlineWriter:
+        path = engine.url.database
+        if not path or path == ":memory:" or path.startswith("file:"):
+            return cls(None)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout=0")
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            # As the engine's connections do (persistent in the file); without WAL a COMMIT
+            # here would write the database file on the loop: then never in-line.
+            wal = conn.execute("PRAGMA journal_mode=WAL").fetchone() == ("wal",)
+        except BaseException:
+            conn.close()
+            raise
+        if not wal:
+            conn.close()
+            return cls(None)
+        return cls(conn)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def _seen(engine: AsyncEngine, statement: str, parameters: Any) -> None:
+    sync = engine.sync_engine
+    if sync._has_events:
+        sync.dispatch.before_cursor_execute(None, None, statement, parameters, None, False)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache, lru_cache
 from typing import Any, Unpack
 
-from sqlalchemy import Text, cast, delete, func, select, update
+from sqlalchemy import Text, bindparam, cast, delete, func, select, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store import _claim
 from node.store._claim import Outcome as Outcome
 from node.store._rows import to_dataclass
 from node.store._upsert import dialect_insert, insert_ignore
-from node.store.db import wake_after_commit
+from node.store.db import ByKey, Database, wake_after_commit
 from node.store.schema import inbox
 
 
@@ -99,12 +103,71 @@ async def add_done(session: AsyncSession, rows: list[dict[str, Any]], *, now: da
         inbox.c.state != "done").values(state="done", locked_until=None))
 
 
-async def count_pending(session: AsyncSession, host: str, *, limit: int) -> int:
-    """Pending rows received from ``host``, counted up to ``limit`` (one scan of
-    ``ix_inbox_host_state``, never more than ``limit`` index entries)."""
+def _pending_count() -> ByKey:
     c = inbox.c
-    capped = select(c.id).where(c.host == host, c.state == "pending").limit(limit).subquery()
-    return int((await session.execute(select(func.count()).select_from(capped))).scalar_one())
+    capped = (select(c.id).where(c.host == bindparam("host"), c.state == "pending")
+              .limit(bindparam("limit")).subquery())
+    return select(func.count()).select_from(capped)
+
+
+_PENDING_COUNT = _pending_count()
+
+
+async def count_pending(db: Database, host: str, *, limit: int) -> int:
+    """Pending rows received from ``host``, counted up to ``limit`` (one range of
+    ``ix_inbox_host_state``, never more than ``limit`` index entries).
+
+    A prebuilt statement without a session: in-line on a SQLite file (``Database.first``:
+    bounded by ``limit``, a few microseconds per entry), a Core connection elsewhere.
+    """
+    found = await db.first(_PENDING_COUNT, {"host": host, "limit": limit}, seen=True)
+    return int(found[0]) if found is not None else 0
+
+
+_INLINE_CHUNK = 64  # rows per in-line INSERT (11 parameters each, far below SQLite's limit)
+
+
+@cache
+def _inline_insert(rows: int) -> str:
+    """The ``INSERT`` of ``add_many`` for ``rows`` rows, as SQLite's dialect compiles it."""
+    one = str(sqlite.insert(inbox).values({name: bindparam(name) for name in _COLUMNS})
+              .on_conflict_do_nothing(index_elements=["activity_ap_id"])
+              .returning(inbox.c.activity_ap_id)
+              .compile(dialect=sqlite.dialect()))
+    values = "(" + ", ".join("?" * len(_COLUMNS)) + ")"
+    head, tail = one.split(values)
+    return head + ", ".join([values] * rows) + tail
+
+
+_COLUMNS = ("activity_ap_id", "actor", "type", "recipient", "document", "received_at", "state",
+            "attempts", "next_attempt_at", "host")
+
+
+@lru_cache(maxsize=16)
+def _processors(dialect: Dialect) -> tuple[Callable[[Any], Any] | None, ...]:
+    """Each column's bind processing by the engine's dialect (the JSON serialiser, UTC
+    datetimes), as SQLAlchemy applies it."""
+    return tuple(inbox.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                 for name in _COLUMNS)
+
+
+def add_many_inline(db: Database, conn: sqlite3.Connection, rows: list[dict[str, Any]]
+                    ) -> set[str]:
+    """``add_many`` on a plain ``sqlite3`` connection in a transaction
+    (``Database.write_inline``): the same rows, statements and outcome, without a session.
+    The caller wakes the workers (``Database.wake``) once it committed, when any was stored."""
+    unique = list({r["activity_ap_id"]: r for r in reversed(rows)}.values())[::-1]
+    processors = _processors(db.engine.dialect)
+    added: set[str] = set()
+    for start in range(0, len(unique), _INLINE_CHUNK):
+        chunk = unique[start:start + _INLINE_CHUNK]
+        parameters = [value if process is None else process(value)
+                      for r in chunk for name, process in zip(_COLUMNS, processors, strict=True)
+                      for value in (r[name],)]
+        sql = _inline_insert(len(chunk))
+        db.seen(sql, parameters)
+        added.update(str(ap_id) for ap_id, in conn.execute(sql, parameters).fetchall())
+    return added
 
 
 

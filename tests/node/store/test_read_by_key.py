@@ -45,7 +45,7 @@ async def test_a_busy_file_falls_back_to_the_engine(ctx: NodeContext,
     expected = await ctx.db.first(BY_KEY, {"ap_id": node})
     assert ctx.db._inline is not None
 
-    def busy(*_: Any) -> None:
+    def busy(*_: Any, **__: Any) -> None:
         raise sqlite3.OperationalError("database is locked")
 
     monkeypatch.setattr(ctx.db._inline, "first", busy)
