@@ -237,7 +237,10 @@ def writes(ctx: NodeContext) -> GroupCommit[Accepted, bool]:
     if ctx.inbox_writes is None:
         async def write(session: AsyncSession, items: Sequence[Accepted]) -> list[bool]:
             return await _store_accepted(ctx, session, items)
-        ctx.inbox_writes = GroupCommit(ctx.db, write)
+
+        async def inline(items: Sequence[Accepted]) -> list[bool] | None:
+            return await _store_inline(ctx, items)
+        ctx.inbox_writes = GroupCommit(ctx.db, write, inline=inline)
     return ctx.inbox_writes
 
 
@@ -249,6 +252,40 @@ def uncommitted_from(ctx: NodeContext, host: str) -> int:
                if item.row is not None and item.host == host)
 
 
+async def _store_inline(ctx: NodeContext, items: Sequence[Accepted]) -> list[bool] | None:
+    """The common group without a session (``Database.write_inline``: SQLite): no signer's
+    actor to cache, and each host's peer held in memory and needing no write. Writes the same
+    rows as ``_store_accepted``; None (nothing written) when it cannot, and that one runs."""
+    if any(item.fetched is not None for item in items):
+        return None
+    for item in items:
+        peer = peer_store.held(ctx.db, item.host)
+        if peer is None or _peer_values(peer, item.signature):
+            return None
+    rows = [i.row for i in items if i.row is not None]
+    stored: set[str | None] = set()
+    if rows:
+        done = await ctx.db.write_inline(
+            lambda conn: inbox_store.add_many_inline(ctx.db, conn, rows))
+        if done is None:
+            return None
+        stored.update(done[0])
+        if stored:
+            ctx.db.wake()
+    return _added(items, stored)
+
+
+def _added(items: Sequence[Accepted], stored: set[str | None]) -> list[bool]:
+    """For each request, whether its activity was stored now (the first request of a group
+    with an id; a second one with the same id is a duplicate)."""
+    added: list[bool] = []
+    for item in items:
+        ap_id = None if item.row is None else str(item.row["activity_ap_id"])
+        added.append(ap_id in stored)
+        stored.discard(ap_id)
+    return added
+
+
 async def _store_accepted(ctx: NodeContext, session: AsyncSession,
                           items: Sequence[Accepted]) -> list[bool]:
     """Store the requests of one group in one transaction; for each, whether its activity was
@@ -256,12 +293,9 @@ async def _store_accepted(ctx: NodeContext, session: AsyncSession,
     for item in items:
         if item.fetched is not None:  # cached only now that the request is accepted
             await remember(ctx, session, item.fetched)
-    stored = await inbox_store.add_many(session, [i.row for i in items if i.row is not None])
-    added: list[bool] = []
-    for item in items:
-        ap_id = None if item.row is None else str(item.row["activity_ap_id"])
-        added.append(ap_id in stored)
-        stored.discard(ap_id)  # a second request with the same id in this group: a duplicate
+    stored: set[str | None] = set(
+        await inbox_store.add_many(session, [i.row for i in items if i.row is not None]))
+    added = _added(items, stored)
     noted: set[tuple[str, str]] = set()
     for item in items:
         if (item.host, item.signature.flavour) not in noted:
@@ -275,11 +309,18 @@ async def _note_signed_request(session: AsyncSession, host: str, signed: SignedR
     """What a verified request tells about its host: reachable, and its signature flavour."""
     # interop(mastodon): any valid signed request from a host resets its unavailability.
     peer = await peer_store.ensure(session, host)
+    values = _peer_values(peer, signed)
+    if "unavailable_since" in values:
+        await delivery_store.resume_host(session, host, now)
+    if values:
+        await peer_store.set_values(session, host, known=peer, **values)
+
+
+def _peer_values(peer: peer_store.Peer, signed: SignedRequest) -> dict[str, object]:
+    """What a verified request from ``peer`` changes in its row (nothing, mostly)."""
     values: dict[str, object] = {}
     if signed.flavour == "rfc9421" and not peer.accepts_rfc9421:
         values["accepts_rfc9421"] = True
     if peer.unavailable_since is not None or peer.failure_days:
         values.update(unavailable_since=None, failure_days=[])
-        await delivery_store.resume_host(session, host, now)
-    if values:
-        await peer_store.set_values(session, host, known=peer, **values)
+    return values

@@ -86,14 +86,21 @@ async def rule(ctx: NodeContext, session: AsyncSession) -> HostRule:
     """The whole policy now: the configuration plus the run-time blocks (held in memory by
     ``node.store.blocks``: a block counts at once in this process, within two seconds in the
     node's other processes — the CLI beside a running server)."""
+    return _with_blocks(ctx, await block_store.hosts(session))
+
+
+def _with_blocks(ctx: NodeContext, blocked: frozenset[str]) -> HostRule:
     configured = _configured(ctx.settings)
-    blocked = await block_store.hosts(session)
     if not blocked:
         return configured
     return HostRule(blocked=configured.blocked | blocked, allowed=configured.allowed)
 
 
 async def current_rule(ctx: NodeContext) -> HostRule:
+    """``rule`` in a session of its own, or none when the blocks are held in memory."""
+    blocked = block_store.held_hosts(ctx.db)
+    if blocked is not None:
+        return _with_blocks(ctx, blocked)
     async with ctx.db.sessions() as session:
         return await rule(ctx, session)
 

@@ -188,8 +188,10 @@ async def lookup_key(ctx: NodeContext, key_id: str, *, refresh: bool = False) ->
     Raises SignatureError(unknown_key) when the key cannot be fetched or its actor does not
     list it (a key document naming an owner that does not publish it counts for nothing).
     """
-    async with ctx.db.sessions() as session:
-        cached = await actor_store.get_by_key_id(session, key_id)
+    cached = actor_store.held_by_key_id(ctx.db, key_id)  # no session when held
+    if cached is None:
+        async with ctx.db.sessions() as session:
+            cached = await actor_store.get_by_key_id(session, key_id)
     if cached is not None and (cached.is_local or not refresh):
         found = _key_of(cached, key_id)
         if found is not None:

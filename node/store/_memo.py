@@ -81,6 +81,11 @@ class Memo:
         engine = _engine(session)
         if engine is None:
             return MISSING
+        return self.get_held(engine, key)
+
+    def get_held(self, engine: Engine, key: Hashable) -> Any:
+        """The value held for ``engine`` (a sync engine), or ``MISSING``: for a path that holds
+        no session."""
         found = self._held(engine).values.get(key)
         if found is None or time.monotonic() - found[0] > HOLD_SECONDS:
             return MISSING

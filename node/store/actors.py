@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store._memo import MISSING, Memo
 from node.store._rows import to_dataclass
+from node.store.db import Database
 from node.store.schema import actors
 
 # Actors by ap_id, by key id, the node actor and local actors by handle: read on every signed
@@ -149,6 +150,13 @@ async def count_local(session: AsyncSession, *, kind: str | None = None) -> int:
     if kind:
         query = query.where(actors.c.kind == kind)
     return int((await session.execute(query)).scalar_one())
+
+
+def held_by_key_id(db: Database, key_id: str) -> StoredActor | None:
+    """``get_by_key_id``'s actor as held in memory, None when it is not held: without a
+    session, for a path that reads nothing when it is held (the inbox's signer)."""
+    held = _memo.get_held(db.engine.sync_engine, ("key_id", key_id))
+    return None if held is MISSING else held
 
 
 async def get_by_key_id(session: AsyncSession, key_id: str) -> StoredActor | None:

@@ -19,6 +19,7 @@ from node.store import actors as actor_store
 from node.store._memo import MISSING, Memo
 from node.store._rows import to_dataclass
 from node.store._upsert import insert_ignore
+from node.store.db import Database
 from node.store.schema import (
     activities,
     actors,
@@ -92,6 +93,13 @@ def _matching(host: Any, entries: frozenset[str]) -> Any:
 # The blocked hosts, read by every policy check (each request, fetch and delivery); written by
 # ``add`` and ``remove`` only (node.store._memo).
 _memo = Memo("blocks")
+
+
+def held_hosts(db: Database) -> frozenset[str] | None:
+    """The blocked hosts as held in memory (``hosts``), None when not held: without a session,
+    for a path that reads nothing when they are held."""
+    held = _memo.get_held(db.engine.sync_engine, "hosts")
+    return None if held is MISSING else held
 
 
 async def hosts(session: AsyncSession) -> frozenset[str]:

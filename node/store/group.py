@@ -32,9 +32,15 @@ class GroupCommit(Generic[T, R]):
     """Writes of ``T`` answered with ``R``, grouped while a transaction is under way."""
 
     def __init__(self, db: Database,
-                 write: Callable[[AsyncSession, Sequence[T]], Awaitable[Sequence[R]]]) -> None:
+                 write: Callable[[AsyncSession, Sequence[T]], Awaitable[Sequence[R]]], *,
+                 inline: Callable[[Sequence[T]], Awaitable[Sequence[R] | None]] | None = None
+                 ) -> None:
+        """``write`` runs a group in a session's transaction; ``inline``, when given, is tried
+        first and either writes and commits the group itself (its outcomes) or writes nothing
+        (None: then ``write`` runs). A group that fails in either is retried alone, as below."""
         self._db = db
         self._write = write
+        self._inline = inline
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._writing: list[T] = []
         self._task: asyncio.Task[None] | None = None
@@ -72,9 +78,12 @@ class GroupCommit(Generic[T, R]):
             raise
 
     async def _commit(self, group: list[tuple[T, asyncio.Future[R]]]) -> None:
+        items = [item for item, _ in group]
         try:
-            async with self._db.transaction() as session:
-                outcomes = await self._write(session, [item for item, _ in group])
+            outcomes = None if self._inline is None else await self._inline(items)
+            if outcomes is None:
+                async with self._db.transaction() as session:
+                    outcomes = await self._write(session, items)
         except Exception as exc:
             if len(group) > 1:  # rolled back whole: each write again, alone
                 for one in group:

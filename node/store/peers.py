@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.store._memo import MISSING, Memo
 from node.store._rows import to_dataclass
 from node.store._upsert import dialect_insert, insert_ignore
+from node.store.db import Database
 from node.store.schema import peers
 
 
@@ -42,6 +43,13 @@ async def get(session: AsyncSession, host: str) -> Peer | None:
     peer = to_dataclass(Peer, row)
     _memo.put(session, host, peer, generation)
     return peer
+
+
+def held(db: Database, host: str) -> Peer | None:
+    """The peer ``host`` as held in memory, None when it is not held (not read lately, or
+    changed since): without a session, for a path that reads nothing when it is held."""
+    peer = _memo.get_held(db.engine.sync_engine, host)
+    return None if peer is MISSING else peer
 
 
 async def ensure(session: AsyncSession, host: str) -> Peer:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store import inbox as inbox_store
+from node.store.db import Database
 from node.store.schema import inbox
 from tests.hardening.conftest import Sent, World
 
@@ -27,31 +29,56 @@ BOTH = pytest.mark.parametrize("hardening_db", [
 
 class Gate:
     """Holds the first group's insert until ``opened``; records every group's activity ids and
-    fails any group holding ``poisoned`` (a database error on that one row)."""
+    fails any group holding ``poisoned`` (a database error on that one row).
+
+    Both ways a group is written are held: through a session (``add_many``: PostgreSQL, and
+    SQLite when the in-line write cannot run) and in-line (``Database.write_inline`` on SQLite,
+    whose work cannot wait: the first group waits before it starts)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, poisoned: str | None = None) -> None:
         self.opened = asyncio.Event()
         self.groups: list[list[str]] = []
+        self.started = 0
         self.poisoned = poisoned
         real = inbox_store.add_many
+        real_inline = inbox_store.add_many_inline
+        real_write_inline = Database.write_inline
 
-        async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
+        def written(rows: list[dict[str, Any]], stored: set[str]) -> set[str]:
             ids = [str(r["activity_ap_id"]) for r in rows]
             self.groups.append(ids)
-            if len(self.groups) == 1:
-                await self.opened.wait()
-            stored = await real(session, rows)  # written, then the transaction fails
-            if self.poisoned in ids:
+            if self.poisoned in ids:  # written, then the transaction fails
                 raise RuntimeError(f"cannot store {self.poisoned}")
             return stored
 
+        async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
+            self.started += 1
+            if self.started == 1:
+                await self.opened.wait()
+            return written(rows, await real(session, rows))
+
+        def add_many_inline(db: Database, conn: sqlite3.Connection,
+                            rows: list[dict[str, Any]]) -> set[str]:
+            return written(rows, real_inline(db, conn, rows))
+
+        async def write_inline(db: Database, work: Callable[[sqlite3.Connection], Any]) -> Any:
+            self.started += 1
+            if self.started == 1:
+                await self.opened.wait()
+            done = await real_write_inline(db, work)
+            if done is None:
+                self.started -= 1  # not written in-line: the session's write counts instead
+            return done
+
         monkeypatch.setattr(inbox_store, "add_many", add_many)
+        monkeypatch.setattr(inbox_store, "add_many_inline", add_many_inline)
+        monkeypatch.setattr(Database, "write_inline", write_inline)
 
     async def hold(self, world: World, numbers: list[int]) -> list[asyncio.Task[Sent]]:
         """POST Mallory's Creates ``numbers``: the first alone, held in its write until all the
         others wait behind it; then let them go."""
         posts = [asyncio.create_task(world.post(world.activity(n=str(numbers[0]))))]
-        await until(lambda: len(self.groups) == 1)
+        await until(lambda: self.started == 1)
         posts += [asyncio.create_task(world.post(world.activity(n=str(n))))
                   for n in numbers[1:]]
         await until(lambda: uncommitted(world) == len(numbers))
