@@ -22,8 +22,11 @@ The ratio is the engine's cost per unit over the baseline's (1.0: the engine add
 under a row count SQL statements, the engine's chattiness. Figures only, never pass/fail.
 
 Run: ``.venv/bin/python bench/federation.py [--quick] [--only delivery,propagation]
-[--followers 10,100]`` — about 3 minutes at a load average of
-6–7 (1.6 min of CPU); ``--quick`` about 40 s there (16 s of CPU).
+[--followers 10,100] [--postgres]`` — about 3 minutes at a load average of
+6–7 (1.6 min of CPU); ``--quick`` about 40 s there (16 s of CPU). ``--postgres``: every node
+(and the delivery's receiving server) on PostgreSQL at 127.0.0.1:5432, a throwaway database
+each; propagation then goes to 1 and 10 followers (``FULL_PG``: each node holds a pool of
+connections).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import AsyncExitStack, ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -74,7 +77,7 @@ from protocol.parse import parse_actor
 from protocol.proofs import verify_proof
 from protocol.vocab import ACTIVITY_JSON
 from tests import dbs
-from tests.federation.harness import Node, federation, node_settings
+from tests.federation.harness import Node, federation, node_settings, postgres
 from tests.keys import pool_keygen
 
 T = TypeVar("T")
@@ -99,6 +102,15 @@ class Sizes:
 
 FULL = Sizes((1, 10, 100), 3, 100, 20.0, 1000, 1000, 1.0)
 QUICK = Sizes((1, 10), 2, 10, 2.0, 300, 200, 0.3)
+# On PostgreSQL every node is a database of its own with its own connection pool: 100 follower
+# nodes would need more connections than a shared server gives (max_connections, 100 by
+# default), so propagation stops at 10 there.
+FULL_PG = replace(FULL, followers=(1, 10))
+QUICK_PG = replace(QUICK, followers=(1, 3))
+TINY = Sizes((1,), 1, 2, 0.2, 10, 6, 0.05)  # tests/test_bench.py: every row, nothing measured
+
+# Where each node keeps its data: (node directory, name) -> database URL; None: a SQLite file.
+Databases = Callable[[Path, str], str] | None
 
 
 @dataclass(frozen=True)
@@ -316,14 +328,15 @@ def _signed_posts_seconds(urls: list[str], body: bytes, key: rsa.RSAPrivateKey, 
     return 1.0 / _rate(signed_posts, [None], seconds)
 
 
-async def propagation(tmp: Path, sizes: Sizes) -> list[Row]:
+async def propagation(tmp: Path, sizes: Sizes, database: Databases = None) -> list[Row]:
     names = ["origin", *(f"volger{i:03d}" for i in range(max(sizes.followers)))]
     rows: list[Row] = []
     (tmp / "s1").mkdir()
     async with AsyncExitStack() as stack:
         unlimited = {"limits__inbox_rate_per_host": 0, "limits__inbox_rate_total": 0}
         fed, made = await _timed(stack.enter_async_context(federation(
-            tmp / "s1", names, overrides={name: unlimited for name in names})))
+            tmp / "s1", names, database=database,
+            overrides={name: unlimited for name in names})))
         rows.append(Row(f"start one in-process node (of {len(names)})", made / len(names) * 1e3,
                         "ms"))
         origin, sql = fed["origin"], _Statements()
@@ -405,12 +418,13 @@ def serve(directory: Path, port: int, database_url: str) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-async def _prepare_receiver(tmp: Path, port: int, n: int, origin: Node, template: Path
+async def _prepare_receiver(tmp: Path, port: int, n: int, origin: Node,
+                            database: Callable[[Path, str], str]
                             ) -> tuple[Path, str, list[dict[str, Any]]]:
     """The receiver's database: node actor, ``n`` initiatives, the origin's actor cached."""
     directory = tmp / "s2-receiver"
     directory.mkdir()
-    database_url = dbs.fresh_sqlite(template, directory)
+    database_url = database(directory, "receiver")
     network = _Hosts({origin.ctx.urls.host: httpx.ASGITransport(app=origin.app)})
     async with httpx.AsyncClient(transport=network) as http:
         app = create_app(_receiver_settings(directory, port, database_url), http=http,
@@ -469,21 +483,22 @@ async def _drain(ctx: NodeContext, queued: int, expected: int) -> float:
     return queued / seconds
 
 
-async def delivery(tmp: Path, sizes: Sizes) -> list[Row]:
+async def delivery(tmp: Path, sizes: Sizes, database: Databases = None) -> list[Row]:
     n, port = sizes.inboxes, _free_port()
     base = f"http://127.0.0.1:{port}"
     template = dbs.sqlite_template(tmp)
+    make = database or (lambda directory, _name: dbs.fresh_sqlite(template, directory))
     async with AsyncExitStack() as stack:
         directory = tmp / "s2-origin"
         directory.mkdir()
         settings = node_settings(directory, "https://origin.test", "Oorsprong", "origin",
-                                 dbs.fresh_sqlite(template, directory))
+                                 make(directory, "origin"))
         app = create_app(settings, keygen=pool_keygen())  # its own httpx client: real sockets
         await stack.enter_async_context(app.router.lifespan_context(app))
         origin = Node("origin", app, app.state.ctx)
         await ensure_node_actor(origin.ctx)
         receiver_dir, database_url, documents = await _prepare_receiver(tmp, port, n, origin,
-                                                                         template)
+                                                                         make)
         await _add_followers(origin.ctx, documents)
         log = tmp / "server.log"
         with log.open("wb") as out:
@@ -553,12 +568,13 @@ async def _delivery_rows(origin: Node, base: str, documents: list[dict[str, Any]
 
 # --- 3. inbox and 4. backfill ------------------------------------------------------------------
 
-async def inbox_and_backfill(tmp: Path, sizes: Sizes) -> list[Row]:
+async def inbox_and_backfill(tmp: Path, sizes: Sizes, database: Databases = None
+                             ) -> list[Row]:
     m, sql = sizes.items, _Statements()
     rows: list[Row] = []
     (tmp / "s34").mkdir()
     unlimited = {"limits__inbox_rate_per_host": 0, "limits__inbox_rate_total": 0}
-    async with federation(tmp / "s34", ["origin", "ontvanger", "nieuwkomer"],
+    async with federation(tmp / "s34", ["origin", "ontvanger", "nieuwkomer"], database=database,
                           overrides={name: unlimited for name in ("origin", "ontvanger",
                                                                   "nieuwkomer")}) as fed:
         origin, receiver, newcomer = fed["origin"], fed["ontvanger"], fed["nieuwkomer"]
@@ -673,29 +689,34 @@ PARTS = ("propagation", "delivery", "inbox")
 
 
 async def main(quick: bool, parts: Sequence[str] = PARTS,
-               followers: tuple[int, ...] | None = None) -> None:
+               followers: tuple[int, ...] | None = None, pg: bool = False) -> None:
     print(f"Python {platform.python_version()}, cryptography {cryptography.__version__}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start"
-          f"{' (quick)' if quick else ''}", flush=True)
-    sections = await measure(quick, parts, followers)
+          f"{' (quick)' if quick else ''}{' (PostgreSQL)' if pg else ''}", flush=True)
+    sections = await measure(quick, parts, followers, pg=pg)
     print(f"load average {os.getloadavg()[0]:.1f} at the end; ratio = engine cost per unit / "
           "baseline cost per unit\n")
     print(_table(sections))
 
 
 async def measure(quick: bool, parts: Sequence[str] = PARTS,
-                  followers: tuple[int, ...] | None = None) -> list[tuple[str, list[Row]]]:
+                  followers: tuple[int, ...] | None = None, *, pg: bool = False,
+                  sizes: Sizes | None = None) -> list[tuple[str, list[Row]]]:
     """Every section's rows (``bench.run`` turns them into figures); ``parts`` and
-    ``followers`` (propagation's sizes) narrow a run down to what a change is about."""
-    sizes = QUICK if quick else FULL
+    ``followers`` (propagation's sizes) narrow a run down to what a change is about. With
+    ``pg`` every node runs on PostgreSQL at 127.0.0.1:5432 (a throwaway database each, created
+    and migrated, dropped afterwards; the delivery's receiving server too); the baselines
+    touch no database and stay the same."""
+    sizes = sizes or ((QUICK_PG if quick else FULL_PG) if pg else (QUICK if quick else FULL))
     if followers:
         sizes = replace(sizes, followers=followers)
     sections: list[tuple[str, list[Row]]] = []
-    with tempfile.TemporaryDirectory(prefix="kk-bench-") as name:
+    engine = "PostgreSQL, one database per node" if pg else "one SQLite file per node"
+    with tempfile.TemporaryDirectory(prefix="kk-bench-") as name, ExitStack() as stack:
         tmp = Path(name)
+        database = stack.enter_context(postgres()) if pg else None
         for part, title, run in (
-                ("propagation",
-                 "1. propagation, in process (ASGITransport, one SQLite file per node)",
+                ("propagation", f"1. propagation, in process (ASGITransport, {engine})",
                  propagation),
                 ("delivery", f"2. delivery over loopback to a node app under uvicorn "
                  f"({sizes.inboxes} inboxes)", delivery),
@@ -703,7 +724,7 @@ async def measure(quick: bool, parts: Sequence[str] = PARTS,
                  inbox_and_backfill)):
             if part not in parts:
                 continue
-            rows, seconds = await _timed(run(tmp, sizes))
+            rows, seconds = await _timed(run(tmp, sizes, database))
             sections.append((title, rows))
             print(f"{title}: {seconds:.0f} s", flush=True)
     return sections
@@ -716,6 +737,8 @@ if __name__ == "__main__":
                         help=f"comma-separated parts (of {', '.join(PARTS)})")
     parser.add_argument("--followers", default="",
                         help="propagation's follower counts, e.g. 10,100")
+    parser.add_argument("--postgres", action="store_true",
+                        help="every node on PostgreSQL at 127.0.0.1:5432 (a database each)")
     parser.add_argument("--serve", nargs=3, metavar=("DIR", "PORT", "DATABASE_URL"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -723,4 +746,4 @@ if __name__ == "__main__":
         serve(Path(args.serve[0]), int(args.serve[1]), args.serve[2])
     else:
         asyncio.run(main(args.quick, args.only.split(","), tuple(
-            int(n) for n in args.followers.split(",") if n) or None))
+            int(n) for n in args.followers.split(",") if n) or None, args.postgres))

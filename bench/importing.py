@@ -16,7 +16,12 @@ file after a WAL checkpoint, divided by the items) against the item's own JSON-L
 bytes of ``objects.document``; issue 13: ratio ≤ 2); and **memory** (``bench/memory.py``), the
 resident memory of a node process idle and after serving every item once.
 
-Run: ``nice .venv/bin/python -m bench.importing --items 10000`` (prints a table);
+With ``--postgres`` both nodes run on PostgreSQL at 127.0.0.1:5432 (a throwaway database each,
+created, migrated and dropped), the baseline inserts with plain ``psycopg`` ``executemany``,
+storage is the tables' bytes after ``VACUUM FULL`` (as ``bench/storage.py --postgres``), and
+memory is measured the same way (the node process's own RSS, not the PostgreSQL server's).
+
+Run: ``nice .venv/bin/python -m bench.importing --items 10000 [--postgres]`` (prints a table);
 ``bench.run`` calls :func:`measure`.
 """
 
@@ -33,13 +38,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg.types.json import set_json_loads
+from sqlalchemy.engine import make_url
+
 from bench.memory import Memory
 from bench.memory import measure as measure_memory
+from bench.storage import pg_bytes
 from node.store import contexts
+from tests import dbs
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "node" / "data" / "demo-fryslan.json"
@@ -126,9 +139,72 @@ def _cli(*args: str, cwd: Path) -> tuple[float, float]:
     return seconds, cpu
 
 
-def _init(directory: Path, name: str) -> Path:
-    _cli("init", str(directory), "--url", f"https://{name}.test", "--name", name, cwd=ROOT)
+def _init(directory: Path, name: str, database: str | None = None) -> Path:
+    """``kennisknoop init`` of a node in ``directory`` (on ``database``, a PostgreSQL URL, or a
+    SQLite file there); the SQLite file's path."""
+    _cli("init", str(directory), "--url", f"https://{name}.test", "--name", name,
+         *(("--database", database) if database else ()), cwd=ROOT)
     return directory / "kennisknoop.db"
+
+
+def _pg_conninfo(url: str) -> str:
+    return f"host=127.0.0.1 port=5432 user=postgres dbname={make_url(url).database}"
+
+
+def _text(data: str | bytes) -> str:
+    return data.decode() if isinstance(data, bytes) else data
+
+
+def _bare_insert_pg(source: str, target: str) -> tuple[float, float, int]:
+    """:func:`_bare_insert` on PostgreSQL: the rows read as stored (JSON columns as their
+    text), then ``executemany`` in transactions of ``BATCH`` rows with plain ``psycopg``."""
+    tables: Tables = []
+    with psycopg.connect(_pg_conninfo(source)) as read:
+        set_json_loads(_text, read)  # the stored text, written back as it is
+        for table in ("objects", "activities"):
+            columns = [r[0] for r in read.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                "ORDER BY ordinal_position", (table,))]
+            rows = read.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY id"
+                                ).fetchall()
+            tables.append((table, columns, rows))
+    with psycopg.connect(_pg_conninfo(target)) as write:
+        write.execute("DELETE FROM activities")  # the second node's own rows
+        write.commit()
+
+        def batch(sql: str, rows: list[Any]) -> None:
+            with write.transaction(), write.cursor() as cursor:
+                cursor.executemany(sql, rows)
+
+        return _insert_batches(tables, "%s", batch)
+
+
+Tables = list[tuple[str, list[str], list[Any]]]  # (table, its columns, its rows)
+
+
+def _insert_batches(tables: Tables, placeholder: str, batch: Callable[[str, list[Any]], None]
+                    ) -> tuple[float, float, int]:
+    """``batch(INSERT, rows)`` for every ``BATCH`` rows of ``tables``: (seconds, CPU seconds,
+    rows)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    count = 0
+    for table, columns, rows in tables:
+        sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
+               f"VALUES ({', '.join(placeholder for _ in columns)})")
+        for at in range(0, len(rows), BATCH):
+            batch(sql, rows[at:at + BATCH])
+            count += len(rows[at:at + BATCH])
+    return time.perf_counter() - start, time.process_time() - cpu, count
+
+
+def _storage_pg(url: str) -> tuple[int, float]:
+    """:func:`_storage` on PostgreSQL: the tables' bytes after ``VACUUM FULL`` (TOAST and
+    indexes included, as ``bench/storage.py --postgres`` counts them), and the mean bytes of
+    an item's JSON-LD as served."""
+    with psycopg.connect(_pg_conninfo(url)) as conn:
+        mean = statistics.fmean(len(contexts.unpack(text).encode()) for (text,) in conn.execute(
+            "SELECT document::text FROM objects"))
+    return pg_bytes(url), float(mean)
 
 
 def _bare_insert(source: Path, target: Path) -> tuple[float, float, int]:
@@ -145,16 +221,12 @@ def _bare_insert(source: Path, target: Path) -> tuple[float, float, int]:
         tables.append((table, columns, rows))
     write.execute("DELETE FROM activities")  # the second node's own rows (none for objects)
     write.commit()
-    start, cpu = time.perf_counter(), time.process_time()
-    count = 0
-    for table, columns, rows in tables:
-        sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
-               f"VALUES ({', '.join('?' for _ in columns)})")
-        for at in range(0, len(rows), BATCH):
-            with write:
-                write.executemany(sql, rows[at:at + BATCH])
-            count += len(rows[at:at + BATCH])
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+
+    def batch(sql: str, rows: list[Any]) -> None:
+        with write:
+            write.executemany(sql, rows)
+
+    seconds, cpu, count = _insert_batches(tables, "?", batch)
     read.close()
     write.close()
     return seconds, cpu, count
@@ -171,29 +243,50 @@ def _storage(database: Path) -> tuple[int, float]:
     return database.stat().st_size + (wal.stat().st_size if wal.exists() else 0), float(mean)
 
 
-def measure(items: int, workdir: Path | None = None, *, memory: bool = True) -> Measured:
-    with tempfile.TemporaryDirectory(prefix="kk-import-") as name:
+def measure(items: int, workdir: Path | None = None, *, memory: bool = True,
+            pg: bool = False) -> Measured:
+    """Import ``items`` items and measure; ``pg``: both nodes on PostgreSQL at 127.0.0.1:5432
+    (a throwaway database each, dropped afterwards), the baseline's insert with ``psycopg``."""
+    with tempfile.TemporaryDirectory(prefix="kk-import-") as name, ExitStack() as stack:
         tmp = workdir or Path(name)
         node_dir, bare_dir = tmp / "node", tmp / "bare"
-        database = _init(node_dir, "import")
-        bare_database = _init(bare_dir, "bare")
+        urls = [stack.enter_context(_pg_database(f"kk_import_{n}")) if pg else None
+                for n in ("node", "bare")]
+        database = _init(node_dir, "import", urls[0])
+        bare_database = _init(bare_dir, "bare", urls[1])
         document = make_file(items)
         path = tmp / "import.json"
         path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
         seconds, cpu = _cli("import", str(node_dir), str(path), cwd=tmp)
-        bare_seconds, bare_cpu, rows = _bare_insert(database, bare_database)
-        database_bytes, document_bytes = _storage(database)
+        if urls[0] and urls[1]:
+            bare_seconds, bare_cpu, rows = _bare_insert_pg(urls[0], urls[1])
+            database_bytes, document_bytes = _storage_pg(urls[0])
+        else:
+            bare_seconds, bare_cpu, rows = _bare_insert(database, bare_database)
+            database_bytes, document_bytes = _storage(database)
         return Measured(len(document["items"]), seconds, bare_seconds, rows, cpu, bare_cpu,
                         database_bytes, document_bytes,
                         measure_memory(node_dir) if memory else None)
 
 
+@contextmanager
+def _pg_database(prefix: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database (its URL), dropped afterwards."""
+    url = dbs.create_pg_database(prefix)
+    try:
+        yield url
+    finally:
+        dbs.drop_pg_database(url)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--postgres", action="store_true",
+                        help="both nodes on PostgreSQL at 127.0.0.1:5432 (a database each)")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} at start", flush=True)
-    m = measure(args.items)
+    m = measure(args.items, pg=args.postgres)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     print(f"kennisknoop import of {m.items} items: {m.seconds:.1f} s, {m.rate:,.1f} items/s; "
           f"{m.cpu_seconds:.1f} s of CPU, {m.cpu_rate:,.1f} items per CPU second")

@@ -8,6 +8,9 @@ as ActivityPub JSON in process (``httpx.ASGITransport``, no sockets) and reads i
 the peak (``VmHWM``). Issue 13's targets: under 120 MB idle, under 300 MB after serving 100,000
 items. No baseline: the figure is absolute.
 
+The node may be on SQLite or PostgreSQL (its ``database.url``); on PostgreSQL the figure is the
+node process's memory only, not the database server's.
+
 Run: ``nice .venv/bin/python -m bench.memory NODE_DIR`` (prints one JSON line).
 """
 
@@ -23,6 +26,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 _MIB = 1024 * 1024
@@ -43,6 +48,22 @@ def _status(field: str) -> float:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
+_ITEMS = "SELECT ap_id FROM objects WHERE is_local ORDER BY id"
+
+
+def _local_items(url: str) -> list[str]:
+    """The node's local items, read before the app starts (SQLite file or PostgreSQL)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        with sqlite3.connect(str(parsed.database)) as conn:
+            return [row[0] for row in conn.execute(_ITEMS)]
+    import psycopg
+
+    with psycopg.connect(host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
+                         user=parsed.username or "postgres", dbname=parsed.database) as pg:
+        return [row[0] for row in pg.execute(_ITEMS)]
+
+
 async def _serve_all(directory: Path) -> Memory:
     import httpx
 
@@ -51,10 +72,7 @@ async def _serve_all(directory: Path) -> Memory:
     from node.remote import ACCEPT_AP
 
     settings = load_settings(directory, environ={})
-    database = directory / "kennisknoop.db"
-    with sqlite3.connect(database) as conn:
-        ids = [row[0] for row in conn.execute(
-            "SELECT ap_id FROM objects WHERE is_local ORDER BY id")]
+    ids = _local_items(settings.database_url)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -31,8 +31,11 @@ Runs, in one process and one after the other (the machine has few cores; nothing
    rate and bytes per item at 1,000 and 10,000 imported items (``--quick``: 3/10 inboxes,
    100/300 items);
 10. ``postgres``: the rows that run on PostgreSQL too (127.0.0.1:5432, a throwaway database per
-   node, dropped after): ``bench/paths.py --postgres`` (bare baselines still on SQLite files)
-   and ``bench/storage.py --postgres``; search on PostgreSQL is in the ``search`` part;
+   node, dropped after): ``bench/paths.py --postgres`` (bare baselines still on SQLite files),
+   ``bench/storage.py --postgres``, ``bench/federation.py --postgres`` (propagation to 1 and 10
+   followers: a node is a database and a connection pool) and ``bench/importing.py --postgres``
+   (2,000 items, its bare insert with ``psycopg``, storage and memory); search on PostgreSQL is
+   in the ``search`` part;
 
 then, as separate processes whose own tables are printed and kept in ``results.json`` under
 ``logs``: ``bench/node.py`` (API create and reads at more items) and ``bench/flood.py`` (a short
@@ -51,6 +54,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from bench import backfill, federation, growth, importing, paths, peer, protocol, storage
@@ -75,10 +79,16 @@ def _protocol_figures() -> list[Figure]:
                    source="bench/protocol.py") for name, bare, ours in protocol.measure()]
 
 
-def _federation_figures(quick: bool) -> list[Figure]:
+def _on_postgres(figures: list[Figure]) -> list[Figure]:
+    """The rows of a run on PostgreSQL: named so, without issue 13's targets (set for SQLite)."""
+    return [replace(f, name=f"{f.name} (PostgreSQL)", target=None) for f in figures]
+
+
+def _federation_figures(quick: bool, *, pg: bool = False,
+                        sizes: federation.Sizes | None = None) -> list[Figure]:
     figures = []
-    source = f"bench/federation.py{' --quick' if quick else ''}"
-    for _, rows in asyncio.run(federation.measure(quick)):
+    source = f"bench/federation.py{' --quick' if quick else ''}{' --postgres' if pg else ''}"
+    for _, rows in asyncio.run(federation.measure(quick, pg=pg, sizes=sizes)):
         above = ""
         for row in rows:
             if not row.unit:
@@ -95,21 +105,22 @@ def _federation_figures(quick: bool) -> list[Figure]:
             unit = "ms" if row.unit == "ms" else "/s"
             figures.append(Figure(f"federation: {measure}", row.value, unit,
                                   row.baseline_name, row.baseline, target, source=source))
-    return figures
+    return _on_postgres(figures) if pg else figures
 
 
-def _import_figures(items: int) -> list[Figure]:
+def _import_figures(items: int, *, pg: bool = False) -> list[Figure]:
     """``kennisknoop import`` of ``items`` items against a bare batched insert of its rows; the
-    imported node's storage per item and memory."""
-    m = importing.measure(items)
-    source = "bench/importing.py"
+    imported node's storage per item and memory (``pg``: both nodes on PostgreSQL)."""
+    m = importing.measure(items, pg=pg)
+    source = f"bench/importing.py{' --postgres' if pg else ''}"
     name = f"import: items/s through `kennisknoop import` of {m.items:,} items"
     bare = f"bare batched insert of the same rows ({importing.BATCH:,} per transaction)"
     figures = [Figure(name, m.rate, "items/s", bare, m.bare_rate, {"ratio_min": 0.3},
                       source=source),
                Figure(f"{name} [CPU]", m.cpu_rate, "items/s", bare, m.bare_cpu_rate,
                       source=source),
-               Figure(f"storage: SQLite bytes per item after `kennisknoop import` of {m.items:,}",
+               Figure(f"storage: {'PostgreSQL' if pg else 'SQLite'} bytes per item after "
+                      f"`kennisknoop import` of {m.items:,}",
                       m.bytes_per_item, "B", "the item's own JSON-LD (mean)", m.document_bytes,
                       {"ratio_max": 2.0}, source=source)]
     if m.memory:
@@ -118,7 +129,7 @@ def _import_figures(items: int) -> list[Figure]:
                    target={"max": 120.0}, source="bench/memory.py"),
             Figure(f"memory: RSS after serving {m.memory.served:,} items (of {m.items:,})",
                    m.memory.served_mib, "MiB", target={"max": 300.0}, source="bench/memory.py")]
-    return figures
+    return _on_postgres(figures) if pg else figures
 
 
 _SEARCH_LINE = re.compile(
@@ -223,6 +234,8 @@ def main(argv: list[str] | None = None) -> None:
             run.figures += asyncio.run(paths.measure(paths.QUICK if args.quick else paths.FULL,
                                                      pg=True))
             run.figures += storage.measure(30 if args.quick else 300, pg=True)[0]
+            run.figures += _federation_figures(args.quick, pg=True)
+            run.figures += _import_figures(500 if args.quick else 2_000, pg=True)
         elif part == "flood":
             seconds = "10" if args.quick else "30"
             logs["bench/flood.py"] = _script(["bench/flood.py", "--seconds", seconds,

@@ -89,7 +89,7 @@ def _sqlite_bytes(url: str) -> int:
     return Path(path).stat().st_size
 
 
-def _pg_bytes(url: str) -> int:
+def pg_bytes(url: str) -> int:
     name = make_url(url).database
     with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={name}",
                          autocommit=True) as conn:
@@ -104,7 +104,7 @@ def measure(items: int, *, pg: bool) -> tuple[list[Figure], dict[str, float]]:
     with tempfile.TemporaryDirectory(prefix="kk-bench-storage-") as name, ExitStack() as stack:
         database = stack.enter_context(postgres()) if pg else None
         found = asyncio.run(_create(items, Path(name), database))
-        size = _pg_bytes(found["url"]) if pg else _sqlite_bytes(found["url"])
+        size = pg_bytes(found["url"]) if pg else _sqlite_bytes(found["url"])
     label = "PostgreSQL" if pg else "SQLite"
     figure = Figure(f"storage: database bytes per item ({label}, {items} items)", size / items,
                     "bytes", "the item's own JSON-LD (objects.document)", found["own"],

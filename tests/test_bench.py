@@ -97,3 +97,31 @@ def test_growth_lines_are_figures_and_a_shared_inbox_must_take_one_post() -> Non
     assert wall.baseline_value == 0.0 and wall.met is None
     with pytest.raises(RuntimeError, match="expected 1"):
         growth._delivery_figures("1,000 followers on one server (shared inbox)", 1, 1000, 1.0, 1.0)
+
+
+@pytest.mark.postgres
+def test_the_federation_rows_run_on_postgresql_at_tiny_sizes() -> None:
+    from bench import federation, run
+
+    figures = run._federation_figures(True, pg=True, sizes=federation.TINY)
+    names = [f.name for f in figures]
+    for row in ("propagate 1 item to   1 follower nodes", "delivery: signed POSTs/s",
+                "inbox: the worker applies", "backfill 6 items"):
+        assert any(row in name for name in names), row
+    assert all(name.endswith("(PostgreSQL)") for name in names)
+    assert all(f.target is None and f.value > 0 for f in figures)
+    assert all(f.source == "bench/federation.py --quick --postgres" for f in figures)
+
+
+@pytest.mark.postgres
+def test_import_storage_and_memory_run_on_postgresql_at_tiny_sizes() -> None:
+    from bench import run
+
+    figures = {f.name: f for f in run._import_figures(12, pg=True)}
+    assert all(name.endswith("(PostgreSQL)") for name in figures)
+    imported = [f for name, f in figures.items() if name.startswith("import: items/s")]
+    assert len(imported) == 2 and all(f.value > 0 and f.baseline_value > 0 for f in imported)
+    [stored] = [f for name, f in figures.items() if name.startswith("storage: PostgreSQL")]
+    assert stored.value > stored.baseline_value > 0  # bytes per item beside its JSON-LD
+    [served] = [f for name, f in figures.items() if name.startswith("memory: RSS after")]
+    assert served.value > 0 and all(f.target is None for f in figures.values())
