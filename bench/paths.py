@@ -12,6 +12,9 @@ SQLite files, with the federation harness's nodes (``origin.test`` and ``ontvang
   304); baseline a bare Starlette GET that selects the item's stored JSON by key with ``sqlite3``
   and returns it. The same items are read over and over (300 GETs of a random sample), so what
   the node holds in memory (docs/performance.md, "Rendered bytes held") answers most of them.
+- outbox: the initiative's outbox pages as ActivityPub JSON (``OrderedCollectionPage``s of 20
+  activities, the newest and every older one by its ``max_id`` cursor, 300 GETs in a random
+  order) beside a bare GET of the same pages' bytes by key.
 - inbox: signed ``Create``s (RFC 9421-less cavage, RSA-2048, as Mastodon sends) POSTed to
   ``/inbox`` → 202 (stored, not yet applied), one at a time and eight in flight (where group
   commit counts); baseline a bare Starlette endpoint that checks the digest and the signature
@@ -24,7 +27,7 @@ load moves the first a lot and the second little, so before/after comparisons us
 Figures only, never pass/fail.
 
 Run: ``python -m bench.paths`` (about 2 minutes on 2 busy cores), ``--quick`` for a smoke run,
-``--only inbox`` (or ``create``, ``read``) for some figures only;
+``--only inbox`` (or ``create``, ``read``, ``outbox``) for some figures only;
 ``make bench`` runs it with the other scripts and writes ``bench/results.json``.
 """
 
@@ -78,7 +81,7 @@ WORDS = ("dorp", "molen", "coöperatie", "zorg", "vrijwilligers", "energie", "do
          "glasvezel", "buurtbus", "subsidie", "gemeente", "bewoners", "plan", "samen")
 INITIATIVE = "dorpsmolen-reduzum"
 UNLIMITED = {"limits__inbox_rate_per_host": 0, "limits__inbox_rate_total": 0}
-PARTS = ("create", "read", "inbox")
+PARTS = ("create", "read", "outbox", "inbox")
 INBOX_IN_FLIGHT = (1, 8)  # requests in flight at once: one after the other; eight (group commit)
 
 
@@ -330,6 +333,35 @@ async def _read_figures(fed: Federation, tmp: Path, sizes: Sizes, ap_ids: list[s
     return figures
 
 
+async def _outbox_figures(client: httpx.AsyncClient, tmp: Path, sizes: Sizes) -> list[Figure]:
+    """GETs of the initiative's outbox pages (``OrderedCollectionPage``, 20 activities each, as
+    ActivityPub JSON: the newest and every older one by its ``max_id`` cursor, in a random
+    order) beside a bare GET of the same pages' bytes stored by key."""
+    pages, url = [], f"/actors/{INITIATIVE}/outbox?page=true"
+    while url:
+        response = await client.get(url, headers=AS_JSON)
+        response.raise_for_status()
+        pages.append((url, response.content))
+        url = response.json().get("next", "")
+    urls = [u for u, _ in pages]
+    sample = random.Random(23).choices(range(len(pages)), k=sizes.reads)
+    bare = bare_read_app(_sqlite(tmp / "bare-outbox.db"),
+                         {str(i): body for i, (_, body) in enumerate(pages)})
+    async with _client(bare, "https://bare.test") as b:
+        async def one_bare(i: int) -> None:
+            (await b.get(f"/bare/{sample[i]}")).raise_for_status()
+
+        async def baseline(rep: int) -> Rate:
+            return await _rate(len(sample), one_bare)
+
+        mine, base = await _alternate(
+            sizes.reps, _reader(client, [urls[i] for i in sample], lambda u: u, AS_JSON, None),
+            baseline)
+    return _figures(f"read: outbox page GETs/s, AP JSON ({len(pages)} pages of the "
+                    "initiative's outbox)", "GETs/s", mine,
+                    "bare Starlette GET of the same page's bytes by key", base, None)
+
+
 async def _signed_creates(fed: Federation, count: int, url: str
                           ) -> tuple[list[tuple[bytes, dict[str, str]]], rsa.RSAPublicKey]:
     """``count`` Creates by the origin's node actor, each signed for a POST to ``url``."""
@@ -417,10 +449,13 @@ async def measure(sizes: Sizes, *, pg: bool = False, parts: tuple[str, ...] = PA
                     "Authorization": f"Bearer {token}"}, json={
                         "handle": INITIATIVE, "name": "Dorpsmolen Reduzum"})).raise_for_status()
             figures: list[Figure] = []
-            if "create" in parts or "read" in parts:  # the reads read what was created
+            if {"create", "read", "outbox"} & set(parts):  # the reads read what was created
                 created_figures, created = await _create_figures(fed, tmp, sizes, token)
                 figures += created_figures if "create" in parts else []
                 figures += await _read_figures(fed, tmp, sizes, created) if "read" in parts else []
+            if "outbox" in parts:
+                async with _client(origin.app, origin.url) as client:
+                    figures += await _outbox_figures(client, tmp, sizes)
             if "inbox" in parts:
                 figures += await _inbox_figures(fed, tmp, sizes)
     if pg:  # issue 13's targets are set for SQLite; these rows show how PostgreSQL compares

@@ -68,6 +68,7 @@ class CollectionView:
     entries: list[Any]  # outbox: activity documents; followers/following: actor IRIs
     next_url: str | None = None
     prev_url: str | None = None
+    holdable: bool = False  # asked for: its outbox_stamp covers everything it shows
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,17 @@ async def activity_stamp(ctx: NodeContext, local_id: str) -> Hashable | None:
     return await activity_store.stamp(ctx.db, ctx.urls.activity(local_id))
 
 
+async def outbox_stamp(ctx: NodeContext, handle: str) -> Hashable | None:
+    """What a local actor's outbox and its pages are rendered from: one short statement
+    (``activity_store.outbox_stamp``) and the federation policy (held by ``policy.rule`` as
+    for every listing, so a page held shows a block no later than a page rendered); None when
+    there is no such actor or it was deleted (then the page is rendered: 404, 410)."""
+    row = await activity_store.outbox_stamp(ctx.db, handle)
+    if row is None or row[3] is not None:
+        return None
+    return row, await policy.current_rule(ctx)
+
+
 # --- collections -------------------------------------------------------------------------------
 
 
@@ -229,8 +241,10 @@ async def _page(session: AsyncSession, actor: StoredActor, name: CollectionName,
 
 
 async def read_collection(ctx: NodeContext, handle: str, name: CollectionName,
-                          page: PageRequest | None) -> CollectionView:
-    """A local actor's collection (``page`` None) or one of its pages; 404/410 for no actor."""
+                          page: PageRequest | None, *, hold: bool = False) -> CollectionView:
+    """A local actor's collection (``page`` None) or one of its pages; 404/410 for no actor.
+    ``hold``: tell whether the outbox's view may be held under its ``outbox_stamp`` — not
+    when the actor relays something received, which an admin may hide (one statement more)."""
     async with ctx.db.sessions() as session:
         actor = await _local_actor(session, handle)
         if actor.deleted:
@@ -238,13 +252,15 @@ async def read_collection(ctx: NodeContext, handle: str, name: CollectionName,
         iri = _iri(actor, name)
         hosts = await policy.rule(ctx, session)
         total = await _total(session, actor, name, hosts)
+        holdable = hold and name == "outbox" and not await activity_store.relays_received(
+            session, actor.ap_id, ctx.urls.base)
         if page is None:
             document = {
                 "@context": AS_CONTEXT, "id": iri, "type": "OrderedCollection",
                 "totalItems": total, "first": page_url(iri, PageRequest()),
                 "last": page_url(iri, PageRequest(min_id=0)),
             }
-            return CollectionView(actor, name, total, document, [])
+            return CollectionView(actor, name, total, document, [], holdable=holdable)
         rows, has_older, has_newer = await _page(session, actor, name, page,
                                                  ctx.settings.limits.page_size, hosts)
     entries = [entry for _, entry in rows]
@@ -258,7 +274,7 @@ async def read_collection(ctx: NodeContext, handle: str, name: CollectionName,
         document["next"] = next_url
     if prev_url:
         document["prev"] = prev_url
-    return CollectionView(actor, name, total, document, entries, next_url, prev_url)
+    return CollectionView(actor, name, total, document, entries, next_url, prev_url, holdable)
 
 
 async def read_initiatives(ctx: NodeContext, handle: str, page: int | None) -> dict[str, Any]:

@@ -178,6 +178,41 @@ async def stamp(db: Database, ap_id: str) -> tuple[Any, ...] | None:
     return await db.first(_STAMP, {"ap_id": ap_id})
 
 
+def _newest(column: Any) -> Any:
+    newest = activities.alias("newest")
+    return (select(newest.c[column]).where(newest.c.actor == actors.c.ap_id)
+            .order_by(newest.c.id.desc()).limit(1).scalar_subquery())
+
+
+_OUTBOX_STAMP = (
+    select(actors.c.id, actors.c.version, actors.c.updated, actors.c.deleted_at,
+           select(func.count()).select_from(activities)
+           .where(activities.c.actor == actors.c.ap_id).scalar_subquery(),
+           _newest("id"), _newest("ap_id"))
+    .where(actors.c.handle == bindparam("handle"), actors.c.is_local.is_(True)))
+
+
+async def outbox_stamp(db: Database, handle: str) -> tuple[Any, ...] | None:
+    """What a local actor's outbox pages are rendered from, in one short row (docs/
+    performance.md, "Outbox pages held"): the actor's id, version, update time and deletion,
+    how many activities it has and its newest one's id and IRI (a new activity is the newest:
+    ids only grow while the newest row stays; a deleted one lowers the count; stored activities
+    never change their bytes but by a key rotation, which bumps the actor's version); None when
+    there is no such local actor. Reads the ``(actor, id)`` index, not the activities' rows."""
+    return await db.first(_OUTBOX_STAMP, {"handle": handle.lower()})
+
+
+async def relays_received(session: AsyncSession, actor: str, base: str) -> bool:
+    """Whether ``actor`` announced anything not of this node (``base``): a received item, a
+    received Update or Delete. Those Announces leave the outbox when an admin hides the item,
+    which no short stamp can see (``objects.hidden_at`` has no index)."""
+    c, prefix = activities.c, f"{base}/"
+    query = select(exists().where(
+        c.actor == actor, c.type == "Announce",
+        or_(c.object_ap_id.is_(None), func.substr(c.object_ap_id, 1, len(prefix)) != prefix)))
+    return bool((await session.execute(query)).scalar())
+
+
 async def get(session: AsyncSession, ap_id: str) -> StoredActivity | None:
     row = (await session.execute(_select().where(activities.c.ap_id == ap_id))).mappings().first()
     return _activity(row) if row else None

@@ -70,8 +70,20 @@ def _collection_endpoint(name: CollectionName) -> Any:
         handle, page = request.path_params["handle"], _page_request(request)
         if not wants_activity_json(request):
             return await ui.collection_page(request, handle, name, page or PageRequest())
-        view = await collections.read_collection(ctx_of(request), handle, name, page)
-        return activity_response(view.document)
+        ctx = ctx_of(request)
+        if name != "outbox" or not held.holding(request):
+            view = await collections.read_collection(ctx, handle, name, page)
+            return activity_response(view.document)
+        # Held, checked against the outbox's stamp; the same for everyone who asks.
+        views: list[collections.CollectionView] = []
+
+        async def render() -> Response:
+            views.append(await collections.read_collection(ctx, handle, name, page, hold=True))
+            return activity_response(views[-1].document)
+
+        stamp = await collections.outbox_stamp(ctx, handle)
+        return await held.respond(request, ("outbox", handle.lower(), page), stamp, render,
+                                  lambda: views[-1].holdable)
 
     endpoint.__name__ = name
     return endpoint

@@ -47,9 +47,11 @@ def _holdable(response: Response) -> bool:
 
 
 async def respond(request: Request, key: Hashable, stamp: Hashable | None,
-                  render: Callable[[], Awaitable[Response]]) -> Response:
+                  render: Callable[[], Awaitable[Response]],
+                  may_hold: Callable[[], bool] = lambda: True) -> Response:
     """The held response of ``key`` rendered from rows stamped ``stamp``, else ``render()``'s
-    (held when it may be). ``stamp`` None: the rows are not there; render (a 404 or 410)."""
+    (held when it may be, and ``may_hold()`` after the render agrees). ``stamp`` None: the rows
+    are not there; render (a 404 or 410)."""
     cache = ctx_of(request).rendered
     if stamp is None:
         return await render()
@@ -57,6 +59,6 @@ async def respond(request: Request, key: Hashable, stamp: Hashable | None,
     if held is not None:
         return HeldResponse(held)
     response = await render()
-    if _holdable(response):
+    if _holdable(response) and may_hold():
         cache.put(key, Held(stamp, tuple(response.raw_headers), bytes(response.body)))
     return response

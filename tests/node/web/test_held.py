@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import httpx
+import orjson
 import pytest
 from sqlalchemy import update
 from starlette.applications import Starlette
@@ -18,10 +19,15 @@ from node.services.keys import rotate_keys
 from node.services.permissions import SYSTEM
 from node.services.rendered import Held, RenderCache
 from node.services.users import add_user
+from node.store import activities as activity_store
+from node.store import actors as actor_store
 from node.store.db import Database
 from node.store.schema import objects
+from tests.node.conftest import BASE_URL
 from tests.node.web import AS_JSON, BROWSER, local_id, make_initiative, make_item
+from tests.node.web.api_helpers import insert_remote_item
 from tests.node.web.test_ui_auth import PASSWORD, sign_in
+from tests.statements import counted
 
 NL = {**BROWSER, "Accept-Language": "nl"}
 EN = {**BROWSER, "Accept-Language": "en"}
@@ -210,3 +216,103 @@ def test_a_response_bigger_than_an_eighth_of_the_bound_is_not_held() -> None:
     cache = RenderCache(8_000)
     cache.put("big", _held(1, 1_000))
     assert len(cache) == 0 and cache.size == 0
+
+
+# --- outbox pages ------------------------------------------------------------------------------
+
+OUTBOX = "/actors/dorpsmolen/outbox"
+OUTBOX_URLS = (OUTBOX, f"{OUTBOX}?page=true", f"{OUTBOX}?page=true&min_id=0")
+
+
+async def _outbox(client: httpx.AsyncClient) -> dict[str, bytes]:
+    return {url: (await client.get(url, headers=AS_JSON)).content for url in OUTBOX_URLS}
+
+
+async def test_an_outbox_page_is_held_with_fewer_statements_and_the_same_bytes(
+        ctx: NodeContext, client: httpx.AsyncClient) -> None:
+    # Given an initiative's outbox and its pages, rendered once
+    await make_initiative(ctx)
+    await make_item(ctx)
+    first = {url: await client.get(url, headers=AS_JSON) for url in OUTBOX_URLS}
+    for url in OUTBOX_URLS:
+        # When a page is asked for again
+        hits = ctx.rendered.hits
+        with counted(ctx) as rendered:
+            ctx.rendered.clear()
+            fresh = await client.get(url, headers=AS_JSON)
+        with counted(ctx) as again:
+            held = await client.get(url, headers=AS_JSON)
+        # Then it comes from memory: the stamp's one statement (in-line on a SQLite file, not
+        # through the engine), not the render's
+        assert ctx.rendered.hits == hits + 1, url
+        assert len(again) <= 1 < len(rendered), (url, str(again))
+        # byte for byte and header for header what a render gives, and it still answers 304
+        assert held.content == fresh.content == first[url].content, url
+        assert _same(held, first[url]), url
+        tagged = await client.get(url, headers={**AS_JSON,
+                                                "If-None-Match": first[url].headers["etag"]})
+        assert tagged.status_code == 304, url
+
+
+async def test_a_new_activity_from_another_engine_shows_in_the_outbox_at_the_next_read(
+        ctx: NodeContext, client: httpx.AsyncClient, other: NodeContext) -> None:
+    await make_initiative(ctx)
+    await make_item(ctx)
+    before = await _outbox(client)
+    assert await _outbox(client) == before  # held
+    # When another process (its own engine) publishes an item
+    item = await make_item(other, title="Een tweede verhaal")
+    # Then the very next reads show it: the count, the newest page, the last page unchanged
+    after = await _outbox(client)
+    collection = (await client.get(OUTBOX, headers=AS_JSON)).json()
+    assert collection["totalItems"] == orjson.loads(before[OUTBOX])["totalItems"] + 1
+    newest = (await client.get(OUTBOX_URLS[1], headers=AS_JSON)).json()["orderedItems"]
+    assert newest[0]["type"] == "Create" and newest[0]["object"]["id"] == item.ap_id
+    assert after[OUTBOX_URLS[1]] != before[OUTBOX_URLS[1]]
+    ctx.rendered.clear()
+    assert await _outbox(client) == after  # what a fresh render gives
+
+
+async def test_a_deleted_item_and_a_key_rotation_show_in_the_outbox_at_the_next_read(
+        ctx: NodeContext, client: httpx.AsyncClient, other: NodeContext) -> None:
+    await make_initiative(ctx)
+    item = await make_item(ctx)
+    await make_item(ctx, title="Een tweede verhaal")
+    held = await _outbox(client)
+    # A delete in another engine: the item's Create leaves, its Delete comes
+    await delete_item(other, item.ap_id, SYSTEM)
+    deleted = await _outbox(client)
+    types = [a["type"] for a in orjson.loads(deleted[OUTBOX_URLS[1]])["orderedItems"]]
+    assert deleted[OUTBOX_URLS[1]] != held[OUTBOX_URLS[1]] and "Delete" in types
+    # A key rotation in another engine re-signs every activity in the outbox
+    await rotate_keys(other, "dorpsmolen")
+    rotated = await _outbox(client)
+    assert rotated[OUTBOX_URLS[1]] != deleted[OUTBOX_URLS[1]]
+    ctx.rendered.clear()
+    assert await _outbox(client) == rotated
+
+
+async def test_an_outbox_relaying_a_received_item_is_not_held_so_hiding_it_shows_at_once(
+        ctx: NodeContext, client: httpx.AsyncClient, other: NodeContext) -> None:
+    # Given an initiative whose outbox announces a received item (as it relays an answer)
+    await make_initiative(ctx)
+    await make_item(ctx)
+    item = await insert_remote_item(ctx, "terp", title="Terpdorp Hegebeintum",
+                                    published=ctx.now())
+    async with ctx.db.transaction() as session:
+        actor = await actor_store.get_local(session, "dorpsmolen")
+        assert actor is not None
+        await activity_store.insert(
+            session, ap_id=f"{BASE_URL}/activities/relay", actor=actor.ap_id, type="Announce",
+            object_ap_id=item.ap_id, published=ctx.now(),
+            document={"type": "Announce", "object": {"id": item.ap_id, "type": "Article"}})
+    shown = await _outbox(client)
+    assert await _outbox(client) == shown and len(ctx.rendered) == 0  # rendered every time
+    # When an admin hides the item in another process (nothing the outbox stamp reads moves)
+    async with other.db.transaction() as session:
+        await session.execute(update(objects).where(objects.c.ap_id == item.ap_id).values(
+            hidden_at=ctx.now(), hidden_by="beheerder"))
+    # Then the Announce leaves the outbox at the next read
+    hidden = orjson.loads((await _outbox(client))[OUTBOX_URLS[1]])
+    assert hidden["totalItems"] == orjson.loads(shown[OUTBOX_URLS[1]])["totalItems"] - 1
+    assert "Announce" not in [a["type"] for a in hidden["orderedItems"]]
