@@ -112,7 +112,8 @@ class ServerSettings:
         "to (each `limits.inbox_rate_*` and `inbox_burst_*` times this number).", minimum=1)
     render_cache_bytes: int = setting(
         32 * 1024 * 1024, "Bytes of rendered responses each web process holds in memory (the "
-        "API JSON and the anonymous HTML page of items, the ActivityPub JSON of activities), "
+        "API JSON and the anonymous HTML page of items, the ActivityPub JSON of activities and "
+        "of outbox pages), "
         "least recently used dropped first; each is checked against its row's version with one "
         "short statement before it is served, so a write in any process shows at once "
         "(docs/performance.md, \"Rendered bytes held\"). 0: hold none.", minimum=0)

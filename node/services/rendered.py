@@ -2,9 +2,10 @@
 
 An entry is what a GET answered (its headers and body) with the *stamp* of the rows it was
 rendered from: their ids, versions and update times, read with one short statement
-(``object_store.page_stamp``, ``activity_store.stamp``). A reader reads the stamp again on every
-request and uses the entry only when it is equal, so a write — an edit, a delete, a tombstone, a
-hidden item, a new author profile, a key rotation — in this process or any other on the same
+(``object_store.page_stamp``, ``activity_store.stamp``, ``activity_store.outbox_stamp``). A
+reader reads the stamp again on every request and uses the entry only when it is equal, so a
+write — an edit, a delete, a tombstone, a hidden item, a new author profile, a key rotation, a
+new activity in an outbox — in this process or any other on the same
 database is seen by the very next read: nothing is invalidated, nothing expires. One entry per
 (kind, IRI, variant): a new version replaces the old one instead of waiting to be evicted.
 

@@ -27,7 +27,9 @@ from tests.node.conftest import BASE_URL
 from tests.node.web import AS_JSON, BROWSER, local_id, make_initiative, make_item
 from tests.node.web.api_helpers import insert_remote_item
 from tests.node.web.test_ui_auth import PASSWORD, sign_in
-from tests.statements import counted
+from tests.statements import counted, held_long
+
+__all__ = ["held_long"]  # the fixture, imported for pytest
 
 NL = {**BROWSER, "Accept-Language": "nl"}
 EN = {**BROWSER, "Accept-Language": "en"}
@@ -228,6 +230,7 @@ async def _outbox(client: httpx.AsyncClient) -> dict[str, bytes]:
     return {url: (await client.get(url, headers=AS_JSON)).content for url in OUTBOX_URLS}
 
 
+@pytest.mark.usefixtures(held_long.__name__)  # the blocks read by the policy stay held
 async def test_an_outbox_page_is_held_with_fewer_statements_and_the_same_bytes(
         ctx: NodeContext, client: httpx.AsyncClient) -> None:
     # Given an initiative's outbox and its pages, rendered once
