@@ -131,17 +131,20 @@ async def check_host(ctx: NodeContext, iri: str) -> str:
     return host
 
 
-async def check_content(ctx: NodeContext, *iris: str | None) -> None:
+async def check_content(ctx: NodeContext, *iris: str | None, current: HostRule | None = None
+                        ) -> None:
     """Refuse received content (``RejectedError`` ``host_not_allowed``) when any of ``iris`` — an
     object's or activity's ``id``, its author, its actor — is on a refused host.
 
     The one content check of every path that stores what another server sent: called before
-    anything is fetched from, or stored for, those IRIs.
+    anything is fetched from, or stored for, those IRIs. ``current``: the rule as a caller read
+    it for a batch (backfill reads it once per batch of outbox activities, not twice per
+    activity: each read is a session of its own).
     """
     hosts = {_host_of(iri) for iri in iris if iri} - {own_host(ctx)}
     if not hosts:
         return
-    current = await current_rule(ctx)
+    current = current or await current_rule(ctx)
     refused = sorted(host for host in hosts if not current.allows(host))
     if refused:
         raise RejectedError("host_not_allowed", f"{', '.join(refused)} is not federated with")

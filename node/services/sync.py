@@ -30,6 +30,7 @@ from node.services.directory import sync_node_initiatives
 from node.services.resolve import fetch_actor, node_actor, signer_of
 from node.store import follows as follow_store
 from node.store import inbox as inbox_store
+from node.store.blocks import HostRule
 from protocol.errors import ProtocolError
 from protocol.origin import same_origin
 from protocol.parse import Activity, ASObject, parse_activity
@@ -172,10 +173,11 @@ async def _apply_activities(ctx: NodeContext, raws: list[dict[str, Any]], follow
     ids = [raw["id"] for raw in raws if isinstance(raw.get("id"), str)]
     async with ctx.db.sessions() as session:
         done = await inbox_store.done_among(session, ids)
+        hosts = await policy.rule(ctx, session)
     outcomes: list[str] = []
     run: list[tuple[dict[str, Any], Activity, ASObject]] = []
     for raw in raws:
-        verified = await _verified_new(ctx, raw, followee, done)
+        verified = await _verified_new(ctx, raw, followee, done, hosts)
         if verified is not None:
             run.append((raw, *verified))
             continue
@@ -185,10 +187,11 @@ async def _apply_activities(ctx: NodeContext, raws: list[dict[str, Any]], follow
     return outcomes + await _store_run(ctx, run, followee)
 
 
-async def _verified_new(ctx: NodeContext, raw: dict[str, Any], followee: str, done: set[str]
-                        ) -> tuple[Activity, ASObject] | None:
+async def _verified_new(ctx: NodeContext, raw: dict[str, Any], followee: str, done: set[str],
+                        hosts: HostRule) -> tuple[Activity, ASObject] | None:
     """The activity and its embedded object when ``apply`` would store the object as it is
-    (its proof verifies, nothing refuses it); None: leave it to ``_apply_one``."""
+    (its proof verifies, nothing refuses it: ``hosts``, the federation policy as the batch
+    began); None: leave it to ``_apply_one``."""
     try:
         activity = parse_activity(raw)
         obj = activity.object
@@ -201,8 +204,8 @@ async def _verified_new(ctx: NodeContext, raw: dict[str, Any], followee: str, do
             return None
         if activity.type not in ("Create", "Announce"):
             return None
-        await policy.check_content(ctx, followee, activity.id)
-        await policy.check_content(ctx, obj.id, obj.attributed_to, followee)
+        await policy.check_content(ctx, followee, activity.id, obj.id, obj.attributed_to,
+                                   current=hosts)
         if not await verified_by_proof(ctx, obj.raw, obj.attributed_to):
             return None
     except (ProtocolError, RejectedError, RemoteError):

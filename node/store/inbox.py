@@ -95,9 +95,12 @@ async def add_done(session: AsyncSession, rows: list[dict[str, Any]], *, now: da
     ``type``, ``document``), as ``add`` then ``mark_done`` do one at a time: two statements."""
     if not rows:
         return
-    await insert_ignore(session, inbox, [{
-        **row, "recipient": None, "received_at": now, "state": "done", "attempts": 0,
-        "next_attempt_at": now, "host": None} for row in rows], ["activity_ap_id"])
+    # executemany of one statement (compiled once and cached): ``insert_ignore``'s multi-row
+    # VALUES compiled a new statement for every batch of hundreds of rows.
+    await session.execute(dialect_insert(session, inbox).on_conflict_do_nothing(
+        index_elements=[inbox.c.activity_ap_id]), [{
+            **row, "recipient": None, "received_at": now, "state": "done", "attempts": 0,
+            "next_attempt_at": now, "host": None} for row in rows])
     await session.execute(update(inbox).where(
         inbox.c.activity_ap_id.in_([row["activity_ap_id"] for row in rows]),
         inbox.c.state != "done").values(state="done", locked_until=None))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, case, cast, false, func, or_, select, update
+from sqlalchemy import RowMapping, Text, and_, bindparam, case, cast, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store import contexts
@@ -168,18 +168,30 @@ async def insert_new(session: AsyncSession, rows: list[dict[str, Any]], *, chunk
     """Insert received objects never seen before, ``chunk`` rows per statement; a row whose
     ``ap_id`` is stored meanwhile is left out (``ON CONFLICT DO NOTHING``). The rows stored."""
     stored: list[StoredObject] = []
+    documents = {row["ap_id"]: row["document"] for row in rows}
     rows = [stored_values(row) for row in rows]
+    # Every column but the document, which is the one given: read back, each 7 KB document
+    # was parsed again (and its context unpacked), most of what a backfilled row cost.
     stmt = dialect_insert(session, objects).on_conflict_do_nothing(
-        index_elements=[objects.c.ap_id]).returning(*objects.c)
+        index_elements=[objects.c.ap_id]).returning(*_ALL_BUT_DOCUMENT)
+
+    def made(row: RowMapping) -> StoredObject:
+        return StoredObject(**{name: documents[row["ap_id"]] if name == "document" else row[name]
+                               for name in _FIELDS})
+
     if rows and all(row.keys() == rows[0].keys() for row in rows):
         # executemany: one statement compiled once (and cached), which SQLAlchemy sends as
         # multi-row INSERTs ("insertmanyvalues"); ``.values(rows)`` compiled a new one per chunk.
         result = await session.execute(stmt, rows)
-        return [to_dataclass(StoredObject, row) for row in result.mappings().all()]
+        return [made(row) for row in result.mappings().all()]
     for at in range(0, len(rows), chunk):
         result = await session.execute(stmt.values(rows[at:at + chunk]))
-        stored += [to_dataclass(StoredObject, row) for row in result.mappings().all()]
+        stored += [made(row) for row in result.mappings().all()]
     return stored
+
+
+_ALL_BUT_DOCUMENT = [column for column in objects.c if column.name != "document"]
+_FIELDS = [f.name for f in fields(StoredObject)]
 
 
 async def local_item_keys(session: AsyncSession) -> list[tuple[str, str, str, str | None,

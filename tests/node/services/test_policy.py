@@ -8,7 +8,8 @@ import pytest
 
 from node.config import Settings, build_settings
 from node.services import policy
-from node.services.errors import ValidationError
+from node.services.context import NodeContext
+from node.services.errors import RejectedError, ValidationError
 from node.store.blocks import HostRule
 
 
@@ -56,3 +57,14 @@ def test_a_host_that_is_not_one_is_refused(text: str) -> None:
     with pytest.raises(ValidationError) as refused:
         policy.normalise(text)
     assert refused.value.reason == "bad_value"
+
+
+async def test_content_is_checked_against_the_rule_a_batch_holds(ctx: NodeContext) -> None:
+    # Given a rule held by a backfill batch (read once for it) that refuses a host the node's
+    # current rule allows
+    held = HostRule(blocked=frozenset({"evil.test"}))
+    # Then the check uses the held rule, and without one the current rule
+    with pytest.raises(RejectedError):
+        await policy.check_content(ctx, "https://evil.test/items/1", current=held)
+    await policy.check_content(ctx, "https://evil.test/items/1")
+    await policy.check_content(ctx, "https://good.test/items/1", current=held)
