@@ -12,6 +12,7 @@ for the inserts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,7 @@ from node.services.items import author_of, new_item_values
 from node.services.outbox import announcers
 from node.services.permissions import Caller, require_actor_edit
 from node.services.search_index import index_items
+from node.services.texts import Source, Texts, texts_many
 from node.services.urls import new_local_id
 from node.store import activities as activity_store
 from node.store import actors as actor_store
@@ -165,14 +167,24 @@ def new_item_iri(ctx: NodeContext) -> str:
     return ctx.urls.item(new_local_id())
 
 
-async def create_items(ctx: NodeContext, batch: list[NewItem], caller: Caller) -> None:
+def sources(batch: Sequence[NewItem]) -> list[Source]:
+    """What ``node.services.texts`` prepares each item of ``batch`` from."""
+    return [(new.data.title, new.data.summary, new.data.content or "") for new in batch]
+
+
+async def create_items(ctx: NodeContext, batch: list[NewItem], caller: Caller, *,
+                       texts: Sequence[Texts] | None = None) -> None:
     """Create ``batch`` (in order) as ``items.create_item`` creates each, in one transaction.
 
     An answer may reply to a question earlier in the same batch. Nothing is stored if any item
-    fails (its author gone, its question deleted).
+    fails (its author gone, its question deleted). ``texts``: the items' texts prepared
+    beforehand (``texts_many(sources(batch))``, in a worker process); else prepared here.
     """
     if not batch:
         return
+    prepared = list(texts) if texts is not None else texts_many(sources(batch))
+    if len(prepared) != len(batch):
+        raise ValueError(f"{len(prepared)} texts for {len(batch)} items")
     async with ctx.db.sessions() as session:
         publisher = await Publisher.load(ctx, session)
         authors: dict[str | None, StoredActor] = {}
@@ -186,22 +198,24 @@ async def create_items(ctx: NodeContext, batch: list[NewItem], caller: Caller) -
                      for o in (await object_store.get_many(session, sorted(targets))).values()}
         askers = {q.attributed_to: await actor_store.get(session, q.attributed_to)
                   for q in questions.values()}
-    objects, docs = _build(ctx, batch, authors, questions, askers, publisher)
+    objects, docs = _build(ctx, batch, prepared, authors, questions, askers, publisher)
     answered = sorted(targets | {o.ap_id for o in docs if o.kind == "question"})
+    terms = {new.ap_id: text.terms for new, text in zip(batch, prepared, strict=True)}
     async with ctx.db.transaction() as session:
         await object_store.insert_many(session, objects)
-        await index_items(session, docs, answered)
+        await index_items(session, docs, answered, terms)
         await publisher.write(session)
 
 
-def _build(ctx: NodeContext, batch: list[NewItem], authors: dict[str | None, StoredActor],
-           questions: dict[str, _Question], askers: dict[str, StoredActor | None],
-           publisher: Publisher) -> tuple[list[dict[str, Any]], list[StoredObject]]:
+def _build(ctx: NodeContext, batch: list[NewItem], texts: list[Texts],
+           authors: dict[str | None, StoredActor], questions: dict[str, _Question],
+           askers: dict[str, StoredActor | None], publisher: Publisher
+           ) -> tuple[list[dict[str, Any]], list[StoredObject]]:
     """The object rows and their stored form; the activities queued on ``publisher``."""
     rows: list[dict[str, Any]] = []
     stored: list[StoredObject] = []
     by_iri = {a.ap_id: a for a in authors.values()}
-    for new in batch:
+    for new, text in zip(batch, texts, strict=True):
         data, now = new.data, ctx.now()
         author = authors[data.initiative]
         in_reply_to = getattr(data, "in_reply_to", None)
@@ -212,7 +226,7 @@ def _build(ctx: NodeContext, batch: list[NewItem], authors: dict[str | None, Sto
         if question is not None and question.kind != "question":
             raise ValidationError("bad_value", "in_reply_to must name a question",
                                   field="in_reply_to")
-        values = new_item_values(ctx, data, author, in_reply_to)
+        values = new_item_values(ctx, data, author, in_reply_to, text)
         document = sign(item_document(
             ap_id=new.ap_id, kind=data.kind, author=author, values=values, version=1,
             published=now, updated=now,

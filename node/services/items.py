@@ -31,6 +31,7 @@ from node.services.inputs import AttachmentInput, ItemInput, Patch, PlaceInput
 from node.services.outbox import publish_activity
 from node.services.permissions import Caller, require_actor_edit
 from node.services.search_index import index_item
+from node.services.texts import Texts
 from node.services.urls import new_local_id
 from node.store import activities as activity_store
 from node.store import actors as actor_store
@@ -61,12 +62,15 @@ def _json_field(value: Any) -> Any:
     return value
 
 
-def _derived(ctx: NodeContext, values: dict[str, Any], author: StoredActor) -> dict[str, Any]:
+def _derived(ctx: NodeContext, values: dict[str, Any], author: StoredActor,
+             texts: Texts | None = None) -> dict[str, Any]:
     """Columns computed from the item's fields: HTML, place columns, search text; the province
-    is the place's, else the author's (an initiative's place), else the node's."""
+    is the place's, else the author's (an initiative's place), else the node's. ``texts``: the
+    HTML and search text prepared beforehand (``node.services.texts``, from the same fields)."""
     place = values["fields"].get("place") or {}
     derived = {
-        "content_html": render_markdown(values.get("content") or ""),
+        "content_html": texts.content_html if texts is not None else render_markdown(
+            values.get("content") or ""),
         "province_code": provinces.effective(place.get("province_code"),
                                              provinces.of_document(author.document),
                                              ctx.settings.node.province_code),
@@ -74,15 +78,16 @@ def _derived(ctx: NodeContext, values: dict[str, Any], author: StoredActor) -> d
         "latitude": place.get("latitude"),
         "longitude": place.get("longitude"),
     }
-    derived["search_text"] = search_text(values.get("title") or "", values.get("summary") or "",
-                                         values.get("content") or "")
+    derived["search_text"] = texts.search_text if texts is not None else search_text(
+        values.get("title") or "", values.get("summary") or "", values.get("content") or "")
     return derived
 
 
 def new_item_values(ctx: NodeContext, data: ItemInput, author: StoredActor,
-                    in_reply_to: str | None) -> dict[str, Any]:
+                    in_reply_to: str | None, texts: Texts | None = None) -> dict[str, Any]:
     """The column values of a new item by ``author`` (``create_item``, and batched by
-    ``node.services.bulk``): its fields, and the columns derived from them."""
+    ``node.services.bulk``, with its ``texts`` prepared): its fields, and the columns derived
+    from them."""
     fields = {name: _json_field(getattr(data, name)) for name in _FIELD_NAMES
               if hasattr(data, name) and getattr(data, name) not in (None, ())}
     attachments.describe_local(ctx.settings.dir, ctx.urls.files_base, fields)
@@ -91,7 +96,7 @@ def new_item_values(ctx: NodeContext, data: ItemInput, author: StoredActor,
         "language": data.language, "license": data.license, "themes": list(data.themes),
         "in_reply_to": in_reply_to, "fields": fields,
     }
-    values.update(_derived(ctx, values, author))
+    values.update(_derived(ctx, values, author, texts))
     return values
 
 

@@ -6,6 +6,7 @@ was stored before the index existed; ``migrate`` and ``serve`` run it after migr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.services.content import plain_text_from_html
 from node.services.context import NodeContext
-from node.services.search_text import index_text
+from node.services.search_text import IndexText, index_text
 from node.store import objects as object_store
 from node.store import questions as question_store
 from node.store import search as search_store
@@ -34,14 +35,16 @@ def _text(*parts: str | None) -> str:
     return "\n".join(p for p in parts if p)[:MAX_TEXT]
 
 
-def item_doc(obj: StoredObject) -> SearchDoc | None:
+def item_doc(obj: StoredObject, terms: IndexText | None = None) -> SearchDoc | None:
     """The index entry of a stored item; None for a deleted one, a tombstone or one an admin
-    hid (the index serves the public search of both engines, facets and counts included)."""
+    hid (the index serves the public search of both engines, facets and counts included).
+    ``terms``: its title's, summary's and body's terms, analysed beforehand (an import)."""
     if obj.deleted or obj.hidden or obj.kind == "tombstone":
         return None
     body = obj.content if obj.is_local else plain_text_from_html(obj.content_html or "")
     title = obj.title or (obj.summary or body or "")[:80]
-    terms = index_text(obj.title, obj.summary, body)
+    if terms is None:
+        terms = index_text(obj.title, obj.summary, body)
     url = obj.document.get("url") if not obj.is_local else None
     return SearchDoc(
         ap_id=obj.ap_id, doc_type="item", kind=obj.kind, is_local=obj.is_local, host=obj.host,
@@ -106,14 +109,15 @@ async def index_item(session: AsyncSession, obj: StoredObject) -> None:
         await _reindex_question(session, obj.in_reply_to)
 
 
-async def index_items(session: AsyncSession, items: list[StoredObject], questions: list[str]
-                      ) -> None:
+async def index_items(session: AsyncSession, items: list[StoredObject], questions: list[str],
+                      terms: Mapping[str, IndexText] | None = None) -> None:
     """Index new items together (``index_item`` for many, a few statements), and re-index the
-    stored ones among ``questions`` (those the items answer) with their new answer state."""
+    stored ones among ``questions`` (those the items answer) with their new answer state.
+    ``terms``: items' terms analysed beforehand, by IRI (the others are analysed here)."""
     states = await question_store.states(session, questions, None)
     docs = []
     for item in items:
-        doc = item_doc(item)
+        doc = item_doc(item, terms.get(item.ap_id) if terms else None)
         if doc is not None and item.kind == "question":
             doc = replace(doc, answered=states.get(item.ap_id, (0, 0))[0])
         if doc is not None:

@@ -28,6 +28,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
+from node.services.content import _WORD as _COLUMN_WORD
 from node.services.content import _stemmer, folded
 from node.services.errors import ValidationError
 
@@ -91,6 +92,35 @@ class IndexText:
 def index_text(title: str | None, summary: str | None, body: str | None) -> IndexText:
     t, s, b = stems(title or ""), stems(summary or ""), stems(body or "")
     return IndexText(" ".join(t), " ".join(s), " ".join(b), " ".join(compound_parts(t + s + b)))
+
+
+def analyse(title: str | None, summary: str | None, body: str | None) -> tuple[str, IndexText]:
+    """``content.search_text(title, summary, body)`` (the ``search_text`` column) and
+    ``index_text(title, summary, body)`` (the index entry's terms) from one pass over each text.
+
+    Both fold a text the same way, and the Snowball stemmer stems each word on its own, so a
+    text is folded, split and stemmed once: the column keeps every stem longer than one letter,
+    the index the stems of the words that are not stopwords. Only ``_`` splits them apart (a
+    column word, ``\\w+``, holds it; index words do not): a text holding one is split and
+    stemmed again for the index.
+    """
+    column: list[str] = []
+    terms: list[list[str]] = []
+    stemmer = _stemmer()
+    for text in (title, summary, body):
+        folded = fold(text) if text else ""
+        tokens = _COLUMN_WORD.findall(folded)
+        found: list[str] = list(stemmer.stemWords(tokens)) if tokens else []
+        column += [stem for stem in found if len(stem) > 1]
+        if "_" in folded:
+            tokens = _WORD.findall(folded)
+            found = list(stemmer.stemWords(tokens)) if tokens else []
+        terms.append([stem for word, stem in zip(tokens, found, strict=True)
+                      if word not in STOPWORDS])
+    t, s, b = terms
+    return (" " + " ".join(column) + " ",
+            IndexText(" ".join(t), " ".join(s), " ".join(b),
+                      " ".join(compound_parts(t + s + b))))
 
 
 # --- queries -----------------------------------------------------------------------------------

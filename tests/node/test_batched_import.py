@@ -14,11 +14,13 @@ from sqlalchemy import event, func, select, text
 
 from node.progress import progress
 from node.services import bulk
+from node.services.content import render_markdown, search_text
 from node.services.context import NodeContext
 from node.services.inputs import item_input
 from node.services.items import create_item
 from node.services.permissions import SYSTEM
 from node.services.search import SearchRequest, search
+from node.services.search_text import index_text
 from node.services.transfer import apply_plan, check_batch, import_batch, importing, load_json_document
 from node.store import actors as actor_store
 from node.store.schema import activities, deliveries, follows, objects, search_docs
@@ -156,15 +158,40 @@ async def test_every_batch_is_signed_indexed_and_answers_find_their_question(
     assert creates == len(items)
 
 
+@pytest.mark.parametrize("text_worker", [True, False], ids=["worker", "here"])
+async def test_imported_texts_are_the_html_search_column_and_terms_of_their_source(
+        ctx: NodeContext, text_worker: bool) -> None:
+    # Given an import of several batches, its texts prepared in a worker process or here
+    data = demo()
+    plan = await check_batch(ctx, load_json_document(data))
+    report = await apply_plan(ctx, plan, batch_size=4, text_worker=text_worker)
+    assert report.items_created == len(data["items"])
+    # Then every item holds the HTML and search column its own source makes, and is indexed
+    # with its source's terms
+    items = await _rows(ctx, objects, objects.c.is_local.is_(True))
+    indexed = {d["ap_id"]: d for d in await _rows(ctx, search_docs)}
+    for item in items:
+        html = item["content_html"] if item["content_html"] is not None \
+            else item["document"]["content"]  # stored once (objects.stored_values)
+        assert html == render_markdown(item["content"])
+        assert item["search_text"] == search_text(item["title"] or "", item["summary"] or "",
+                                                  item["content"])
+        terms = index_text(item["title"], item["summary"], item["content"])
+        entry = indexed[item["ap_id"]]
+        assert (entry["terms_title"], entry["terms_summary"], entry["terms_body"],
+                entry["terms_parts"]) == (terms.title, terms.summary, terms.body, terms.parts)
+
+
 async def test_an_interrupted_import_is_completed_by_a_rerun_without_duplicates(
         ctx: NodeContext, monkeypatch: pytest.MonkeyPatch) -> None:
     data = demo()
     real, written = bulk.create_items, []
 
-    async def crashing(ctx: NodeContext, batch: list[bulk.NewItem], caller: Any) -> None:
+    async def crashing(ctx: NodeContext, batch: list[bulk.NewItem], caller: Any,
+                       **options: Any) -> None:
         if len(written) == 2:
             raise KeyboardInterrupt  # the process dies during the third batch
-        await real(ctx, batch, caller)
+        await real(ctx, batch, caller, **options)
         written.append(len(batch))
 
     monkeypatch.setattr(importing, "create_items", crashing)

@@ -15,6 +15,7 @@ without a title, the same content) in reply to the same question.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,13 +25,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.services.actors import create_initiative
-from node.services.bulk import NewItem, create_items, new_item_iri
+from node.services.bulk import NewItem, create_items, new_item_iri, sources
 from node.services.context import NodeContext
 from node.services.errors import NotFoundError, ServiceError
 from node.services.fieldtypes import REF_PREFIX, ref_name
 from node.services.inputs import InitiativeInput, ItemInput, Patch
 from node.services.items import update_item
 from node.services.permissions import SYSTEM
+from node.services.texts import Texts, TextWorker, worth_a_process
 from node.services.transfer.csvrows import load_csv
 from node.services.transfer.rows import FileFormatError, ImportBatch, Row, load_json_document
 from node.services.validation import parse_accept, parse_initiative, parse_item
@@ -287,9 +289,11 @@ async def _create_initiatives(ctx: NodeContext, plan: ImportPlan, report: Import
 
 
 async def _create_items(ctx: NodeContext, plan: ImportPlan, report: ImportReport, *,
-                        batch_size: int, advance: Advance) -> dict[str, str]:
+                        batch_size: int, advance: Advance, text_worker: bool | None = None
+                        ) -> dict[str, str]:
     """Create the items in file order, ``batch_size`` per transaction; the IRI of every ref
-    (created or found).
+    (created or found). ``text_worker``: whether the items' texts are prepared in a worker process
+    (``node.services.texts``); None: when it is worth one.
 
     Each item gets its IRI before its batch is written, so an answer can point at a question
     of the same batch. A batch commits whole or not at all: after a crash, a re-run finds the
@@ -304,7 +308,7 @@ async def _create_items(ctx: NodeContext, plan: ImportPlan, report: ImportReport
                     for ap_id, author, kind, title, content, reply
                     in await object_store.local_item_keys(session)}
     refs: dict[str, str] = {}
-    batch: list[NewItem] = []
+    batches: list[list[NewItem]] = [[]]
     for planned in plan.items:
         item = planned.data
         if planned.reply_ref is not None:
@@ -320,21 +324,34 @@ async def _create_items(ctx: NodeContext, plan: ImportPlan, report: ImportReport
             advance(1)
         else:
             ap_id = existing[key] = new_item_iri(ctx)
-            batch.append(NewItem(ap_id, item))
-            if len(batch) >= batch_size:
-                await _write(ctx, batch, report, advance)
-                batch = []
+            if len(batches[-1]) >= batch_size:
+                batches.append([])
+            batches[-1].append(NewItem(ap_id, item))
         if planned.ref is not None:
             refs[planned.ref] = ap_id
-    await _write(ctx, batch, report, advance)
+    if text_worker is None:
+        text_worker = worth_a_process(sum(map(len, batches)), len(batches))
+    worker = TextWorker() if text_worker else None
+    try:
+        await _write_all(ctx, batches, worker, report, advance)
+    finally:
+        if worker is not None:
+            worker.close()
     return refs
 
 
-async def _write(ctx: NodeContext, batch: list[NewItem], report: ImportReport,
-                 advance: Advance) -> None:
-    await create_items(ctx, batch, SYSTEM)
-    report.items_created += len(batch)
-    advance(len(batch))
+async def _write_all(ctx: NodeContext, batches: list[list[NewItem]], worker: TextWorker | None,
+                     report: ImportReport, advance: Advance) -> None:
+    """Write ``batches`` in order; with a ``worker``, the next batch's texts are prepared by it
+    while this one is signed and written (the first batch's here: nothing to overlap with)."""
+    ahead: asyncio.Future[list[Texts]] | None = None
+    for at, batch in enumerate(batches):
+        texts = await ahead if ahead is not None else None
+        ahead = worker.prepare(sources(batches[at + 1])) \
+            if worker is not None and at + 1 < len(batches) else None
+        await create_items(ctx, batch, SYSTEM, texts=texts)
+        report.items_created += len(batch)
+        advance(len(batch))
 
 
 async def _accept_answers(ctx: NodeContext, plan: ImportPlan, refs: dict[str, str],
@@ -354,13 +371,16 @@ def _quiet(n: int = 1) -> None:
 
 
 async def apply_plan(ctx: NodeContext, plan: ImportPlan, *, batch_size: int = BATCH_SIZE,
-                     advance: Advance = _quiet) -> ImportReport:
+                     advance: Advance = _quiet, text_worker: bool | None = None
+                     ) -> ImportReport:
     """Create what a validated plan holds, in order, skipping what the node already has;
-    ``advance(n)`` is told of every row done (``plan.size`` in all)."""
+    ``advance(n)`` is told of every row done (``plan.size`` in all). ``text_worker``: see
+    ``_create_items`` (tests choose; an import leaves it to the number of batches and cores)."""
     report = ImportReport()
     await _create_initiatives(ctx, plan, report)
     advance(len(plan.initiatives))
-    refs = await _create_items(ctx, plan, report, batch_size=batch_size, advance=advance)
+    refs = await _create_items(ctx, plan, report, batch_size=batch_size, advance=advance,
+                               text_worker=text_worker)
     await _accept_answers(ctx, plan, refs, report)
     advance(len(plan.accepts))
     return report
