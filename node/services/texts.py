@@ -53,9 +53,15 @@ WORKER_MIN_ITEMS = 5_000
 
 def worth_a_process(items: int, batches: int) -> bool:
     """Whether an import of ``items`` items in ``batches`` batches prepares texts in a worker
-    process: when there is a second core, a batch to prepare while the first is written, and
-    enough items to pay for starting it (:data:`WORKER_MIN_ITEMS`)."""
-    return batches > 1 and items >= WORKER_MIN_ITEMS and (os.cpu_count() or 1) > 1
+    process: when a batch can be prepared while the first is written, there are enough items
+    to pay for starting it (:data:`WORKER_MIN_ITEMS`), and a core to spare — more than one,
+    and the load average a whole core below their number. On a busy machine the worker only
+    adds its start to the CPU and competes with the import for a core (measured:
+    docs/performance.md)."""
+    if batches < 2 or items < WORKER_MIN_ITEMS:
+        return False
+    cores = os.cpu_count() or 1
+    return cores > 1 and os.getloadavg()[0] <= cores - 1
 
 
 class TextWorker:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
+from node.services import texts
 from node.services.content import render_markdown, search_text
 from node.services.search_text import analyse, index_text
 from node.services.texts import TextWorker, texts_many, texts_of, worth_a_process
@@ -33,10 +36,10 @@ def test_one_analysis_gives_the_search_column_and_the_index_terms() -> None:
 
 def test_prepared_texts_are_what_each_path_computes() -> None:
     for title, summary, body in SAMPLES:
-        texts = texts_of(title, summary, body)
-        assert texts.content_html == render_markdown(body)
-        assert texts.search_text == search_text(title or "", summary or "", body)
-        assert texts.terms == index_text(title, summary, body)
+        made = texts_of(title, summary, body)
+        assert made.content_html == render_markdown(body)
+        assert made.search_text == search_text(title or "", summary or "", body)
+        assert made.terms == index_text(title, summary, body)
 
 
 async def test_a_worker_process_prepares_the_same_texts_as_this_one() -> None:
@@ -48,7 +51,22 @@ async def test_a_worker_process_prepares_the_same_texts_as_this_one() -> None:
     assert prepared == texts_many(SAMPLES)
 
 
-def test_a_worker_is_started_only_for_several_batches_of_many_items() -> None:
-    assert not worth_a_process(items=100, batches=1)
+def _machine(monkeypatch: pytest.MonkeyPatch, cores: int, load: float) -> None:
+    """The machine's cores and load average: external to the code, so set here."""
+    monkeypatch.setattr(texts.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(texts.os, "getloadavg", lambda: (load, load, load))
+
+
+def test_a_worker_is_started_only_for_several_batches_of_many_items(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _machine(monkeypatch, cores=2, load=0.2)
+    assert worth_a_process(items=10_000, batches=10)
     assert not worth_a_process(items=1_000, batches=1)
     assert not worth_a_process(items=2_000, batches=2)  # starting it would cost more
+
+
+@pytest.mark.parametrize(("cores", "load"), [(1, 0.0), (2, 1.5), (4, 3.2)])
+def test_no_worker_is_started_without_a_core_to_spare(
+        monkeypatch: pytest.MonkeyPatch, cores: int, load: float) -> None:
+    _machine(monkeypatch, cores=cores, load=load)
+    assert not worth_a_process(items=10_000, batches=10)
