@@ -108,12 +108,12 @@ def analyse(title: str | None, summary: str | None, body: str | None) -> tuple[s
     terms: list[list[str]] = []
     stemmer = _stemmer()
     for text in (title, summary, body):
-        folded = fold(text) if text else ""
-        tokens = _COLUMN_WORD.findall(folded)
+        lowered = fold(text) if text else ""
+        tokens = _COLUMN_WORD.findall(lowered)
         found: list[str] = list(stemmer.stemWords(tokens)) if tokens else []
         column += [stem for stem in found if len(stem) > 1]
-        if "_" in folded:
-            tokens = _WORD.findall(folded)
+        if "_" in lowered:
+            tokens = _WORD.findall(lowered)
             found = list(stemmer.stemWords(tokens)) if tokens else []
         terms.append([stem for word, stem in zip(tokens, found, strict=True)
                       if word not in STOPWORDS])
