@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import protocol.parse as parse_module
 from protocol.actors import actor_keys
 from protocol.errors import DocumentError, ProtocolError
 from protocol.jsonlimits import load_json
@@ -567,6 +568,18 @@ def test_is_iri_refuses_every_whitespace_and_control_character() -> None:
     for char in refused:
         assert not is_iri(f"https://a.example/x{char}y"), hex(ord(char))
     assert is_iri("https://a.example/x\u00a9y") and is_iri("https://a.example/x\U0001f600y")
+
+
+def test_is_iri_splits_a_string_once_and_answers_alike_after() -> None:
+    # Given: a verdict held per string (a document names the same IRIs again and again)
+    iri, bad = "https://held.example/actors/a", "https://u@held.example/"
+    before = parse_module._is_iri_text.cache_info().hits
+    # When: asked twice each
+    answers = [is_iri(iri), is_iri(bad), is_iri(iri), is_iri(bad)]
+    # Then: the same answers, the second ones held; a non-string is never held
+    assert answers == [True, False, True, False]
+    assert parse_module._is_iri_text.cache_info().hits - before == 2
+    assert not is_iri(42) and not is_iri(None)
 
 
 # --- properties -----------------------------------------------------------------------------
