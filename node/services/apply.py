@@ -37,6 +37,7 @@ from node.store import flags as flag_store
 from node.store import follows as follow_store
 from node.store import jobs as job_store
 from node.store import objects as object_store
+from node.store.batched import Batch
 from node.store.follows import StoredFollow
 from node.store.objects import StoredObject
 from protocol.errors import DocumentError, ProofError, ProtocolError
@@ -142,37 +143,49 @@ async def _store_object(ctx: NodeContext, obj: ASObject, *, via: str) -> Applied
     """Store a (verified) remote object, fill feeds, and re-announce answers to our questions."""
     await policy.check_content(ctx, obj.id, obj.attributed_to, via)
     async with ctx.db.transaction() as session:
-        # The stored copy is read first only for an answer (to a deleted question of ours it is
-        # not stored); else only when nothing was stored: a copy replaced had the same author
-        # (``upsert_remote``'s condition), so the author check can only fail then.
-        existing = await object_store.get(session, obj.id) if obj.in_reply_to else None
-        if obj.in_reply_to:
-            _check_stored_author(existing, obj.attributed_to)
-            if existing is None and await _answers_deleted_question(ctx, session, obj):
-                return Applied(False, "answer to a deleted question")
-        stored = await remote_objects.upsert(ctx, session, obj,
-                                             hosts=await policy.rule(ctx, session))
-        if stored is None and not obj.in_reply_to:
-            existing = await object_store.get(session, obj.id)
-            _check_stored_author(existing, obj.attributed_to)
-        if stored is None and existing is None:
-            return Applied(False, "not stored")
-        # A copy we already hold still reaches the feeds of whoever follows ``via``: a new
-        # follower of a theme feed gets the items this node stored through another follow.
-        # (written with the theme feeds' announces when there are any: one statement)
-        feed = await _feed_rows(ctx, session, obj.id, via=via, author=obj.attributed_to)
-        relayed = stored is not None and not stored.hidden and "proof" in obj.raw
-        if not relayed:
-            await feed_store.add_rows(session, feed)
-        if stored is None:
-            return Applied(False, "not newer")
-        if stored.hidden:  # an admin hid it here: kept up to date, never relayed
-            return Applied(True, "hidden here")
-        if relayed:  # theme feeds relay only what their followers can verify
-            await announce_by_themes(ctx, session, stored.themes, obj.raw, stored, feed=feed)
-        if stored.in_reply_to and ctx.urls.is_local(stored.in_reply_to) and \
-                stored.version <= 1 and stored.published == stored.updated:
-            await _reannounce_answer(ctx, session, stored.in_reply_to, obj)
+        # Its search entry, the theme feeds' announces, the feed entries and their deliveries
+        # are collected and written last, with one statement (node.store.batched).
+        batch = Batch()
+        applied = await _store_in(ctx, session, obj, via, batch)
+        await batch.write(session)
+    return applied
+
+
+async def _store_in(ctx: NodeContext, session: AsyncSession, obj: ASObject, via: str,
+                    batch: Batch) -> Applied:
+    """:func:`_store_object` in its transaction; what ``batch`` holds is written after."""
+    # The stored copy is read first only for an answer (to a deleted question of ours it is
+    # not stored); else only when nothing was stored: a copy replaced had the same author
+    # (``upsert_remote``'s condition), so the author check can only fail then.
+    existing = await object_store.get(session, obj.id) if obj.in_reply_to else None
+    if obj.in_reply_to:
+        _check_stored_author(existing, obj.attributed_to)
+        if existing is None and await _answers_deleted_question(ctx, session, obj):
+            return Applied(False, "answer to a deleted question")
+    stored = await remote_objects.upsert(ctx, session, obj, hosts=await policy.rule(ctx, session),
+                                         batch=batch)
+    if stored is None and not obj.in_reply_to:
+        existing = await object_store.get(session, obj.id)
+        _check_stored_author(existing, obj.attributed_to)
+    if stored is None and existing is None:
+        return Applied(False, "not stored")
+    # A copy we already hold still reaches the feeds of whoever follows ``via``: a new
+    # follower of a theme feed gets the items this node stored through another follow.
+    feed = await _feed_rows(ctx, session, obj.id, via=via, author=obj.attributed_to)
+    relayed = stored is not None and not stored.hidden and "proof" in obj.raw
+    if not relayed:
+        batch.add("feed", feed)
+    if stored is None:
+        return Applied(False, "not newer")
+    if stored.hidden:  # an admin hid it here: kept up to date, never relayed
+        return Applied(True, "hidden here")
+    if relayed:  # theme feeds relay only what their followers can verify
+        await announce_by_themes(ctx, session, stored.themes, obj.raw, stored, feed=feed,
+                                 batch=batch)
+    if stored.in_reply_to and ctx.urls.is_local(stored.in_reply_to) and \
+            stored.version <= 1 and stored.published == stored.updated:
+        await batch.write(session)  # the theme feeds' announces first, as before
+        await _reannounce_answer(ctx, session, stored.in_reply_to, obj)
     return Applied(True)
 
 

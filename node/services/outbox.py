@@ -23,6 +23,7 @@ from node.store import actors as actor_store
 from node.store import objects as object_store
 from node.store.activities import StoredActivity
 from node.store.actors import StoredActor
+from node.store.batched import Batch
 from node.store.objects import StoredObject
 from protocol import themes as vocab_themes
 
@@ -104,12 +105,22 @@ async def publish_activity(ctx: NodeContext, session: AsyncSession, *, actor: St
 async def announce_by_themes(ctx: NodeContext, session: AsyncSession, theme_ids: list[str],
                              relayed: dict[str, Any] | str,
                              stored: StoredObject | None = None, *,
-                             feed: list[dict[str, object]] | None = None) -> None:
+                             feed: list[dict[str, object]] | None = None,
+                             batch: Batch | None = None) -> None:
     """Have a received, verifiable item (or its deletion) announced as ``announcers`` decides;
     ``stored``: the item as just stored, when ``relayed`` is its document. ``feed``: feed
-    entries to write first, in the same statement as the announces' own."""
-    await _write(session, await _relays(ctx, session, "remote", theme_ids, relayed, stored),
-                 feed or [])
+    entries to write first, in the same statement as the announces' own. With ``batch`` the
+    announces, feed entries and deliveries are added to it, written when the caller writes it
+    (``node.store.batched``: one statement for all of them)."""
+    prepared = await _relays(ctx, session, "remote", theme_ids, relayed, stored)
+    if batch is None:
+        await _write(session, prepared, feed or [])
+        return
+    batch.add("activities", activity_store.stored_rows(
+        [(document, embedded, values) for document, embedded, values, _ in prepared]))
+    fanned = [fanned for *_, fanned in prepared]
+    batch.add("feed", [*(feed or []), *(row for rows, _ in fanned for row in rows)])
+    batch.add("deliveries", [row for _, rows in fanned for row in rows])
 
 
 _Prepared = tuple[dict[str, Any], StoredObject | StoredActivity | None, dict[str, Any], Fanned]

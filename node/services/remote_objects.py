@@ -20,6 +20,7 @@ from node.services.documents import tally_from_ap
 from node.services.policy import allowed_urls
 from node.store import actors as actor_store
 from node.store import objects as object_store
+from node.store.batched import Batch
 from node.store.blocks import HostRule
 from node.store.objects import StoredObject
 from protocol import themes as vocab_themes
@@ -161,18 +162,20 @@ async def insert_new(ctx: NodeContext, session: AsyncSession, objs: list[ASObjec
 
 
 async def upsert(ctx: NodeContext, session: AsyncSession, obj: ASObject, *,
-                 hosts: HostRule | None = None) -> StoredObject | None:
+                 hosts: HostRule | None = None, batch: Batch | None = None
+                 ) -> StoredObject | None:
     """Store or update a remote object; None when nothing changed (older, equal or dead).
 
     Whether it is newer is decided by the database in the same statement that writes it
     (``object_store.upsert_remote``), so concurrent appliers cannot undo a newer version.
-    ``hosts`` (the federation policy) drops attachment URLs on refused hosts.
+    ``hosts`` (the federation policy) drops attachment URLs on refused hosts. With ``batch``
+    its search entry is added to it (``search_index.index_item``).
     """
     values = await _row(ctx, session, obj, hosts)
     stored = await object_store.upsert_remote(session, values, version=obj.version,
                                               stamp=obj.updated or obj.published)
     if stored is not None:
-        await search_index.index_item(session, stored)
+        await search_index.index_item(session, stored, batch)
     return stored
 
 

@@ -21,6 +21,7 @@ from node.store import questions as question_store
 from node.store import search as search_store
 from node.store._rows import to_dataclass
 from node.store.actors import StoredActor
+from node.store.batched import Batch
 from node.store.objects import StoredObject
 from node.store.schema import actors, objects
 from node.store.search import SearchDoc
@@ -87,26 +88,31 @@ def initiative_doc(actor: StoredActor) -> SearchDoc | None:
         terms_body=terms.body, terms_parts=terms.parts)
 
 
-async def _put(session: AsyncSession, ap_id: str, doc: SearchDoc | None) -> None:
+async def _put(session: AsyncSession, ap_id: str, doc: SearchDoc | None,
+               batch: Batch | None = None) -> None:
     if doc is None:
         await search_store.remove(session, ap_id)
+    elif batch is not None:
+        batch.search(doc)
     else:
         await search_store.put(session, doc)
 
 
-async def index_item(session: AsyncSession, obj: StoredObject) -> None:
+async def index_item(session: AsyncSession, obj: StoredObject, batch: Batch | None = None
+                     ) -> None:
     """Index (or re-index, or drop, if deleted) an item, local or received.
 
     A question is indexed with how far it is answered (its rank depends on it), so a new,
-    changed or deleted answer re-indexes its question too.
+    changed or deleted answer re-indexes its question too. With ``batch``, the entries are
+    added to it (written when the caller writes it; a removal is written at once).
     """
     doc = item_doc(obj)
     if doc is not None and obj.kind == "question":
         state = await question_store.states(session, [obj.ap_id], None)
         doc = replace(doc, answered=state.get(obj.ap_id, (0, 0))[0])
-    await _put(session, obj.ap_id, doc)
+    await _put(session, obj.ap_id, doc, batch)
     if obj.in_reply_to:
-        await _reindex_question(session, obj.in_reply_to)
+        await _reindex_question(session, obj.in_reply_to, batch)
 
 
 async def index_items(session: AsyncSession, items: list[StoredObject], questions: list[str],
@@ -131,10 +137,11 @@ async def index_items(session: AsyncSession, items: list[StoredObject], question
     await search_store.put_many(session, docs)
 
 
-async def _reindex_question(session: AsyncSession, ap_id: str) -> None:
+async def _reindex_question(session: AsyncSession, ap_id: str, batch: Batch | None = None
+                            ) -> None:
     question = await object_store.get(session, ap_id)
     if question is not None and question.kind == "question" and not question.deleted:
-        await index_item(session, question)
+        await index_item(session, question, batch)
 
 
 async def index_initiative(session: AsyncSession, actor: StoredActor) -> None:

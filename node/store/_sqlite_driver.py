@@ -123,11 +123,19 @@ def _plan_is_short(conn: sqlite3.Connection, operation: str, parameters: Any) ->
             "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL%'")]
         if any(_names(name, operation) for name in virtual):
             return False
-        for table, trigger in conn.execute(
-                "SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger'"):
-            # A trigger writing an FTS5 table (the search index) makes the write one too.
-            if _names(table, operation) and any(_names(name, trigger) for name in virtual):
-                return False
+        # A trigger writing an FTS5 table (the search index) makes the write one too, and so
+        # does a trigger writing a table that has such a trigger (``batched_writes``).
+        triggers = conn.execute(
+            "SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+        writing = set(virtual)
+        while True:
+            more = {table for table, trigger in triggers if table not in writing
+                    and any(_names(name, trigger) for name in writing)}
+            if not more:
+                break
+            writing |= more
+        if any(_names(table, operation) for table in writing - set(virtual)):
+            return False
         plan = conn.execute(f"EXPLAIN QUERY PLAN {operation}",
                             () if parameters is None else parameters).fetchall()
     except sqlite3.Error:

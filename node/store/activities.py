@@ -61,6 +61,20 @@ async def insert(session: AsyncSession, *, document: dict[str, Any],
     return (await insert_all(session, [(document, embedded, values)]))[0]
 
 
+def stored_rows(rows: list[tuple[dict[str, Any], StoredObject | StoredActivity | None,
+                                 dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The ``activities`` rows :func:`insert_all` writes for ``(document, embedded, values)``
+    (``node.store.batched`` writes them too)."""
+    params = []
+    for document, embedded, values in rows:
+        embeds = _reference(document, values.get("object_ap_id"), embedded)
+        context = versions.shares_context(document) if embeds else None
+        stored = versions.stored_form(document, bool(context)) if embeds else document
+        params.append({**values, "document": stored, "embeds": embeds,
+                       "shares_context": context})
+    return params
+
+
 _INSERT_RETURNING = activities.insert().returning(activities.c.id, activities.c.ap_id)
 
 
@@ -70,15 +84,8 @@ async def insert_all(session: AsyncSession, rows: list[tuple[dict[str, Any],
                      ) -> list[StoredActivity]:
     """Store signed activities, each as :func:`insert` does (``(document, embedded, values)``),
     with one statement, in the order given (the outbox pages by id)."""
-    params = []
-    for document, embedded, values in rows:
-        embeds = _reference(document, values.get("object_ap_id"), embedded)
-        context = versions.shares_context(document) if embeds else None
-        stored = versions.stored_form(document, bool(context)) if embeds else document
-        params.append({**values, "document": stored, "embeds": embeds,
-                       "shares_context": context})
     ids = {str(ap_id): int(new_id) for new_id, ap_id in
-           (await session.execute(_INSERT_RETURNING, params)).all()}
+           (await session.execute(_INSERT_RETURNING, stored_rows(rows))).all()}
     return [StoredActivity(id=ids[values["ap_id"]], ap_id=values["ap_id"], actor=values["actor"],
                            type=values["type"], object_ap_id=values.get("object_ap_id"),
                            published=values["published"], document=document)

@@ -145,10 +145,11 @@ async def put(session: AsyncSession, doc: SearchDoc) -> None:
 
     The triggers of migration 0017 delete the row held before, and write the FTS5 row and the
     packed facets (SQLite) or the ``tsv`` (PostgreSQL), and the themes."""
-    await session.execute(_PUT, _values(doc))
+    await session.execute(_PUT, row(doc))
 
 
-def _values(doc: SearchDoc) -> dict[str, Any]:
+def row(doc: SearchDoc) -> dict[str, Any]:
+    """The ``search_docs`` row of ``doc`` (what :func:`put` inserts)."""
     return {name: getattr(doc, name) for name in SearchDoc.__dataclass_fields__}
 
 
@@ -158,7 +159,7 @@ async def put_many(session: AsyncSession, docs: list[SearchDoc]) -> None:
     if not docs:
         return
     docs = list({doc.ap_id: doc for doc in docs}.values())  # the last of each wins, as put
-    await session.execute(_PUT, [_values(doc) for doc in docs])
+    await session.execute(_PUT, [row(doc) for doc in docs])
 
 
 async def count(session: AsyncSession) -> int:

@@ -101,13 +101,21 @@ async def test_scans_and_virtual_tables_go_to_the_thread(
         await session.execute(text(
             "CREATE TRIGGER indexed AFTER INSERT ON things BEGIN "
             "INSERT INTO words(rowid, w) VALUES (new.id, new.name); END"))
+        await session.execute(text("CREATE VIEW staged AS SELECT NULL AS name WHERE 0"))
+        await session.execute(text(
+            "CREATE TRIGGER staged_things INSTEAD OF INSERT ON staged BEGIN "
+            "INSERT INTO things(name) VALUES (new.name); END"))
     before = len(hand_offs)
     async with db.transaction() as session:  # its trigger writes the FTS5 table
         await session.execute(insert(things).values(name="n3"))
     assert len(hand_offs) - before == 2  # the insert, the commit
+    before = len(hand_offs)
+    async with db.transaction() as session:  # its trigger writes things, whose trigger FTS5
+        await session.execute(text("INSERT INTO staged (name) VALUES ('n4')"))
+    assert len(hand_offs) - before == 2  # the insert, the commit
     async with db.sessions() as session:
         for statement, rows in [
-                (select(things.c.id).where(things.c.name.like("n%")), 4),  # SCAN things
+                (select(things.c.id).where(things.c.name.like("n%")), 5),  # SCAN things
                 (text("SELECT rowid FROM words WHERE words MATCH 'n3'"), 1)]:  # FTS5
             before = len(hand_offs)
             assert len((await session.execute(statement)).all()) == rows
