@@ -52,6 +52,10 @@ _NAMES = tuple(dict.fromkeys(name for _, names in TARGETS.values() for name in n
 batched_writes = Table("batched_writes", MetaData(), Column("target", String(16)),
                        *(_column(name) for name in _NAMES))
 _EMPTY = dict.fromkeys(_NAMES)
+# Compiled once; SQLAlchemy sends a list of rows as one multi-row INSERT ("insertmanyvalues",
+# which it does for an INSERT with RETURNING on both databases — without, psycopg would send a
+# statement per row). The view returns each row as the trigger got it (nothing is read).
+_INSERT = batched_writes.insert().returning(batched_writes.c.target)
 CHUNK = 200  # rows per statement: 200 × 38 parameters stay far below SQLite's limit
 
 
@@ -84,4 +88,4 @@ class Batch:
             wake_after_commit(session)  # deliveries queued: as ``enqueue_rows`` does
             self.wakes = False
         for at in range(0, len(rows), CHUNK):
-            await session.execute(batched_writes.insert().values(rows[at:at + CHUNK]))
+            await session.execute(_INSERT, rows[at:at + CHUNK])
