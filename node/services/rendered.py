@@ -28,12 +28,15 @@ OVERHEAD = 400
 @dataclass(frozen=True, slots=True)
 class Held:
     stamp: Hashable
-    headers: tuple[tuple[bytes, bytes], ...]
+    headers: tuple[tuple[bytes, bytes], ...]  # the ETag of the body among them
     body: bytes
+    etag: str
+    not_modified: tuple[tuple[bytes, bytes], ...]  # the headers its 304 repeats
 
     @property
     def size(self) -> int:
-        return OVERHEAD + len(self.body) + sum(len(k) + len(v) for k, v in self.headers)
+        return OVERHEAD + len(self.body) + sum(
+            len(k) + len(v) for k, v in (*self.headers, *self.not_modified))
 
 
 class RenderCache:

@@ -182,7 +182,7 @@ async def stamp(db: Database, ap_id: str) -> tuple[Any, ...] | None:
     bytes held"): its id and what it embeds by reference, its actor's id, version and update
     time (a key rotation re-signs the activity and bumps them), the embedded object's version
     and update time; None when there is no such activity."""
-    return await db.first(_STAMP, {"ap_id": ap_id})
+    return await db.first(_STAMP, {"ap_id": ap_id}, memo=True)
 
 
 def _newest(column: Any) -> Any:

@@ -40,6 +40,10 @@ R = TypeVar("R")
 # at most this many in-line transactions past that point.
 CHECKPOINT_EVERY = 64
 
+# At most this many rows read with ``Database.first(..., memo=True)`` are kept per database
+# (all dropped when it is reached): a stamp row is a few hundred bytes.
+MEMO_ROWS = 20_000
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -139,10 +143,16 @@ class Database:
     _inline: _InlineReader | None = field(default=None, init=False, repr=False)
     _writer: _InlineWriter | None = field(default=None, init=False, repr=False)
 
-    async def first(self, statement: ByKey, params: dict[str, Any], *, seen: bool = False
-                    ) -> tuple[Any, ...] | None:
+    async def first(self, statement: ByKey, params: dict[str, Any], *, seen: bool = False,
+                    memo: bool = False) -> tuple[Any, ...] | None:
         """The first row of a short read by key, as the driver gives it (no type processing:
         compare or pass on text and numbers only).
+
+        ``memo``: on a SQLite file, the row is kept and given again without running the
+        statement for as long as nothing is committed to the database — by any connection of
+        any process: ``PRAGMA data_version`` of the in-line connection says so, one statement
+        cheaper than most reads by key. For small rows read over and over (the stamps of
+        ``node.services.rendered``); elsewhere the statement runs every time.
 
         On a SQLite file it runs in-line on the event loop, on a connection of its own with no
         busy wait (a WAL reader takes no lock; where one is busy anyway — a checkpoint that
@@ -159,7 +169,7 @@ class Database:
             self._inline = _InlineReader.open(self.engine)
         if self._inline is not None and self._inline.usable:
             try:
-                return self._inline.first(statement, params, seen=seen)
+                return self._inline.first(statement, params, seen=seen, memo=memo)
             except sqlite3.OperationalError:
                 pass
         async with self.engine.connect() as conn:
@@ -299,6 +309,9 @@ class _InlineReader:
         self.conn = conn
         self.engine = engine
         self._compiled: dict[int, tuple[ByKey, str, Any]] = {}
+        # Rows read with ``memo``, valid while ``PRAGMA data_version`` is ``_version``.
+        self._memo: dict[tuple[Any, ...], tuple[ByKey, tuple[Any, ...] | None]] = {}
+        self._version: int | None = None
 
     @property
     def usable(self) -> bool:
@@ -314,8 +327,40 @@ class _InlineReader:
         conn.execute("PRAGMA busy_timeout=0")
         return cls(conn, engine)
 
-    def first(self, statement: ByKey, params: dict[str, Any], *, seen: bool = False
-              ) -> tuple[Any, ...] | None:
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version`` of this connection: it changes whenever another
+        connection — of this process or any other — has committed to the file since it was
+        last read, and only then (this connection never writes). In WAL mode the check is the
+        WAL index header a read transaction looks at anyway: no lock, no wait."""
+        assert self.conn is not None
+        cursor = self.conn.execute("PRAGMA data_version")
+        try:
+            return int(cursor.fetchall()[0][0])  # to the end, as ``first``
+        finally:
+            cursor.close()
+
+    def first(self, statement: ByKey, params: dict[str, Any], *, seen: bool = False,
+              memo: bool = False) -> tuple[Any, ...] | None:
+        if not memo:
+            return self._first(statement, params, seen)
+        # The version first, the row after: a commit in between moves the version, so the
+        # next read drops this row; a row is never kept under a version older than it.
+        version = self.data_version()
+        if version != self._version:
+            self._memo.clear()
+            self._version = version
+        key = (id(statement), *params.values())
+        kept = self._memo.get(key)
+        if kept is not None and kept[0] is statement:
+            return kept[1]
+        row = self._first(statement, params, seen)
+        if len(self._memo) >= MEMO_ROWS:
+            self._memo.clear()
+        self._memo[key] = (statement, row)
+        return row
+
+    def _first(self, statement: ByKey, params: dict[str, Any], seen: bool
+               ) -> tuple[Any, ...] | None:
         assert self.conn is not None
         found = self._compiled.get(id(statement))
         if found is None or found[0] is not statement:
@@ -336,6 +381,7 @@ class _InlineReader:
         return tuple(rows[0]) if rows else None
 
     def close(self) -> None:
+        self._memo.clear()
         if self.conn is not None:
             self.conn.close()
             self.conn = None

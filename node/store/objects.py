@@ -143,7 +143,7 @@ class PageStamp:
 
 async def page_stamp(db: Database, ap_id: str) -> PageStamp | None:
     """The :class:`PageStamp` of an object, or None when there is no such object."""
-    row = await db.first(_PAGE_STAMP, {"ap_id": ap_id})
+    row = await db.first(_PAGE_STAMP, {"ap_id": ap_id}, memo=True)
     return PageStamp.of(row) if row else None
 
 

@@ -103,7 +103,18 @@ async def item(request: Request) -> Response:
     local_id = request.path_params["id"]
     if not wants_activity_json(request):
         return await ui.item_page(request, local_id)
-    return _served(await collections.served_item(ctx_of(request), local_id))
+    ctx = ctx_of(request)
+
+    async def render() -> Response:
+        return _served(await collections.served_item(ctx, local_id))
+
+    if not held.holding(request):
+        return await render()
+    # The stored bytes, held like the item's API JSON, against the same stamp (its document
+    # changes only with its version or update time; a tombstone is a 410, never held).
+    ap_id = ctx.urls.item(local_id)
+    stamp = await collections.item_stamp(ctx, ap_id)
+    return await held.respond(request, ("object", ap_id), stamp and stamp.key, render)
 
 
 async def activity(request: Request) -> Response:

@@ -86,6 +86,11 @@ class ConditionalGetMiddleware:
         await self.app(scope, receive, buffered_send)
 
 
+def kept_on_304(raw_headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The headers of a 200 that its 304 repeats."""
+    return [(name, value) for name, value in raw_headers if name.decode() in _KEPT_ON_304]
+
+
 def _eligible(start: Message) -> bool:
     if start["status"] != 200:
         return False
@@ -99,8 +104,8 @@ async def _finish(send: Send, start: Message, body: bytes, if_none_match: str | 
     headers = MutableHeaders(raw=list(start["headers"]))
     headers["ETag"] = etag
     if if_none_match is not None and matches(if_none_match, etag):
-        kept = [(name, value) for name, value in headers.raw if name.decode() in _KEPT_ON_304]
-        await send({"type": "http.response.start", "status": 304, "headers": kept})
+        await send({"type": "http.response.start", "status": 304,
+                    "headers": kept_on_304(headers.raw)})
         await send({"type": "http.response.body", "body": b""})
         return
     await send({**start, "headers": headers.raw})

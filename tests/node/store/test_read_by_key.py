@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -70,3 +72,35 @@ async def test_dispose_closes_the_in_line_connection(tmp_path: Any) -> None:
     assert inline is not None and inline.usable
     await db.dispose()
     assert not inline.usable and db._inline is None
+
+
+async def test_a_kept_row_is_given_until_anyone_commits(ctx: NodeContext,
+                                                       database_url: str) -> None:
+    node = await _node(ctx)
+    first = await ctx.db.first(BY_KEY, {"ap_id": node}, memo=True)
+    assert first is not None
+    if ctx.db.is_sqlite:
+        assert ctx.db._inline is not None and ctx.db._inline.conn is not None
+        sent: list[str] = []
+        ctx.db._inline.conn.set_trace_callback(sent.append)
+        # With nothing committed, the row is given again and the statement does not run
+        assert await ctx.db.first(BY_KEY, {"ap_id": node}, memo=True) == first
+        assert sent == ["PRAGMA data_version"]
+    # A commit through this engine, another engine or another process is seen at the next read
+    other = Database.connect(database_url)
+    try:
+        for n, db in ((first[1] + 1, ctx.db), (first[1] + 2, other)):
+            async with db.transaction() as session:
+                await session.execute(update(actors).where(actors.c.ap_id == node)
+                                      .values(version=n))
+            row = await ctx.db.first(BY_KEY, {"ap_id": node}, memo=True)
+            assert row is not None and row[1] == n
+    finally:
+        await other.dispose()
+    if ctx.db.is_sqlite:
+        script = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("
+                  "'UPDATE actors SET version = 99 WHERE ap_id = ?', (sys.argv[2],)); c.commit()")
+        subprocess.run([sys.executable, "-c", script, str(ctx.db.engine.url.database), node],
+                       check=True)
+        row = await ctx.db.first(BY_KEY, {"ap_id": node}, memo=True)
+        assert row is not None and row[1] == 99

@@ -4,6 +4,8 @@ shown to another."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 
 import httpx
@@ -49,6 +51,7 @@ async def _urls(ctx: NodeContext, client: httpx.AsyncClient) -> dict[str, tuple[
     page = await client.get("/actors/dorpsmolen/outbox?page=true", headers=AS_JSON)
     [create] = [a["id"] for a in page.json()["orderedItems"] if a["type"] == "Create"]
     return {"API JSON": (f"/api/items/{local_id(item.ap_id)}", {}),
+            "AP JSON": (item.ap_id, AS_JSON),
             "HTML": (item.ap_id, NL),
             "activity": (create, AS_JSON)}
 
@@ -76,9 +79,18 @@ async def test_held_bytes_are_the_bytes_a_fresh_render_gives_and_keep_their_etag
         ctx.rendered.clear()
         fresh = await client.get(url, headers=headers)
         assert fresh.content == first.content and _same(fresh, first), name
-        # and a held hit answers If-None-Match with 304 like any document GET
-        tagged = await client.get(url, headers={**headers, "If-None-Match": first.headers["etag"]})
-        assert tagged.status_code == 304, name
+        # and a held hit answers If-None-Match with 304 like any document GET, header for
+        # header the 304 of a render
+        tag = {**headers, "If-None-Match": first.headers["etag"]}
+        ctx.rendered.clear()
+        rendered = await client.get(url, headers=tag)
+        hits = ctx.rendered.hits
+        tagged = await client.get(url, headers=tag)
+        assert ctx.rendered.hits == hits + 1, name
+        assert tagged.status_code == rendered.status_code == 304, name
+        assert tagged.content == b"" and _same(tagged, rendered), name
+        # and a HEAD is answered as before
+        assert (await client.head(url, headers=headers)).status_code == 200, name
 
 
 async def test_an_edit_in_another_engine_is_served_at_the_next_read(
@@ -93,6 +105,7 @@ async def test_an_edit_in_another_engine_is_served_at_the_next_read(
     assert (await client.get(api_url)).json()["title"] == "Een nieuwe titel"
     page = await client.get(item_id, headers=NL)
     assert "Een nieuwe titel" in page.text and page.content != held["HTML"]
+    assert (await client.get(item_id, headers=AS_JSON)).json()["name"] == "Een nieuwe titel"
     # and the Create still serves what was signed (it embeds the first version)
     assert (await client.get(urls["activity"][0], headers=AS_JSON)).content == held["activity"]
 
@@ -119,19 +132,65 @@ async def test_a_delete_is_served_at_the_next_read(
     await delete_item(other, urls["HTML"][0], SYSTEM)
     assert (await client.get(urls["API JSON"][0])).status_code == 410
     assert (await client.get(urls["HTML"][0], headers=NL)).status_code == 410
+    assert (await client.get(urls["AP JSON"][0], headers=AS_JSON)).status_code == 410
     assert (await client.get(urls["activity"][0], headers=AS_JSON)).status_code == 404
 
 
 async def test_a_key_rotation_serves_the_re_signed_activity(
         ctx: NodeContext, client: httpx.AsyncClient, other: NodeContext) -> None:
     urls = await _urls(ctx, client)
-    url = urls["activity"][0]
-    before = await client.get(url, headers=AS_JSON)
-    await rotate_keys(other, "dorpsmolen")
-    after = await client.get(url, headers=AS_JSON)
-    assert after.content != before.content
-    ctx.rendered.clear()
-    assert (await client.get(url, headers=AS_JSON)).content == after.content
+    for url in (urls["activity"][0], urls["AP JSON"][0]):  # each is signed by the actor
+        before = await client.get(url, headers=AS_JSON)
+        await rotate_keys(other, "dorpsmolen")
+        after = await client.get(url, headers=AS_JSON)
+        assert after.content != before.content
+        ctx.rendered.clear()
+        assert (await client.get(url, headers=AS_JSON)).content == after.content
+
+
+def _statements(ctx: NodeContext) -> list[str]:
+    """What the in-line reading connection runs from now on (SQLite)."""
+    assert ctx.db._inline is not None and ctx.db._inline.conn is not None
+    sent: list[str] = []
+    ctx.db._inline.conn.set_trace_callback(sent.append)
+    return sent
+
+
+async def test_a_hit_with_nothing_committed_reads_no_stamp(
+        ctx: NodeContext, client: httpx.AsyncClient) -> None:
+    if not ctx.db.is_sqlite:
+        pytest.skip("PostgreSQL reads the stamp on every request")
+    urls = await _urls(ctx, client)
+    for url, headers in urls.values():
+        assert (await client.get(url, headers=headers)).status_code == 200
+    # When each is read again with nothing committed in between
+    sent = _statements(ctx)
+    hits = ctx.rendered.hits
+    for url, headers in urls.values():
+        assert (await client.get(url, headers=headers)).status_code == 200
+    # Then each is a hit that asked SQLite only whether anything was committed
+    assert ctx.rendered.hits == hits + len(urls)
+    assert sent == ["PRAGMA data_version"] * len(urls)
+
+
+async def test_a_commit_by_another_process_is_served_at_the_next_read(
+        ctx: NodeContext, client: httpx.AsyncClient) -> None:
+    if not ctx.db.is_sqlite:
+        pytest.skip("a SQLite file written by another process")
+    urls = await _urls(ctx, client)
+    api_url, page_url = urls["API JSON"][0], urls["HTML"][0]
+    for url, headers in urls.values():
+        await client.get(url, headers=headers)
+        await client.get(url, headers=headers)  # held, its stamp kept
+    # When another process writes the row with plain sqlite3 (a hand edit that bumps it)
+    path = ctx.db.engine.url.database
+    script = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+              "c.execute(\"UPDATE objects SET title = 'Elders bewerkt', version = version + 1 "
+              "WHERE ap_id = ?\", (sys.argv[2],)); c.commit()")
+    subprocess.run([sys.executable, "-c", script, str(path), page_url], check=True)
+    # Then the very next reads show it
+    assert (await client.get(api_url)).json()["title"] == "Elders bewerkt"
+    assert "Elders bewerkt" in (await client.get(page_url, headers=NL)).text
 
 
 async def test_a_signed_in_page_is_never_held_nor_served_to_someone_else(
@@ -192,7 +251,8 @@ async def test_nothing_is_held_when_the_setting_is_zero(
 
 
 def _held(stamp: int, size: int) -> Held:
-    return Held(stamp, ((b"content-type", b"application/json"),), b"x" * size)
+    return Held(stamp, ((b"content-type", b"application/json"), (b"etag", b'"x"')),
+                b"x" * size, '"x"', ((b"etag", b'"x"'),))
 
 
 def test_the_cache_is_bounded_by_bytes_and_drops_the_least_recently_used() -> None:
