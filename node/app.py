@@ -43,6 +43,7 @@ from node.web import (
 )
 from node.web.common import protocol_error_handler, service_error_handler
 from node.web.conditional import ConditionalGetMiddleware
+from node.web.routing import IndexedRouter
 from protocol.errors import ProtocolError
 
 
@@ -109,6 +110,8 @@ def create_app(settings: Settings, *, http: httpx.AsyncClient | None = None,
             Exception: errors.server_error_handler,
         },
     )
+    # The same routes, each request trying only those its first path segment may match.
+    app.router = IndexedRouter(routes, lifespan=lifespan)
     app.state.ctx = ctx
     # In memory and per process, like the app itself (docs/security.md: several processes
     # multiply the rates).

@@ -93,6 +93,7 @@ def _valid(value: str | None) -> str | None:
     return value if value in LOCALES else None
 
 
+@functools.lru_cache(maxsize=256)  # browsers send a few values over and over
 def negotiate(accept_language: str) -> str | None:
     """The best of our languages for an ``Accept-Language`` value (quality order), or None."""
     wanted: list[tuple[float, int, str]] = []
@@ -112,13 +113,15 @@ def negotiate(accept_language: str) -> str | None:
 
 def choose_locale(connection: HTTPConnection) -> tuple[str, bool]:
     """(language, whether the request chose it with ``?lang=``, so it is to be remembered)."""
-    asked = _valid(connection.query_params.get(PARAM))
+    asked = _valid(connection.query_params.get(PARAM)) if connection.scope.get(
+        "query_string") else None  # (most requests have no query: nothing to parse)
     if asked is not None:
         return asked, True
-    remembered = _valid(connection.cookies.get(COOKIE))
+    headers = connection.headers
+    remembered = _valid(connection.cookies.get(COOKIE)) if "cookie" in headers else None
     if remembered is not None:
         return remembered, False
-    negotiated = negotiate(connection.headers.get("accept-language", ""))
+    negotiated = negotiate(headers.get("accept-language", ""))
     return negotiated or DEFAULT_LOCALE, False
 
 

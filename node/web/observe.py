@@ -53,6 +53,10 @@ class RequestMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # The labelled series, found once each (``labels()`` is the same child every time,
+        # found under a lock); a bounded set: methods × route templates × statuses.
+        self._counted: dict[tuple[str, str, int], Any] = {}
+        self._timed: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -86,13 +90,22 @@ class RequestMiddleware:
         route = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         method = scope["method"] if scope["method"] in _METHODS else "other"
-        self.metrics.requests.labels(method, template, str(status)).inc()
-        self.metrics.request_seconds.labels(template).observe(seconds)
+        counted = self._counted.get((method, template, status))
+        if counted is None:
+            counted = self._counted[method, template, status] = self.metrics.requests.labels(
+                method, template, str(status))
+        counted.inc()
+        timed = self._timed.get(template)
+        if timed is None:
+            timed = self._timed[template] = self.metrics.request_seconds.labels(template)
+        timed.observe(seconds)
         if template in SEARCH_ROUTES:
             self.metrics.search_seconds.labels(template).observe(seconds)
-        access_log.info("%s %s %s", scope["method"], scope["path"], status, extra={
-            "request_id": request_id_var.get(), "method": scope["method"], "path": scope["path"],
-            "route": template, "status": status, "duration_ms": round(seconds * 1000, 1)})
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info("%s %s %s", scope["method"], scope["path"], status, extra={
+                "request_id": request_id_var.get(), "method": scope["method"],
+                "path": scope["path"], "route": template, "status": status,
+                "duration_ms": round(seconds * 1000, 1)})
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
