@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -102,7 +103,11 @@ async def read_body(request: Request, limit: int | None = None) -> bytes:
 
 def wants_activity_json(request: Request) -> bool:
     """True when the Accept header asks for ActivityStreams JSON rather than a page."""
-    accept = request.headers.get("accept", "")
+    return _asks_activity_json(request.headers.get("accept", ""))
+
+
+@functools.lru_cache(maxsize=256)  # clients send a few Accept values over and over
+def _asks_activity_json(accept: str) -> bool:
     for part in accept.split(","):
         media = part.strip()
         if not media:

@@ -15,6 +15,7 @@ this node, or whose ``Sec-Fetch-Site`` says another site sent it, is refused (Fe
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
 from urllib.parse import urlsplit
@@ -45,7 +46,12 @@ class CsrfError(PermissionDeniedError):
 
 
 def _secure(settings: Settings) -> bool:
-    return urlsplit(settings.node.url).scheme == "https"
+    return _https(settings.node.url)
+
+
+@functools.lru_cache(maxsize=16)  # a node's own URL: asked on every page
+def _https(url: str) -> bool:
+    return urlsplit(url).scheme == "https"
 
 
 def cookie_name(settings: Settings, base: str) -> str:

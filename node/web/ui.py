@@ -121,7 +121,8 @@ async def item_page(request: Request, local_id: str) -> Response:
     # the language chosen by cookie or Accept-Language; and only for an item whose page shows
     # nothing but the item and its author (a question shows its answers, an answer its
     # question, a bottleneck its endorsements: rows the stamp does not cover).
-    if request.state.web_session is not None or request.url.query or not held.holding(request):
+    if request.state.web_session is not None or request.scope.get("query_string") \
+            or not held.holding(request):
         return await render()
     ap_id = ctx.urls.item(local_id)
     stamp = await collections.item_stamp(ctx, ap_id)
