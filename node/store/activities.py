@@ -206,7 +206,7 @@ async def outbox_stamp(db: Database, handle: str) -> tuple[Any, ...] | None:
     ids only grow while the newest row stays; a deleted one lowers the count; stored activities
     never change their bytes but by a key rotation, which bumps the actor's version); None when
     there is no such local actor. Reads the ``(actor, id)`` index, not the activities' rows."""
-    return await db.first(_OUTBOX_STAMP, {"handle": handle.lower()})
+    return await db.first(_OUTBOX_STAMP, {"handle": handle.lower()}, memo=True)
 
 
 async def relays_received(session: AsyncSession, actor: str, base: str) -> bool:

@@ -160,7 +160,8 @@ async def test_a_hit_with_nothing_committed_reads_no_stamp(
         ctx: NodeContext, client: httpx.AsyncClient) -> None:
     if not ctx.db.is_sqlite:
         pytest.skip("PostgreSQL reads the stamp on every request")
-    urls = await _urls(ctx, client)
+    urls = {**await _urls(ctx, client),
+            "outbox": ("/actors/dorpsmolen/outbox?page=true", AS_JSON)}
     for url, headers in urls.values():
         assert (await client.get(url, headers=headers)).status_code == 200
     # When each is read again with nothing committed in between
