@@ -47,6 +47,7 @@ from node.services.sync import sync_followee
 from node.store import deliveries as delivery_store
 from node.store import inbox as inbox_store
 from node.store import jobs as job_store
+from node.store import queues as queue_store
 from node.store import workers as worker_store
 from node.store.deliveries import Delivery
 from node.store.inbox import InboxRow, Outcome
@@ -120,10 +121,23 @@ async def _holding(ctx: NodeContext, renew: _Renew, row_ids: Iterable[int]
 
 
 async def run_once(ctx: NodeContext, *, batch: int = BATCH) -> int:
-    """Claim and work one batch of each kind of due row; the number of steps taken."""
-    done = await _inbox_batch(ctx, batch)
-    done += await _delivery_batch(ctx, batch)
-    done += await _job_batch(ctx, max(1, batch // 10))
+    """Claim and work one batch of each kind of due row; the number of steps taken.
+
+    One read first says which queues have a due row, and only those are claimed from (a claim
+    is a write transaction): a round with nothing due is that read alone, and a follower that
+    applies one activity claims its inbox only. Applying may queue deliveries or jobs, so the
+    queues are asked again after inbox work, and they are claimed in this round as before.
+    """
+    due = await queue_store.due_queues(ctx.db, ctx.now())
+    done = 0
+    if due.inbox:
+        done = await _inbox_batch(ctx, batch)
+        if done:
+            due = await queue_store.due_queues(ctx.db, ctx.now())
+    if due.deliveries:
+        done += await _delivery_batch(ctx, batch)
+    if due.jobs or _periodic_due(ctx):
+        done += await _job_batch(ctx, max(1, batch // 10))
     return done
 
 

@@ -50,8 +50,8 @@ def picked(session: AsyncSession, column: Column[Any], due: Select[Any]) -> Colu
     return column.in_(due.scalar_subquery())
 
 
-def due(table: Table, now: datetime) -> ColumnElement[bool]:
-    """Pending, due, and not leased to a live worker."""
+def due(table: Table, now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """Pending, due, and not leased to a live worker (at ``now``: a value or a parameter)."""
     c = table.c
     return and_(c.state == "pending", c.next_attempt_at <= now,
                 or_(c.locked_until.is_(None), c.locked_until <= now))

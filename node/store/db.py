@@ -145,8 +145,9 @@ class Database:
 
     async def first(self, statement: ByKey, params: dict[str, Any], *, seen: bool = False,
                     memo: bool = False) -> tuple[Any, ...] | None:
-        """The first row of a short read by key, as the driver gives it (no type processing:
-        compare or pass on text and numbers only).
+        """The first row of a short read by key, as the driver gives it (no type processing of
+        the row: compare or pass on text and numbers only; ``params`` are bound by their types,
+        so a datetime is compared as the column stores it).
 
         ``memo``: on a SQLite file, the row is kept and given again without running the
         statement for as long as nothing is committed to the database — by any connection of
@@ -308,7 +309,7 @@ class _InlineReader:
     def __init__(self, conn: sqlite3.Connection | None, engine: AsyncEngine) -> None:
         self.conn = conn
         self.engine = engine
-        self._compiled: dict[int, tuple[ByKey, str, Any]] = {}
+        self._compiled: dict[int, tuple[ByKey, str, Any, dict[str, Any]]] = {}
         # Rows read with ``memo``, valid while ``PRAGMA data_version`` is ``_version``.
         self._memo: dict[tuple[Any, ...], tuple[ByKey, tuple[Any, ...] | None]] = {}
         self._version: int | None = None
@@ -364,13 +365,20 @@ class _InlineReader:
         assert self.conn is not None
         found = self._compiled.get(id(statement))
         if found is None or found[0] is not statement:
-            compiled = statement.compile(dialect=self.engine.dialect)
-            found = (statement, compiled.string, compiled)
+            dialect = self.engine.dialect
+            compiled = statement.compile(dialect=dialect)
+            # A parameter's type binds it as the engine would (a datetime as the text SQLite
+            # stores); most parameters are text and need nothing.
+            processors = {name: processor for name, bind in compiled.binds.items()
+                          if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
+                          is not None}
+            found = (statement, compiled.string, compiled, processors)
             self._compiled[id(statement)] = found
-        _, sql, compiled = found
+        _, sql, compiled, processors = found
         values = compiled.construct_params(params)
         order = compiled.positiontup or ()
-        parameters = [values[name] for name in order]
+        parameters = [processors[name](values[name]) if name in processors else values[name]
+                      for name in order]
         if seen:
             _seen(self.engine, sql, parameters)
         cursor = self.conn.execute(sql, parameters)

@@ -1,7 +1,8 @@
-"""Read-only figures about the work queues and peers, for monitoring (``/metrics``).
+"""Read-only questions about the work queues and peers: which queues have a row due now (the
+worker's first read of a round) and, for monitoring (``/metrics``), what waits per host.
 
-Each is one grouped query over the pending rows, cheap enough to run on every scrape: the
-pending rows are few next to the finished ones and ``state`` leads the queue indexes.
+The figures are each one grouped query over the pending rows, cheap enough to run on every
+scrape: the pending rows are few next to the finished ones and ``state`` leads the queue indexes.
 """
 
 from __future__ import annotations
@@ -9,10 +10,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, bindparam, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.store.schema import deliveries, inbox, peers
+from node.store._claim import due
+from node.store.db import Database
+from node.store.schema import UTCDateTime, deliveries, inbox, jobs, peers
+
+
+@dataclass(frozen=True)
+class DueQueues:
+    """Which work queues hold a row due now (pending, due, not leased to a live worker)."""
+
+    inbox: bool
+    deliveries: bool
+    jobs: bool
+
+
+# One row: a flag per queue. Each ``EXISTS`` is a range of its queue's ``(state,
+# next_attempt_at)`` index that stops at the first due row, so it stays short however many rows
+# are finished, and on a SQLite file it runs in-line (``Database.first``).
+_NOW = bindparam("now", type_=UTCDateTime())
+_DUE = select(*(exists().where(due(table, _NOW)).label(table.name)
+                for table in (inbox, deliveries, jobs)))
+
+
+async def due_queues(db: Database, now: datetime) -> DueQueues:
+    """Which queues have a row that a claim at ``now`` would lease: one read, no write lock.
+    An idle worker round is this read alone instead of a write transaction per queue. A row
+    queued or coming due after the read is found by the next round, as after a claim."""
+    row = await db.first(_DUE, {"now": now}, seen=True)
+    assert row is not None  # EXISTS always answers
+    return DueQueues(*(bool(flag) for flag in row))
 
 
 @dataclass(frozen=True)

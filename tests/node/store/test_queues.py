@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from node.store import deliveries, inbox, jobs
+from node.store import deliveries, inbox, jobs, queues
 from node.store.db import Database
 from tests.clock import Clock
 
@@ -59,3 +59,23 @@ async def test_a_finished_job_keeps_its_new_payload(db: Database) -> None:
         stored = await jobs.get(session, "sync:x")
     assert stored is not None
     assert (stored.locked_until, stored.payload) == (None, {"followee": "x", "page": "2"})
+
+
+async def test_due_queues_names_the_queues_a_claim_would_lease_from(db: Database) -> None:
+    now = Clock()()
+    later = now + timedelta(seconds=30)
+    assert await queues.due_queues(db, now) == queues.DueQueues(False, False, False)
+    async with db.transaction() as session:
+        # Given a delivery due now and a job due only later
+        await deliveries.enqueue(session, activity_ap_id="https://drenthe.test/a/1",
+                                 signer="https://drenthe.test/actor",
+                                 inboxes=[("https://fryslan.test/inbox", "fryslan.test")], now=now)
+        await jobs.schedule(session, kind="sync", key="sync:x", payload={}, now=now, at=later)
+    # Then only the deliveries are due now, and the job too once its time has come
+    assert await queues.due_queues(db, now) == queues.DueQueues(False, True, False)
+    assert await queues.due_queues(db, later) == queues.DueQueues(False, True, True)
+    # And a delivery leased to a live worker is not due, until its lease runs out
+    async with db.transaction() as session:
+        await deliveries.claim(session, now=now, limit=10, lease=LEASE)
+    assert not (await queues.due_queues(db, now)).deliveries
+    assert (await queues.due_queues(db, now + LEASE)).deliveries
