@@ -114,7 +114,8 @@ async def delivery(tmp: Path, counts: Sequence[int]) -> list[Figure]:
         origin = Node("origin", app, app.state.ctx)
         await ensure_node_actor(origin.ctx)
         receiver, database_url, documents = await federation._prepare_receiver(
-            tmp, port, max(counts), origin, template)
+            tmp, port, max(counts), origin,
+            lambda directory, _name: dbs.fresh_sqlite(template, directory))
         server = serve_node(receiver, port, database_url)
         try:
             await federation._wait_ready(f"http://127.0.0.1:{port}", server.popen, server.log)
