@@ -16,7 +16,10 @@ fetching keys, checking signatures):
    stranger refused by its own bucket does not drain everyone's;
 3. at most ``limits.inbox_pending_per_host`` received-but-not-yet-applied rows per host in the
    ``inbox`` table (one indexed query), so a peer that sends faster than the worker applies
-   cannot fill the disk.
+   cannot fill the disk. A process counts in the database at least every ``RECOUNT_EVERY``
+   admissions per host, and whenever its own figure (the last count plus what it admitted
+   since) reaches the cap: exact in one process, fewer than ``RECOUNT_EVERY`` past the cap per
+   further web process (``PendingCounts``).
 
 A refused request gets 429 (rate) or 503 (backlog) with ``Retry-After``: the sender retries, as
 ours does (``node.services.delivery``), so a valid activity is delayed, never silently lost.
@@ -24,7 +27,8 @@ ours does (``node.services.delivery``), so a valid activity is delayed, never si
 Buckets are in memory, per process, driven by the node's clock (``ctx.clock``, so tests are
 deterministic). With several web processes the effective rate is that many times the setting
 (docs/security.md says so; ``serve`` logs the multiplied figure at start-up, ``startup_line``,
-with ``server.web_processes``); the backlog cap is in the database and holds for all of them.
+with ``server.web_processes``); the backlog cap is counted in the database and holds for all of
+them, within fewer than ``RECOUNT_EVERY`` per further process.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from protocol.origin import authority_of
 
 MAX_HOSTS = 10_000  # hosts in each map (buckets, known hosts): ~4 MB in all when both are full
 BACKLOG_RETRY_SECONDS = 60  # the worker applies hundreds of rows a minute: look again then
+RECOUNT_EVERY = 16  # admissions per host between two counts in the database, at most
 
 
 class RetryLaterError(ServiceError):
@@ -127,6 +132,59 @@ class TokenBuckets:
         return wait
 
 
+class PendingCounts:
+    """Each host's backlog as this process last counted it, to skip most counts in the database.
+
+    A host's figure is its last count (``uncommitted_from`` + ``count_pending``) plus every
+    request of that host admitted here since, valid or not (admitting is before verifying, so
+    the figure can only be too high). A count in the database is skipped while the figure is
+    below the cap and fewer than ``every`` requests were admitted on it; a request is refused only
+    on a count. The worker only lowers the true backlog, so with one web process the figure is
+    never below it (requests one at a time; those in flight while the database is counted are
+    missed, as before) and the cap holds exactly. Another process's admissions are not in it:
+    after a count that admitted, a process admits at most ``every - 1`` requests of the host
+    without counting, and the one that counted last stops at the cap by its own figure, so the
+    backlog passes the cap by at most ``(every - 1) x (web_processes - 1)`` (plus, as before,
+    what other processes have in flight or not yet committed; docs/performance.md, "Inbox accept
+    in-line").
+    Hosts kept: the ``max_hosts`` most recently admitted (a forgotten one is counted again).
+    """
+
+    def __init__(self, *, every: int = RECOUNT_EVERY, max_hosts: int = MAX_HOSTS) -> None:
+        self.every = every
+        self.max_hosts = max_hosts
+        # host -> [admitted in all (never reset), the last count, "admitted in all" before it]
+        self._hosts: OrderedDict[str, list[int]] = OrderedDict()
+
+    def figure(self, host: str, cap: int) -> bool:
+        """Admit one request of ``host`` without counting when its figure allows it."""
+        held = self._hosts.get(host)
+        if held is None:
+            return False
+        self._hosts.move_to_end(host)
+        admitted, counted, mark = held
+        since = admitted - mark
+        if since >= self.every or counted + since >= cap:
+            return False
+        held[0] += 1
+        return True
+
+    def mark(self, host: str) -> int:
+        """Before counting in the database: ``host``'s admissions so far (for ``counted``)."""
+        held = self._hosts.get(host)
+        return 0 if held is None else held[0]
+
+    def counted(self, host: str, pending: int, mark: int, *, admitted: bool) -> None:
+        """The database counted ``pending`` for ``host``; ``mark`` from ``mark`` before the count
+        (requests admitted while it ran are added to the figure); ``admitted``: this one too."""
+        held = self._hosts.get(host)
+        total = mark if held is None else held[0]
+        self._hosts[host] = [total + admitted, pending, mark]
+        self._hosts.move_to_end(host)
+        if len(self._hosts) > self.max_hosts:
+            self._hosts.popitem(last=False)
+
+
 class InboxLimits:
     """The flood limits of one node's inboxes in this process (made by ``create_app``)."""
 
@@ -140,6 +198,7 @@ class InboxLimits:
         self.total = (TokenBuckets(rate_total, max(1, burst_total), max_keys=1)
                       if rate_total > 0 else None)
         self.pending_per_host = pending_per_host
+        self.pending = PendingCounts(max_hosts=max_hosts)
         self.max_hosts = max_hosts
         self._known: OrderedDict[str, None] = OrderedDict()  # hosts verified here, LRU
 
@@ -199,7 +258,8 @@ def startup_line(settings: Settings) -> str:
     return (f"inbox flood limits are kept per web process: {both(1)}; with "
             f"server.web_processes = {processes} the node accepts up to {both(processes)} "
             f"(web_processes x the per-process figure); the backlog cap ({pending}) is kept "
-            "in the database and holds for all processes together")
+            "in the database and holds for all processes together, within "
+            f"{RECOUNT_EVERY - 1} more per further process")
 
 
 def _seconds(wait: float) -> int:
@@ -232,12 +292,17 @@ async def admit_inbox(ctx: NodeContext, limits: InboxLimits,
     limits.admit(host, ctx.clock().timestamp())
     if host is None or limits.pending_per_host <= 0:
         return host
+    if limits.pending.figure(host, limits.pending_per_host):
+        return host  # below the cap as this process last counted it (``PendingCounts``)
+    mark = limits.pending.mark(host)
     # Accepted but not committed yet (a group commit under way) counts too: counted before the
     # read, so a group that commits meanwhile may count twice, never not at all.
     uncommitted = uncommitted_from(ctx, host)
     pending = uncommitted + await inbox_store.count_pending(ctx.db, host,
                                                             limit=limits.pending_per_host)
-    if pending >= limits.pending_per_host:
+    full = pending >= limits.pending_per_host
+    limits.pending.counted(host, pending, mark, admitted=not full)
+    if full:
         raise BacklogFullError(
             "inbox_backlog", f"{pending} activities from {host} are still waiting to be "
             "applied; send more later", retry_after=BACKLOG_RETRY_SECONDS)
