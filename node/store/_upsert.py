@@ -10,11 +10,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def dialect_insert(session: AsyncSession, table: Table) -> Any:
-    """``INSERT`` with the dialect's ``ON CONFLICT`` clauses (PostgreSQL or SQLite)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+def dialect_name(session: AsyncSession) -> str:
+    """The session's dialect name ("sqlite" when it has no bind)."""
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def dialect_insert_for(dialect: str, table: Table) -> Any:
+    """``INSERT`` with ``dialect``'s ``ON CONFLICT`` clauses (PostgreSQL or SQLite)."""
     module: Any = postgresql if dialect == "postgresql" else sqlite
     return module.insert(table)
+
+
+def dialect_insert(session: AsyncSession, table: Table) -> Any:
+    """``INSERT`` with the session's dialect's ``ON CONFLICT`` clauses."""
+    return dialect_insert_for(dialect_name(session), table)
 
 
 async def insert_ignore(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]],

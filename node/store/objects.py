@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store import contexts
 from node.store._rows import to_dataclass
-from node.store._upsert import dialect_insert, insert_ignore
+from node.store._upsert import dialect_insert, dialect_insert_for, dialect_name, insert_ignore
 from node.store.blocks import HostRule, visible
 from node.store.db import Database
 from node.store.schema import actors, objects
@@ -224,20 +224,48 @@ async def upsert_remote(session: AsyncSession, values: dict[str, Any], *, versio
     The copy it replaces is kept if an activity embeds it, by the ``objects_pin`` trigger
     (migration 0017) in the same statement.
     """
+    stmt = _upsert_statement(dialect_name(session), tuple(values), stamp is not None,
+                             version is not None)
+    params = {**stored_values(values), "w_author": values["attributed_to"]}
+    if stamp is not None:
+        params["w_stamp"] = stamp
+    if version is not None:
+        params["w_version"] = version
+    result = await session.execute(stmt, params)
+    row = result.mappings().first()
+    return to_dataclass(StoredObject, row) if row else None
+
+
+# ``upsert_remote``'s statements, built once per dialect and shape (docs/performance.md,
+# "Propagation to 100 followers"): building one per call rebuilt the ``excluded`` alias' ~29
+# column proxies and the condition on every apply. The values and the condition's operands are
+# bound parameters; the names of the latter (``w_…``) are no column's.
+_UPSERTS: dict[tuple[str, tuple[str, ...], bool, bool], Any] = {}
+
+
+def _upsert_statement(dialect: str, keys: tuple[str, ...], has_stamp: bool,
+                      has_version: bool) -> Any:
+    key = (dialect, keys, has_stamp, has_version)
+    stmt = _UPSERTS.get(key)
+    if stmt is not None:
+        return stmt
     c = objects.c
-    later = c.updated < stamp if stamp is not None else false()
-    newer = later if version is None else or_(
-        and_(c.version != 0, c.version < version), and_(c.version == 0, later))
+    later = c.updated < bindparam("w_stamp", type_=c.updated.type) if has_stamp else false()
+    version = bindparam("w_version", type_=c.version.type)
+    newer = or_(and_(c.version != 0, c.version < version), and_(c.version == 0, later)) \
+        if has_version else later
     replaces = and_(c.is_local.is_(False), c.deleted_at.is_(None),
-                    or_(c.attributed_to == "", c.attributed_to == values["attributed_to"]), newer)
-    stmt = dialect_insert(session, objects).values(**stored_values(values))
-    stmt = stmt.on_conflict_do_update(
+                    or_(c.attributed_to == "",
+                        c.attributed_to == bindparam("w_author", type_=c.attributed_to.type)),
+                    newer)
+    insert = dialect_insert_for(dialect, objects)
+    stmt = insert.on_conflict_do_update(
         index_elements=[c.ap_id],
-        set_={name: stmt.excluded[name] for name in values if name not in _KEPT_ON_UPDATE},
+        set_={name: insert.excluded[name] for name in keys if name not in _KEPT_ON_UPDATE},
         where=replaces,
     ).returning(*objects.c)
-    row = (await session.execute(stmt)).mappings().first()
-    return to_dataclass(StoredObject, row) if row else None
+    _UPSERTS[key] = stmt
+    return stmt
 
 
 async def insert_tombstone(session: AsyncSession, **values: Any) -> bool:

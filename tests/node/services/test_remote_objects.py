@@ -110,3 +110,21 @@ async def test_a_delete_racing_an_update_leaves_a_tombstone(ctx: NodeContext, cl
     await asyncio.gather(*(steps if first == "delete" else steps[::-1]))
     stored = await _stored(ctx)
     assert stored.deleted and stored.version >= 2
+
+
+async def test_the_upsert_statement_is_built_once_and_reused(ctx: NodeContext,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given no upsert statement built yet
+    monkeypatch.setattr(object_store, "_UPSERTS", {})
+    # When two objects of the same shape are applied, then a newer version of one
+    await _apply(ctx, _raw(1, ap_id=f"{AP_ID}-a"))
+    built = dict(object_store._UPSERTS)
+    await _apply(ctx, _raw(1, ap_id=f"{AP_ID}-b"))
+    await _apply(ctx, _raw(2, ap_id=f"{AP_ID}-a"))
+    # Then one statement served all three, the very same object each time
+    assert len(built) == 1
+    assert built == object_store._UPSERTS
+    assert next(iter(object_store._UPSERTS.values())) is next(iter(built.values()))
+    # And each stored what it was given, the newer version replacing the older
+    assert ((await _stored(ctx, f"{AP_ID}-a")).title, (await _stored(ctx, f"{AP_ID}-b")).title) \
+        == ("Versie 2", "Versie 1")
