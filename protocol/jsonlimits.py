@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any, Final, NoReturn
 
+import orjson
+
 from protocol.errors import DocumentError
 from protocol.vocab import RawObject
 
@@ -216,6 +218,15 @@ def load_json(
         limits = dataclasses.replace(limits, **overrides)
     if not isinstance(body, bytes):
         raise TypeError(f"load_json takes bytes, not {type(body).__name__}")
+    if b'"@context":' in body:
+        document = _load_with_known_contexts(body, limits)
+        if document is not None:
+            return document
+    return _load_strict(body, limits)
+
+
+def _load_strict(body: bytes, limits: JsonLimits) -> RawObject:
+    """The full strict parse behind :func:`load_json` (the reference for every outcome)."""
     if len(body) > limits.max_bytes:
         _fail("too_large", f"body has {len(body)} bytes, over {limits.max_bytes}")
     if body.startswith(_BOM):
@@ -241,6 +252,119 @@ def load_json(
         raise DocumentError("too_deep", "nesting exhausted the parser's recursion budget") from exc
     if not isinstance(document, dict):
         _fail("bad_json", f"top level is a JSON {type(document).__name__}, not an object")
+    if not _cannot_exceed(body, limits):
+        _check_sizes(document, limits)
+    return document
+
+
+# --- known inline contexts ----------------------------------------------------------------------
+#
+# A Kennisknoop document carries the same inline ``@context`` (2.2 KB) on the activity, its
+# object and both proofs: over a third of a Create's bytes, parsed with the stdlib's hooks and
+# scanned for depth four times per request. Each occurrence of ``"@context":`` followed by the
+# exact bytes of a known context (as ``orjson.dumps`` writes ``build_context()``, which is what
+# ``delivery`` sends) is replaced by a sentinel integer literal before the strict parse; the
+# ``parse_int`` hook turns the sentinel into a placeholder and the objects hook puts a fresh copy
+# of the pre-validated context in its place. The result is taken only when it is certainly the
+# one the full parse gives; anything else (an error of any kind, a placeholder not put back as an
+# ``@context`` member, a depth that the contexts could push over the limit) runs the full strict
+# parse, so every error is the full parse's own. Why it is exact when taken:
+#
+# - a sentinel (21 digits, beyond ±(2^53−1)) cannot come from the body: bodies holding its
+#   19-digit prefix are not rewritten; each replacement yields at most one placeholder (it is
+#   preceded by ``:`` and any digit after it makes another literal, refused as too long);
+# - every replacement became a placeholder that was put back, so each replaced span was a value
+#   where the parser expected one, not part of a string: the two texts parse in step, the known
+#   context (valid, duplicate-free, finite, ASCII) standing for the sentinel — same member names,
+#   so the same duplicate verdicts;
+# - ASCII for ASCII leaves the UTF-8 validity of the rest unchanged; the depth of the original
+#   is at most the rewritten text's plus the context's (checked against the limit, else the full
+#   parse); the size limits are checked on the original bytes and the final value as before.
+
+
+class _Placeholder:
+    """Stands for one known context in the rewritten text; ``raw`` are its exact bytes."""
+
+    __slots__ = ("depth", "raw")
+
+    def __init__(self, raw: bytes, depth: int) -> None:
+        self.raw = raw
+        self.depth = depth
+
+
+_CONTEXT_KEY: Final = b'"@context":'
+_SENTINEL_BASE: Final = 10**20
+_SENTINEL_PREFIX: Final = str(_SENTINEL_BASE).encode()[:19]
+_known_contexts: list[_Placeholder] | None = None
+
+
+def _known() -> list[_Placeholder]:
+    """The known contexts, each checked once against the strict parser (on first use: the
+    vocabulary module is imported lazily)."""
+    global _known_contexts
+    if _known_contexts is None:
+        from protocol.context import build_context
+
+        known = []
+        for context in (build_context(), build_context(data_integrity=False)):
+            raw = orjson.dumps(context)
+            parsed = _load_strict(b'{"@context":' + raw + b"}", DEFAULT_LIMITS)["@context"]
+            if raw.isascii() and raw[:1] in (b"[", b"{") and orjson.dumps(parsed) == raw:
+                known.append(_Placeholder(raw, nesting_depth(raw)))
+        _known_contexts = known
+    return _known_contexts
+
+
+def _load_with_known_contexts(body: bytes, limits: JsonLimits) -> RawObject | None:
+    """The strict parse with known contexts taken as parsed; None when it cannot be sure that
+    the value is the full parse's (the caller then runs it). Over a size limit it raises the
+    full parse's error: the same check on the same bytes and value."""
+    if len(body) > limits.max_bytes or _SENTINEL_PREFIX in body:
+        return None
+    known = _known()
+    pieces: list[bytes] = []
+    sentinels: dict[str, _Placeholder] = {}
+    extra_depth = 0
+    start = position = 0
+    while (position := body.find(_CONTEXT_KEY, position)) >= 0:
+        position += len(_CONTEXT_KEY)
+        for placeholder in known:
+            if body.startswith(placeholder.raw, position):
+                sentinel = str(_SENTINEL_BASE + len(sentinels))
+                sentinels[sentinel] = placeholder
+                pieces += (body[start:position], sentinel.encode())
+                position = start = position + len(placeholder.raw)
+                extra_depth = max(extra_depth, placeholder.depth)
+                break
+    if not sentinels:
+        return None
+    pieces.append(body[start:])
+    rewritten = b"".join(pieces)
+    if rewritten.startswith(_BOM) or nesting_depth(rewritten) + extra_depth > limits.max_depth:
+        return None
+    placed = 0
+
+    def parse_int(literal: str) -> Any:
+        found = sentinels.get(literal)
+        return _parse_int(literal) if found is None else found
+
+    def object_pairs(pairs: list[tuple[str, Any]]) -> RawObject:
+        nonlocal placed
+        obj = _object_pairs(pairs)
+        context = obj.get("@context")
+        if type(context) is _Placeholder:
+            obj["@context"] = orjson.loads(context.raw)  # a fresh copy: callers may mutate
+            placed += 1
+        return obj
+
+    try:
+        document = json.loads(rewritten.decode("utf-8"), object_pairs_hook=object_pairs,
+                              parse_constant=_parse_constant, parse_int=parse_int,
+                              parse_float=_parse_float)
+    except (ValueError, DocumentError, RecursionError):  # JSONDecodeError, UnicodeDecodeError
+        return None
+    if placed != len(sentinels) or not isinstance(document, dict):
+        return None
     if not _cannot_exceed(body, limits):
         _check_sizes(document, limits)
     return document
