@@ -72,6 +72,12 @@ def test_contexts_that_would_pass_the_depth_limit_are_too_deep() -> None:
     assert outcome(load_json, body, limits)[0] == "too_deep"
 
 
+def test_a_context_under_another_member_name_is_parsed_in_full() -> None:
+    body = b'{"x\\"@context":' + CONTEXT + b"}"  # the name ends in an escaped quote + @context
+    assert _load_with_known_contexts(body, DEFAULT_LIMITS) is None
+    assert load_json(body) == {'x"@context': build_context()}
+
+
 def test_a_body_holding_the_sentinel_is_parsed_in_full() -> None:
     body = b'{"@context":' + CONTEXT + b',"n":100000000000000000000}'
     assert _load_with_known_contexts(body, DEFAULT_LIMITS) is None
