@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import Column, ColumnElement, RowMapping, Select, Table, and_, or_, select, update
+from sqlalchemy import Column, ColumnElement, RowMapping, Select, Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -78,7 +78,18 @@ async def renew(session: AsyncSession, table: Table, row_ids: Sequence[int], *, 
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+# table -> ``UPDATE … WHERE id = :w_row_id``; the columns set are the parameters' other keys
+_FINISH: dict[Table, Any] = {}
+
+
 async def finish(session: AsyncSession, table: Table, row_id: int, outcome: Outcome) -> None:
-    """Release the lease on row ``row_id`` of ``table`` and write the step's outcome."""
-    await session.execute(update(table).where(table.c.id == row_id)
-                          .values(locked_until=None, **outcome))
+    """Release the lease on row ``row_id`` of ``table`` and write the step's outcome.
+
+    One statement per table, built once: the row id and the outcome are its parameters (the
+    SET clause is compiled from their keys and cached per key set), so an apply does not build
+    and walk a new ``UPDATE`` with its values every time."""
+    stmt = _FINISH.get(table)
+    if stmt is None:
+        stmt = _FINISH[table] = update(table).where(
+            table.c.id == bindparam("w_row_id", type_=table.c.id.type))
+    await session.execute(stmt, {**outcome, "locked_until": None, "w_row_id": row_id})

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from node.store import deliveries, inbox, jobs, queues
+from node.store import _claim, deliveries, inbox, jobs, queues
 from node.store.db import Database
 from tests.clock import Clock
 
@@ -79,3 +79,30 @@ async def test_due_queues_names_the_queues_a_claim_would_lease_from(db: Database
         await deliveries.claim(session, now=now, limit=10, lease=LEASE)
     assert not (await queues.due_queues(db, now)).deliveries
     assert (await queues.due_queues(db, now + LEASE)).deliveries
+
+
+async def test_finish_is_one_prebuilt_statement_per_table_whatever_the_outcome(
+        db: Database) -> None:
+    now = Clock()()
+    later = now + timedelta(seconds=30)
+    async with db.transaction() as session:
+        for n in (1, 2):
+            await inbox.add(session, activity_ap_id=f"https://fryslan.test/a/{n}",
+                            actor="https://fryslan.test/actor", type="Like", recipient=None,
+                            document={"id": f"https://fryslan.test/a/{n}"}, now=now)
+        first, second = await inbox.claim(session, now=now, limit=10, lease=LEASE)
+        await inbox.finish(session, first.id, state="done", attempts=1, last_error=None)
+        await inbox.finish(session, second.id, attempts=2, last_error="boom",
+                           next_attempt_at=later)
+        statement = _claim._FINISH[inbox.inbox]
+        assert await inbox.claim(session, now=now, limit=10, lease=LEASE) == []
+        (again,) = await inbox.claim(session, now=later, limit=10, lease=LEASE)
+    assert _claim._FINISH[inbox.inbox] is statement
+    assert await _state(db, "https://fryslan.test/a/1") == "done"
+    assert (again.id, again.state, again.attempts, again.last_error) == (
+        second.id, "pending", 2, "boom")
+
+
+async def _state(db: Database, ap_id: str) -> str | None:
+    async with db.transaction() as session:
+        return await inbox.state_of(session, ap_id)
