@@ -63,14 +63,16 @@ TABLES = (search_docs, search_themes, activities, feed, deliveries)
 
 
 async def _stored(session: AsyncSession) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the tables written, as stored (JSON as its text), without their ids."""
+    """Every row of the tables written, as stored (JSON as its text), without their ids, in
+    a fixed order (a table read without ORDER BY has none: PostgreSQL gave two theme rows either
+    way round)."""
 
     def columns(table: Table) -> list[Any]:
         return [cast(c, Text) if isinstance(c.type, JSON) or c.name == "tsv" else c
                 for c in table.c if c.name not in ("id", "doc_id")]
 
-    stored = {table.name: [tuple(row) for row in (await session.execute(
-        select(*columns(table)))).all()] for table in TABLES}
+    stored = {table.name: sorted((tuple(row) for row in (await session.execute(
+        select(*columns(table)))).all()), key=repr) for table in TABLES}
     if session.bind is not None and session.bind.dialect.name == "sqlite":  # the FTS5 side
         for name, query in (("search_fts", "SELECT count(*) FROM search_fts "
                                            "WHERE search_fts MATCH 'glasvezel'"),
