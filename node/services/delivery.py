@@ -188,7 +188,10 @@ async def record_many(ctx: NodeContext, done: list[tuple[Delivery, Outcome]]) ->
     now = ctx.now()
     sent: dict[str, list[tuple[Delivery, Sent]]] = {}
     async with ctx.db.transaction() as session:
-        for delivery, outcome in done:
+        # Peer rows are written in host order: two workers recording outcomes for the same
+        # hosts in different orders deadlocked on PostgreSQL (one transaction was aborted, its
+        # sent rows went out again after the lease).
+        for delivery, outcome in sorted(done, key=lambda d: d[0].host):
             if isinstance(outcome, Sent):
                 sent.setdefault(delivery.host, []).append((delivery, outcome))
             else:
@@ -199,7 +202,7 @@ async def record_many(ctx: NodeContext, done: list[tuple[Delivery, Outcome]]) ->
                 statuses.setdefault(outcome.status, []).append(delivery.id)
         for status, ids in statuses.items():
             await delivery_store.finish_sent(session, ids, sent_at=now, last_status=status)
-        for host in sent:
+        for host in sorted(sent):
             # The peer as held in memory: with the update above, two statements per outcome.
             peer = await peer_store.get(session, host)
             failing = peer is None or peer.unavailable_since is not None or peer.failure_days

@@ -16,11 +16,14 @@ import random
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import worker
+from node.services import delivery
 from node.services.actors import create_initiative
 from node.services.context import NodeContext
 from node.services.follow import follow
@@ -427,6 +430,36 @@ async def test_a_live_worker_renews_only_the_rows_it_has_not_finished(
         async with ctx.db.transaction() as session:
             again = await store.claim(session, now=ctx.now(), limit=2, lease=_lease(fed))
         assert sorted(r.id for r in again) == sorted([first.id, second.id])
+
+
+async def test_outcomes_write_their_peers_in_host_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two workers writing the same hosts' health in different orders deadlocked on PostgreSQL
+    # (one transaction aborted: its sent rows went out again after the lease).
+    async with federation(tmp_path, ["drenthe"]) as fed:
+        ctx = fed["drenthe"].ctx
+        hosts = ["c.test", "a.test", "b.test"]
+        async with ctx.db.transaction() as session:
+            await delivery_store.enqueue(session, activity_ap_id=f"{ctx.urls.base}/a/1",
+                                         signer=ctx.urls.actor("drenthe"),
+                                         inboxes=[(f"https://{h}/inbox", h) for h in hosts],
+                                         now=ctx.now())
+            rows = await delivery_store.claim(session, now=ctx.now(), limit=10,
+                                              lease=_lease(fed))
+        # Given outcomes that finished in an order other than their hosts'
+        done = sorted(rows, key=lambda r: hosts.index(r.host))
+        written: list[str] = []
+        set_values = peer_store.set_values
+
+        async def spy(session: AsyncSession, host: str, **values: Any) -> None:
+            written.append(host)
+            await set_values(session, host, **values)
+
+        monkeypatch.setattr(peer_store, "set_values", spy)
+        # When they are recorded together
+        await delivery.record_many(ctx, [(r, delivery.Sent(202)) for r in done])
+        # Then the peers are written in host order
+        assert written == sorted(hosts)
 
 
 @pytest.mark.postgres
