@@ -195,7 +195,11 @@ async def followed(herd: Herd, node_server: NodeServer) -> AsyncIterator[Followe
         async def both_followed() -> bool:
             return {node_actor, initiative} <= set(await kees.collection("following"))
 
-        await eventually(both_followed, "bovine to record the two Accepts in 'following'")
+        # Four messages cross two real servers here; on a loaded machine one of them can miss
+        # its first attempt, and the node's first retry comes 30 s later (one CI run timed out
+        # at 30 s with all four tests erroring at this setup): allow one retry.
+        await eventually(both_followed, "bovine to record the two Accepts in 'following'",
+                         timeout=WAIT_SECONDS + 60.0)
         yield Followed(kees, node_actor, initiative)
 
 
