@@ -7,6 +7,7 @@ if the actor document that controls it lists it (FEP-fe34: the actor's host is i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -197,7 +198,7 @@ async def lookup_key(ctx: NodeContext, key_id: str, *, refresh: bool = False) ->
         if found is not None:
             return KeyLookup(found)
     try:
-        fetched = await _fetch_key_owner(ctx, key_id)
+        fetched = await _fetch_key_owner_twice(ctx, key_id)
     except RemoteError as exc:
         raise SignatureError("unknown_key", f"cannot fetch key {key_id[:200]}: {exc.reason}") \
             from exc
@@ -215,6 +216,32 @@ async def resolve_key(ctx: NodeContext, key_id: str, *, refresh: bool = False) -
         async with ctx.db.transaction() as session:
             await remember(ctx, session, found.fetched)
     return found.key
+
+
+# A key fetch the key's host answered with an error a moment can mend is tried once more after
+# this pause: a peer that cannot verify our signed GET at once (bovine-herd answers 401 while it
+# first sets up the actor it checks signatures with), a 429 or 5xx. Senders that never retry a
+# refused delivery would otherwise lose the activity for a hiccup at their own end. A host that
+# cannot be reached or does not answer in time is not asked again: that would double what a
+# flood of made-up key ids costs and how long an inbox request waits.
+KEY_RETRY_PAUSE_SECONDS = 0.5
+_TRANSIENT_STATUSES = frozenset({401, 403, 408, 425, 429, 500, 502, 503, 504})
+
+
+def _transient(exc: RemoteError) -> bool:
+    return exc.reason == "http_error" and exc.status in _TRANSIENT_STATUSES
+
+
+async def _fetch_key_owner_twice(ctx: NodeContext, key_id: str) -> FetchedActor:
+    """``_fetch_key_owner``, tried a second time after a transient failure."""
+    try:
+        return await _fetch_key_owner(ctx, key_id)
+    except RemoteError as exc:
+        if not _transient(exc):
+            raise
+        log.info("fetching key %s failed (%s); trying once more", key_id[:200], exc.reason)
+    await asyncio.sleep(KEY_RETRY_PAUSE_SECONDS)
+    return await _fetch_key_owner(ctx, key_id)
 
 
 async def _fetch_key_owner(ctx: NodeContext, key_id: str) -> FetchedActor:

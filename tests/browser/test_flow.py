@@ -64,8 +64,19 @@ def sign_in(page_at: PageFactory, node: ThreadedNode, username: str, password: s
 
 
 def says(page: Any, text: str) -> bool:
-    """Whether a status message (the notice after a form) with ``text`` is shown."""
-    shown: bool = page.locator("[role=status]", has_text=text).count() == 1
+    """Whether a status message (the notice after a form) with ``text`` is shown.
+
+    Waits for it (10 s at most): a click that submits a form returns before the page the
+    redirect leads to is parsed, so counting at once could look at an unfinished document.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    notice = page.locator("[role=status]", has_text=text)
+    try:
+        notice.wait_for(timeout=10_000)
+    except PlaywrightTimeout:
+        return False
+    shown: bool = notice.count() == 1
     return shown
 
 

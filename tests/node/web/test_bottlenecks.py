@@ -55,7 +55,8 @@ async def test_a_local_endorsement_counts_at_once_and_twice_is_once(
     # No Like leaves the node for its own bottleneck; the tally went out in one Update
     async with ctx.db.sessions() as session:
         types = list((await session.execute(select(activities.c.type).where(
-            activities.c.actor == "https://drenthe.test/actors/zorgcooperatie"))).scalars())
+            activities.c.actor == "https://drenthe.test/actors/zorgcooperatie")
+            .order_by(activities.c.id))).scalars())
     assert types == ["Create", "Update"]
     withdrawn = await client.request("DELETE", "/api/endorsements",
                                      params={"item": knelpunt, "as": "dorpsmolen"}, headers=auth)
