@@ -137,11 +137,13 @@ def _check_string(value: str, limits: JsonLimits) -> None:
             _fail("bad_json", "a string holds a lone surrogate escape (RFC 7493 §2.1)")
 
 
-def _check_sizes(document: RawObject, limits: JsonLimits) -> None:
+def _check_sizes(document: RawObject, limits: JsonLimits, skip: frozenset[int] = frozenset()
+                 ) -> None:
     """Walk the parsed value (iteratively) for container sizes, string lengths and surrogates.
 
     A short ASCII string (nearly every one) is let through without a call: only a long or a
-    non-ASCII one can fail ``_check_string``.
+    non-ASCII one can fail ``_check_string``. ``skip``: the ids of containers known to pass
+    these limits (known contexts put back by ``_load_with_known_contexts``), not walked.
     """
     stack: list[Any] = [document]
     max_string, max_items = limits.max_string, limits.max_items
@@ -156,7 +158,7 @@ def _check_sizes(document: RawObject, limits: JsonLimits) -> None:
                 if type(value) is str:
                     if len(value) > max_string or not value.isascii():
                         _check_string(value, limits)
-                elif type(value) is dict or type(value) is list:
+                elif (type(value) is dict or type(value) is list) and id(value) not in skip:
                     stack.append(value)
         else:  # a list: only dicts and lists are stacked
             if len(node) > max_items:
@@ -343,6 +345,7 @@ def _load_with_known_contexts(body: bytes, limits: JsonLimits) -> RawObject | No
     if rewritten.startswith(_BOM) or nesting_depth(rewritten) + extra_depth > limits.max_depth:
         return None
     placed = 0
+    checked: set[int] = set()  # contexts put back that pass the limits: not walked again
 
     def parse_int(literal: str) -> Any:
         found = sentinels.get(literal)
@@ -353,8 +356,10 @@ def _load_with_known_contexts(body: bytes, limits: JsonLimits) -> RawObject | No
         obj = _object_pairs(pairs)
         context = obj.get("@context")
         if type(context) is _Placeholder:
-            obj["@context"] = orjson.loads(context.raw)  # a fresh copy: callers may mutate
+            obj["@context"] = copy = orjson.loads(context.raw)  # fresh: callers may mutate
             placed += 1
+            if _fits(context, limits):
+                checked.add(id(copy))
         return obj
 
     try:
@@ -366,5 +371,22 @@ def _load_with_known_contexts(body: bytes, limits: JsonLimits) -> RawObject | No
     if placed != len(sentinels) or not isinstance(document, dict):
         return None
     if not _cannot_exceed(body, limits):
-        _check_sizes(document, limits)
+        # An outbox page holds ~40 copies of the 5 KB context: walking them was most of its
+        # parse (docs/performance.md, "Backfill: contexts not walked, pages read once").
+        _check_sizes(document, limits, frozenset(checked))
     return document
+
+
+_fitting: dict[tuple[bytes, JsonLimits], bool] = {}
+
+
+def _fits(placeholder: _Placeholder, limits: JsonLimits) -> bool:
+    """Whether a known context passes ``limits``' size walk (remembered per limits)."""
+    key = (placeholder.raw, limits)
+    if key not in _fitting:
+        try:
+            _check_sizes({"@context": orjson.loads(placeholder.raw)}, limits)
+            _fitting[key] = True
+        except DocumentError:
+            _fitting[key] = False
+    return _fitting[key]

@@ -133,3 +133,14 @@ def documents(draw: st.DrawFn) -> bytes:
 def test_same_outcome_as_the_full_parse(body: bytes, depth: int, items: int, string: int) -> None:
     limits = JsonLimits(max_depth=depth, max_items=items, max_string=string)
     assert outcome(load_json, body, limits) == outcome(strict, body, limits)
+
+
+def test_a_page_of_creates_is_checked_outside_its_contexts() -> None:
+    # Given an outbox page of Creates, each with two known contexts (not walked again) ...
+    page = b'{"type": "OrderedCollectionPage", "orderedItems": [' + b",".join(
+        [create()] * 20) + b"]}"
+    limits = JsonLimits(max_bytes=10**7, max_string=299)
+    assert outcome(load_json, page, DEFAULT_LIMITS) == outcome(strict, page, DEFAULT_LIMITS)
+    # ... a string of the items over the limit is still refused as the full parse refuses it
+    assert outcome(load_json, page, limits)[0] == "too_large"
+    assert outcome(load_json, page, limits) == outcome(strict, page, limits)
