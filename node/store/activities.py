@@ -235,7 +235,7 @@ def _relayed_item(c: Any) -> Any:
                              inner.c.ap_id == c.object_ap_id).scalar_subquery())))
 
 
-def _of_actor(actor: str, hosts: HostRule | None) -> list[Any]:
+def _of_actor(actor: Any, hosts: HostRule | None) -> list[Any]:
     """An actor's activities; with ``hosts``, not those relaying an object of a refused host,
     nor those about an item an admin hid (its Create announced as the object itself, its
     Update relayed as the embedded activity)."""
@@ -251,21 +251,48 @@ def _of_actor(actor: str, hosts: HostRule | None) -> list[Any]:
     return conds
 
 
+# Built once per federation policy and shape, the actor, cursor and limit bound: an outbox page
+# built its three statements (with their joins, aliases and filters) anew for every GET, a
+# tenth of a backfill's CPU (docs/performance.md, "Backfill: contexts not walked, pages read
+# once").
+_BY_ACTOR: dict[tuple[Any, ...], Any] = {}
+
+
+def _by_actor(shape: str, hosts: HostRule | None) -> Any:
+    key = (shape, hosts)
+    query = _BY_ACTOR.get(key)
+    if query is None:
+        c = activities.c
+        conds = _of_actor(bindparam("actor"), hosts)
+        if shape == "count":
+            query = select(func.count()).select_from(activities).where(*conds)
+        else:
+            query = _select().where(*conds)
+            if "max" in shape:
+                query = query.where(c.id < bindparam("max_id"))
+            if "min" in shape:
+                query = query.where(c.id > bindparam("min_id")).order_by(c.id.asc())
+            else:
+                query = query.order_by(c.id.desc())
+            query = query.limit(bindparam("limit"))
+        if len(_BY_ACTOR) >= 64:  # policies come and go: keep the current ones
+            _BY_ACTOR.clear()
+        _BY_ACTOR[key] = query
+    return query
+
+
 async def page_by_actor(session: AsyncSession, actor: str, *, limit: int,
                         max_id: int | None = None, min_id: int | None = None,
                         hosts: HostRule | None = None) -> list[StoredActivity]:
     """Newest first; ``max_id`` pages back (older), ``min_id`` pages forward (newer)."""
-    c = activities.c
-    query = _select().where(*_of_actor(actor, hosts))
-    if max_id is not None:
-        query = query.where(c.id < max_id)
+    shape = ("max" if max_id is not None else "") + ("min" if min_id is not None else "")
+    params = {"actor": actor, "limit": limit, "max_id": max_id, "min_id": min_id}
+    rows = list((await session.execute(_by_actor(shape or "page", hosts),
+                                       {k: v for k, v in params.items() if v is not None}))
+                .mappings().all())
     if min_id is not None:
-        # Closest newer rows first, then flip to keep newest-first order on the page.
-        query = query.where(c.id > min_id).order_by(c.id.asc()).limit(limit)
-        rows = list(reversed((await session.execute(query)).mappings().all()))
-    else:
-        rows = list((await session.execute(query.order_by(c.id.desc()).limit(limit)))
-                    .mappings().all())
+        # Closest newer rows first, then flipped to keep newest-first order on the page.
+        rows.reverse()
     return [_activity(r) for r in rows]
 
 
@@ -286,8 +313,7 @@ async def item_ids_by_actor(session: AsyncSession, actor: str, *, limit: int) ->
 
 async def count_by_actor(session: AsyncSession, actor: str, *, hosts: HostRule | None = None
                          ) -> int:
-    query = select(func.count()).select_from(activities).where(*_of_actor(actor, hosts))
-    return int((await session.execute(query)).scalar_one())
+    return int((await session.execute(_by_actor("count", hosts), {"actor": actor})).scalar_one())
 
 
 async def delete_history(session: AsyncSession, object_ap_id: str) -> int:
