@@ -160,8 +160,14 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_CHARACTER.sub(r"\\\1", text)
 
 
+@lru_cache(maxsize=4)  # a received item's content: for its row, then for its search entry
 def plain_text_from_html(html_text: str) -> str:
-    """The visible text of ``html_text``: tags removed, entities decoded, whitespace collapsed."""
+    """The visible text of ``html_text``: tags removed, entities decoded, whitespace collapsed.
+
+    A text without ``<`` or ``&`` (a title, most often) is all data to the parser: only its
+    whitespace is collapsed. The last few are kept (a pure function of the text)."""
+    if "<" not in html_text and "&" not in html_text:
+        return _WHITESPACE.sub(" ", html_text).strip()
     parser = _TextExtractor()
     parser.feed(html_text)
     parser.close()

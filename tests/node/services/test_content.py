@@ -8,7 +8,10 @@ import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from node.services import content
 from node.services.content import (
     LINK_REL,
     contains_html,
@@ -158,6 +161,17 @@ def test_contains_html_accepts_plain_text(text: str) -> None:
 
 def test_plain_text_from_html_strips_tags_and_unescapes() -> None:
     assert plain_text_from_html("<p>Wij &amp; <em>jullie</em></p>") == "Wij & jullie"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_characters="<&"), max_size=40))
+def test_plain_text_without_markup_is_what_the_parser_gives(text: str) -> None:
+    # The fast path (no "<", no "&") against the parser it skips.
+    parser = content._TextExtractor()
+    parser.feed(text)
+    parser.close()
+    assert plain_text_from_html(text) == content._WHITESPACE.sub(
+        " ", "".join(parser.parts)).strip()
 
 
 def test_plain_text_from_html_separates_blocks() -> None:
