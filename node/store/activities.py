@@ -213,11 +213,15 @@ async def relays_received(session: AsyncSession, actor: str, base: str) -> bool:
     """Whether ``actor`` announced anything not of this node (``base``): a received item, a
     received Update or Delete. Those Announces leave the outbox when an admin hides the item,
     which no short stamp can see (``objects.hidden_at`` has no index)."""
-    c, prefix = activities.c, f"{base}/"
-    query = select(exists().where(
-        c.actor == actor, c.type == "Announce",
-        or_(c.object_ap_id.is_(None), func.substr(c.object_ap_id, 1, len(prefix)) != prefix)))
-    return bool((await session.execute(query)).scalar())
+    prefix = f"{base}/"
+    return bool((await session.execute(_RELAYS_RECEIVED, {
+        "actor": actor, "prefix": prefix, "length": len(prefix)})).scalar())
+
+
+_RELAYS_RECEIVED = select(exists().where(
+    activities.c.actor == bindparam("actor"), activities.c.type == "Announce",
+    or_(activities.c.object_ap_id.is_(None),
+        func.substr(activities.c.object_ap_id, 1, bindparam("length")) != bindparam("prefix"))))
 
 
 async def get(session: AsyncSession, ap_id: str) -> StoredActivity | None:
