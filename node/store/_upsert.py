@@ -61,3 +61,13 @@ async def insert_ignore(session: AsyncSession, table: Table, rows: Sequence[dict
     else:
         result = await session.execute(stmt.values(list(rows)))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def insert_ignore_many(session: AsyncSession, table: Table,
+                             rows: Sequence[dict[str, Any]], conflict: Sequence[str]) -> None:
+    """:func:`insert_ignore` for many rows whose count nobody needs: one ``executemany`` of the
+    prebuilt statement (compiled once), instead of a multi-row ``VALUES`` SQLAlchemy compiles
+    anew for every call (a backfill's 500 feed entries: tens of milliseconds each time)."""
+    if rows:
+        await session.execute(_ignoring(dialect_name(session), table, conflict),
+                              [dict(row) for row in rows])

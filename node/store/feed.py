@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store._rows import to_dataclass
-from node.store._upsert import insert_ignore
+from node.store._upsert import insert_ignore, insert_ignore_many
 from node.store.blocks import HostRule, visible
 from node.store.objects import StoredObject
 from node.store.schema import feed, objects
@@ -27,14 +27,10 @@ def rows(*, owners: list[str], object_ap_id: str, via: str, now: datetime
             for o in dict.fromkeys(owners)]
 
 
-async def add_rows(session: AsyncSession, rows: list[dict[str, object]], *,
-                   chunk: int = 500) -> int:
-    """Many feed entries (``owner``, ``object_ap_id``, ``via``, ``created_at``), ``chunk`` per
-    statement; an entry already there is kept."""
-    done = 0
-    for at in range(0, len(rows), chunk):
-        done += await insert_ignore(session, feed, rows[at:at + chunk], ["owner", "object_ap_id"])
-    return done
+async def add_rows(session: AsyncSession, rows: list[dict[str, object]]) -> None:
+    """Many feed entries (``owner``, ``object_ap_id``, ``via``, ``created_at``) in one
+    ``executemany``; an entry already there is kept."""
+    await insert_ignore_many(session, feed, rows, ["owner", "object_ap_id"])
 
 
 async def page(session: AsyncSession, owner: str, *, limit: int, max_id: int | None = None,
