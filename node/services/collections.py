@@ -210,6 +210,27 @@ async def _total(session: AsyncSession, actor: StoredActor, name: CollectionName
     return await follow_store.count(session, follower=actor.ap_id, hosts=hosts)
 
 
+async def _outbox_facts(ctx: NodeContext, session: AsyncSession, actor: StoredActor,
+                        hosts: HostRule, stamp: Hashable | None) -> tuple[int, bool]:
+    """The outbox's total under ``hosts`` and whether the actor relays anything received.
+
+    Both count or scan every activity of the actor: a follower paging a 10,000-item outbox
+    asked them on each of its 500 pages. Remembered under the outbox's stamp (which moves with
+    every activity added or removed, and holds the policy), like the held pages themselves;
+    the total only for an outbox that relays nothing received — hiding a received item takes
+    its Announces out, and no stamp sees that (docs/performance.md, "Backfill: contexts not
+    walked, pages read once")."""
+    key = ("outbox-facts", actor.ap_id, hosts)
+    known = ctx.rendered.fact(key, stamp) if stamp is not None else None
+    if known is not None:
+        return known  # type: ignore[no-any-return]
+    relays = await activity_store.relays_received(session, actor.ap_id, ctx.urls.base)
+    facts = (await _total(session, actor, "outbox", hosts), relays)
+    if stamp is not None and not relays:
+        ctx.rendered.remember(key, stamp, facts)
+    return facts
+
+
 def _iri(actor: StoredActor, name: CollectionName) -> str:
     iri = {"outbox": actor.outbox, "followers": actor.followers,
            "following": actor.following}[name]
@@ -241,19 +262,24 @@ async def _page(session: AsyncSession, actor: StoredActor, name: CollectionName,
 
 
 async def read_collection(ctx: NodeContext, handle: str, name: CollectionName,
-                          page: PageRequest | None, *, hold: bool = False) -> CollectionView:
+                          page: PageRequest | None, *, hold: bool = False,
+                          stamp: Hashable | None = None) -> CollectionView:
     """A local actor's collection (``page`` None) or one of its pages; 404/410 for no actor.
     ``hold``: tell whether the outbox's view may be held under its ``outbox_stamp`` — not
-    when the actor relays something received, which an admin may hide (one statement more)."""
+    when the actor relays something received, which an admin may hide (one statement more).
+    ``stamp``: that stamp, read before this render; the outbox's total and whether it relays
+    anything received are then remembered under it (``_outbox_facts``)."""
     async with ctx.db.sessions() as session:
         actor = await _local_actor(session, handle)
         if actor.deleted:
             raise GoneError("gone", f"{handle!r} was deleted")
         iri = _iri(actor, name)
         hosts = await policy.rule(ctx, session)
-        total = await _total(session, actor, name, hosts)
-        holdable = hold and name == "outbox" and not await activity_store.relays_received(
-            session, actor.ap_id, ctx.urls.base)
+        if hold and name == "outbox":
+            total, relays = await _outbox_facts(ctx, session, actor, hosts, stamp)
+            holdable = not relays
+        else:
+            total, holdable = await _total(session, actor, name, hosts), False
         if page is None:
             document = {
                 "@context": AS_CONTEXT, "id": iri, "type": "OrderedCollection",

@@ -20,9 +20,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
 
 # What an entry costs beyond its body and header bytes: the key, the tuples, the dict slot.
 OVERHEAD = 400
+FACTS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,9 @@ class RenderCache:
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[Hashable, Held] = OrderedDict()
+        # Small facts a render derives from the same stamped rows (an outbox's total): at most
+        # FACTS of them, each under its stamp like an entry; not counted in ``size``.
+        self._facts: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -77,6 +82,24 @@ class RenderCache:
             _, dropped = self._entries.popitem(last=False)
             self.size -= dropped.size
 
+    def fact(self, key: Hashable, stamp: Hashable) -> Any | None:
+        """The fact remembered under ``key`` for rows with this ``stamp`` (None: none)."""
+        found = self._facts.get(key)
+        if found is None or found[0] != stamp:
+            return None
+        self._facts.move_to_end(key)
+        return found[1]
+
+    def remember(self, key: Hashable, stamp: Hashable, value: Any) -> None:
+        """Remember ``value`` (not None) under ``key`` for rows with this ``stamp``."""
+        if self.max_bytes <= 0:
+            return
+        self._facts.pop(key, None)
+        self._facts[key] = (stamp, value)
+        while len(self._facts) > FACTS:
+            self._facts.popitem(last=False)
+
     def clear(self) -> None:
         self._entries.clear()
+        self._facts.clear()
         self.size = 0

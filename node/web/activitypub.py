@@ -78,7 +78,8 @@ def _collection_endpoint(name: CollectionName) -> Any:
         views: list[collections.CollectionView] = []
 
         async def render() -> Response:
-            views.append(await collections.read_collection(ctx, handle, name, page, hold=True))
+            views.append(await collections.read_collection(ctx, handle, name, page, hold=True,
+                                                           stamp=stamp))
             return activity_response(views[-1].document)
 
         stamp = await collections.outbox_stamp(ctx, handle)

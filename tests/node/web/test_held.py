@@ -318,6 +318,31 @@ async def test_an_outbox_page_is_held_with_fewer_statements_and_the_same_bytes(
         assert tagged.status_code == 304, url
 
 
+def _outbox_scans(sent: list[str]) -> list[str]:
+    """The statements that count or scan an actor's every activity: its filtered total, and
+    whether it relays anything received."""
+    return [s for s in sent if s.startswith("SELECT count(*)") or s.startswith("SELECT EXISTS")]
+
+
+@pytest.mark.usefixtures(held_long.__name__)  # the blocks read by the policy stay held
+async def test_a_follower_paging_an_outbox_has_it_counted_once(
+        ctx: NodeContext, client: httpx.AsyncClient) -> None:
+    # Given an initiative's outbox whose first page was rendered (counted)
+    await make_initiative(ctx)
+    await make_item(ctx)
+    with counted(ctx) as first:
+        await client.get(OUTBOX_URLS[1], headers=AS_JSON)
+    assert len(_outbox_scans(first)) == 2, first
+    # When its other pages are rendered, nothing written in between
+    with counted(ctx) as others:
+        pages = [await client.get(url, headers=AS_JSON) for url in (OUTBOX_URLS[2], OUTBOX)]
+    # Then they are not counted again, and give what a render from scratch gives
+    assert _outbox_scans(others) == [], others
+    ctx.rendered.clear()
+    assert [p.content for p in pages] == [
+        (await client.get(url, headers=AS_JSON)).content for url in (OUTBOX_URLS[2], OUTBOX)]
+
+
 async def test_a_new_activity_from_another_engine_shows_in_the_outbox_at_the_next_read(
         ctx: NodeContext, client: httpx.AsyncClient, other: NodeContext) -> None:
     await make_initiative(ctx)
