@@ -13,8 +13,13 @@ shared and noisy, so only figures of one run compare with each other).
    Baselines: unsigned keep-alive httpx POSTs to a no-op route of the same server, signed POSTs
    to the same inboxes without the engine, bare RSA-2048 signs.
 3. Inbox: pre-signed ``Create``s from one remote actor whose key is cached, POSTed to ``/inbox``
-   through ``ASGITransport`` (half one at a time, half ``delivery_concurrency`` at once), then
-   applied by the worker; baseline: ``verify_request`` (digest + signature) of the same requests.
+   through ``ASGITransport`` (half one at a time, half ``delivery_concurrency`` at once),
+   baseline: ``verify_request`` (digest + signature) of the same requests; then applied by the
+   worker, baseline (issue 13: "bare proof verify + one upsert"): for each activity, its object
+   document as received parsed, its proof checked with ``verify_proof`` against its author's
+   key, and (IRI, document) upserted into a plain ``sqlite3`` table with a unique IRI
+   (``ON CONFLICT DO UPDATE``), committed one by one as the worker applies each activity in its
+   own transaction. Both by wall clock and per CPU second of the process.
 4. Backfill: a new node follows an origin holding M items (Follow, Accept, then the sync job
    pages the outbox); baseline: ``verify_proof`` (eddsa-jcs-2022) of the same item documents.
 
@@ -36,6 +41,7 @@ import asyncio
 import os
 import platform
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -51,7 +57,7 @@ import cryptography
 import httpx
 import orjson
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from sqlalchemy import event, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -592,7 +598,7 @@ async def inbox_and_backfill(tmp: Path, sizes: Sizes, database: Databases = None
         for node in fed.nodes.values():
             sql.watch(node.ctx)
         rows += await _inbox_rows(fed.clock(), receiver, origin_iri, key, key_id, documents,
-                                  sizes, sql)
+                                  sizes, sql, ed_key.public_key(), tmp / "s34")
         if await _stored(receiver.ctx, ap_ids) != m:
             raise RuntimeError("the inbox did not store every item")
         proofs = _rate(lambda d: verify_proof(d, ed_key.public_key()),
@@ -619,9 +625,35 @@ async def inbox_and_backfill(tmp: Path, sizes: Sizes, database: Databases = None
     return rows
 
 
+def _bare_apply(objects: list[bytes], public: ed25519.Ed25519PublicKey, path: Path
+                ) -> tuple[float, float]:
+    """Issue 13's apply baseline, "bare proof verify + one upsert": each object document as
+    received is parsed, its proof verified (``verify_proof``) and (IRI, document) upserted into
+    a plain ``sqlite3`` table with a unique IRI, committed one by one (as the worker applies
+    each activity in its own transaction). (seconds, CPU seconds) for all of them."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")  # as the node's
+    db.execute("CREATE TABLE objects (id INTEGER PRIMARY KEY, ap_id TEXT NOT NULL UNIQUE, "
+               "document TEXT NOT NULL)")
+    upsert = ("INSERT INTO objects (ap_id, document) VALUES (?, ?) "
+              "ON CONFLICT (ap_id) DO UPDATE SET document = excluded.document")
+    start, cpu = time.perf_counter(), time.process_time()
+    for raw in objects:
+        document = orjson.loads(raw)
+        verify_proof(document, public)
+        db.execute("BEGIN IMMEDIATE")  # a write transaction, as the worker's
+        db.execute(upsert, (document["id"], raw.decode()))
+        db.execute("COMMIT")
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    db.close()
+    return seconds, cpu
+
+
 async def _inbox_rows(now: datetime, receiver: Node, origin_iri: str, key: rsa.RSAPrivateKey,
                       key_id: str, documents: list[dict[str, Any]], sizes: Sizes,
-                      sql: _Statements) -> list[Row]:
+                      sql: _Statements, author_key: ed25519.Ed25519PublicKey, tmp: Path
+                      ) -> list[Row]:
     """Half the Creates POSTed one at a time, half ``delivery_concurrency`` at once (as a busy
     peer sends them; what fails is re-sent one at a time), then the worker applies them all."""
     ctx = receiver.ctx
@@ -635,6 +667,8 @@ async def _inbox_rows(now: datetime, receiver: Node, origin_iri: str, key: rsa.R
     public = key.public_key()
     bare = _rate(lambda r: verify_request("POST", r[0], r[1], r[2], public, now=now), requests,
                  sizes.seconds)
+    bare_seconds, bare_cpu = _bare_apply([orjson.dumps(d["object"]) for d in documents],
+                                         author_key, tmp / "bare-apply.db")
     concurrency, m = ctx.settings.federation.delivery_concurrency, len(requests)
     half = m // 2
     before = sql.count
@@ -645,10 +679,11 @@ async def _inbox_rows(now: datetime, receiver: Node, origin_iri: str, key: rsa.R
         _all_ok(serial)
         _all_ok(await _post_many(client, len(burst.failed), 1,
                                  lambda i: requests[half + burst.failed[i]]))
-    middle = sql.count
+    middle, cpu = sql.count, time.process_time()
     _, apply_seconds = await _timed(run_until_idle(ctx))
-    applied = m / apply_seconds
-    name = "verify_request (digest+sig)"
+    apply_cpu = time.process_time() - cpu
+    applied, bare_applied = m / apply_seconds, m / bare_seconds
+    name, bare_name = "verify_request (digest+sig)", "verify_proof + one upsert (sqlite3)"
     failures = (f"{len(burst.failed)} of {m - half} failed ({'; '.join(sorted(burst.reasons))})"
                 if burst.failed else "none failed")
     return [
@@ -657,9 +692,11 @@ async def _inbox_rows(now: datetime, receiver: Node, origin_iri: str, key: rsa.R
             name, bare),
         _note(f"  at once: {failures}; slowest request {burst.slowest:.1f} s (one at a time: "
               f"{serial.slowest:.2f} s)"),
-        Row(f"inbox: the worker applies all {m}", applied, "/s", name, bare),
+        Row(f"inbox: the worker applies all {m}", applied, "/s", bare_name, bare_applied),
+        Row("  same, per CPU second of the process", m / apply_cpu, "/s", bare_name,
+            m / bare_cpu),
         Row("inbox: accepted (one at a time) and applied", 1 / (1 / serial.rate + 1 / applied),
-            "/s", name, bare),
+            "/s", "verify_request, then the bare apply", 1 / (1 / bare + 1 / bare_applied)),
         _note(f"  SQL statements per activity: {accepting:.1f} accepting, "
               f"{(sql.count - middle) / m:.1f} applying"),
     ]
