@@ -111,8 +111,13 @@ async def announce_by_themes(ctx: NodeContext, session: AsyncSession, theme_ids:
     ``stored``: the item as just stored, when ``relayed`` is its document. ``feed``: feed
     entries to write first, in the same statement as the announces' own. With ``batch`` the
     announces, feed entries and deliveries are added to it, written when the caller writes it
-    (``node.store.batched``: one statement for all of them)."""
-    prepared = await _relays(ctx, session, "remote", theme_ids, relayed, stored)
+    (``node.store.batched``: one statement for all of them).
+
+    The announces hold ``relayed`` itself, not deep copies of it (``sign(..., share=True)``):
+    it is a received document (an object or activity as parsed), which nothing changes after
+    it was applied, and the announce is stored with its object by reference
+    (``versions.stored_form``); the bytes signed are the same."""
+    prepared = await _relays(ctx, session, "remote", theme_ids, relayed, stored, share=True)
     if batch is None:
         await _write(session, prepared, feed or [])
         return
