@@ -102,12 +102,13 @@ def _values(obj: ASObject, hosts: HostRule | None = None) -> dict[str, Any]:
     themes = vocab_themes.parse_tags(raw_themes)
     title = plain_text_from_html(obj.name)[:300] if obj.name else None
     summary = plain_text_from_html(obj.summary)[:500] if obj.summary else None
+    text = plain_text_from_html(content_html)  # once: the content and the search text
     return {
         "kind": kind,
         "type": obj.type,
         "title": title,
         "summary": summary,
-        "content": source or plain_text_from_html(content_html),
+        "content": source or text,
         "content_html": content_html,
         "language": language,
         "license": obj.raw.get("license") if isinstance(obj.raw.get("license"), str) else None,
@@ -120,7 +121,7 @@ def _values(obj: ASObject, hosts: HostRule | None = None) -> dict[str, Any]:
         "longitude": place.get("longitude"),
         "in_reply_to": obj.in_reply_to,
         "fields": fields,
-        "search_text": search_text(title, summary, plain_text_from_html(content_html)),
+        "search_text": search_text(title, summary, text),
     }
 
 
