@@ -233,7 +233,14 @@ async def upsert_remote(session: AsyncSession, values: dict[str, Any], *, versio
         params["w_version"] = version
     result = await session.execute(stmt, params)
     row = result.mappings().first()
-    return to_dataclass(StoredObject, row) if row else None
+    if row is None:
+        return None
+    if "document" not in values:
+        return to_dataclass(StoredObject, row)
+    # The row returned holds the document given (inserted, or replacing the stored one): not
+    # read back, so not unpacked and parsed again (docs/performance.md, "Apply: …").
+    return StoredObject(**{name: row[name] for name in _FIELDS if name != "document"},
+                        document=values["document"])
 
 
 # ``upsert_remote``'s statements, built once per dialect and shape (docs/performance.md,
@@ -263,7 +270,7 @@ def _upsert_statement(dialect: str, keys: tuple[str, ...], has_stamp: bool,
         index_elements=[c.ap_id],
         set_={name: insert.excluded[name] for name in keys if name not in _KEPT_ON_UPDATE},
         where=replaces,
-    ).returning(*objects.c)
+    ).returning(*(_ALL_BUT_DOCUMENT if "document" in keys else objects.c))
     _UPSERTS[key] = stmt
     return stmt
 

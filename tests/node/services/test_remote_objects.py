@@ -128,3 +128,14 @@ async def test_the_upsert_statement_is_built_once_and_reused(ctx: NodeContext,
     # And each stored what it was given, the newer version replacing the older
     assert ((await _stored(ctx, f"{AP_ID}-a")).title, (await _stored(ctx, f"{AP_ID}-b")).title) \
         == ("Versie 2", "Versie 1")
+
+
+async def test_the_upserted_object_returned_holds_the_document_as_stored(ctx: NodeContext) -> None:
+    # Given a received object with floats and non-ASCII text, stored, then replaced by a newer
+    # version
+    for version in (1, 2):
+        raw = {**_raw(version), "latitude": 53.2, "longitude": 6.0, "name": "Mûne \U0001f602"}
+        returned = await _apply(ctx, raw)
+        # Then what the upsert returns (not read back) is the stored row, document included
+        assert returned is not None and returned == await _stored(ctx)
+        assert returned.document == raw and returned.version == version
