@@ -36,6 +36,7 @@ from node.services import (
     delivery,
     mail,
     murmurations,
+    outbox,
     retention,
     subscriptions,
     uploads,
@@ -298,8 +299,27 @@ async def _run_one_job(ctx: NodeContext, job: Job) -> None:
         await _run_feed(ctx, job)
     elif job.kind == murmurations.JOB_KIND:
         await _run_registration(ctx, job)
+    elif job.kind == outbox.RELAY_JOB:
+        await _run_relay(ctx, job)
     else:
         await _run_job(ctx, job)
+
+
+async def _run_relay(ctx: NodeContext, job: Job) -> None:
+    """A local item's Announces (``outbox.relay``), written with the job's removal in one
+    transaction: made once, or not at all and tried again."""
+    try:
+        async with ctx.db.transaction() as session:
+            await outbox.relay(ctx, session, str(job.payload["activity"]),
+                               [str(theme) for theme in job.payload.get("themes", [])])
+            await job_store.delete(session, job.key)
+    except Exception as exc:  # a database hiccup or a bug: logged, tried again with back-off
+        log.exception("relaying %s failed", job.payload.get("activity"))
+        delay = delivery.backoff_seconds(ctx, job.attempts + 1)
+        async with ctx.db.transaction() as session:
+            await job_store.finish(session, job.id, attempts=job.attempts + 1,
+                                   last_error=repr(exc)[:1000],
+                                   next_attempt_at=ctx.now() + timedelta(seconds=delay))
 
 
 async def _run_periodic(ctx: NodeContext, job: Job, step: Callable[[NodeContext], Awaitable[object]],
