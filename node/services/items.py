@@ -31,7 +31,7 @@ from node.services.inputs import AttachmentInput, ItemInput, Patch, PlaceInput
 from node.services.outbox import publish_activity
 from node.services.permissions import Caller, require_actor_edit
 from node.services.search_index import index_item
-from node.services.texts import Texts
+from node.services.texts import Texts, texts_of
 from node.services.urls import new_local_id
 from node.store import activities as activity_store
 from node.store import actors as actor_store
@@ -139,7 +139,9 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller, *,
         in_reply_to = getattr(data, "in_reply_to", None)
         if in_reply_to:
             await _check_question(session, in_reply_to)
-        values = new_item_values(ctx, data, author, in_reply_to)
+        # The texts analysed once for the ``search_text`` column and the index terms both
+        texts = texts_of(data.title, data.summary, data.content or "")
+        values = new_item_values(ctx, data, author, in_reply_to, texts)
         ap_id = ctx.urls.item(local_id or new_local_id())
         replying_to = await _question_author_iri(session, in_reply_to)
         document = sign(item_document(ap_id=ap_id, kind=data.kind, author=author, values=values,
@@ -152,7 +154,7 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller, *,
                 published=now, updated=now, received_at=now, document=document, **values)
         except IntegrityError as exc:  # only a chosen ``local_id`` can be taken
             raise ConflictError("item_exists", f"an item {ap_id} exists already") from exc
-        await index_item(session, item)
+        await index_item(session, item, terms=texts.terms)
         await publish_activity(ctx, session, actor=author, type="Create", obj=document,
                                recipients=await _question_author(session, in_reply_to),
                                cc=document["cc"], item=item, share=True, relay_later=True)

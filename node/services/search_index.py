@@ -98,15 +98,16 @@ async def _put(session: AsyncSession, ap_id: str, doc: SearchDoc | None,
         await search_store.put(session, doc)
 
 
-async def index_item(session: AsyncSession, obj: StoredObject, batch: Batch | None = None
-                     ) -> None:
+async def index_item(session: AsyncSession, obj: StoredObject, batch: Batch | None = None, *,
+                     terms: IndexText | None = None) -> None:
     """Index (or re-index, or drop, if deleted) an item, local or received.
 
     A question is indexed with how far it is answered (its rank depends on it), so a new,
     changed or deleted answer re-indexes its question too. With ``batch``, the entries are
-    added to it (written when the caller writes it; a removal is written at once).
+    added to it (written when the caller writes it; a removal is written at once). ``terms``:
+    its terms analysed beforehand, as for ``item_doc``.
     """
-    doc = item_doc(obj)
+    doc = item_doc(obj, terms)
     if doc is not None and obj.kind == "question":
         state = await question_store.states(session, [obj.ap_id], None)
         doc = replace(doc, answered=state.get(obj.ap_id, (0, 0))[0])

@@ -147,14 +147,20 @@ async def page_stamp(db: Database, ap_id: str) -> PageStamp | None:
     return PageStamp.of(row) if row else None
 
 
-_INSERT_RETURNING = objects.insert().returning(*objects.c)
+_ALL_BUT_DOCUMENT = [column for column in objects.c if column.name != "document"]
+_FIELDS = [f.name for f in fields(StoredObject)]
+_INSERT_RETURNING = objects.insert().returning(*_ALL_BUT_DOCUMENT)
 
 
 async def insert(session: AsyncSession, **values: Any) -> StoredObject:
     # One prebuilt statement, its values as parameters: ``.values(**values)`` built and
-    # coerced a new statement of 25 columns per item, and a cache key for it.
+    # coerced a new statement of 25 columns per item, and a cache key for it. Every column but
+    # the document is read back: the document is the one given (parsed again, it was the same
+    # JSON, context unpacked and all, for more than the row's other columns together).
     result = await session.execute(_INSERT_RETURNING, stored_values(values))
-    return to_dataclass(StoredObject, result.mappings().one())
+    row = result.mappings().one()
+    return StoredObject(**{name: values["document"] if name == "document" else row[name]
+                           for name in _FIELDS})
 
 
 async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -190,8 +196,6 @@ async def insert_new(session: AsyncSession, rows: list[dict[str, Any]], *, chunk
     return stored
 
 
-_ALL_BUT_DOCUMENT = [column for column in objects.c if column.name != "document"]
-_FIELDS = [f.name for f in fields(StoredObject)]
 
 
 async def local_item_keys(session: AsyncSession) -> list[tuple[str, str, str, str | None,

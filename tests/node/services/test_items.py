@@ -8,7 +8,7 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from node.services import documents
+from node.services import content, documents, search_text
 from node.services.context import NodeContext
 from node.services.items import delete_item
 from node.services.outbox import RELAY_JOB
@@ -18,7 +18,7 @@ from node.store import actors as actor_store
 from node.store import jobs as job_store
 from node.store import search as search_store
 from node.store.jobs import Job
-from node.store.schema import activities
+from node.store.schema import activities, objects, search_docs
 from node.worker import run_until_idle
 from protocol import jcs, proofs
 from protocol.keys import multikey_decode
@@ -188,3 +188,39 @@ async def test_an_item_deleted_before_its_relay_job_ran_is_not_announced(ctx: No
             c.type == "Announce"))).scalars().all()
     assert item.ap_id not in relayed
     assert await _relay_jobs(ctx) == []
+
+
+async def test_a_create_analyses_its_texts_once_for_the_column_and_the_index(
+        ctx: NodeContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an initiative, and spies on the two analyses a create used to run one after the
+    # other (the ``search_text`` column's, then the index terms')
+    await make_initiative(ctx)
+    separate: list[str] = []
+    real_words, real_stems = content.search_words, search_text.stems
+
+    def words(text: str) -> list[str]:
+        separate.append("column")
+        return real_words(text)
+
+    def stems(text: str) -> list[str]:
+        separate.append("index")
+        return real_stems(text)
+
+    monkeypatch.setattr(content, "search_words", words)
+    monkeypatch.setattr(search_text, "stems", stems)
+    # When an item is created
+    item = await make_item(ctx, title="Zonnepanelen op het dorpshuis", summary="Een coöperatie",
+                           content=CONTENT)
+    # Then each text was folded, split and stemmed once (``search_text.analyse``), and the
+    # column and the index hold what the two analyses give
+    assert separate == []
+    monkeypatch.undo()
+    terms = search_text.index_text(item.title, item.summary, item.content)
+    c = search_docs.c
+    async with ctx.db.sessions() as session:
+        column = (await session.execute(select(objects.c.search_text).where(
+            objects.c.ap_id == item.ap_id))).scalar_one()
+        row = (await session.execute(select(c.terms_title, c.terms_summary, c.terms_body,
+                                            c.terms_parts).where(c.ap_id == item.ap_id))).one()
+    assert column == content.search_text(item.title, item.summary, item.content)
+    assert tuple(row) == (terms.title, terms.summary, terms.body, terms.parts)
