@@ -19,7 +19,7 @@ from node.store import jobs as job_store
 from node.store import search as search_store
 from node.store.jobs import Job
 from node.store.schema import activities, objects, search_docs
-from node.worker import run_until_idle
+from node.worker import run_once, run_until_idle
 from protocol import jcs, proofs
 from protocol.keys import multikey_decode
 from protocol.proofs import verify_proof
@@ -224,3 +224,23 @@ async def test_a_create_analyses_its_texts_once_for_the_column_and_the_index(
                                             c.terms_parts).where(c.ap_id == item.ap_id))).one()
     assert column == content.search_text(item.title, item.summary, item.content)
     assert tuple(row) == (terms.title, terms.summary, terms.body, terms.parts)
+
+
+async def test_the_worker_relays_new_items_together_and_a_bad_job_holds_none_back(
+        ctx: NodeContext) -> None:
+    # Given three new items, and a relay job that cannot be run (no activity named)
+    await make_initiative(ctx)
+    made = [await make_item(ctx, title=f"Verhaal {n}", themes=["meals"]) for n in range(3)]
+    async with ctx.db.transaction() as session:
+        await job_store.schedule(session, kind=RELAY_JOB, key="relay:broken", payload={},
+                                 now=ctx.now())
+    # When the worker runs one round
+    await run_once(ctx)
+    # Then every item was announced by the node actor and its theme feed, and only the broken
+    # job is left, to be tried again later
+    for item in made:
+        assert [kind for kind, _ in await _activities_about(ctx, item.ap_id)] == [
+            "Create", "Announce", "Announce"]
+    [left] = await _relay_jobs(ctx)
+    assert left.key == "relay:broken" and left.attempts == 1 and left.last_error
+    assert left.next_attempt_at > ctx.now()
