@@ -13,6 +13,10 @@ the last duplicate. Its C scanner recurses per nesting level, so before parsing 
 the nesting depth of the raw bytes without recursion (strings removed by splitting on quotes,
 brackets counted with ``itertools.accumulate``); a document deeper than ``max_depth`` never
 reaches the parser, which is what guarantees no ``RecursionError`` on hostile input.
+Two shortcuts give the same outcome for less: a body that is ``orjson``'s own output (what
+Kennisknoop sends) is parsed by ``orjson`` and checked on its value, and known inline
+``@context`` values are taken as parsed; each hands anything it cannot vouch for to the strict
+parse.
 
 Usage::
 
@@ -220,6 +224,9 @@ def load_json(
         limits = dataclasses.replace(limits, **overrides)
     if not isinstance(body, bytes):
         raise TypeError(f"load_json takes bytes, not {type(body).__name__}")
+    document = _load_canonical(body, limits)
+    if document is not None:
+        return document
     if b'"@context":' in body:
         document = _load_with_known_contexts(body, limits)
         if document is not None:
@@ -259,6 +266,85 @@ def _load_strict(body: bytes, limits: JsonLimits) -> RawObject:
     return document
 
 
+# --- canonical bodies ----------------------------------------------------------------------------
+#
+# What a Kennisknoop node sends is ``orjson.dumps`` of the document (``delivery``), and so, byte
+# for byte, is what many other servers send (compact, names in order, UTF-8 unescaped). Such a
+# body is parsed with ``orjson`` and taken when serialising the value gives the body back and a
+# walk of the value finds its integers safe and its nesting within the limit; anything else —
+# an error of any kind included — goes to the strict parse, whose outcome is the reference.
+# Why the value is then the strict parse's:
+#
+# - ``orjson.dumps`` never writes a member name twice in one object, so a body equal to its
+#   output has no duplicate names (a duplicate is dropped by the parse, so the output differs);
+#   nor whitespace, a byte order mark, invalid UTF-8, NaN or Infinity (``orjson.loads`` refuses
+#   those, as it refuses lone surrogates and control characters in strings);
+# - a number reads the same in both parsers: an integer literal is ``str`` of its value (one
+#   beyond 64 bits becomes a float in ``orjson`` and is written back otherwise: a mismatch), a
+#   float literal is the shortest text that reads back as the parsed double, so ``float()`` of it
+#   is that double, finite; integers beyond ±(2^53−1) are found by the walk;
+# - a container over ``max_items`` goes to the strict parse (which names the first one its walk
+#   finds); no string can be longer than ``max_string`` when the body is not, else the strict
+#   parse's walk runs on the same value.
+
+
+def _within(document: RawObject, limits: JsonLimits) -> bool:
+    """Whether every integer of ``document`` is within ±(2^53−1), its nesting within
+    ``max_depth`` (the document itself at depth 1) and every object and array within
+    ``max_items``; walked without recursion. An ``@context`` equal to a known context is not
+    walked: its depth and sizes are known, and it holds no number."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    max_depth, max_items = limits.max_depth, limits.max_items
+    known = _known()
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth or len(node) > max_items:
+            return False
+        context = None
+        if type(node) is dict:
+            values = node.values()
+            context = node.get("@context")
+            if context is not None:
+                for placeholder in known:
+                    if context == placeholder.value:
+                        if (depth + placeholder.depth > max_depth
+                                or placeholder.items > max_items):
+                            return False
+                        break
+                else:
+                    context = None
+        else:
+            values = node
+        for value in values:
+            kind = type(value)
+            if kind is dict or kind is list:
+                if value is not context:
+                    stack.append((value, depth + 1))
+            elif kind is int and not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+                return False
+    return True
+
+
+def _load_canonical(body: bytes, limits: JsonLimits) -> RawObject | None:
+    """The strict parse of a body that is ``orjson``'s own output, through ``orjson``; None when
+    the body is not, or breaks a limit or a number rule (the caller then parses it strictly and
+    refuses it with the strict parse's error). A string over ``max_string`` is refused here as
+    the strict parse refuses it: the same check on the same value."""
+    if len(body) > limits.max_bytes:
+        return None
+    try:
+        document = orjson.loads(body)
+        if type(document) is not dict or orjson.dumps(document) != body:
+            return None
+    except (orjson.JSONDecodeError, TypeError):  # TypeError: orjson.JSONEncodeError
+        return None
+    if not _within(document, limits):
+        return None
+    if len(body) > limits.max_string:  # (no lone surrogate: orjson refuses them both ways)
+        _check_sizes(document, limits)
+    return document
+
+
 # --- known inline contexts ----------------------------------------------------------------------
 #
 # A Kennisknoop document carries the same inline ``@context`` (2.2 KB) on the activity, its
@@ -285,13 +371,31 @@ def _load_strict(body: bytes, limits: JsonLimits) -> RawObject:
 
 
 class _Placeholder:
-    """Stands for one known context in the rewritten text; ``raw`` are its exact bytes."""
+    """Stands for one known context in the rewritten text; ``raw`` are its exact bytes,
+    ``value`` its parsed value (strings, arrays and objects only), ``depth`` its nesting and
+    ``items`` the members of its largest array or object."""
 
-    __slots__ = ("depth", "raw")
+    __slots__ = ("depth", "items", "raw", "value")
 
-    def __init__(self, raw: bytes, depth: int) -> None:
+    def __init__(self, raw: bytes, value: Any, depth: int, items: int) -> None:
         self.raw = raw
+        self.value = value
         self.depth = depth
+        self.items = items
+
+
+def _largest(value: Any) -> int | None:
+    """The members of the largest array or object in ``value``; None when it holds anything
+    but strings, arrays and objects."""
+    if type(value) is str:
+        return 0
+    if type(value) is not dict and type(value) is not list:
+        return None
+    largest: int | None = len(value)
+    for item in value.values() if type(value) is dict else value:
+        inner = _largest(item)
+        largest = None if inner is None or largest is None else max(largest, inner)
+    return largest
 
 
 _CONTEXT_KEY: Final = b'"@context":'
@@ -311,8 +415,10 @@ def _known() -> list[_Placeholder]:
         for context in (build_context(), build_context(data_integrity=False)):
             raw = orjson.dumps(context)
             parsed = _load_strict(b'{"@context":' + raw + b"}", DEFAULT_LIMITS)["@context"]
-            if raw.isascii() and raw[:1] in (b"[", b"{") and orjson.dumps(parsed) == raw:
-                known.append(_Placeholder(raw, nesting_depth(raw)))
+            items = _largest(parsed)
+            if (raw.isascii() and raw[:1] in (b"[", b"{") and orjson.dumps(parsed) == raw
+                    and items is not None):
+                known.append(_Placeholder(raw, parsed, nesting_depth(raw), items))
         _known_contexts = known
     return _known_contexts
 
