@@ -55,6 +55,32 @@ if digest(CONTEXTS) != DIGEST:  # pragma: no cover - a changed file must fail lo
                        "(append a new one, never edit one)")
 
 _BY_TEXT = {_KEY + text: f"{_KEY}{number}" for number, text in CONTEXTS.items()}
+
+
+def _scannable(texts: list[str]) -> bool:
+    """Whether finding the known contexts one ``"@context":`` after the other gives what
+    replacing each in turn gives (``_contexts_out``): no context starts another one or with a
+    digit, and no ``"@context":`` inside one (a scoped context) is followed by a digit or by
+    text that starts another context or is the start of one. Then two matches never overlap
+    (one would start at a ``"@context":`` inside the other), and a number written never makes
+    a new match."""
+    for text in texts:
+        if text[:1].isdigit() or any(o != text and o.startswith(text) for o in texts):
+            return False
+        at = text.find(_KEY)
+        while at >= 0:
+            rest = text[at + len(_KEY):]
+            if rest[:1].isdigit() or any(o.startswith(rest) or rest.startswith(o)
+                                         for o in texts):
+                return False
+            at = text.find(_KEY, at + 1)
+    return True
+
+
+# Each context's text and its number, for ``_contexts_out``; empty when they cannot be found in
+# one pass (``_scannable``): then each is replaced in turn.
+_NUMBERED = tuple((text, str(number)) for number, text in CONTEXTS.items()) \
+    if _scannable(list(CONTEXTS.values())) else ()
 _DIGITS = frozenset("0123456789")
 _CONTENT = '"content":"'
 _MAP = '"contentMap":{"'
@@ -75,6 +101,28 @@ def _contexts_back(text: str) -> str:
             parts += (text[last:start], context)
             last = end
         at = text.find(_KEY, end)
+    return "".join((*parts, text[last:])) if parts else text
+
+
+def _contexts_out(text: str) -> str:
+    """``text`` with each ``"@context":<known context>`` written by number: what replacing each
+    known ``"@context":<text>`` in turn gives (``_scannable``), found in one pass from one
+    ``"@context":`` to the next (each replace scanned the whole text: 90 % of ``pack``)."""
+    if not _NUMBERED:
+        for whole, number in _BY_TEXT.items():
+            text = text.replace(whole, number)
+        return text
+    parts: list[str] = []
+    last = 0
+    at = text.find(_KEY)
+    while at >= 0:
+        start = at + len(_KEY)
+        for context, number in _NUMBERED:
+            if text.startswith(context, start):
+                parts += (text[last:start], number)
+                last = start = start + len(context)
+                break
+        at = text.find(_KEY, start)
     return "".join((*parts, text[last:])) if parts else text
 
 
@@ -121,9 +169,7 @@ def pack(text: str) -> str:
     when it repeats its ``content``, if that gives the very same text back; else as it is."""
     if _KEY + "[" not in text and _MAP not in text:
         return text
-    packed = text
-    for whole, number in _BY_TEXT.items():
-        packed = packed.replace(whole, number)
+    packed = _contexts_out(text)
     if (found := _content_map(packed)) and packed.startswith(found[0] + "}", found[1]):
         content, at = found
         packed = packed[:at] + "0" + packed[at + len(content):]

@@ -101,3 +101,39 @@ def test_any_document_reads_back_as_written(document: dict[str, Any]) -> None:
     assert contexts.unpack(stored) == text
     assert json_value(stored) == document
     assert stored == text or stored.startswith(" ")
+
+
+def _replaced_in_turn(text: str) -> str:
+    """What ``pack`` did before ``_contexts_out``: each known context replaced in turn."""
+    for number, context in contexts.CONTEXTS.items():
+        text = text.replace(f'"@context":{context}', f'"@context":{number}')
+    return text
+
+
+KNOWN = list(contexts.CONTEXTS.values())
+PIECES = [*KNOWN, *(c[:-1] for c in KNOWN), *(c[: len(c) // 2] for c in KNOWN),
+          *(c[c.find('"@context":'):] for c in KNOWN), '"@context":', '"@context":1', "1", ",",
+          "}", "]", '"', '\\"@context\\":', " ", "x"]
+
+
+@settings(derandomize=True, deadline=None, max_examples=300)
+@given(st.lists(st.integers(0, len(PIECES) - 1), max_size=12))
+def test_contexts_found_in_one_pass_as_replaced_in_turn(picks: list[int]) -> None:
+    text = "".join(PIECES[i] for i in picks)
+    assert contexts._contexts_out(text) == _replaced_in_turn(text)
+
+
+def test_the_known_contexts_are_found_in_one_pass() -> None:
+    assert contexts._NUMBERED  # every stored context holds a scoped "@context": (checked)
+    assert all('"@context":' in text for text in KNOWN)
+
+
+def test_contexts_that_could_overlap_are_replaced_in_turn() -> None:
+    outer = '["a",{"t":{"@context":["b"]}}]'
+    assert contexts._scannable([outer, '["c"]'])
+    assert not contexts._scannable([outer, '["b"]'])  # a scoped context is a known one
+    assert not contexts._scannable([outer, '["b"]}}],"x"'])  # or what follows starts one
+    assert contexts._scannable([outer, '["b"],"x"]'])  # (no match could start inside)
+    assert not contexts._scannable(['["a",{"t":{"@context":1}}]'])  # a number follows
+    assert not contexts._scannable(['["a"]', '["a"]]'])  # one starts another
+    assert not contexts._scannable(["1"])
