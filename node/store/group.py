@@ -3,7 +3,8 @@
 A request hands its write to ``GroupCommit.submit`` and awaits its outcome. One task per
 committer takes every write waiting, runs them together in one transaction (``write(session,
 items)``, one outcome per item, in order) and commits once; then it takes what arrived while it
-was committing. A write alone starts at once: there is no timer, nothing waits for company.
+was committing. A write alone starts at once: there is no timer, nothing waits for company;
+with an in-line writer (``inline``), a write alone is written by its request's own task.
 
 - An outcome is answered only once its transaction has committed (durable, as before).
 - When the transaction of a group fails, none of it was committed: each write of the group is
@@ -11,7 +12,8 @@ was committing. A write alone starts at once: there is no timer, nothing waits f
   and the others still commit. A write must therefore be harmless to run twice when its first
   commit's fate is unknown (the inbox's insert skips an id already stored).
 - A request cancelled before its write was taken is dropped; once taken, the write is committed
-  (like a request cancelled after its own commit).
+  (like a request cancelled after its own commit). A write alone written in-line by its own
+  task is taken when its transaction begins (the in-line write does not await after that).
 """
 
 from __future__ import annotations
@@ -53,11 +55,39 @@ class GroupCommit(Generic[T, R]):
     async def submit(self, item: T) -> R:
         """Write ``item`` (with whatever else is waiting); its outcome once committed."""
         loop = asyncio.get_running_loop()
+        if self._inline is not None and not self._busy(loop):
+            alone = await self._alone(item, loop)
+            if alone is not None:
+                return alone[0]
         future: asyncio.Future[R] = loop.create_future()
         self._waiting.append((item, future))
-        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+        if not self._busy(loop):
             self._task = loop.create_task(self._drain())
         return await future
+
+    def _busy(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Whether a group is being written (by the committer, or a write alone in its
+        request's task): what arrives now waits for it."""
+        return bool(self._writing) or (self._task is not None and not self._task.done()
+                                       and self._task.get_loop() is loop)
+
+    async def _alone(self, item: T, loop: asyncio.AbstractEventLoop) -> tuple[R] | None:
+        """``item`` written in-line by the request's own task, when nothing else is being
+        written: no committer task, no future, no hand-off (about a tenth of an accept's CPU,
+        docs/performance.md "Inbox accept: one request alone"). None when the in-line write
+        declined (nothing written: the committer writes it through a session). What arrives
+        meanwhile waits, and is written as one group once this one is done. Cancelled while
+        it waits for the write lock, nothing of it is written (the write itself never
+        awaits)."""
+        assert self._inline is not None
+        self._writing = [item]
+        try:
+            outcomes = await self._inline([item])
+        finally:
+            self._writing = []
+            if self._waiting and not self._busy(loop):
+                self._task = loop.create_task(self._drain())
+        return None if outcomes is None else (outcomes[0],)
 
     async def _drain(self) -> None:
         try:

@@ -131,3 +131,79 @@ async def test_a_committer_stopped_before_its_commit_writes_nothing_and_answers_
     held.opened.set()
     assert await commit.submit("b") == "B"  # a new committer starts
     assert await names(db) == ["b"]
+
+
+class HeldInline:
+    """An in-line writer (no session): records each group and the task that wrote it; the
+    first group waits for ``opened``; declines (None) every group holding ``declined``."""
+
+    def __init__(self, declined: str | None = None) -> None:
+        self.opened = asyncio.Event()
+        self.groups: list[list[str]] = []
+        self.tasks: list[asyncio.Task[object] | None] = []
+        self.declined = declined
+
+    async def __call__(self, names: Sequence[str]) -> list[str] | None:
+        self.groups.append(list(names))
+        self.tasks.append(asyncio.current_task())
+        if len(self.groups) == 1:
+            await self.opened.wait()
+        if self.declined in names:
+            return None
+        return [n.upper() for n in names]
+
+
+async def test_a_write_alone_is_written_in_line_by_its_own_task(db: Database) -> None:
+    inline = HeldInline()
+    inline.opened.set()
+    commit: GroupCommit[str, str] = GroupCommit(db, Held(), inline=inline)
+    assert await commit.submit("a") == "A"
+    assert inline.groups == [["a"]]
+    assert inline.tasks == [asyncio.current_task()]  # no committer task, no hand-off
+    assert commit._task is None
+
+
+async def test_writes_arriving_during_a_write_alone_wait_and_go_as_one_group(
+        db: Database) -> None:
+    # Given a write alone held in its request's task
+    inline = HeldInline()
+    commit: GroupCommit[str, str] = GroupCommit(db, Held(), inline=inline)
+    first = asyncio.create_task(commit.submit("a"))
+    await until(lambda: len(inline.groups) == 1)
+    # When three more arrive meanwhile
+    rest = [asyncio.create_task(commit.submit(n)) for n in ("b", "c", "d")]
+    await until(lambda: len(list(commit.uncommitted())) == 4)
+    assert sorted(commit.uncommitted()) == ["a", "b", "c", "d"]  # the backlog cap counts them
+    assert len(inline.groups) == 1  # nothing written beside the held one
+    inline.opened.set()
+    # Then they are written together, once the first is done
+    assert await asyncio.gather(first, *rest) == ["A", "B", "C", "D"]
+    assert inline.groups == [["a"], ["b", "c", "d"]]
+    assert inline.tasks[0] is first and inline.tasks[1] is commit._task
+    assert list(commit.uncommitted()) == []
+
+
+async def test_a_declined_write_alone_goes_through_a_session(db: Database) -> None:
+    held = Held()
+    held.opened.set()
+    inline = HeldInline(declined="a")
+    inline.opened.set()
+    commit: GroupCommit[str, str] = GroupCommit(db, held, inline=inline)
+    assert await commit.submit("a") == "A"
+    assert inline.groups == [["a"], ["a"]]  # alone, then by the committer: declined twice
+    assert held.groups == [["a"]]
+    assert await names(db) == ["a"]
+
+
+async def test_a_write_alone_cancelled_before_its_write_leaves_no_one_waiting(
+        db: Database) -> None:
+    inline = HeldInline()
+    commit: GroupCommit[str, str] = GroupCommit(db, Held(), inline=inline)
+    first = asyncio.create_task(commit.submit("a"))
+    await until(lambda: len(inline.groups) == 1)
+    second = asyncio.create_task(commit.submit("b"))
+    await until(lambda: len(list(commit.uncommitted())) == 2)
+    first.cancel()  # the sender went away while its write waited (for the write lock)
+    assert await second == "B"
+    assert first.cancelled()
+    assert inline.groups == [["a"], ["b"]]
