@@ -22,6 +22,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -157,6 +158,12 @@ def _parse(raw: RawObject) -> tuple[Envelope, Activity | None]:
         raise ValidationError(exc.reason, exc.detail) from exc
 
 
+@lru_cache(maxsize=8)
+def _json_limits(max_bytes: int, max_depth: int) -> JsonLimits:
+    """The limits of a node's settings, made (and checked) once, not per request."""
+    return JsonLimits(max_bytes=max_bytes, max_depth=max_depth)
+
+
 async def receive(ctx: NodeContext, *, url: str, signature: SignedRequest | SignatureError,
                   body: bytes, recipient_handle: str | None) -> bool:
     """Verify and store one POSTed activity; False when it was a duplicate or is ignored
@@ -171,9 +178,8 @@ async def receive(ctx: NodeContext, *, url: str, signature: SignedRequest | Sign
         if local is None or local.deleted:
             raise NotFoundError("not_found", f"no inbox for {recipient_handle!r}")
         recipient = local.ap_id
-    raw = load_json(body, limits=JsonLimits(
-        max_bytes=ctx.settings.limits.max_body_bytes,
-        max_depth=ctx.settings.limits.max_json_depth))
+    raw = load_json(body, limits=_json_limits(ctx.settings.limits.max_body_bytes,
+                                              ctx.settings.limits.max_json_depth))
     envelope, activity = _parse(raw)
     try:
         added = await _accept(ctx, url=url, signature=signature, body=body, raw=raw,
