@@ -73,12 +73,12 @@ class GroupCommit(Generic[T, R]):
 
     async def _alone(self, item: T, loop: asyncio.AbstractEventLoop) -> tuple[R] | None:
         """``item`` written in-line by the request's own task, when nothing else is being
-        written: no committer task, no future, no hand-off (about a tenth of an accept's CPU,
-        docs/performance.md "Inbox accept: one request alone"). None when the in-line write
-        declined (nothing written: the committer writes it through a session). What arrives
-        meanwhile waits, and is written as one group once this one is done. Cancelled while
-        it waits for the write lock, nothing of it is written (the write itself never
-        awaits)."""
+        written: no committer task, no future, no hand-off (about a tenth of an accept's CPU:
+        docs/performance.md, "Inbox accept: orjson's own bytes, contexts in one pass, a write
+        alone in its own task"). None when the in-line write declined (nothing written: the
+        committer writes it through a session). What arrives meanwhile waits, and is written as
+        one group once this one is done. Cancelled while it waits for the write lock, nothing of
+        it is written (the write itself never awaits)."""
         assert self._inline is not None
         self._writing = [item]
         try:
