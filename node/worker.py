@@ -36,7 +36,6 @@ from node.services import (
     delivery,
     mail,
     murmurations,
-    outbox,
     retention,
     subscriptions,
     uploads,
@@ -59,7 +58,6 @@ log = logging.getLogger("kennisknoop.worker")
 
 IDLE_SECONDS = 1.0
 BATCH = 50
-RELAY_BATCH = 20  # new items relayed in one transaction (it holds the write lock meanwhile)
 PER_HOST = 2  # deliveries in flight to one host at a time, within one worker round
 INBOX_MAX_ATTEMPTS = 8
 DELIVERY_OUTCOMES = {delivery.Sent: "sent", delivery.Retry: "retry", delivery.GiveUp: "gave_up"}
@@ -138,8 +136,6 @@ async def run_once(ctx: NodeContext, *, batch: int = BATCH) -> int:
             due = await queue_store.due_queues(ctx.db, ctx.now())
     if due.deliveries:
         done += await _delivery_batch(ctx, batch)
-    if due.jobs:
-        done += await _relay_batch(ctx, min(batch, RELAY_BATCH))
     if due.jobs or _periodic_due(ctx):
         done += await _job_batch(ctx, max(1, batch // 10))
     return done
@@ -302,52 +298,8 @@ async def _run_one_job(ctx: NodeContext, job: Job) -> None:
         await _run_feed(ctx, job)
     elif job.kind == murmurations.JOB_KIND:
         await _run_registration(ctx, job)
-    elif job.kind == outbox.RELAY_JOB:
-        await _run_relay(ctx, job)
     else:
         await _run_job(ctx, job)
-
-
-async def _relay_batch(ctx: NodeContext, batch: int) -> int:
-    """The due relay jobs (``outbox.relay``: new items' Announces), up to ``batch`` of them in
-    one transaction with their removal; if that fails, each on its own (``_run_relay``), so one
-    that cannot be made does not hold the others back."""
-    async with ctx.db.transaction() as session:
-        rows = await job_store.claim(session, now=ctx.now(), limit=batch, lease=_lease(ctx),
-                                     kind=outbox.RELAY_JOB)
-    if not rows:
-        return 0
-    async with _holding(ctx, job_store.renew, (j.id for j in rows)) as held:
-        try:
-            async with ctx.db.transaction() as session:
-                for job in rows:
-                    await outbox.relay(ctx, session, str(job.payload["activity"]),
-                                       [str(theme) for theme in job.payload.get("themes", [])])
-                await job_store.delete_many(session, [job.key for job in rows])
-        except Exception:
-            log.exception("relaying %d items together failed: one at a time", len(rows))
-            for job in rows:
-                await _run_relay(ctx, job)
-        for job in rows:
-            held.done(job.id)
-    return len(rows)
-
-
-async def _run_relay(ctx: NodeContext, job: Job) -> None:
-    """A local item's Announces (``outbox.relay``), written with the job's removal in one
-    transaction: made once, or not at all and tried again."""
-    try:
-        async with ctx.db.transaction() as session:
-            await outbox.relay(ctx, session, str(job.payload["activity"]),
-                               [str(theme) for theme in job.payload.get("themes", [])])
-            await job_store.delete(session, job.key)
-    except Exception as exc:  # a database hiccup or a bug: logged, tried again with back-off
-        log.exception("relaying %s failed", job.payload.get("activity"))
-        delay = delivery.backoff_seconds(ctx, job.attempts + 1)
-        async with ctx.db.transaction() as session:
-            await job_store.finish(session, job.id, attempts=job.attempts + 1,
-                                   last_error=repr(exc)[:1000],
-                                   next_attempt_at=ctx.now() + timedelta(seconds=delay))
 
 
 async def _run_periodic(ctx: NodeContext, job: Job, step: Callable[[NodeContext], Awaitable[object]],

@@ -127,10 +127,6 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller, *,
     to give the item instead of a random one (a feed entry's, derived from the feed and the
     entry, so two fetches cannot both store it); when an item (even a deleted one) already has
     it, nothing is stored and ``ConflictError("item_exists")`` is raised.
-
-    The node actor's and theme feeds' Announces of the item are made by the worker right after
-    the commit (``outbox.publish_activity(relay_later=True)``); the item, its Create and its
-    search entry are there when this returns.
     """
     now = ctx.now()
     async with ctx.db.transaction() as session:
@@ -157,7 +153,7 @@ async def create_item(ctx: NodeContext, data: ItemInput, caller: Caller, *,
         await index_item(session, item, terms=texts.terms)
         await publish_activity(ctx, session, actor=author, type="Create", obj=document,
                                recipients=await _question_author(session, in_reply_to),
-                               cc=document["cc"], item=item, share=True, relay_later=True)
+                               cc=document["cc"], item=item, share=True)
         await _relay_local_answer(ctx, session, in_reply_to, author, document)
         if within is not None:
             await within(session, item)

@@ -5,11 +5,6 @@ transaction, so the activity and its delivery rows commit together. Who relays w
 (FEP-1b12: the node actor, the theme feeds) is ``announcers``: a Create is announced as the
 object itself (what Mastodon shows as a boost), an Update or Delete as the embedded activity;
 both keep their author's proof, so followers can verify them against the origin.
-
-An item's Create through the API is announced by the worker, right after the commit
-(``relay_later``): the Create's transaction writes a ``relay`` job instead of signing and storing
-the Announces, so a crash loses nothing, and the request does not wait for signatures nobody
-sees in its response (docs/performance.md, "Create: the relays after the commit").
 """
 
 from __future__ import annotations
@@ -25,7 +20,6 @@ from node.services.documents import activity_document, sign
 from node.services.urls import new_local_id
 from node.store import activities as activity_store
 from node.store import actors as actor_store
-from node.store import jobs as job_store
 from node.store import objects as object_store
 from node.store.activities import StoredActivity
 from node.store.actors import StoredActor
@@ -34,7 +28,6 @@ from node.store.objects import StoredObject
 from protocol import themes as vocab_themes
 
 RELAYED = ("Create", "Update", "Delete")
-RELAY_JOB = "relay"  # a local activity's Announces, made by the worker (``relay``)
 
 
 def announcers(author_kind: str, themes: Iterable[str], *, node: StoredActor | None,
@@ -77,7 +70,7 @@ async def publish_activity(ctx: NodeContext, session: AsyncSession, *, actor: St
                            activity_id: str | None = None,
                            extra: dict[str, Any] | None = None,
                            item: StoredObject | None = None,
-                           share: bool = False, relay_later: bool = False) -> StoredActivity:
+                           share: bool = False) -> StoredActivity:
     """Sign and store an activity by ``actor``; deliver it to ``recipients`` and, unless
     ``followers`` is False (Follow, Accept, Undo…), to the actor's followers; then have it
     announced as ``announcers`` decides. ``extra`` adds properties (a Like's ``content``).
@@ -85,8 +78,6 @@ async def publish_activity(ctx: NodeContext, session: AsyncSession, *, actor: St
     ``share``: the signed activities hold ``obj``, ``to``, ``cc`` and ``extra`` themselves, not
     deep copies (``sign``), for a caller that built them for this activity and changes none of
     them afterwards (``items.create_item``); the bytes signed and stored are the same.
-    ``relay_later``: the announces are made by the worker after the commit (:func:`relay`),
-    from a job written in this transaction, and not signed here.
 
     The activity and its announces are written together: one ``INSERT`` for all of them, one
     for their feed entries and one for their deliveries (issue 13's statement budgets)."""
@@ -104,49 +95,11 @@ async def publish_activity(ctx: NodeContext, session: AsyncSession, *, actor: St
         # A Create is announced as the object itself (what Mastodon shows as a boost), an
         # Update or Delete as the signed activity: both carry their author's proof.
         document, _, values, _ = first
-        themes = item.themes if item else []
-        if relay_later:
-            if await _announcers(session, actor.kind, themes):
-                await job_store.schedule(session, kind=RELAY_JOB, key=f"relay:{values['ap_id']}",
-                                         payload={"activity": values["ap_id"], "themes": themes},
-                                         now=ctx.now())
-        else:
-            relayed, embedded = ((obj, item) if type == "Create" else
-                                 (document, StoredActivity(id=0, document=document, **values)))
-            batch += await _relays(ctx, session, actor.kind, themes, relayed, embedded,
-                                   share=share)
+        relayed, embedded = ((obj, item) if type == "Create" else
+                             (document, StoredActivity(id=0, document=document, **values)))
+        batch += await _relays(ctx, session, actor.kind, item.themes if item else [], relayed,
+                               embedded, share=share)
     return (await _write(session, batch))[0]
-
-
-async def relay(ctx: NodeContext, session: AsyncSession, activity_ap_id: str,
-                themes: list[str]) -> int:
-    """Have a local Create, Update or Delete announced as ``announcers`` decides (the ``relay``
-    job of ``publish_activity(relay_later=True)``), as it was stored: a Create as its item (the
-    version it embeds), the others as the activity. ``themes``: the item's when it was
-    published. The number of announces; none when the activity is gone (its item deleted
-    meanwhile: ``activity_store.delete_history``) or its actor is."""
-    activity = await activity_store.get(session, activity_ap_id)
-    actor = await actor_store.get(session, activity.actor) if activity is not None else None
-    if activity is None or actor is None or actor.deleted or activity.type not in RELAYED:
-        return 0
-    document = activity.document
-    if activity.type == "Create":
-        relayed = document["object"]
-        item = (await object_store.get(session, activity.object_ap_id)
-                if activity.object_ap_id else None)
-        embedded: StoredObject | StoredActivity | None = item
-    else:
-        relayed, embedded = document, activity
-    batch = await _relays(ctx, session, actor.kind, themes, relayed, embedded, share=True)
-    await _write(session, batch)
-    return len(batch)
-
-
-async def _announcers(session: AsyncSession, author_kind: str, themes: list[str]
-                      ) -> list[StoredActor]:
-    node = await actor_store.get_node(session) if author_kind == "initiative" else None
-    feeds = await actor_store.list_local(session, kind="theme") if themes else []
-    return announcers(author_kind, themes, node=node, feeds=feeds)
 
 
 async def announce_by_themes(ctx: NodeContext, session: AsyncSession, theme_ids: list[str],
@@ -182,9 +135,11 @@ async def _relays(ctx: NodeContext, session: AsyncSession, author_kind: str,
                   themes: list[str], relayed: dict[str, Any] | str,
                   embedded: StoredObject | StoredActivity | None, *, share: bool = False
                   ) -> list[_Prepared]:
+    node = await actor_store.get_node(session) if author_kind == "initiative" else None
+    feeds = await actor_store.list_local(session, kind="theme") if themes else []
     return [await _prepare(ctx, session, actor=announcer, type="Announce", obj=relayed,
                            embedded=embedded, share=share)
-            for announcer in await _announcers(session, author_kind, themes)]
+            for announcer in announcers(author_kind, themes, node=node, feeds=feeds)]
 
 
 async def _prepare(ctx: NodeContext, session: AsyncSession, *, actor: StoredActor, type: str,

@@ -58,14 +58,10 @@ def due(table: Table, now: datetime | ColumnElement[datetime]) -> ColumnElement[
 
 
 async def claim(session: AsyncSession, table: Table, *, now: datetime, limit: int,
-                lease: timedelta, order_by: Sequence[Column[Any]],
-                only: ColumnElement[bool] | None = None) -> Sequence[RowMapping]:
-    """Lease up to ``limit`` due rows of ``table`` (in ``order_by`` order; with ``only``, of
-    those that match it) to this worker."""
+                lease: timedelta, order_by: Sequence[Column[Any]]) -> Sequence[RowMapping]:
+    """Lease up to ``limit`` due rows of ``table`` (in ``order_by`` order) to this worker."""
     c = table.c
     pick = select(c.id).where(due(table, now)).order_by(*order_by).limit(limit)
-    if only is not None:
-        pick = pick.where(only)
     stmt = (update(table).where(picked(session, c.id, pick), due(table, now))
             .values(locked_until=now + lease).returning(*table.c))
     return (await session.execute(stmt)).mappings().all()

@@ -225,12 +225,8 @@ _RELAYS_RECEIVED = select(exists().where(
 
 
 async def get(session: AsyncSession, ap_id: str) -> StoredActivity | None:
-    # One prebuilt statement: building the five joins cost more than running them
-    row = (await session.execute(_GET, {"get_ap_id": ap_id})).mappings().first()
+    row = (await session.execute(_select().where(activities.c.ap_id == ap_id))).mappings().first()
     return _activity(row) if row else None
-
-
-_GET = _select().where(activities.c.ap_id == bindparam("get_ap_id"))
 
 
 def _relayed_item(c: Any) -> Any:

@@ -47,13 +47,11 @@ async def schedule(session: AsyncSession, *, kind: str, key: str, payload: dict[
             state="pending", next_attempt_at=when, payload=payload, attempts=0))
 
 
-async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: timedelta,
-                kind: str | None = None) -> list[Job]:
-    """Lease up to ``limit`` due rows (of ``kind`` only, if given) to this worker; other
-    workers skip them."""
+async def claim(session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
+                ) -> list[Job]:
+    """Lease up to ``limit`` due rows to this worker; other workers skip them."""
     rows = await _claim.claim(session, jobs, now=now, limit=limit, lease=lease,
-                              order_by=[jobs.c.next_attempt_at, jobs.c.id],
-                              only=None if kind is None else jobs.c.kind == kind)
+                              order_by=[jobs.c.next_attempt_at, jobs.c.id])
     return [to_dataclass(Job, r) for r in rows]
 
 
@@ -82,12 +80,6 @@ async def list_kind(session: AsyncSession, kind: str, *, limit: int = 1000) -> l
     """The jobs of one kind, oldest first (feed subscriptions are listed this way)."""
     query = select(jobs).where(jobs.c.kind == kind).order_by(jobs.c.id).limit(limit)
     return [to_dataclass(Job, r) for r in (await session.execute(query)).mappings().all()]
-
-
-async def delete_many(session: AsyncSession, keys: Sequence[str]) -> None:
-    """Remove the jobs with these keys (one statement)."""
-    if keys:
-        await session.execute(jobs.delete().where(jobs.c.key.in_(keys)))
 
 
 async def delete(session: AsyncSession, key: str) -> bool:

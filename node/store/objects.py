@@ -98,12 +98,8 @@ def stored_values(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-_GET = select(objects).where(objects.c.ap_id == bindparam("get_ap_id"))
-
-
 async def get(session: AsyncSession, ap_id: str) -> StoredObject | None:
-    # One prebuilt statement: building the select and its cache key cost more than the read
-    row = (await session.execute(_GET, {"get_ap_id": ap_id})).mappings().first()
+    row = (await session.execute(select(objects).where(objects.c.ap_id == ap_id))).mappings().first()
     return to_dataclass(StoredObject, row) if row else None
 
 

@@ -243,7 +243,7 @@ SEQUENTIAL = {name: {"federation__delivery_concurrency": 1} for name in NODES}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("seed", "operations"), [(2026, 220), (7, 200), (43, 60)])
+@pytest.mark.parametrize(("seed", "operations"), [(2026, 220), (7, 200), (42, 60)])
 async def test_random_faulty_workload_converges_after_heal(tmp_path: Path, seed: int,
                                                            operations: int) -> None:
     random.seed(seed)  # the engine's backoff jitter

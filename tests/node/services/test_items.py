@@ -10,16 +10,9 @@ from sqlalchemy import select
 
 from node.services import content, documents, search_text
 from node.services.context import NodeContext
-from node.services.items import delete_item
-from node.services.outbox import RELAY_JOB
-from node.services.permissions import SYSTEM
 from node.store import activities as activity_store
 from node.store import actors as actor_store
-from node.store import jobs as job_store
-from node.store import search as search_store
-from node.store.jobs import Job
 from node.store.schema import activities, objects, search_docs
-from node.worker import run_once, run_until_idle
 from protocol import jcs, proofs
 from protocol.keys import multikey_decode
 from protocol.proofs import verify_proof
@@ -56,11 +49,8 @@ async def test_a_create_canonicalizes_and_signs_its_item_once(
     # When an item with coordinates (floats) and two themes is created
     item = await make_item(ctx, content=CONTENT, themes=["meals", "energy-generation"],
                            place={"name": "Reduzum", "latitude": 53.12, "longitude": 5.78})
-    # Then the request signed the item and its Create, and canonicalized the item once
-    assert signed == ["Article", "Create"] and len(walked) == 1
-    # And when the worker has made the Announces of the node actor and two theme feeds, the
-    # item was still signed once and canonicalized once, embedded in all of them
-    await run_until_idle(ctx)
+    # Then the item was signed once and its content canonicalized once, although it is
+    # embedded in its Create and in the Announces of the node actor and two theme feeds
     assert signed.count("Article") == 1
     assert signed.count("Create") == 1 and signed.count("Announce") >= 3
     assert len(walked) == 1
@@ -125,71 +115,6 @@ async def test_a_create_copies_no_document_and_signs_the_same_bytes_as_with_copi
             assert orjson.dumps(again) == orjson.dumps(document)
 
 
-async def _activities_about(ctx: NodeContext, ap_id: str) -> list[tuple[str, str]]:
-    """(type, actor) of the stored activities whose object is ``ap_id``, oldest first."""
-    c = activities.c
-    async with ctx.db.sessions() as session:
-        rows = await session.execute(select(c.type, c.actor).where(c.object_ap_id == ap_id)
-                                     .order_by(c.id))
-        return [(r.type, r.actor) for r in rows]
-
-
-async def _relay_jobs(ctx: NodeContext) -> list[Job]:
-    async with ctx.db.sessions() as session:
-        return await job_store.list_kind(session, RELAY_JOB)
-
-
-async def test_a_create_leaves_its_relays_to_a_job_the_worker_runs_once(ctx: NodeContext
-                                                                        ) -> None:
-    # Given an initiative (announced by the node actor) and an item of two themes, created
-    author = await make_initiative(ctx)
-    item = await make_item(ctx, content=CONTENT, themes=["meals", "energy-generation"])
-    # Then the item, its Create and its search entry are there at once, and its Announces are
-    # a relay job written in the same transaction, not yet signed
-    assert await _activities_about(ctx, item.ap_id) == [("Create", author.ap_id)]
-    async with ctx.db.sessions() as session:
-        assert await search_store.count(session) >= 1
-    [job] = await _relay_jobs(ctx)
-    assert job.state == "pending" and job.payload["themes"] == ["meals", "energy-generation"]
-    # When the worker runs
-    await run_until_idle(ctx)
-    # Then the node actor and the two theme feeds announced the item (as the Create embeds
-    # it), and the job is gone: running the worker again announces nothing more
-    made = await _activities_about(ctx, item.ap_id)
-    announced = [actor for kind, actor in made if kind == "Announce"]
-    assert announced[0] == ctx.urls.actor(ctx.settings.node.handle) and len(announced) == 3
-    assert await _relay_jobs(ctx) == []
-    await run_until_idle(ctx)
-    assert await _activities_about(ctx, item.ap_id) == made
-    async with ctx.db.sessions() as session:
-        create = (await session.execute(select(activities.c.ap_id).where(
-            activities.c.type == "Create", activities.c.object_ap_id == item.ap_id))
-        ).scalar_one()
-        embedded = (await activity_store.get(session, create)).document  # type: ignore[union-attr]
-        for ap_id in (await session.execute(select(activities.c.ap_id).where(
-                activities.c.type == "Announce", activities.c.object_ap_id == item.ap_id))
-                      ).scalars():
-            announce = (await activity_store.get(session, ap_id)).document  # type: ignore[union-attr]
-            assert announce["object"] == embedded["object"] == item.document
-
-
-async def test_an_item_deleted_before_its_relay_job_ran_is_not_announced(ctx: NodeContext
-                                                                         ) -> None:
-    # Given an item whose relay job has not run yet
-    await make_initiative(ctx)
-    item = await make_item(ctx, content=CONTENT, themes=["meals"])
-    # When it is deleted first, then the worker runs
-    await delete_item(ctx, item.ap_id, SYSTEM)
-    await run_until_idle(ctx)
-    # Then nobody announced the item itself (only its deletion is relayed), and no job is left
-    c = activities.c
-    async with ctx.db.sessions() as session:
-        relayed = (await session.execute(select(c.object_ap_id).where(
-            c.type == "Announce"))).scalars().all()
-    assert item.ap_id not in relayed
-    assert await _relay_jobs(ctx) == []
-
-
 async def test_a_create_analyses_its_texts_once_for_the_column_and_the_index(
         ctx: NodeContext, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given an initiative, and spies on the two analyses a create used to run one after the
@@ -224,23 +149,3 @@ async def test_a_create_analyses_its_texts_once_for_the_column_and_the_index(
                                             c.terms_parts).where(c.ap_id == item.ap_id))).one()
     assert column == content.search_text(item.title, item.summary, item.content)
     assert tuple(row) == (terms.title, terms.summary, terms.body, terms.parts)
-
-
-async def test_the_worker_relays_new_items_together_and_a_bad_job_holds_none_back(
-        ctx: NodeContext) -> None:
-    # Given three new items, and a relay job that cannot be run (no activity named)
-    await make_initiative(ctx)
-    made = [await make_item(ctx, title=f"Verhaal {n}", themes=["meals"]) for n in range(3)]
-    async with ctx.db.transaction() as session:
-        await job_store.schedule(session, kind=RELAY_JOB, key="relay:broken", payload={},
-                                 now=ctx.now())
-    # When the worker runs one round
-    await run_once(ctx)
-    # Then every item was announced by the node actor and its theme feed, and only the broken
-    # job is left, to be tried again later
-    for item in made:
-        assert [kind for kind, _ in await _activities_about(ctx, item.ap_id)] == [
-            "Create", "Announce", "Announce"]
-    [left] = await _relay_jobs(ctx)
-    assert left.key == "relay:broken" and left.attempts == 1 and left.last_error
-    assert left.next_attempt_at > ctx.now()

@@ -19,7 +19,6 @@ from node.services.keys import rotate_keys
 from node.store import activities as activity_store
 from node.store import objects as object_store
 from node.store.schema import activities, object_versions
-from node.worker import run_until_idle
 from protocol.keys import base58btc_decode, multikey_decode
 from protocol.proofs import verify_proof
 from tests.node.web.api_helpers import create_initiative, create_item
@@ -102,23 +101,21 @@ async def _stored(ctx: NodeContext, only: Any) -> dict[str, tuple[str, str | Non
         return {r.ap_id: (r.type, r.embeds, r.document) for r in rows if r.ap_id in only}
 
 
-async def _relayed_item(client: httpx.AsyncClient, ctx: NodeContext, auth: dict[str, str],
+async def _relayed_item(client: httpx.AsyncClient, auth: dict[str, str],
                         monkeypatch: pytest.MonkeyPatch) -> tuple[Signed, dict[str, Any]]:
-    """An initiative's item with a place and a theme (so the node and theme feeds relay it,
-    from the worker, which has run), and what was signed from the item's creation on."""
+    """An initiative's item with a place and a theme (so the node and theme feeds relay it),
+    and what was signed from the item's creation on."""
     await create_initiative(client, auth)
     signed = Signed(monkeypatch)
-    item = await create_item(client, auth, initiative="dorpsmolen-reduzum", place=PLACE,
-                             themes=["energy-generation"])
-    await run_until_idle(ctx)
-    return signed, item
+    return signed, await create_item(client, auth, initiative="dorpsmolen-reduzum", place=PLACE,
+                                     themes=["energy-generation"])
 
 
 async def test_a_create_and_its_announces_hold_no_copy_of_the_item_and_serve_it_as_signed(
         client: httpx.AsyncClient, ctx: NodeContext, auth: dict[str, str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     # Given an initiative's item with a place, relayed by the node and the theme feeds
-    signed, item = await _relayed_item(client, ctx, auth, monkeypatch)
+    signed, item = await _relayed_item(client, auth, monkeypatch)
     stored = await _stored(ctx, signed.bytes)
     # Then the Create and both Announces store the item by reference, not a copy
     kinds = sorted((t, e) for t, e, _ in stored.values())
@@ -149,7 +146,7 @@ async def test_a_create_and_its_announces_hold_no_copy_of_the_item_and_serve_it_
 async def test_edits_keep_every_earlier_activity_as_signed_and_delete_leaves_no_version(
         client: httpx.AsyncClient, ctx: NodeContext, auth: dict[str, str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    signed, item = await _relayed_item(client, ctx, auth, monkeypatch)
+    signed, item = await _relayed_item(client, auth, monkeypatch)
     # When it is edited twice
     for title in ("Tweede versie", "Derde versie"):
         response = await client.patch(f"/api/items/{item['local_id']}", headers=auth,
@@ -184,7 +181,7 @@ async def test_edits_keep_every_earlier_activity_as_signed_and_delete_leaves_no_
 async def test_rotating_keys_re_signs_the_authors_activities_and_keeps_the_relays(
         client: httpx.AsyncClient, ctx: NodeContext, auth: dict[str, str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    signed, item = await _relayed_item(client, ctx, auth, monkeypatch)
+    signed, item = await _relayed_item(client, auth, monkeypatch)
     await client.patch(f"/api/items/{item['local_id']}", headers=auth, json={"title": "Nieuw"})
     before = {ap_id: doc for ap_id, (t, _, doc) in (await _stored(ctx, signed.bytes)).items()
               if t == "Announce"}
