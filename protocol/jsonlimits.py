@@ -222,11 +222,30 @@ def load_json(
     }
     if overrides:
         limits = dataclasses.replace(limits, **overrides)
+    return load_json_body(body, limits=limits)[0]
+
+
+def load_json_body(body: bytes, *, limits: JsonLimits = DEFAULT_LIMITS) -> tuple[RawObject, bool]:
+    """:func:`load_json`'s document, and whether ``body`` is exactly ``orjson.dumps`` of it
+    (compact, members in order, UTF-8 unescaped: what Kennisknoop nodes send), known here at no
+    cost: a caller storing the document can then write ``body`` instead of serialising it
+    again.
+
+    >>> load_json_body(b'{"type":"Note"}')
+    ({'type': 'Note'}, True)
+    >>> load_json_body(b'{"type": "Note"}')
+    ({'type': 'Note'}, False)
+    """
     if not isinstance(body, bytes):
         raise TypeError(f"load_json takes bytes, not {type(body).__name__}")
     document = _load_canonical(body, limits)
     if document is not None:
-        return document
+        return document, True
+    return _load_slow(body, limits), False
+
+
+def _load_slow(body: bytes, limits: JsonLimits) -> RawObject:
+    """:func:`load_json` of a body that is not ``orjson``'s own output."""
     if b'"@context":' in body:
         document = _load_with_known_contexts(body, limits)
         if document is not None:

@@ -42,10 +42,11 @@ from node.store import actors as actor_store
 from node.store import deliveries as delivery_store
 from node.store import inbox as inbox_store
 from node.store import peers as peer_store
+from node.store.db import json_text_of
 from node.store.group import GroupCommit
 from protocol.errors import DocumentError, ProtocolError, SignatureError
 from protocol.httpsig import SignedRequest, parse_signed_request, verify_signed_request
-from protocol.jsonlimits import JsonLimits, load_json
+from protocol.jsonlimits import JsonLimits, load_json_body
 from protocol.origin import authority_of, same_origin
 from protocol.parse import Activity, Actor, ASObject, Envelope, parse_activity, parse_envelope
 from protocol.vocab import RawObject
@@ -178,12 +179,13 @@ async def receive(ctx: NodeContext, *, url: str, signature: SignedRequest | Sign
         if local is None or local.deleted:
             raise NotFoundError("not_found", f"no inbox for {recipient_handle!r}")
         recipient = local.ap_id
-    raw = load_json(body, limits=_json_limits(ctx.settings.limits.max_body_bytes,
-                                              ctx.settings.limits.max_json_depth))
+    raw, canonical = load_json_body(body, limits=_json_limits(
+        ctx.settings.limits.max_body_bytes, ctx.settings.limits.max_json_depth))
     envelope, activity = _parse(raw)
     try:
         added = await _accept(ctx, url=url, signature=signature, body=body, raw=raw,
-                              envelope=envelope, activity=activity, recipient=recipient)
+                              canonical=canonical, envelope=envelope, activity=activity,
+                              recipient=recipient)
     except (ProtocolError, ServiceError) as exc:
         ctx.metrics.received(envelope.type, "refused")
         if isinstance(exc, SignatureError):
@@ -195,9 +197,12 @@ async def receive(ctx: NodeContext, *, url: str, signature: SignedRequest | Sign
 
 
 async def _accept(ctx: NodeContext, *, url: str, signature: SignedRequest | SignatureError,
-                  body: bytes, raw: RawObject, envelope: Envelope, activity: Activity | None,
-                  recipient: str | None) -> bool:
-    """Verify the signature and the sender's rights, then store the activity (see ``receive``)."""
+                  body: bytes, raw: RawObject, canonical: bool, envelope: Envelope,
+                  activity: Activity | None, recipient: str | None) -> bool:
+    """Verify the signature and the sender's rights, then store the activity (see ``receive``).
+
+    ``canonical``: ``body`` is ``orjson``'s serialisation of ``raw``, stored as it is.
+    """
     if isinstance(signature, SignatureError):
         raise signature  # unreadable: refused only now, after the cheaper checks
     found = await verify_signed(ctx, method="POST", url=url, signed=signature, body=body)
@@ -215,7 +220,8 @@ async def _accept(ctx: NodeContext, *, url: str, signature: SignedRequest | Sign
     now = ctx.now()
     row = None if activity is None else inbox_store.row(
         activity_ap_id=activity.id, actor=activity.actor, type=activity.type,
-        recipient=recipient, document=raw, now=now, host=host)  # the backlog cap counts by host
+        recipient=recipient, document=json_text_of(body) if canonical else raw, now=now,
+        host=host)  # the backlog cap counts by host
     added = await writes(ctx).submit(Accepted(host, signature, now, found.fetched, row))
     if activity is None:
         # Authentic, but nothing the node acts on (a reaction, an Add…): not stored.

@@ -66,10 +66,22 @@ def normalise(host: str) -> str:
 
 
 def _configured(settings: Settings) -> HostRule:
+    """The configuration's rule, made once per settings (they are immutable): every inbound
+    request asks twice."""
+    held = _CONFIGURED.get(id(settings))
+    if held is not None and held[0] is settings:
+        return held[1]
     allowlist = settings.federation.mode == "allowlist"
     allow = _normalised(settings.federation.allow)
-    return HostRule(blocked=_normalised(settings.federation.block),
+    made = HostRule(blocked=_normalised(settings.federation.block),
                     allowed=allow if allowlist else None)
+    if len(_CONFIGURED) >= 64:  # a process holds one or two (the tests make many)
+        _CONFIGURED.clear()
+    _CONFIGURED[id(settings)] = (settings, made)
+    return made
+
+
+_CONFIGURED: dict[int, tuple[Settings, HostRule]] = {}
 
 
 def configured_mode(settings: Settings) -> str:

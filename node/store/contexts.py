@@ -108,22 +108,37 @@ def _contexts_out(text: str) -> str:
     """``text`` with each ``"@context":<known context>`` written by number: what replacing each
     known ``"@context":<text>`` in turn gives (``_scannable``), found in one pass from one
     ``"@context":`` to the next (each replace scanned the whole text: 90 % of ``pack``)."""
+    return _numbered(text)[0]
+
+
+def _numbered(text: str) -> tuple[str, bool]:
+    """``_contexts_out`` of ``text``, and whether ``_contexts_back`` gives ``text`` back
+    (a sure yes, else False): each context found in one pass and followed by a ``,`` or a
+    ``}`` (as in JSON), and no ``"@context":`` of ``text`` itself followed by a digit."""
     if not _NUMBERED:
         for whole, number in _BY_TEXT.items():
             text = text.replace(whole, number)
-        return text
+        return text, False
     parts: list[str] = []
     last = 0
+    back = True
     at = text.find(_KEY)
     while at >= 0:
         start = at + len(_KEY)
+        if text[start:start + 1] in _DIGITS:
+            back = False
         for context, number in _NUMBERED:
             if text.startswith(context, start):
                 parts += (text[last:start], number)
                 last = start = start + len(context)
+                if text[start:start + 1] not in _ENDS:
+                    back = False
                 break
         at = text.find(_KEY, start)
-    return "".join((*parts, text[last:])) if parts else text
+    return ("".join((*parts, text[last:])) if parts else text), back
+
+
+_ENDS = frozenset(",}")
 
 
 def _string_end(text: str, at: int) -> int:
@@ -166,14 +181,29 @@ def unpack(text: str) -> str:
 
 def pack(text: str) -> str:
     """``text`` (compact JSON) as stored: its known contexts by number, and its ``contentMap``
-    when it repeats its ``content``, if that gives the very same text back; else as it is."""
+    when it repeats its ``content``, if that gives the very same text back; else as it is.
+
+    Whether it does is mostly known without unpacking (``unpack(packed) == text`` cost half of
+    ``pack``): ``unpack`` first puts back the ``contentMap`` value at the very place it was
+    taken from (the text before that place is unchanged, so ``_content_map`` finds it again),
+    then writes out the numbers ``_numbered`` wrote, and that gives ``text`` back when it says
+    so: each number is followed by what followed its context, a ``,`` or a ``}``; a number it
+    did not write would follow a ``"@context":`` of the text itself followed by a digit; and
+    writing a number makes no new ``"@context":`` (it holds no digit). A ``contentMap`` value
+    of ``0`` that ``pack`` did not write would be read back as the content: such a text is
+    stored as it is. Anything else is checked by unpacking it
+    (``tests/node/store/test_contexts.py`` compares both ways on made-up texts).
+    """
     if _KEY + "[" not in text and _MAP not in text:
         return text
-    packed = _contexts_out(text)
-    if (found := _content_map(packed)) and packed.startswith(found[0] + "}", found[1]):
+    packed, back = _numbered(text)
+    if found := _content_map(packed):
         content, at = found
-        packed = packed[:at] + "0" + packed[at + len(content):]
+        if packed.startswith(content + "}", at):
+            packed = packed[:at] + "0" + packed[at + len(content):]
+        elif packed.startswith("0}", at):
+            return text  # it would be read back as the content
     if packed is text or packed == text:
         return text
     packed = _MARK + packed
-    return packed if unpack(packed) == text else text
+    return packed if back or unpack(packed) == text else text

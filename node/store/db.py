@@ -15,6 +15,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 import orjson
@@ -69,11 +70,27 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+class JsonText(str):
+    """A JSON column's value already written as ``json_text`` writes it (``json_text_of``):
+    stored as it is."""
+
+    __slots__ = ()
+
+
+def json_text_of(body: bytes) -> JsonText:
+    """What ``json_text`` writes for the value whose ``orjson`` serialisation ``body`` is, as
+    the caller knows (``protocol.jsonlimits.load_json_body``'s ``canonical``): without
+    serialising the value again."""
+    return JsonText(contexts.pack(body.decode()))
+
+
 def json_text(value: Any) -> str:
     """JSON columns are written as the bytes ``orjson`` serves (compact, UTF-8), so a stored
     signed document can be served as it is stored (``objects.served``); what ``orjson`` refuses
     (an integer beyond 64 bits) is written compactly by ``json``. Known ``@context`` values are
-    stored by number (``node.store.contexts``)."""
+    stored by number (``node.store.contexts``). A ``JsonText`` is written as it is."""
+    if type(value) is JsonText:
+        return value
     try:
         text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:  # orjson.JSONEncodeError is a TypeError
@@ -143,6 +160,12 @@ class Database:
     _inline: _InlineReader | None = field(default=None, init=False, repr=False)
     _writer: _InlineWriter | None = field(default=None, init=False, repr=False)
 
+    @cached_property
+    def url_key(self) -> str:
+        """The engine's URL as text: the key of this database's write lock and workers
+        (rendered once: ``str`` of a SQLAlchemy URL quotes every part each time)."""
+        return str(self.engine.url)
+
     async def first(self, statement: ByKey, params: dict[str, Any], *, seen: bool = False,
                     memo: bool = False) -> tuple[Any, ...] | None:
         """The first row of a short read by key, as the driver gives it (no type processing of
@@ -201,7 +224,7 @@ class Database:
                 yield session
             self._woken_by(session)
             return
-        url = str(self.engine.url)
+        url = self.url_key
         if url in _OPEN.get():
             # Waiting for our own lock would hang forever: fail loudly instead.
             raise RuntimeError("nested write transaction on the same SQLite database")
@@ -244,7 +267,7 @@ class Database:
         writer.turn = (writer.turn + 1) % CHECKPOINT_EVERY
         if writer.turn == 0:
             return None
-        url = str(self.engine.url)
+        url = self.url_key
         if url in _OPEN.get():
             raise RuntimeError("nested write transaction on the same SQLite database")
         async with _write_lock(url):
@@ -276,7 +299,7 @@ class Database:
 
     def wake(self) -> None:
         """Wake every worker of this process (this event loop) waiting on this database."""
-        for waiter in _WAITERS.get(asyncio.get_running_loop(), {}).get(str(self.engine.url), ()):
+        for waiter in _WAITERS.get(asyncio.get_running_loop(), {}).get(self.url_key, ()):
             waiter.set()
 
     @contextmanager
@@ -286,7 +309,7 @@ class Database:
         it between rounds. Another process's work is still found by polling."""
         waiter = asyncio.Event()
         waiters = _WAITERS.setdefault(asyncio.get_running_loop(), {}).setdefault(
-            str(self.engine.url), set())
+            self.url_key, set())
         waiters.add(waiter)
         try:
             yield waiter

@@ -18,7 +18,7 @@ from node.store import _claim
 from node.store._claim import Outcome as Outcome
 from node.store._rows import to_dataclass
 from node.store._upsert import dialect_insert, insert_ignore
-from node.store.db import ByKey, Database, wake_after_commit
+from node.store.db import ByKey, Database, JsonText, wake_after_commit
 from node.store.schema import inbox
 
 
@@ -39,8 +39,10 @@ class InboxRow:
 
 
 def row(*, activity_ap_id: str, actor: str, type: str, recipient: str | None,
-        document: dict[str, Any], now: datetime, host: str | None = None) -> dict[str, Any]:
-    """A received activity's new row (``add``, ``add_many``).
+        document: dict[str, Any] | JsonText, now: datetime, host: str | None = None
+        ) -> dict[str, Any]:
+    """A received activity's new row (``add``, ``add_many``); ``document`` may be given as
+    the text to store (``json_text_of``).
 
     ``host`` is the sender's host as received over the inbox (None for what we fetched
     ourselves): the backlog cap counts by it.

@@ -51,8 +51,11 @@ async def inbox(request: Request) -> Response:
     host = await admit_inbox(ctx, limits, signature)
     _check_media(request)
     body = await read_body(request)
-    query = f"?{request.url.query}" if request.url.query else ""
-    url = f"{ctx.settings.node.url}{request.url.path}{query}"
+    # The URL as ``request.url`` gives it, without parsing one (this runs for every activity).
+    scope = request.scope
+    query = scope["query_string"].decode("latin-1")
+    url = f"{ctx.settings.node.url}{scope.get('root_path', '')}{scope['path']}" \
+          f"{'?' + query if query else ''}"
     await receive(ctx, url=url, signature=signature, body=body,
                   recipient_handle=request.path_params.get("handle"))
     limits.vouch(host)  # verified: from now on held to its own bucket only

@@ -19,6 +19,7 @@ from protocol.jsonlimits import (
     _load_canonical,
     _load_strict,
     load_json,
+    load_json_body,
 )
 
 
@@ -160,3 +161,9 @@ def test_same_outcome_as_the_full_parse(body: bytes, depth: int, items: int, str
     else:
         if fast is not None:
             assert outcome(strict, body, limits) == ("value", repr(fast))
+        # load_json_body says whether the body is the value's own serialisation, truly
+        if outcome(load_json, body, limits)[0] == "value":
+            document, canonical = load_json_body(body, limits=limits)
+            assert canonical == (fast is not None)
+            if canonical:
+                assert orjson.dumps(document) == body

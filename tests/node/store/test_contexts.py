@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from node.store import contexts
-from node.store.db import json_text, json_value
+from node.store.db import json_text, json_text_of, json_value
 from protocol.context import build_actor_context, build_context
 
 ITEM_CONTEXT = build_context()
@@ -137,3 +137,52 @@ def test_contexts_that_could_overlap_are_replaced_in_turn() -> None:
     assert not contexts._scannable(['["a",{"t":{"@context":1}}]'])  # a number follows
     assert not contexts._scannable(['["a"]', '["a"]]'])  # one starts another
     assert not contexts._scannable(["1"])
+
+
+def _pack_by_unpacking(text: str) -> str:
+    """``pack`` as it was: every packed text checked by unpacking it."""
+    if '"@context":[' not in text and '"contentMap":{"' not in text:
+        return text
+    packed = contexts._contexts_out(text)
+    found = contexts._content_map(packed)
+    if found and packed.startswith(found[0] + "}", found[1]):
+        packed = packed[:found[1]] + "0" + packed[found[1] + len(found[0]):]
+    if packed == text:
+        return text
+    return " " + packed if contexts.unpack(" " + packed) == text else text
+
+
+MAP_PIECES = [*PIECES, '"content":"<p>x</p>"', '"contentMap":{"nl":', '"<p>x</p>"', "0", '"a\\"',
+              '"content":"a\\"b"', "{", ":"]
+
+
+@settings(derandomize=True, deadline=None, max_examples=600)
+@given(st.lists(st.integers(0, len(MAP_PIECES) - 1), max_size=14))
+def test_pack_knows_without_unpacking_what_unpacking_would_tell(picks: list[int]) -> None:
+    text = "".join(MAP_PIECES[i] for i in picks)
+    assert contexts.pack(text) == _pack_by_unpacking(text)
+    if not text.startswith(" "):  # (no JSON text does: a packed one does)
+        assert contexts.unpack(contexts.pack(text)) == text
+
+
+@settings(derandomize=True, deadline=None, max_examples=300,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(["@context", "id", "object", "proof", "content",
+                                        "contentMap"]),
+                       contexts_or_values | st.dictionaries(
+                           st.sampled_from(["@context", "y", "nl"]), contexts_or_values,
+                           max_size=3),
+                       max_size=5))
+def test_pack_of_a_document_is_what_unpacking_would_tell(document: dict[str, Any]) -> None:
+    text = orjson.dumps(document).decode()
+    assert contexts.pack(text) == _pack_by_unpacking(text)
+
+
+def test_json_text_of_a_body_is_json_text_of_its_value() -> None:
+    document = _signed_like({"id": "https://a.test/items/1", "content": "<p>x</p>",
+                             "contentMap": {"nl": "<p>x</p>"}})
+    body = orjson.dumps(document)
+    assert json_text_of(body) == json_text(document)
+    assert json_text(json_text_of(body)) is not None and json_text(json_text_of(body)) == \
+        json_text(document)  # written as it is
+    assert json_value(json_text_of(body)) == document

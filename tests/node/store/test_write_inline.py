@@ -8,14 +8,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import select, text
 
 from node.store import db as db_module
 from node.store import inbox as inbox_store
-from node.store.db import Database
+from node.store.db import Database, json_text_of
 from node.store.migrate import upgrade
 from node.store.schema import inbox
+from protocol.context import build_context
 from tests.statements import Statements, counted_engine
 
 NOW = datetime(2026, 12, 4, 21, 0, 0, 123456, tzinfo=UTC)
@@ -131,3 +133,26 @@ async def test_an_in_memory_database_declines() -> None:
         assert await db.write_inline(lambda conn: 1) is None
     finally:
         await db.dispose()
+
+
+async def test_a_document_given_as_the_body_it_came_in_is_stored_as_its_value_would_be(
+        db: Database) -> None:
+    # Given a received body that is orjson's own serialisation (a known context, a contentMap
+    # repeating the content: both stored packed)
+    document = {"@context": build_context(), "id": "https://a.test/activities/9",
+                "content": "<p>één</p>", "contentMap": {"nl": "<p>één</p>"}}
+    body = orjson.dumps(document)
+
+    def row(n: int, stored: Any) -> dict[str, Any]:
+        return {**_row(n), "document": stored}
+    # When it is stored as its value, as its text in-line, and as its text through a session
+    await db.write_inline(lambda conn: inbox_store.add_many_inline(db, conn, [
+        row(1, document), row(2, json_text_of(body))]))
+    async with db.transaction() as session:
+        await inbox_store.add_many(session, [row(3, json_text_of(body))])
+    # Then the three stored texts are the same (packed), and read back as the document
+    texts = [r[4] for r in await _raw_rows(db)]
+    assert len(texts) == 3 and texts[0].startswith(" ") and texts == [texts[0]] * 3
+    async with db.sessions() as session:
+        documents = (await session.execute(select(inbox.c.document).order_by(inbox.c.id))).scalars()
+        assert list(documents) == [document] * 3
