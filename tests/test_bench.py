@@ -65,6 +65,18 @@ def test_search_lines_become_figures_with_both_of_the_issues_targets() -> None:
     assert figures[0].met is True and figures[1].ratio == 2.0 and figures[1].met is True
 
 
+def test_search_rows_the_issue_sets_no_target_for_carry_none() -> None:
+    from bench.run import search_figures
+
+    tail = ("ours p50   2.1 p95   4.4 p99   6.0 ms | bare p50  0.5 p95  0.6 p99  0.9 ms | p95 "
+            "ratio  7.3 | engine p95  3.0 ms, ratio  5.0 | median hits 12\n")
+    figures = search_figures(f"sqlite 10,000   2 words   {tail}postgres 10,000   2 words   "
+                             f"{tail}", "cpu", "bench/search.py")
+    assert [f.name for f in figures] == ["search p95, sqlite 10,000 items, 2 words [cpu]",
+                                         "search p95, postgres 10,000 items, 2 words [cpu]"]
+    assert [f.target for f in figures] == [None, None] and figures[0].met is None
+
+
 def test_the_peer_row_is_ours_beside_the_herds_with_ours_at_least_theirs_as_target() -> None:
     from bench import peer, run
 
