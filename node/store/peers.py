@@ -6,12 +6,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.store._memo import MISSING, Memo
 from node.store._rows import to_dataclass
-from node.store._upsert import dialect_insert, insert_ignore
+from node.store._upsert import dialect_insert_for, dialect_name, insert_ignore
 from node.store.db import Database
 from node.store.schema import peers
 
@@ -76,9 +76,28 @@ async def set_values(session: AsyncSession, host: str, *, known: Peer | None = N
         _memo.put_after_commit(session, host, replace(known, **values))
     else:
         _memo.drop(session, host)
-    stmt = dialect_insert(session, peers).values(
-        {"host": host, "accepts_rfc9421": False, "failure_days": [], **values})
-    await session.execute(stmt.on_conflict_do_update(index_elements=["host"], set_=values))
+    row = {"host": host, "accepts_rfc9421": False, "failure_days": [], **values}
+    await session.execute(_upsert(dialect_name(session), tuple(row), tuple(values)),
+                          {f"v_{name}": value for name, value in row.items()})
+
+
+# (dialect, columns inserted, columns set on conflict) -> the statement, built once
+_UPSERTS: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def _upsert(dialect: str, columns: tuple[str, ...], updated: tuple[str, ...]) -> Any:
+    """``INSERT … ON CONFLICT (host) DO UPDATE`` of ``set_values``, built once per column set:
+    its values are parameters (``v_<column>``) and the conflict sets each updated column to the
+    value proposed for it, so a delivery's outcome does not build, coerce and walk a new
+    statement (with its cache key) every time."""
+    key = (dialect, columns, updated)
+    stmt = _UPSERTS.get(key)
+    if stmt is None:
+        insert = dialect_insert_for(dialect, peers).values(
+            {name: bindparam(f"v_{name}", type_=peers.c[name].type) for name in columns})
+        stmt = _UPSERTS[key] = insert.on_conflict_do_update(
+            index_elements=["host"], set_={name: insert.excluded[name] for name in updated})
+    return stmt
 
 
 async def all_peers(session: AsyncSession) -> list[Peer]:
