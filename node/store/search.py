@@ -186,13 +186,22 @@ def _hits(sqlite: bool, name: str = "hits", *, scored: bool = True) -> Any:
         # its planner would rather probe the FTS table from another one.
         return (textual.cte(name).prefix_with("MATERIALIZED") if scored
                 else textual.subquery(name))
-    query = func.to_tsquery(_SIMPLE, bindparam(f"{name}_match", type_=String))
-    # ts_rank weights in the order {D, C, B, A}: parts, body, summary, title; normalised by
-    # the logarithm of the length (flag 1), as BM25 damps long documents.
-    rank = func.ts_rank(literal_column("'{0.03, 0.15, 0.4, 1.0}'::float4[]"), search_docs.c.tsv,
-                        query, 1)
-    selected = [search_docs.c.id.label("id")] + ([rank.label("score")] if scored else [])
+    query = _tsquery(name)
+    selected = [search_docs.c.id.label("id")] + ([_rank(query).label("score")] if scored else [])
     return select(*selected).where(search_docs.c.tsv.op("@@")(query)).subquery(name)
+
+
+def _tsquery(name: str) -> Any:
+    """PostgreSQL: the bound ``{name}_match`` as a tsquery."""
+    return func.to_tsquery(_SIMPLE, bindparam(f"{name}_match", type_=String))
+
+
+def _rank(query: Any) -> Any:
+    """PostgreSQL: a document's relevance to ``query``. ts_rank weights in the order
+    {D, C, B, A}: parts, body, summary, title; normalised by the logarithm of the length (flag
+    1), as BM25 damps long documents."""
+    return func.ts_rank(literal_column("'{0.03, 0.15, 0.4, 1.0}'::float4[]"), search_docs.c.tsv,
+                        query, 1)
 
 
 def _match_text(sqlite: bool, match: TextMatch) -> str:
@@ -296,6 +305,15 @@ def _matched(sqlite: bool, has_match: bool, has_excluded: bool, f: SearchFilter)
                if not (has_match and name in _ORDER_COLUMNS)]
     if not has_match:
         return select(d.id, literal(0.0, Float).label("score"), *columns).where(*conds)
+    if not sqlite:
+        # The match is a condition of the same scan as the filters: the planner starts from
+        # whichever is narrower (a province's rows, or the index's matches). Joined to the
+        # filtered rows by id, the match ran over the whole table first: a relaxed query (any
+        # word) matching a third of 10,000 items took 40 ms in a sequential scan, for the 800
+        # rows of one province (docs/performance.md, "Search on PostgreSQL: one scan").
+        query = _tsquery("hits")
+        return (select(d.id, _boosted(_rank(query)).label("score"), *columns)
+                .where(d.tsv.op("@@")(query), *conds))
     hits = _hits(sqlite)
     return (select(hits.c.id, _boosted(hits.c.score).label("score"), *columns)
             .select_from(hits.join(search_docs, hits.c.id == d.id)).where(*conds))
